@@ -1,0 +1,20 @@
+#ifndef LIAISON_COPENSSL_SHIM_H
+#define LIAISON_COPENSSL_SHIM_H
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/pem.h>
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+// Function-like macros do not import into Swift: wrap the ones we need.
+
+static inline void liaison_openssl_free(void *ptr) { OPENSSL_free(ptr); }
+
+static inline long liaison_bio_get_mem_data(BIO *bio, char **out) { return BIO_get_mem_data(bio, out); }
+
+#endif

@@ -1,0 +1,68 @@
+public import Foundation
+
+/// The commission's declared world and its sharing rules, loaded from `policies/` and immutable after.
+public struct Policy: Sendable {
+    public let agencies: [String: Agency]
+    public let people: [String: Person]
+    public let units: [String: Unit]
+    public let kinds: [String: ItemKind]
+    public let levels: [Classification: LevelRule]
+    /// Stationed group id -> the office that leads it, derived once at load.
+    let officeLeading: [String: String]
+    /// Every principal resolved once, so the hot path never re-derives them.
+    let principals: [String: Principal]
+
+    init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule]) {
+        self.agencies = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.people = Dictionary(people.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.units = Dictionary(units.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.kinds = Dictionary(kinds.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.levels = Dictionary(levels.map { ($0.level, $0) }, uniquingKeysWith: { first, _ in first })
+        var officeLeading: [String: String] = [:]
+        for agency in agencies where agency.type == .office {
+            for group in agency.leads { officeLeading[group] = agency.id }
+        }
+        self.officeLeading = officeLeading
+        var principals: [String: Principal] = [:]
+        for agency in agencies {
+            principals[agency.id] = Principal(id: agency.id, name: agency.name, agency: agency, person: nil)
+        }
+        for person in people {
+            if let agency = self.agencies[person.agency] {
+                principals[person.id] = Principal(id: person.id, name: person.name, agency: agency, person: person)
+            }
+        }
+        self.principals = principals
+    }
+
+    /// The declared principal with this certificate CN, if any.
+    public func principal(_ id: String) -> Principal? { principals[id] }
+
+    public var principalIDs: [String] { principals.keys.sorted() }
+
+    /// What `reader` may see of `item` at `now`, decided by the level's rule; the first relationship that holds wins.
+    public func access(of reader: Principal, to item: ItemSubject, at now: Date) -> AccessDecision {
+        guard let rule = levels[item.classification] else {
+            return AccessDecision(access: .hidden, reason: "the policy has no rule for \(item.classification.rawValue) items")
+        }
+        let level = item.classification.rawValue
+        for relationship in rule.readableWithoutApproval {
+            if let why = holds(relationship, reader: reader, item: item, at: now) {
+                return AccessDecision(access: .read, reason: "\(level) items are readable by \(relationship.rawValue): \(why)")
+            }
+        }
+        let readers = rule.readableWithoutApproval.map(\.rawValue).joined(separator: ", ")
+        for relationship in rule.withheldStubVisibleTo {
+            if let why = holds(relationship, reader: reader, item: item, at: now) {
+                return AccessDecision(
+                    access: .withheld,
+                    reason: "\(level) items are readable without approval only by \(readers); \(reader.agency.id) is none of these, "
+                        + "but \(relationship.rawValue) sees a withheld stub (\(why)) and may ask for access")
+            }
+        }
+        return AccessDecision(
+            access: .hidden,
+            reason: "\(level) items are readable without approval only by \(readers), and withheld stubs are shown only to "
+                + "\(rule.withheldStubVisibleTo.map(\.rawValue).joined(separator: ", ")); \(reader.agency.id) is none of these")
+    }
+}

@@ -1,0 +1,172 @@
+import Yams
+
+/// Accumulates the sections of all policy files, then checks references across them.
+struct PolicyBuilder {
+    var problems: [PolicyProblem] = []
+    private var agencies: [Agency] = []
+    private var people: [Person] = []
+    private var units: [Unit] = []
+    private var kinds: [ItemKind] = []
+    private var levels: [LevelRule] = []
+    /// Where each id was first declared, per namespace, to report duplicates with both places.
+    private var declared: [String: [String: String]] = [:]
+    /// References to check once every file is read: (namespace, id, what refers, file, node).
+    private var references: [(namespace: String, id: String, what: String, file: String, node: Node)] = []
+    private var levelsNode: (String, Node)?
+
+    mutating func read(_ root: Node, with reader: inout PolicyFileReader) {
+        guard let top = reader.fields(root, of: "the top level of a policy file", allowed: PolicyLoader.sections, required: []) else { return }
+        for item in reader.list(top["agencies"], "agencies") { readAgency(item, &reader) }
+        for item in reader.list(top["people"], "people") { readPerson(item, &reader) }
+        for item in reader.list(top["units"], "units") {
+            guard let f = reader.fields(item, of: "a unit", allowed: ["id", "name"], required: ["id", "name"]),
+                  let id = reader.identifier(f["id"], "unit id"), let name = reader.string(f["name"], "unit name") else { continue }
+            if declare(id, in: "unit", at: f["id"]!, &reader) { units.append(Unit(id: id, name: name)) }
+        }
+        for item in reader.list(top["kinds"], "kinds") {
+            guard let f = reader.fields(item, of: "an item kind", allowed: ["id", "name"], required: ["id", "name"]),
+                  let id = reader.identifier(f["id"], "kind id"), let name = reader.string(f["name"], "kind name") else { continue }
+            if declare(id, in: "kind", at: f["id"]!, &reader) { kinds.append(ItemKind(id: id, name: name)) }
+        }
+        if let node = top["levels"] { readLevels(node, &reader) }
+    }
+
+    /// Records an id; a second declaration in the same namespace is a problem naming the first.
+    private mutating func declare(_ id: String, in namespace: String, at node: Node, _ reader: inout PolicyFileReader) -> Bool {
+        if let first = declared[namespace]?[id] {
+            reader.problem(at: node, "duplicate \(namespace) id '\(id)' (first declared at \(first))", hint: "Ids must be unique; rename or remove one of them")
+            return false
+        }
+        declared[namespace, default: [:]][id] = "\(reader.file):\(node.mark?.line ?? 1)"
+        return true
+    }
+
+    private mutating func refer(to id: String, in namespace: String, from what: String, at node: Node, _ reader: PolicyFileReader) {
+        references.append((namespace, id, what, reader.file, node))
+    }
+
+    private mutating func readAgency(_ node: Node, _ reader: inout PolicyFileReader) {
+        let allowed = ["id", "name", "type", "leads", "units", "assignments"]
+        guard let f = reader.fields(node, of: "an agency", allowed: allowed, required: ["id", "name", "type"]),
+              let id = reader.identifier(f["id"], "agency id"), let name = reader.string(f["name"], "agency name"),
+              let typeText = reader.string(f["type"], "agency type") else { return }
+        guard let type = AgencyType(rawValue: typeText) else {
+            reader.problem(at: f["type"], "agency '\(id)' has unknown type '\(typeText)'", hint: "Use one of: \(AgencyType.allCases.map(\.rawValue).joined(separator: ", "))")
+            return
+        }
+        let onlyFor: [(String, AgencyType)] = [("leads", .office), ("units", .stationedGroup), ("assignments", .inspectionTeam)]
+        for (key, owner) in onlyFor where f[key] != nil && type != owner {
+            reader.problem(at: f[key], "'\(key)' is only for agencies of type \(owner.rawValue), but '\(id)' is a \(type.rawValue)", hint: "Remove '\(key)' or change the type")
+        }
+        let leads = reader.identifiers(f["leads"], "leads of \(id)")
+        for (group, at) in leads { refer(to: group, in: "stationed group", from: "office '\(id)' leads", at: at, reader) }
+        let units = reader.identifiers(f["units"], "units of \(id)")
+        for (unit, at) in units { refer(to: unit, in: "unit", from: "stationed group '\(id)' names unit", at: at, reader) }
+        var assignments: [Assignment] = []
+        for item in reader.list(f["assignments"], "assignments of \(id)") {
+            guard let a = reader.fields(item, of: "an assignment of \(id)", allowed: ["unit", "from", "to"], required: ["unit", "from", "to"]),
+                  let unit = reader.identifier(a["unit"], "assignment unit"),
+                  let (from, fromText) = reader.day(a["from"], "assignment start"), let (to, toText) = reader.day(a["to"], "assignment end") else { continue }
+            refer(to: unit, in: "unit", from: "inspection team '\(id)' is assigned to", at: a["unit"]!, reader)
+            guard to >= from else {
+                reader.problem(at: a["to"], "the window of '\(id)' on \(unit) ends (\(toText)) before it starts (\(fromText))", hint: "Make `to` the same day as `from` or later")
+                continue
+            }
+            assignments.append(Assignment(unit: unit, window: DateWindow(from: from, endExclusive: to.addingTimeInterval(86_400))))
+        }
+        if declare(id, in: "principal", at: f["id"]!, &reader) {
+            agencies.append(Agency(id: id, name: name, type: type, leads: leads.map(\.0), units: units.map(\.0), assignments: assignments))
+        }
+    }
+
+    private mutating func readPerson(_ node: Node, _ reader: inout PolicyFileReader) {
+        guard let f = reader.fields(node, of: "a person", allowed: ["id", "name", "agency", "roles"], required: ["id", "name", "agency"]),
+              let id = reader.identifier(f["id"], "person id"), let name = reader.string(f["name"], "person name"),
+              let agency = reader.identifier(f["agency"], "person agency") else { return }
+        refer(to: agency, in: "agency", from: "person '\(id)' belongs to", at: f["agency"]!, reader)
+        var roles: [Role] = []
+        for item in reader.list(f["roles"], "roles of \(id)") {
+            guard let text = reader.string(item, "a role") else { continue }
+            guard let role = Role(rawValue: text) else {
+                reader.problem(at: item, "person '\(id)' has unknown role '\(text)'", hint: "Use one of: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                continue
+            }
+            roles.append(role)
+        }
+        if declare(id, in: "principal", at: f["id"]!, &reader) {
+            people.append(Person(id: id, name: name, agency: agency, roles: roles))
+        }
+    }
+
+    private mutating func readLevels(_ node: Node, _ reader: inout PolicyFileReader) {
+        levelsNode = (reader.file, node)
+        guard let byLevel = reader.fields(node, of: "levels", allowed: Classification.allCases.map(\.rawValue), required: []) else { return }
+        for level in Classification.allCases {
+            guard let entry = byLevel[level.rawValue] else { continue }
+            let allowed = ["readable_without_approval", "withheld_stub_visible_to", "payload_at_rest"]
+            guard let f = reader.fields(entry, of: "the \(level.rawValue) level", allowed: allowed, required: ["readable_without_approval", "payload_at_rest"]),
+                  let atRestText = reader.string(f["payload_at_rest"], "payload_at_rest") else { continue }
+            guard let atRest = PayloadAtRest(rawValue: atRestText) else {
+                reader.problem(at: f["payload_at_rest"], "unknown payload_at_rest '\(atRestText)'", hint: "Use plain or encrypted")
+                continue
+            }
+            if level == .confidential && atRest != .encrypted {
+                reader.problem(at: f["payload_at_rest"], "confidential payloads must be encrypted at rest", hint: "Set `payload_at_rest: encrypted` for confidential")
+                continue
+            }
+            if declare(level.rawValue, in: "level", at: entry, &reader) {
+                levels.append(LevelRule(level: level, readableWithoutApproval: relationships(f["readable_without_approval"], &reader),
+                                        withheldStubVisibleTo: relationships(f["withheld_stub_visible_to"], &reader), payloadAtRest: atRest))
+            }
+        }
+    }
+
+    private func relationships(_ node: Node?, _ reader: inout PolicyFileReader) -> [Relationship] {
+        reader.list(node, "relationships").compactMap { item in
+            guard let text = reader.string(item, "a relationship") else { return nil }
+            guard let relationship = Relationship(rawValue: text) else {
+                reader.problem(at: item, "unknown relationship '\(text)'", hint: "Use one of: \(Relationship.names)")
+                return nil
+            }
+            return relationship
+        }
+    }
+
+    /// Checks what only the whole policy can tell, then builds it or throws every problem found.
+    mutating func build() throws -> Policy {
+        let agencyByID = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var reader = PolicyFileReader(file: "")
+        for reference in references {
+            reader = PolicyFileReader(file: reference.file)
+            switch reference.namespace {
+            case "unit" where declared["unit"]?[reference.id] == nil:
+                reader.problem(at: reference.node, "\(reference.what) '\(reference.id)', which is not declared", hint: "Declare it under `units:` or fix the spelling")
+            case "agency" where agencyByID[reference.id] == nil:
+                reader.problem(at: reference.node, "\(reference.what) '\(reference.id)', which is not a declared agency", hint: "Declare it under `agencies:` or fix the spelling")
+            case "stationed group" where agencyByID[reference.id]?.type != .stationedGroup:
+                reader.problem(at: reference.node, "\(reference.what) '\(reference.id)', which is not a declared stationed group", hint: "Declare it under `agencies:` with `type: stationed-group`")
+            default: break
+            }
+            problems += reader.problems
+        }
+        var leader: [String: String] = [:]
+        for office in agencies where office.type == .office {
+            for group in office.leads {
+                if let other = leader[group] {
+                    problems.append(PolicyProblem(file: "policy", line: 1, column: 1, message: "stationed group '\(group)' is led by both \(other) and \(office.id)",
+                                                  hint: "A stationed group has one office; remove it from one `leads` list"))
+                }
+                leader[group] = office.id
+            }
+        }
+        let missing = Classification.allCases.filter { level in !levels.contains { $0.level == level } }
+        if !missing.isEmpty {
+            let (file, node) = levelsNode ?? ("policy", nil)
+            reader = PolicyFileReader(file: file)
+            reader.problem(at: node, "no sharing rule for \(missing.map(\.rawValue).joined(separator: ", "))", hint: "Declare every level (\(Classification.names)) under `levels:`")
+            problems += reader.problems
+        }
+        guard problems.isEmpty else { throw PolicyError(problems: problems) }
+        return Policy(agencies: agencies, people: people, units: units, kinds: kinds, levels: levels)
+    }
+}

@@ -1,0 +1,94 @@
+public import Foundation
+import COpenSSL
+
+/// AES-256-GCM through OpenSSL's EVP interface.
+///
+/// A sealed box is `nonce (12) || ciphertext || tag (16)`, so one blob carries all it needs.
+public enum AESGCM {
+    public static let keySize = 32
+    public static let nonceSize = 12
+    public static let tagSize = 16
+    public static let overhead = nonceSize + tagSize
+
+    public static func seal(
+        _ plaintext: some ContiguousBytes, key: [UInt8], associatedData: [UInt8]
+    ) throws -> [UInt8] {
+        guard key.count == keySize else { throw CryptoError.malformed("AES-256 key must be 32 bytes") }
+        let nonce = try SecureRandom.bytes(nonceSize)
+        let context = try CipherContext()
+        return try plaintext.withUnsafeBytes { input in
+            var out = [UInt8](repeating: 0, count: nonceSize + input.count + tagSize)
+            try out.withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                base.update(from: nonce, count: nonceSize)
+                try context.check(EVP_EncryptInit_ex(context.pointer, EVP_aes_256_gcm(), nil, nil, nil), "EVP_EncryptInit_ex")
+                try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
+                try context.check(EVP_EncryptInit_ex(context.pointer, nil, nil, key, nonce), "EVP_EncryptInit_ex(key)")
+                var written: Int32 = 0
+                try context.check(EVP_EncryptUpdate(context.pointer, nil, &written, associatedData, Int32(associatedData.count)), "EVP_EncryptUpdate(aad)")
+                if input.count > 0 {
+                    try context.check(
+                        EVP_EncryptUpdate(context.pointer, base + nonceSize, &written,
+                                          input.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(input.count)),
+                        "EVP_EncryptUpdate")
+                }
+                var final: Int32 = 0
+                try context.check(EVP_EncryptFinal_ex(context.pointer, base + nonceSize + Int(written), &final), "EVP_EncryptFinal_ex")
+                try context.check(
+                    EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_GET_TAG, Int32(tagSize), base + nonceSize + input.count),
+                    "GCM_GET_TAG")
+            }
+            return out
+        }
+    }
+
+    public static func open(
+        _ sealed: some ContiguousBytes, key: [UInt8], associatedData: [UInt8]
+    ) throws -> [UInt8] {
+        guard key.count == keySize else { throw CryptoError.malformed("AES-256 key must be 32 bytes") }
+        let context = try CipherContext()
+        return try sealed.withUnsafeBytes { raw in
+            guard raw.count >= overhead else { throw CryptoError.malformed("sealed box shorter than nonce and tag") }
+            let input = raw.bindMemory(to: UInt8.self)
+            let base = input.baseAddress!
+            let bodyCount = raw.count - overhead
+            var out = [UInt8](repeating: 0, count: max(bodyCount, 1))
+            var tag = Array(UnsafeBufferPointer(start: base + nonceSize + bodyCount, count: tagSize))
+            try context.check(EVP_DecryptInit_ex(context.pointer, EVP_aes_256_gcm(), nil, nil, nil), "EVP_DecryptInit_ex")
+            try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
+            try context.check(EVP_DecryptInit_ex(context.pointer, nil, nil, key, base), "EVP_DecryptInit_ex(key)")
+            var written: Int32 = 0
+            try context.check(EVP_DecryptUpdate(context.pointer, nil, &written, associatedData, Int32(associatedData.count)), "EVP_DecryptUpdate(aad)")
+            written = 0
+            if bodyCount > 0 {
+                try context.check(EVP_DecryptUpdate(context.pointer, &out, &written, base + nonceSize, Int32(bodyCount)), "EVP_DecryptUpdate")
+            }
+            try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_TAG, Int32(tagSize), &tag), "GCM_SET_TAG")
+            var final: Int32 = 0
+            let verified = out.withUnsafeMutableBufferPointer { EVP_DecryptFinal_ex(context.pointer, $0.baseAddress! + Int(written), &final) }
+            // A failed tag check may leave the error queue empty: the return value is what counts.
+            guard verified == 1 else {
+                ERR_clear_error()
+                throw CryptoError.authenticationFailed
+            }
+            if bodyCount == 0 { return [] }
+            return out
+        }
+    }
+}
+
+/// Owns one EVP_CIPHER_CTX and frees it with the value.
+final class CipherContext {
+    let pointer: OpaquePointer
+
+    init() throws {
+        guard let pointer = EVP_CIPHER_CTX_new() else { throw CryptoError.fromQueue("EVP_CIPHER_CTX_new") }
+        self.pointer = pointer
+    }
+
+    deinit { EVP_CIPHER_CTX_free(pointer) }
+
+    func check(_ result: Int32, _ operation: String) throws {
+        guard result == 1 else { throw CryptoError.fromQueue(operation) }
+    }
+}

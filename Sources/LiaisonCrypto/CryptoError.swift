@@ -1,0 +1,35 @@
+import COpenSSL
+
+/// A failure inside LiaisonCrypto. Messages never contain key material or plaintext.
+public enum CryptoError: Error, Equatable, CustomStringConvertible {
+    /// OpenSSL refused an operation; `operation` names the call, `detail` is OpenSSL's reason if it gave one.
+    case openssl(operation: String, detail: String)
+    /// A ciphertext, its tag or its associated data did not authenticate.
+    case authenticationFailed
+    /// Input that cannot be what it claims to be (wrong length, truncated envelope).
+    case malformed(String)
+    /// A wrapped key names a key-ring version that the ring does not hold.
+    case unknownKeyVersion(UInt32)
+    /// The key file is missing, unreadable, too open, or not a key ring.
+    case keyFile(path: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .openssl(let operation, let detail): return "OpenSSL \(operation) failed: \(detail)"
+        case .authenticationFailed: return "ciphertext failed authentication"
+        case .malformed(let what): return "malformed input: \(what)"
+        case .unknownKeyVersion(let version): return "key version \(version) is not in the key ring"
+        case .keyFile(let path, let problem): return "key file \(path): \(problem)"
+        }
+    }
+
+    /// Builds an `.openssl` error from OpenSSL's error queue, which may be empty (see FACTS.md).
+    static func fromQueue(_ operation: String) -> CryptoError {
+        let code = ERR_get_error()
+        ERR_clear_error()
+        guard code != 0 else { return .openssl(operation: operation, detail: "no reason given") }
+        var buffer = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buffer, buffer.count)
+        return .openssl(operation: operation, detail: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+}

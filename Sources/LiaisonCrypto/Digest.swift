@@ -1,0 +1,31 @@
+public import Foundation
+import COpenSSL
+
+/// SHA-256 through libcrypto.
+public enum Digest {
+    public static func sha256<Bytes: ContiguousBytes>(_ data: Bytes) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let ok = data.withUnsafeBytes { raw in
+            EVP_Digest(raw.baseAddress, raw.count, &out, &length, EVP_sha256(), nil)
+        }
+        // EVP_Digest with SHA-256 cannot fail short of memory exhaustion.
+        precondition(ok == 1, "EVP_Digest(SHA-256) failed")
+        return out
+    }
+
+    public static func sha256Hex<Bytes: ContiguousBytes>(_ data: Bytes) -> String {
+        hex(sha256(data))
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var chars = [UInt8]()
+        chars.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            chars.append(digits[Int(byte >> 4)])
+            chars.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: chars, as: UTF8.self)
+    }
+}

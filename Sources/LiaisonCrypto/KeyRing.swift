@@ -1,0 +1,131 @@
+import COpenSSL
+public import Foundation
+
+/// The hub's key-encryption keys, by version. New data keys are wrapped under `current`;
+/// older versions stay until no wrapped key uses them (rotation is another issue).
+///
+/// File format (JSON, mode 0600, readable only by the daemon):
+/// `{"format": "liaison-keyring-v1", "current": 1, "keys": [{"version": 1, "created_at": "...", "key": "<base64 of 32 bytes>"}]}`
+public struct KeyRing: Sendable {
+    public struct Version: Sendable, Codable {
+        public let version: UInt32
+        public let createdAt: String
+        let key: [UInt8]
+
+        enum CodingKeys: String, CodingKey { case version, createdAt = "created_at", key }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            version = try container.decode(UInt32.self, forKey: .version)
+            createdAt = try container.decode(String.self, forKey: .createdAt)
+            guard let bytes = Data(base64Encoded: try container.decode(String.self, forKey: .key)), bytes.count == AESGCM.keySize else {
+                throw CryptoError.malformed("key version \(version) is not 32 bytes of base64")
+            }
+            key = Array(bytes)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(version, forKey: .version)
+            try container.encode(createdAt, forKey: .createdAt)
+            try container.encode(Data(key).base64EncodedString(), forKey: .key)
+        }
+
+        init(version: UInt32, createdAt: String, key: [UInt8]) {
+            self.version = version
+            self.createdAt = createdAt
+            self.key = key
+        }
+    }
+
+    struct File: Codable {
+        var format: String
+        var current: UInt32
+        var keys: [Version]
+    }
+
+    public static let format = "liaison-keyring-v1"
+    public let current: UInt32
+    let versions: [UInt32: Version]
+
+    public var versionNumbers: [UInt32] { versions.keys.sorted() }
+
+    init(current: UInt32, versions: [Version]) {
+        self.current = current
+        self.versions = Dictionary(uniqueKeysWithValues: versions.map { ($0.version, $0) })
+    }
+
+    /// A ring with one fresh version, not yet on disk.
+    public static func generate(now: Date = Date()) throws -> KeyRing {
+        KeyRing(current: 1, versions: [Version(version: 1, createdAt: ISO8601DateFormatter().string(from: now), key: try SecureRandom.bytes(AESGCM.keySize))])
+    }
+
+    /// Loads the ring at `path`, creating it (mode 0600) if the file does not exist.
+    /// A file that group or others may read is refused: the daemon must be its only reader.
+    public static func loadOrCreate(at path: String) throws -> KeyRing {
+        if FileManager.default.fileExists(atPath: path) { return try load(at: path) }
+        let ring = try generate()
+        try ring.write(to: path)
+        return ring
+    }
+
+    public static func load(at path: String) throws -> KeyRing {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw CryptoError.keyFile(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))") }
+        if info.st_mode & 0o077 != 0 {
+            throw CryptoError.keyFile(
+                path: path,
+                problem: String(format: "is readable by group or others (mode %o); run `chmod 600 %@` and start again", info.st_mode & 0o777, path))
+        }
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch let error as CryptoError {
+            throw CryptoError.keyFile(path: path, problem: error.description)
+        } catch {
+            throw CryptoError.keyFile(path: path, problem: "is not a Liaison key ring (\(error))")
+        }
+        guard file.format == format else { throw CryptoError.keyFile(path: path, problem: "has format \(file.format), expected \(format)") }
+        let ring = KeyRing(current: file.current, versions: file.keys)
+        guard ring.versions[file.current] != nil else { throw CryptoError.keyFile(path: path, problem: "current version \(file.current) has no key") }
+        return ring
+    }
+
+    /// Writes atomically: a temp file with mode 0600, then a rename.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(File(format: Self.format, current: current, keys: versions.values.sorted { $0.version < $1.version }))
+        let temp = path + ".tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw CryptoError.keyFile(path: temp, problem: "cannot be created (\(String(cString: strerror(errno))))") }
+        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        guard written == data.count, rename(temp, path) == 0 else {
+            throw CryptoError.keyFile(path: path, problem: "could not be written")
+        }
+    }
+
+    /// Wraps a data key under the current version; `context` is bound as associated data.
+    public func wrap(dataKey: [UInt8], context: [UInt8]) throws -> WrappedKey {
+        let kek = versions[current]!
+        return WrappedKey(version: current, sealed: try AESGCM.seal(dataKey, key: kek.key, associatedData: context))
+    }
+
+    public func unwrap(_ wrapped: WrappedKey, context: [UInt8]) throws -> [UInt8] {
+        guard let kek = versions[wrapped.version] else { throw CryptoError.unknownKeyVersion(wrapped.version) }
+        return try AESGCM.open(wrapped.sealed, key: kek.key, associatedData: context)
+    }
+}
+
+/// A data key sealed under one key-ring version.
+public struct WrappedKey: Sendable, Equatable {
+    public let version: UInt32
+    public let sealed: [UInt8]
+
+    public init(version: UInt32, sealed: [UInt8]) {
+        self.version = version
+        self.sealed = sealed
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+public import LiaisonCore
+import LiaisonCrypto
+import LiaisonStore
+
+extension Hub {
+    /// Validates a push against the policy, encrypts it if its level says so, and stores it durably.
+    public func push(_ request: PushRequest, by pusher: Principal) async throws -> PushReceipt {
+        let level = try validate(request)
+        let now = clock()
+        let id = ids.next(at: now)
+        let sha256 = Digest.sha256Hex(request.payload)
+        let item = Item(id: id, kind: request.kind, title: request.title, unit: request.unit, persons: request.persons, tags: request.tags,
+                        classification: level, owner: pusher.agency.id, pushedBy: pusher.id, contentType: request.contentType,
+                        sha256: sha256, size: request.payload.count, createdAt: now)
+        let stored: StoredPayload
+        if policy.levels[level]?.payloadAtRest == .encrypted {
+            let sealed = try cipher.seal(request.payload, binding: binding(of: item))
+            stored = StoredPayload(bytes: sealed.ciphertext, wrappedKey: sealed.wrappedKey.sealed, keyVersion: sealed.wrappedKey.version)
+        } else {
+            stored = StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil)
+        }
+        let claim = request.idempotencyKey.map { key in
+            IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: sha256))
+        }
+        switch try await store.insert(item, payload: stored, claim: claim) {
+        case .created(let item):
+            return PushReceipt(item: VisibleItem(item: item, access: .read), replayed: false)
+        case .replayed(let first):
+            return PushReceipt(item: VisibleItem(item: first, access: .read), replayed: true)
+        case .conflict(let existingID):
+            throw HubError(.conflict, code: "idempotency_conflict",
+                           message: "the Idempotency-Key '\(request.idempotencyKey ?? "")' was already used for item \(existingID) with a different body",
+                           hint: "Use a new key for a new item; reuse a key only to retry exactly the same push")
+        }
+    }
+
+    func binding(of item: Item) -> PayloadBinding {
+        PayloadBinding(itemID: item.id, owner: item.owner, level: item.classification.rawValue)
+    }
+
+    /// Everything that makes two pushes the same push, hashed.
+    func fingerprint(of request: PushRequest, payloadSHA256: String) -> String {
+        let fields = [request.kind, request.title, request.unit, request.classification, request.contentType, payloadSHA256,
+                      request.persons.joined(separator: "\u{1f}"), request.tags.joined(separator: "\u{1f}")]
+        return Digest.sha256Hex(Array(fields.joined(separator: "\u{1e}").utf8))
+    }
+
+    /// Checks every field against the policy and the limits; the first problem is reported with its field.
+    func validate(_ request: PushRequest) throws -> Classification {
+        guard request.payload.count <= limits.payloadBytes else {
+            throw HubError(.tooLarge, code: "payload_too_large",
+                           message: "the payload is \(request.payload.count) bytes; this hub accepts at most \(limits.payloadBytes)",
+                           hint: "Split the material into several items or ask the operator to raise --max-payload", field: "payload")
+        }
+        guard policy.kinds[request.kind] != nil else {
+            throw HubError.invalidField("kind", "unknown kind '\(request.kind)'", hint: "Use a kind declared in the policy: \(policy.kinds.keys.sorted().joined(separator: ", "))")
+        }
+        let title = request.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !title.isEmpty else { throw HubError.invalidField("title", "the title is empty", hint: "Give the item a title that says what it is") }
+        guard request.title.count <= limits.titleCharacters else {
+            throw HubError.invalidField("title", "the title has \(request.title.count) characters", hint: "Keep titles to \(limits.titleCharacters) characters; put the rest in the payload")
+        }
+        guard policy.units[request.unit] != nil else {
+            throw HubError.invalidField("unit", "unknown unit '\(request.unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
+        }
+        guard let level = Classification(rawValue: request.classification) else {
+            throw HubError.invalidField("classification", "unknown classification '\(request.classification)'", hint: "Use one of: \(Classification.names)")
+        }
+        let type = request.contentType.split(separator: "/")
+        guard type.count == 2, !type[0].isEmpty, !type[1].isEmpty, !request.contentType.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw HubError.invalidField("content_type", "'\(request.contentType)' is not a media type", hint: "Use a media type such as text/plain, application/pdf or application/octet-stream")
+        }
+        for (field, list) in [("persons", request.persons), ("tags", request.tags)] {
+            guard list.count <= limits.listEntries else {
+                throw HubError.invalidField(field, "\(field) has \(list.count) entries", hint: "Keep \(field) to \(limits.listEntries) entries")
+            }
+            guard list.allSatisfy({ !$0.trimmingCharacters(in: .whitespaces).isEmpty && $0.count <= 200 }) else {
+                throw HubError.invalidField(field, "\(field) has an empty or over-long entry", hint: "Each entry of \(field) is a name of 1 to 200 characters")
+            }
+        }
+        if let key = request.idempotencyKey {
+            guard !key.isEmpty, key.count <= 200, key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7f }) else {
+                throw HubError.invalidField("Idempotency-Key", "the Idempotency-Key header must be 1 to 200 visible ASCII characters",
+                                            hint: "Use a UUID or a similar token that you keep for retries")
+            }
+        }
+        return level
+    }
+}

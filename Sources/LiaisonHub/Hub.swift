@@ -1,0 +1,55 @@
+public import Foundation
+public import LiaisonCore
+public import LiaisonCrypto
+public import LiaisonStore
+public import Logging
+
+/// The use cases of Liaison: where the policy's rules meet storage and crypto. Testable without HTTP.
+public final class Hub: Sendable {
+    public let policy: Policy
+    let store: any HubStore
+    let cipher: PayloadCipher
+    let clock: @Sendable () -> Date
+    public let limits: HubLimits
+    let ids = ItemIDGenerator()
+    let logger: Logger
+
+    public init(policy: Policy, store: any HubStore, keyRing: KeyRing, limits: HubLimits = HubLimits(),
+                logger: Logger = Logger(label: "liaison.hub"), clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.policy = policy
+        self.store = store
+        self.cipher = PayloadCipher(keyRing: keyRing)
+        self.clock = clock
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// The declared principal for a certificate CN, or a 403 that names the CN.
+    public func principal(commonName: String) throws -> Principal {
+        guard let principal = policy.principal(commonName) else {
+            throw HubError(.forbidden, code: "unknown_principal",
+                           message: "the certificate's CN '\(commonName)' is not a principal declared in the policy",
+                           hint: "Ask the hub's administrator to declare '\(commonName)' under agencies or people in the policy, or use a certificate issued to a declared principal")
+        }
+        return principal
+    }
+
+    /// What `reader` may see of `item` now.
+    func access(_ reader: Principal, _ item: Item) -> AccessDecision {
+        policy.access(of: reader, to: item.subject, at: clock())
+    }
+
+    /// The decision and the rule behind it, for `liaison policy explain`. Someone may explain
+    /// their own access; auditors and administrators may explain anyone's.
+    public func explain(principal id: String, item itemID: String, by caller: Principal) async throws -> AccessDecision {
+        guard id == caller.id || caller.roles.contains(.auditor) || caller.roles.contains(.administrator) else {
+            throw HubError(.forbidden, code: "forbidden", message: "only auditors and administrators may explain another principal's access",
+                           hint: "Explain your own access with --principal \(caller.id)")
+        }
+        guard let reader = policy.principal(id) else {
+            throw HubError.invalidField("principal", "'\(id)' is not a principal declared in the policy", hint: "Use a principal id from the policy (`liaison policy check` lists them)")
+        }
+        guard let item = try await store.item(id: itemID), access(caller, item).access != .hidden else { throw HubError.itemNotFound(itemID) }
+        return access(reader, item)
+    }
+}

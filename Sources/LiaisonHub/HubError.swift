@@ -1,0 +1,40 @@
+/// A refusal or failure the hub reports to its caller. The HTTP layer maps `kind` to a status;
+/// `message` and `hint` are written for the person reading them and never contain payloads or keys.
+public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case invalid        // 400
+        case forbidden      // 403
+        case notFound       // 404
+        case conflict       // 409
+        case tooLarge       // 413
+        case integrity      // 500: stored data failed authentication
+        case internalFailure // 500
+    }
+
+    public let kind: Kind
+    public let code: String
+    public let message: String
+    public let hint: String?
+    public let field: String?
+
+    public init(_ kind: Kind, code: String, message: String, hint: String? = nil, field: String? = nil) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.field = field
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    static func invalidField(_ field: String, _ message: String, hint: String) -> HubError {
+        HubError(.invalid, code: "invalid_field", message: message, hint: hint, field: field)
+    }
+
+    /// The same answer for an id that does not exist and one the caller may not know about,
+    /// so that a 404 never confirms that a hidden item exists.
+    static func itemNotFound(_ id: String) -> HubError {
+        HubError(.notFound, code: "not_found", message: "no item \(id) is visible to you",
+                 hint: "Check the id; `liaison list` shows the items you can see")
+    }
+}

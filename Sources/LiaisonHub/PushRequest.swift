@@ -1,0 +1,31 @@
+/// What an agency sends to push an item; validated by the hub against the policy.
+public struct PushRequest: Sendable {
+    public var kind: String
+    public var title: String
+    public var unit: String
+    public var classification: String
+    public var contentType: String
+    public var payload: [UInt8]
+    public var persons: [String]
+    public var tags: [String]
+    public var idempotencyKey: String?
+
+    public init(kind: String, title: String, unit: String, classification: String, contentType: String, payload: [UInt8],
+                persons: [String] = [], tags: [String] = [], idempotencyKey: String? = nil) {
+        self.kind = kind
+        self.title = title
+        self.unit = unit
+        self.classification = classification
+        self.contentType = contentType
+        self.payload = payload
+        self.persons = persons
+        self.tags = tags
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// The result of a push: the stored item, and whether it was a replay of an earlier push under the same key.
+public struct PushReceipt: Sendable, Equatable {
+    public let item: VisibleItem
+    public let replayed: Bool
+}

@@ -1,0 +1,76 @@
+import Foundation
+import LiaisonAPI
+import LiaisonCore
+import LiaisonHub
+import OpenAPIRuntime
+
+/// The generated API protocol, implemented by translating to and from the hub's use cases. No rules live here.
+struct APIHandler: APIProtocol {
+    let hub: Hub
+
+    func principal() throws -> Principal {
+        guard let principal = RequestPrincipal.current else {
+            throw HubError(.forbidden, code: "no_identity", message: "the request carries no client identity", hint: "Connect with a client certificate issued by the hub's CA")
+        }
+        return principal
+    }
+
+    func healthz(_ input: Operations.Healthz.Input) async throws -> Operations.Healthz.Output {
+        .ok(.init(body: .json(.init(status: "ok"))))
+    }
+
+    func whoami(_ input: Operations.Whoami.Input) async throws -> Operations.Whoami.Output {
+        let principal = try principal()
+        return .ok(.init(body: .json(.init(principal: principal.id, name: principal.name, agency: principal.agency.id,
+                                           agencyType: principal.agency.type.rawValue, roles: principal.roles.map(\.rawValue)))))
+    }
+
+    func pushItem(_ input: Operations.PushItem.Input) async throws -> Operations.PushItem.Output {
+        let pusher = try principal()
+        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        // Strict base64: Foundation's default decoding refuses anything that is not RFC 4648 base64.
+        guard let payload = Data(base64Encoded: body.payload) else {
+            throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",
+                           hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
+        }
+        let request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification,
+                                  contentType: body.contentType, payload: Array(payload), persons: body.persons ?? [], tags: body.tags ?? [],
+                                  idempotencyKey: input.headers.idempotencyKey)
+        let receipt = try await hub.push(request, by: pusher)
+        let item = Self.schema(receipt.item)
+        return receipt.replayed ? .ok(.init(body: .json(item))) : .created(.init(body: .json(item)))
+    }
+
+    func listItems(_ input: Operations.ListItems.Input) async throws -> Operations.ListItems.Output {
+        let query = input.query
+        let page = try await hub.list(ListRequest(unit: query.unit, kind: query.kind, classification: query.classification, owner: query.owner,
+                                                  cursor: query.cursor, limit: query.limit ?? 100), by: try principal())
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.schema), nextCursor: page.nextCursor))))
+    }
+
+    func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {
+        .ok(.init(body: .json(Self.schema(try await hub.item(id: input.path.id, by: try principal())))))
+    }
+
+    func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
+        let payload = try await hub.payload(id: input.path.id, by: try principal())
+        return .ok(.init(headers: .init(liaisonContentType: payload.contentType, liaisonSHA256: payload.sha256),
+                         body: .binary(HTTPBody(payload.bytes))))
+    }
+
+    /// An item as the wire shows it; a withheld stub carries only id, kind, level, owner, unit and time.
+    static func schema(_ visible: VisibleItem) -> Components.Schemas.Item {
+        let item = visible.item
+        var schema = Components.Schemas.Item(id: item.id, access: visible.isWithheld ? .withheld : .read, kind: item.kind,
+                                             classification: item.classification.rawValue, owner: item.owner, unit: item.unit, createdAt: item.createdAt)
+        guard !visible.isWithheld else { return schema }
+        schema.title = item.title
+        schema.persons = item.persons
+        schema.tags = item.tags
+        schema.contentType = item.contentType
+        schema.sha256 = item.sha256
+        schema.size = Int64(item.size)
+        schema.pushedBy = item.pushedBy
+        return schema
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LiaisonAPI
+import LiaisonHub
+import Logging
+import OpenAPIRuntime
+
+/// Turns every error into `{"error": {"code", "message", "hint"}}`. Errors the caller caused become
+/// 4xx with a message that says what to fix; anything else is logged and becomes a bare 500.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = LiaisonRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let hubError = translate(error, request: request)
+            if hubError.kind == .internalFailure {
+                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "method": "\(request.method)", "error": "\(String(reflecting: error))"])
+            }
+            return Self.response(for: hubError)
+        }
+    }
+
+    func translate(_ error: any Error, request: Request) -> HubError {
+        switch error {
+        case let error as HubError:
+            return error
+        case let error as ServerError:
+            if let hubError = error.underlyingError as? HubError { return hubError }
+            // No operation input means the request itself could not be understood: the caller's mistake.
+            guard error.operationInput == nil else {
+                return HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request", hint: "Try again; if it persists, report it to the hub's operator")
+            }
+            return Self.badRequest(error.underlyingError, cause: error.causeDescription)
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound:
+                return HubError(.notFound, code: "no_such_endpoint", message: "\(request.method) \(request.uri.path) is not an endpoint of this hub",
+                                hint: "See openapi.yaml for the endpoints; all of them start with /v1")
+            case .methodNotAllowed:
+                return HubError(.invalid, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)", hint: "See openapi.yaml")
+            case .contentTooLarge:
+                return HubError(.tooLarge, code: "payload_too_large", message: "the request body is too large", hint: "Split the material into several items")
+            default:
+                return HubError(.invalid, code: "bad_request", message: error.body ?? "the request is malformed", hint: "See openapi.yaml for the request format")
+            }
+        default:
+            return HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request", hint: "Try again; if it persists, report it to the hub's operator")
+        }
+    }
+
+    /// A 400 that names the field the decoder choked on.
+    static func badRequest(_ error: any Error, cause: String) -> HubError {
+        guard let decoding = error as? DecodingError else {
+            if cause.lowercased().contains("content type") || cause.lowercased().contains("content-type") {
+                return HubError(.invalid, code: "bad_content_type", message: cause, hint: "Send the body as JSON with `Content-Type: application/json`")
+            }
+            return HubError(.invalid, code: "bad_request", message: cause, hint: "See openapi.yaml for the request format")
+        }
+        func path(_ keys: [any CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch decoding {
+        case .keyNotFound(let key, let context):
+            let field = path(context.codingPath + [key])
+            return HubError(.invalid, code: "missing_field", message: "the field '\(field)' is missing", hint: "Add '\(field)' to the JSON body", field: field)
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let field = path(context.codingPath)
+            return HubError(.invalid, code: "invalid_field", message: "the field '\(field)' must be \(describe(type))",
+                            hint: "Send '\(field)' as \(describe(type))", field: field)
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return HubError(.invalid, code: "invalid_json", message: "the body is not valid JSON", hint: "Send a JSON object with `Content-Type: application/json`")
+            }
+            let field = path(context.codingPath)
+            return HubError(.invalid, code: "invalid_field", message: "the field '\(field)' has an invalid value", hint: "See openapi.yaml for what '\(field)' accepts", field: field)
+        @unknown default:
+            return HubError(.invalid, code: "bad_request", message: cause, hint: "See openapi.yaml for the request format")
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int.Type, is Int64.Type: return "an integer"
+        case is Bool.Type: return "true or false"
+        case is [String].Type: return "an array of strings"
+        default:
+            let name = String(describing: type)
+            return name.hasPrefix("Array") ? "an array" : (name.contains("Dictionary") ? "an object" : "a value of the documented type")
+        }
+    }
+
+    static func status(of kind: HubError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .invalid: return .badRequest
+        case .forbidden: return .forbidden
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .tooLarge: return .contentTooLarge
+        case .integrity, .internalFailure: return .internalServerError
+        }
+    }
+
+    static func response(for error: HubError) -> Response {
+        let body = Components.Schemas.ErrorResponse(error: .init(code: error.code, message: error.message, hint: error.hint, field: error.field))
+        let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)
+        return Response(status: status(of: error.kind), headers: [.contentType: "application/json; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,39 @@
+public import Hummingbird
+import HummingbirdTLS
+public import LiaisonHub
+public import Logging
+public import NIOCore
+import NIOSSL
+import OpenAPIHummingbird
+
+/// Builds the HTTPS application: mutual TLS, identity, error translation and the generated API routes.
+public enum HubServer {
+    public static func application(
+        hub: Hub, settings: ServerSettings, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let router = Router(context: LiaisonRequestContext.self)
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes))
+        router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache()))
+        try APIHandler(hub: hub).registerHandlers(on: router)
+        return Application(
+            router: router,
+            server: try .tls(.http1(), tlsConfiguration: try tlsConfiguration(settings)),
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "liaison"),
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+
+    /// TLS 1.2 minimum; a client certificate from the hub's CA is required (no hostname check on clients).
+    static func tlsConfiguration(_ settings: ServerSettings) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(settings.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: settings.keyPath, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(settings.caPath))
+        configuration.certificateVerification = .noHostnameVerification
+        return configuration
+    }
+}

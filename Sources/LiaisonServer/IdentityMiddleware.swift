@@ -1,0 +1,22 @@
+import Hummingbird
+import LiaisonCore
+import LiaisonHub
+
+/// Resolves the TLS peer's certificate CN to a declared principal; identity never comes from a header.
+struct IdentityMiddleware: RouterMiddleware {
+    typealias Context = LiaisonRequestContext
+    let hub: Hub
+    let identities: PeerIdentityCache
+    /// Paths answered without a declared principal (the handshake still required a certificate from the CA).
+    let openPaths: Set<String> = ["/healthz"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if openPaths.contains(request.uri.path) { return try await next(request, context) }
+        guard let name = try await identities.commonName(of: context.channel) else {
+            throw HubError(.forbidden, code: "no_identity", message: "the client certificate has no Subject CN",
+                           hint: "Use a certificate issued by the hub's CA whose CN is a principal of the policy")
+        }
+        let principal = try hub.principal(commonName: name)
+        return try await RequestPrincipal.$current.withValue(principal) { try await next(request, context) }
+    }
+}

@@ -1,0 +1,65 @@
+public import LiaisonCore
+
+/// A payload as kept at rest: plain bytes, or ciphertext with its wrapped data key.
+public struct StoredPayload: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public let wrappedKey: [UInt8]?
+    public let keyVersion: UInt32?
+
+    public init(bytes: [UInt8], wrappedKey: [UInt8]?, keyVersion: UInt32?) {
+        self.bytes = bytes
+        self.wrappedKey = wrappedKey
+        self.keyVersion = keyVersion
+    }
+}
+
+/// An idempotency key claimed by a push: the same principal and key with the same fingerprint is a retry.
+public struct IdempotencyClaim: Sendable, Equatable {
+    public let principal: String
+    public let key: String
+    /// SHA-256 over the request's meaningful fields; a different body under the same key is a conflict.
+    public let fingerprint: String
+
+    public init(principal: String, key: String, fingerprint: String) {
+        self.principal = principal
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+}
+
+public enum InsertOutcome: Sendable, Equatable {
+    case created(Item)
+    /// The claim's key was used before with the same body: the first item.
+    case replayed(Item)
+    /// The claim's key was used before with a different body.
+    case conflict(existingID: String)
+}
+
+/// Filters for listing; `before` is the id after which (newest first) the page starts.
+public struct ItemQuery: Sendable, Equatable {
+    public var unit: String?
+    public var kind: String?
+    public var classification: Classification?
+    public var owner: String?
+    public var before: String?
+    public var limit: Int
+
+    public init(unit: String? = nil, kind: String? = nil, classification: Classification? = nil, owner: String? = nil, before: String? = nil, limit: Int = 100) {
+        self.unit = unit
+        self.kind = kind
+        self.classification = classification
+        self.owner = owner
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// Where the hub keeps items. SQLite is the embedded default; a PostgreSQL store can implement the same.
+public protocol HubStore: Sendable {
+    /// Stores an item and its payload durably before returning (or finds the earlier push under the same claim).
+    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?) async throws -> InsertOutcome
+    func item(id: String) async throws -> Item?
+    func payload(id: String) async throws -> StoredPayload?
+    /// Newest first.
+    func items(matching query: ItemQuery) async throws -> [Item]
+}

@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+public import LiaisonCore
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that an
+/// acknowledged push survives a crash or power loss. Pushes go through a group commit.
+public final class SQLiteStore: HubStore {
+    public let path: String
+    let pool: DatabasePool
+    private let committer: GroupCommitter
+
+    /// Opens (creating if needed) the database at `path` and runs migrations.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 8
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool sets synchronous=NORMAL when it enables WAL; acknowledged writes need FULL.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            guard level == 2 else { throw StoreError.durability("SQLite refused synchronous=FULL (got \(level ?? -1))") }
+        }
+        try Self.migrator.migrate(pool)
+        committer = GroupCommitter(pool: pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: items, payloads, idempotency keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE item (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    persons TEXT NOT NULL,
+                    tags TEXT NOT NULL,
+                    classification TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    pushed_by TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX item_by_unit ON item(unit, id);
+                CREATE INDEX item_by_owner ON item(owner, id);
+                CREATE TABLE payload (
+                    item_id TEXT PRIMARY KEY NOT NULL REFERENCES item(id),
+                    bytes BLOB NOT NULL,
+                    wrapped_key BLOB,
+                    key_version INTEGER
+                );
+                CREATE TABLE idempotency (
+                    principal TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    item_id TEXT NOT NULL REFERENCES item(id),
+                    PRIMARY KEY (principal, key)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?) async throws -> InsertOutcome {
+        try await committer.submit { db in try Self.insert(item, payload: payload, claim: claim, in: db) }
+    }
+
+    /// One push inside the group's transaction.
+    static func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, in db: Database) throws -> InsertOutcome {
+        if let claim {
+            if let row = try Row.fetchOne(db, sql: "SELECT fingerprint, item_id FROM idempotency WHERE principal = ? AND key = ?",
+                                          arguments: [claim.principal, claim.key]) {
+                let itemID: String = row["item_id"]
+                guard row["fingerprint"] == claim.fingerprint else { return .conflict(existingID: itemID) }
+                guard let first = try fetchItem(id: itemID, in: db) else { throw StoreError.corrupt("idempotency key points to missing item \(itemID)") }
+                return .replayed(first)
+            }
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [item.id, item.kind, item.title, item.unit, ItemRow.encodeList(item.persons), ItemRow.encodeList(item.tags),
+                        item.classification.rawValue, item.owner, item.pushedBy, item.contentType, item.sha256, item.size,
+                        Int64((item.createdAt.timeIntervalSince1970 * 1000).rounded())])
+        try db.execute(sql: "INSERT INTO payload (item_id, bytes, wrapped_key, key_version) VALUES (?, ?, ?, ?)",
+                       arguments: [item.id, Data(payload.bytes), payload.wrappedKey.map { Data($0) }, payload.keyVersion.map { Int64($0) }])
+        if let claim {
+            try db.execute(sql: "INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (?, ?, ?, ?)",
+                           arguments: [claim.principal, claim.key, claim.fingerprint, item.id])
+        }
+        return .created(item)
+    }
+
+    static func fetchItem(id: String, in db: Database) throws -> Item? {
+        try Row.fetchOne(db, sql: "SELECT \(ItemRow.columns) FROM item WHERE id = ?", arguments: [id]).map(ItemRow.item(from:))
+    }
+
+    public func item(id: String) async throws -> Item? {
+        try await pool.read { db in try Self.fetchItem(id: id, in: db) }
+    }
+
+    public func payload(id: String) async throws -> StoredPayload? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT bytes, wrapped_key, key_version FROM payload WHERE item_id = ?", arguments: [id]).map { row in
+                let bytes: Data = row["bytes"]
+                let wrapped: Data? = row["wrapped_key"]
+                let version: Int64? = row["key_version"]
+                return StoredPayload(bytes: Array(bytes), wrappedKey: wrapped.map(Array.init), keyVersion: version.map { UInt32($0) })
+            }
+        }
+    }
+
+    public func items(matching query: ItemQuery) async throws -> [Item] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let unit = query.unit { clauses.append("unit = ?"); arguments += [unit] }
+        if let kind = query.kind { clauses.append("kind = ?"); arguments += [kind] }
+        if let level = query.classification { clauses.append("classification = ?"); arguments += [level.rawValue] }
+        if let owner = query.owner { clauses.append("owner = ?"); arguments += [owner] }
+        if let before = query.before { clauses.append("id < ?"); arguments += [before] }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let sql = "SELECT \(ItemRow.columns) FROM item \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
+        let finalArguments = arguments
+        return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(ItemRow.item(from:)) }
+    }
+}

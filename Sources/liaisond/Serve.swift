@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import LiaisonCore
+import LiaisonCrypto
+import LiaisonHub
+import LiaisonServer
+import LiaisonStore
+import Logging
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the hub until SIGTERM or SIGINT.",
+        discussion: """
+            On first start the data folder gets the SQLite database (liaison.sqlite) and the key ring \
+            (keyring.json, mode 0600). The daemon refuses to start on an invalid policy and prints every problem.
+            """)
+
+    @Option(help: "host:port to listen on (env LIAISON_LISTEN).")
+    var listen: String = ProcessInfo.processInfo.environment["LIAISON_LISTEN"] ?? "127.0.0.1:8443"
+
+    @Option(help: "Folder for the database and key ring (env LIAISON_DATA).")
+    var data: String = ProcessInfo.processInfo.environment["LIAISON_DATA"] ?? "data"
+
+    @Option(help: "Folder with the policy's .yaml files (env LIAISON_POLICY).")
+    var policy: String = ProcessInfo.processInfo.environment["LIAISON_POLICY"] ?? "policies"
+
+    @Option(help: "The hub's PEM certificate.")
+    var cert: String = "certs/dev/hub.pem"
+
+    @Option(help: "The hub's PEM private key.")
+    var key: String = "certs/dev/hub.key"
+
+    @Option(help: "PEM CA whose client certificates are accepted.")
+    var ca: String = "certs/dev/ca.pem"
+
+    @Option(help: "Largest payload accepted, in bytes.")
+    var maxPayload: Int = 16 * 1024 * 1024
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Endpoint(listen) != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:8443") }
+        guard maxPayload > 0 else { throw ValidationError("--max-payload must be a positive number of bytes") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "liaisond")
+        let endpoint = Endpoint(listen)!
+        let loadedPolicy: Policy
+        do {
+            loadedPolicy = try PolicyLoader.load(directory: policy)
+        } catch let error as PolicyError {
+            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        for path in [cert, key, ca] where !FileManager.default.fileExists(atPath: path) {
+            FileHandle.standardError.write(Data("liaisond: \(path) does not exist; run ./scripts/dev-certs for development certificates, or pass --cert/--key/--ca\n".utf8))
+            throw ExitCode(2)
+        }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let keyRing: KeyRing
+        do {
+            keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
+        } catch let error as CryptoError {
+            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let store = try SQLiteStore(path: data + "/liaison.sqlite")
+        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, limits: HubLimits(payloadBytes: maxPayload), logger: logger)
+        let settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca)
+        let app = try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
+            logger.notice("liaisond listening", metadata: ["address": "https://\(listen)", "principals": "\(loadedPolicy.principalIDs.count)", "data": "\(data)"])
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.notice("liaisond stopped")
+    }
+}
+
+/// A `host:port` pair.
+struct Endpoint {
+    let host: String
+    let port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        let host = String(text[..<colon])
+        guard !host.isEmpty else { return nil }
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.port = port
+    }
+}
