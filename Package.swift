@@ -109,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "liaison",
             dependencies: [
-                "LiaisonClient", "LiaisonCore", "LiaisonAPI",
+                "LiaisonClient", "LiaisonCore", "LiaisonAPI", "LiaisonCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],

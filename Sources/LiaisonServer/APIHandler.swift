@@ -58,6 +58,12 @@ struct APIHandler: APIProtocol {
                          body: .binary(HTTPBody(payload.bytes))))
     }
 
+    func explainAccess(_ input: Operations.ExplainAccess.Input) async throws -> Operations.ExplainAccess.Output {
+        let decision = try await hub.explain(principal: input.query.principal, item: input.query.item, by: try principal())
+        let access = Components.Schemas.AccessExplanation.AccessPayload(rawValue: decision.access.rawValue) ?? .hidden
+        return .ok(.init(body: .json(.init(principal: input.query.principal, item: input.query.item, access: access, reason: decision.reason))))
+    }
+
     /// An item as the wire shows it; a withheld stub carries only id, kind, level, owner, unit and time.
     static func schema(_ visible: VisibleItem) -> Components.Schemas.Item {
         let item = visible.item

@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+public import Foundation
+public import LiaisonAPI
+import NIOCore
+import NIOSSL
+import OpenAPIAsyncHTTPClient
+public import OpenAPIRuntime
+
+/// An mTLS connection to the hub with the generated client on top. Call `shutdown()` when done.
+public final class HubConnection: Sendable {
+    public let settings: ClientSettings
+    public let api: Client
+    private let http: HTTPClient
+
+    public init(settings: ClientSettings) throws {
+        self.settings = settings
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateChain = try Self.certificates(settings.certificatePath, role: "client certificate (LIAISON_CERT / --cert)").map { .certificate($0) }
+        tls.privateKey = .privateKey(try Self.privateKey(settings.keyPath))
+        tls.trustRoots = .certificates(try Self.certificates(settings.caPath, role: "CA certificate (LIAISON_CA / --ca)"))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        api = Client(serverURL: settings.url, configuration: wireConfiguration,
+                     transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))))
+    }
+
+    /// The same JSON and date settings as the server (LiaisonServer.HubServer.wireConfiguration).
+    public let wireConfiguration = Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
+
+    public func shutdown() async throws { try await http.shutdown() }
+
+    static func certificates(_ path: String, role: String) throws -> [NIOSSLCertificate] {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw LiaisonClientError(code: "certificate_file", message: "the \(role) \(path) does not exist or cannot be read",
+                                     hint: "Pass the right file, or run ./scripts/dev-certs for development certificates")
+        }
+        do {
+            let certificates = try NIOSSLCertificate.fromPEMFile(path)
+            guard !certificates.isEmpty else { throw NIOSSLError.failedToLoadCertificate }
+            return certificates
+        } catch {
+            throw LiaisonClientError(code: "certificate_file", message: "the \(role) \(path) is not a PEM certificate", hint: "It should start with -----BEGIN CERTIFICATE-----")
+        }
+    }
+
+    static func privateKey(_ path: String) throws -> NIOSSLPrivateKey {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw LiaisonClientError(code: "certificate_file", message: "the private key (LIAISON_KEY / --key) \(path) does not exist or cannot be read",
+                                     hint: "Pass the key that belongs to your certificate")
+        }
+        do {
+            return try NIOSSLPrivateKey(file: path, format: .pem)
+        } catch {
+            throw LiaisonClientError(code: "certificate_file", message: "the private key \(path) is not an unencrypted PEM private key",
+                                     hint: "Pass the key that belongs to your certificate (PEM, without a passphrase)")
+        }
+    }
+
+    /// Turns transport failures into sentences that say which file or setting is wrong.
+    public func explain(_ error: any Error) -> LiaisonClientError {
+        if let error = error as? LiaisonClientError { return error }
+        var underlying: any Error = error
+        if let clientError = error as? ClientError { underlying = clientError.underlyingError }
+        let text = String(describing: underlying) + " " + String(reflecting: underlying)
+        let url = settings.url.absoluteString
+        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("ECONNREFUSED") {
+            return LiaisonClientError(code: "connection_refused", message: "nothing is listening at \(url)",
+                                      hint: "Start the hub with ./scripts/run, or point LIAISON_URL / --url at a running hub")
+        }
+        if text.contains("connectTimeout") || text.contains("Timeout") || text.contains("deadlineExceeded") {
+            return LiaisonClientError(code: "timeout", message: "the hub at \(url) did not answer in time", hint: "Check that the address is right and the hub is running")
+        }
+        if text.contains("certificate verify failed") || text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") {
+            return LiaisonClientError(code: "tls", message: "the hub's certificate is not trusted by the CA file \(settings.caPath) (or does not name \(settings.url.host ?? "the host"))",
+                                      hint: "Use the CA that issued the hub's certificate (certs/dev/ca.pem for a development hub) with LIAISON_CA / --ca")
+        }
+        if text.contains("KEY_VALUES_MISMATCH") || text.contains("key values mismatch") {
+            return LiaisonClientError(code: "tls", message: "the private key \(settings.keyPath) does not belong to the certificate \(settings.certificatePath)",
+                                      hint: "Use the key file made together with your certificate")
+        }
+        if text.contains("CERTIFICATE_EXPIRED") || text.contains("certificate expired") {
+            return LiaisonClientError(code: "tls", message: "the hub refused the client certificate \(settings.certificatePath): it has expired",
+                                      hint: "Ask for a new certificate (see certs/README.md)")
+        }
+        if text.contains("UNKNOWN_CA") || text.contains("unknown ca") || text.contains("CERTIFICATE_REQUIRED") || text.contains("BAD_CERTIFICATE")
+            || text.contains("handshakeFailed") || text.contains("SSL") {
+            return LiaisonClientError(code: "tls", message: "the TLS handshake with \(url) failed: the hub refused the client certificate \(settings.certificatePath), or the CA \(settings.caPath) is not the hub's",
+                                      hint: "Use a certificate issued by the hub's CA (LIAISON_CERT / LIAISON_KEY) and the hub's CA (LIAISON_CA)")
+        }
+        return LiaisonClientError(code: "transport", message: "talking to \(url) failed: \(underlying)", hint: "Check LIAISON_URL and that the hub is running")
+    }
+
+    /// The hub's error response as a client error.
+    public static func problem(status: Int, _ problem: Components.Responses.Problem) -> LiaisonClientError {
+        guard case .json(let body) = problem.body else {
+            return LiaisonClientError(code: "http_\(status)", message: "the hub answered \(status)", status: status)
+        }
+        return LiaisonClientError(code: body.error.code, message: body.error.message, hint: body.error.hint, status: status)
+    }
+}
