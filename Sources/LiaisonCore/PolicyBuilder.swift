@@ -13,6 +13,10 @@ struct PolicyBuilder {
     /// References to check once every file is read: (namespace, id, what refers, file, node).
     private var references: [(namespace: String, id: String, what: String, file: String, node: Node)] = []
     private var levelsNode: (String, Node)?
+    /// Levels that appear in some file, valid or not, so a broken rule is not also reported as missing.
+    private var mentionedLevels: Set<Classification> = []
+    /// A file that is not YAML hides what it declares; whole-policy checks would only add noise.
+    var unreadableFiles = 0
 
     mutating func read(_ root: Node, with reader: inout PolicyFileReader) {
         guard let top = reader.fields(root, of: "the top level of a policy file", allowed: PolicyLoader.sections, required: []) else { return }
@@ -103,6 +107,7 @@ struct PolicyBuilder {
         guard let byLevel = reader.fields(node, of: "levels", allowed: Classification.allCases.map(\.rawValue), required: []) else { return }
         for level in Classification.allCases {
             guard let entry = byLevel[level.rawValue] else { continue }
+            mentionedLevels.insert(level)
             let allowed = ["readable_without_approval", "withheld_stub_visible_to", "payload_at_rest"]
             guard let f = reader.fields(entry, of: "the \(level.rawValue) level", allowed: allowed, required: ["readable_without_approval", "payload_at_rest"]),
                   let atRestText = reader.string(f["payload_at_rest"], "payload_at_rest") else { continue }
@@ -159,8 +164,8 @@ struct PolicyBuilder {
                 leader[group] = office.id
             }
         }
-        let missing = Classification.allCases.filter { level in !levels.contains { $0.level == level } }
-        if !missing.isEmpty {
+        let missing = Classification.allCases.filter { !mentionedLevels.contains($0) }
+        if !missing.isEmpty && unreadableFiles == 0 {
             let (file, node) = levelsNode ?? ("policy", nil)
             reader = PolicyFileReader(file: file)
             reader.problem(at: node, "no sharing rule for \(missing.map(\.rawValue).joined(separator: ", "))", hint: "Declare every level (\(Classification.names)) under `levels:`")

@@ -44,8 +44,10 @@ public enum PolicyLoader {
                 }
             } catch let error as YamlError {
                 reader.problems.append(problem(from: error, file: path))
+                builder.unreadableFiles += 1
             } catch {
                 reader.problem(at: nil, "the file is not valid YAML", hint: "Check indentation and quoting")
+                builder.unreadableFiles += 1
             }
             builder.problems += reader.problems
         }

@@ -1,0 +1,84 @@
+import Foundation
+import LiaisonCrypto
+import Testing
+
+@Suite("LiaisonCrypto over system OpenSSL")
+struct CryptoTests {
+    let key = try! SecureRandom.bytes(32)
+    let aad = Array("item-1\nowner\nconfidential".utf8)
+
+    @Test func aesGCMRoundTripsEverySize() throws {
+        for size in [0, 1, 15, 16, 17, 4096, 1 << 20] {
+            let plaintext = try SecureRandom.bytes(size)
+            let sealed = try AESGCM.seal(plaintext, key: key, associatedData: aad)
+            #expect(sealed.count == size + AESGCM.overhead)
+            #expect(try AESGCM.open(sealed, key: key, associatedData: aad) == plaintext)
+        }
+    }
+
+    @Test func sealingTwiceUsesFreshNonces() throws {
+        let a = try AESGCM.seal(Array("same".utf8), key: key, associatedData: aad)
+        let b = try AESGCM.seal(Array("same".utf8), key: key, associatedData: aad)
+        #expect(a != b)
+    }
+
+    @Test func tamperedCiphertextTagNonceOrAssociatedDataIsRejected() throws {
+        let sealed = try AESGCM.seal(Array("机密内容".utf8), key: key, associatedData: aad)
+        for position in [0, AESGCM.nonceSize, sealed.count - 1] {  // nonce, ciphertext, tag
+            var tampered = sealed
+            tampered[position] ^= 0x01
+            #expect(throws: CryptoError.authenticationFailed) { try AESGCM.open(tampered, key: key, associatedData: aad) }
+        }
+        #expect(throws: CryptoError.authenticationFailed) { try AESGCM.open(sealed, key: key, associatedData: Array("item-2\nowner\nconfidential".utf8)) }
+        #expect(throws: CryptoError.authenticationFailed) { try AESGCM.open(sealed, key: try SecureRandom.bytes(32), associatedData: aad) }
+        #expect(throws: CryptoError.self) { try AESGCM.open(Array(sealed.prefix(10)), key: key, associatedData: aad) }
+    }
+
+    @Test func payloadsAreBoundToTheirItemOwnerAndLevel() throws {
+        let cipher = PayloadCipher(keyRing: try KeyRing.generate())
+        let binding = PayloadBinding(itemID: "01ABC", owner: "stationed-finance", level: "confidential")
+        let sealed = try cipher.seal(Array("线索".utf8), binding: binding)
+        #expect(try cipher.open(sealed, binding: binding) == Array("线索".utf8))
+        for other in [PayloadBinding(itemID: "01ABD", owner: "stationed-finance", level: "confidential"),
+                      PayloadBinding(itemID: "01ABC", owner: "office-3", level: "confidential"),
+                      PayloadBinding(itemID: "01ABC", owner: "stationed-finance", level: "restricted")] {
+            #expect(throws: CryptoError.authenticationFailed) { try cipher.open(sealed, binding: other) }
+        }
+    }
+
+    @Test func keyRingIsCreatedOwnerOnlyAndReloadsTheSameKeys() throws {
+        let path = try Paths.temporaryDirectory("ring") + "/keyring.json"
+        let ring = try KeyRing.loadOrCreate(at: path)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let binding = PayloadBinding(itemID: "x", owner: "o", level: "confidential")
+        let sealed = try PayloadCipher(keyRing: ring).seal(Array("abc".utf8), binding: binding)
+        let reloaded = try KeyRing.loadOrCreate(at: path)
+        #expect(try PayloadCipher(keyRing: reloaded).open(sealed, binding: binding) == Array("abc".utf8))
+        #expect(reloaded.current == 1)
+    }
+
+    @Test func keyRingReadableByOthersIsRefusedWithTheFix() throws {
+        let path = try Paths.temporaryDirectory("ring") + "/keyring.json"
+        _ = try KeyRing.loadOrCreate(at: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        do {
+            _ = try KeyRing.load(at: path)
+            Issue.record("a world-readable key ring was accepted")
+        } catch let error as CryptoError {
+            #expect(error.description.contains("chmod 600 \(path)"))
+        }
+    }
+
+    @Test func sha256MatchesTheKnownVector() {
+        #expect(Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func commonNameIsReadFromADERCertificate() throws {
+        let pem = try String(contentsOfFile: TestPKI.shared.certificate("zhang.wei"), encoding: .utf8)
+        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        let der = try #require(Data(base64Encoded: body))
+        #expect(CertificateIdentity.commonName(der: Array(der)) == "zhang.wei")
+        #expect(CertificateIdentity.commonName(der: [0x30, 0x03, 0x02, 0x01, 0x00]) == nil)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import LiaisonCore
+import Testing
+
+@Suite("Policy loading")
+struct PolicyLoaderTests {
+    let valid = """
+        agencies:
+          - id: office-1
+            name: 第一室
+            type: office
+            leads: [group-a]
+          - id: group-a
+            name: 组A
+            type: stationed-group
+            units: [bureau]
+        units:
+          - id: bureau
+            name: 局
+        kinds:
+          - id: report
+            name: 报告
+        levels:
+          general:
+            readable_without_approval: [owner]
+            payload_at_rest: plain
+          restricted:
+            readable_without_approval: [owner]
+            payload_at_rest: plain
+          confidential:
+            readable_without_approval: [owner]
+            payload_at_rest: encrypted
+        """
+
+    func problems(_ files: [(String, String)]) -> [PolicyProblem] {
+        do {
+            _ = try PolicyLoader.load(files: files)
+            return []
+        } catch let error as PolicyError {
+            return error.problems
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return []
+        }
+    }
+
+    @Test func exampleCommissionLoadsWithEveryDeclaredPrincipal() throws {
+        let policy = try PolicyLoader.load(directory: Paths.policies)
+        #expect(policy.principalIDs == ["chen.jie", "commission", "inspection-2", "li.na", "office-3", "office-5", "stationed-finance",
+                                        "stationed-health", "stationed-transport", "sun.hao", "wang.fang", "zhang.wei", "zhao.lei"])
+        #expect(Set(policy.kinds.keys) == ["report", "lead", "petition", "analysis", "integrity-file", "feedback", "rectification"])
+        #expect(policy.agencies["office-3"]?.leads == ["stationed-finance", "stationed-transport"])
+        #expect(policy.people["li.na"]?.roles == [.approver, .auditor])
+        #expect(policy.people["zhang.wei"]?.name == "张伟")
+        #expect(policy.levels[.confidential]?.payloadAtRest == .encrypted)
+        let window = try #require(policy.agencies["inspection-2"]?.assignments.first?.window)
+        #expect(window.contains(Date()))
+        #expect(window.contains(Date().addingTimeInterval(365 * 86_400)))
+    }
+
+    @Test func aValidMinimalPolicyLoads() throws {
+        let policy = try PolicyLoader.load(files: [("p.yaml", valid)])
+        #expect(policy.office(of: "group-a")?.id == "office-1")
+    }
+
+    @Test func unknownKeyIsReportedWithFileLineAndAllowedKeys() {
+        let text = valid.replacingOccurrences(of: "    units: [bureau]", with: "    units: [bureau]\n    colour: red")
+        let found = problems([("policies/p.yaml", text)])
+        #expect(found.count == 1)
+        #expect(found.first?.file == "policies/p.yaml")
+        #expect(found.first?.line == 10)
+        #expect(found.first?.message == "unknown key 'colour' in an agency")
+        #expect(found.first?.hint.contains("Allowed keys: id, name, type, leads, units, assignments") == true)
+    }
+
+    @Test func referenceToAnUndeclaredUnitNamesIt() {
+        let text = valid.replacingOccurrences(of: "units: [bureau]", with: "units: [bureau, nowhere]")
+        let found = problems([("p.yaml", text)])
+        #expect(found.map(\.line) == [9])
+        #expect(found.first?.message == "stationed group 'group-a' names unit 'nowhere', which is not declared")
+    }
+
+    @Test func leadingAnAgencyThatIsNotAStationedGroupIsRefused() {
+        let text = valid.replacingOccurrences(of: "leads: [group-a]", with: "leads: [group-a, office-1]")
+        let found = problems([("p.yaml", text)])
+        #expect(found.map(\.line) == [5])
+        #expect(found.first?.message.contains("'office-1', which is not a declared stationed group") == true)
+    }
+
+    @Test func personOfAnUndeclaredAgencyIsRefused() {
+        let text = valid + "\npeople:\n  - id: wu.qi\n    name: 吴七\n    agency: office-9\n    roles: [approver]\n"
+        let found = problems([("p.yaml", text)])
+        #expect(found.count == 1)
+        #expect(found.first?.message == "person 'wu.qi' belongs to 'office-9', which is not a declared agency")
+        #expect(found.first?.line == 29)
+    }
+
+    @Test func duplicateIdsAcrossFilesAreRefusedNamingTheFirst() {
+        let second = "people:\n  - id: group-a\n    name: 重名\n    agency: office-1\n"
+        let found = problems([("a.yaml", valid), ("b.yaml", second)])
+        #expect(found.count == 1)
+        #expect(found.first?.file == "b.yaml")
+        #expect(found.first?.line == 2)
+        #expect(found.first?.message == "duplicate principal id 'group-a' (first declared at a.yaml:6)")
+    }
+
+    @Test func windowEndingBeforeItStartsIsRefused() {
+        let team = "agencies:\n  - id: team-1\n    name: 巡察组\n    type: inspection-team\n    assignments:\n      - unit: bureau\n        from: 2027-03-01\n        to: 2027-02-01\n"
+        let found = problems([("a.yaml", valid), ("t.yaml", team)])
+        #expect(found.count == 1)
+        #expect(found.first?.file == "t.yaml")
+        #expect(found.first?.line == 8)
+        #expect(found.first?.message == "the window of 'team-1' on bureau ends (2027-02-01) before it starts (2027-03-01)")
+    }
+
+    @Test func badDatesUnknownTypesRolesAndRelationshipsAreEachReported() {
+        let text = valid
+            .replacingOccurrences(of: "type: stationed-group", with: "type: stationed-grp")
+            .replacingOccurrences(of: "readable_without_approval: [owner]\n    payload_at_rest: plain\n  restricted",
+                                  with: "readable_without_approval: [owner, friends]\n    payload_at_rest: plain\n  restricted")
+        let found = problems([("p.yaml", text)])
+        #expect(found.contains { $0.message == "agency 'group-a' has unknown type 'stationed-grp'" && $0.line == 8 })
+        #expect(found.contains { $0.message == "unknown relationship 'friends'" && $0.line == 18 })
+    }
+
+    @Test func confidentialStoredPlainIsRefused() {
+        let text = valid.replacingOccurrences(of: "payload_at_rest: encrypted", with: "payload_at_rest: plain")
+        let found = problems([("p.yaml", text)])
+        #expect(found.map(\.message) == ["confidential payloads must be encrypted at rest"])
+    }
+
+    @Test func missingLevelsAndRequiredKeysAreReported() {
+        let text = valid.replacingOccurrences(of: "  confidential:\n    readable_without_approval: [owner]\n    payload_at_rest: encrypted", with: "")
+            .replacingOccurrences(of: "    name: 局\n", with: "")
+        let found = problems([("p.yaml", text)])
+        #expect(found.contains { $0.message == "a unit lacks the required key 'name'" })
+        #expect(found.contains { $0.message == "no sharing rule for confidential" })
+    }
+
+    @Test func yamlSyntaxErrorsCarryTheirLine() {
+        let found = problems([("bad.yaml", "agencies:\n  - id: x\n   name: [unclosed\n")])
+        #expect(found.count == 1)
+        #expect(found.first?.message.hasPrefix("YAML syntax error") == true)
+        #expect(found.first?.line == 3)
+    }
+
+    @Test func aFolderWithoutPolicyFilesIsRefused() throws {
+        let empty = try Paths.temporaryDirectory("empty-policy")
+        #expect(throws: PolicyError.self) { try PolicyLoader.load(directory: empty) }
+    }
+}

@@ -1,0 +1,64 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// A raw HTTPS client with one principal's certificate, so tests see exact statuses and bodies.
+final class TestClient: Sendable {
+    struct Response: Sendable {
+        let status: Int
+        let body: Data
+        let headers: HTTPHeaders
+
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        var errorMessage: String { (json["error"] as? [String: Any])?["message"] as? String ?? "" }
+        var errorField: String? { (json["error"] as? [String: Any])?["field"] as? String }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    let http: HTTPClient
+    let baseURL: String
+
+    init(baseURL: String, certificate: String?, key: String?, ca: String) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let certificate, let key {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.baseURL = baseURL
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, headers: [(String, String)] = []) async throws -> Response {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { request.headers.add(name: "Content-Type", value: "application/json") }
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return Response(status: Int(response.status.code), body: Data(buffer: bytes), headers: response.headers)
+    }
+
+    func get(_ path: String) async throws -> Response { try await send(.GET, path) }
+
+    /// Pushes an item; `overrides` replace or add JSON fields (use NSNull() to drop one).
+    func push(kind: String = "report", title: String = "月度监督报告", unit: String, classification: String, payload: Data = Data("payload".utf8),
+              key: String? = nil, overrides: [String: Any] = [:]) async throws -> Response {
+        var fields: [String: Any] = ["kind": kind, "title": title, "unit": unit, "classification": classification,
+                                     "content_type": "text/plain", "payload": payload.base64EncodedString()]
+        for (name, value) in overrides {
+            if value is NSNull { fields[name] = nil } else { fields[name] = value }
+        }
+        return try await send(.POST, "/v1/items", body: try JSONSerialization.data(withJSONObject: fields), headers: key.map { [("Idempotency-Key", $0)] } ?? [])
+    }
+
+    func shutdown() async { try? await http.shutdown() }
+}

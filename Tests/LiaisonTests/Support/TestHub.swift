@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import LiaisonCore
+import LiaisonCrypto
+import LiaisonHub
+import LiaisonServer
+import LiaisonStore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A real hub on 127.0.0.1 port 0 with mTLS, a SQLite file in a temp folder and the example policy.
+final class RunningHub: Sendable {
+    let port: Int
+    let hub: Hub
+    let store: SQLiteStore
+    let dataDirectory: String
+    let pki: TestPKI
+    private let clients = Mutex<[String: TestClient]>([:])
+
+    init(port: Int, hub: Hub, store: SQLiteStore, dataDirectory: String, pki: TestPKI) {
+        self.port = port
+        self.hub = hub
+        self.store = store
+        self.dataDirectory = dataDirectory
+        self.pki = pki
+    }
+
+    var baseURL: String { "https://127.0.0.1:\(port)" }
+
+    /// A client presenting `principal`'s certificate (cached for the test).
+    func client(_ principal: String) throws -> TestClient {
+        if let cached = clients.withLock({ $0[principal] }) { return cached }
+        let client = try TestClient(baseURL: baseURL, certificate: pki.certificate(principal), key: pki.key(principal), ca: pki.ca)
+        clients.withLock { $0[principal] = client }
+        return client
+    }
+
+    func shutdownClients() async {
+        for client in clients.withLock({ Array($0.values) }) { await client.shutdown() }
+    }
+}
+
+enum TestHub {
+    static let examplePolicy: Policy = {
+        do { return try PolicyLoader.load(directory: Paths.policies) } catch { fatalError("the example policy does not load: \(error)") }
+    }()
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "liaison.test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// Runs `body` against a live hub, then shuts it down gracefully. Pass `dataDirectory` to reuse one (restart tests).
+    static func with<T: Sendable>(
+        clock: TestClock = TestClock(), limits: HubLimits = HubLimits(), dataDirectory: String? = nil, policy: Policy = examplePolicy,
+        _ body: @Sendable (RunningHub) async throws -> T
+    ) async throws -> T {
+        let pki = TestPKI.shared
+        let data = try dataDirectory ?? Paths.temporaryDirectory("hub")
+        let store = try SQLiteStore(path: data + "/liaison.sqlite")
+        let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
+        let hub = Hub(policy: policy, store: store, keyRing: keyRing, limits: limits, logger: quietLogger, clock: clock.function)
+        let settings = ServerSettings(host: "127.0.0.1", port: 0, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger) { channel in
+            portContinuation.yield(channel.localAddress?.port ?? 0)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quietLogger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw TestFailure("the hub did not start") }
+            let running = RunningHub(port: port, hub: hub, store: store, dataDirectory: data, pki: pki)
+            do {
+                let result = try await body(running)
+                await running.shutdownClients()
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await running.shutdownClients()
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+}

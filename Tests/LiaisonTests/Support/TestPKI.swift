@@ -1,0 +1,40 @@
+import Foundation
+
+/// Certificates made at test time by scripts/dev-certs (the openssl CLI): the example policy's
+/// principals, plus a stranger (valid, undeclared CN), an expired certificate and a foreign CA.
+struct TestPKI: Sendable {
+    let directory: String
+    let foreignDirectory: String
+
+    /// Made once per test run; every test shares it.
+    static let shared: TestPKI = {
+        do { return try make() } catch { fatalError("cannot make test certificates: \(error)") }
+    }()
+
+    static func make() throws -> TestPKI {
+        let directory = try Paths.temporaryDirectory("pki")
+        let foreign = try Paths.temporaryDirectory("foreign-pki")
+        let script = Paths.packageRoot.appendingPathComponent("scripts/dev-certs").path
+        func devCerts(_ arguments: [String]) throws {
+            let result = try ProcessRunner.run("/bin/bash", [script] + arguments)
+            guard result.status == 0 else { throw TestFailure("dev-certs \(arguments) failed: \(result.stderr)") }
+        }
+        try devCerts(["--out", directory, "--policy", Paths.policies])
+        try devCerts(["issue", "stranger", "--out", directory])
+        try devCerts(["issue", "expired-agency", "--out", directory, "--expired"])
+        // A second CA issuing the same names: the hub must not trust any of them.
+        try devCerts(["--out", foreign, "--policy", Paths.policies])
+        return TestPKI(directory: directory, foreignDirectory: foreign)
+    }
+
+    var ca: String { directory + "/ca.pem" }
+    var hubCertificate: String { directory + "/hub.pem" }
+    var hubKey: String { directory + "/hub.key" }
+    func certificate(_ name: String) -> String { directory + "/\(name).pem" }
+    func key(_ name: String) -> String { directory + "/\(name).key" }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
