@@ -54,7 +54,8 @@ struct APIHandler: APIProtocol {
 
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
         let payload = try await hub.payload(id: input.path.id, by: try principal())
-        return .ok(.init(headers: .init(liaisonContentType: payload.contentType, liaisonSHA256: payload.sha256),
+        ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
+        return .ok(.init(headers: .init(liaisonSHA256: payload.sha256),
                          body: .binary(HTTPBody(payload.bytes))))
     }
 

@@ -67,6 +67,9 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.invalid, code: "missing_field", message: "the field '\(field)' is missing", hint: "Add '\(field)' to the JSON body", field: field)
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             let field = path(context.codingPath)
+            if field.isEmpty {
+                return HubError(.invalid, code: "invalid_json", message: "the body must be a JSON object", hint: "Send a JSON object with the fields documented in openapi.yaml")
+            }
             return HubError(.invalid, code: "invalid_field", message: "the field '\(field)' must be \(describe(type))",
                             hint: "Send '\(field)' as \(describe(type))", field: field)
         case .dataCorrupted(let context):

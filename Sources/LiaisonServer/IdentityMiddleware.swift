@@ -17,6 +17,11 @@ struct IdentityMiddleware: RouterMiddleware {
                            hint: "Use a certificate issued by the hub's CA whose CN is a principal of the policy")
         }
         let principal = try hub.principal(commonName: name)
-        return try await RequestPrincipal.$current.withValue(principal) { try await next(request, context) }
+        let extraHeaders = ResponseHeaders()
+        var response = try await RequestPrincipal.$current.withValue(principal) {
+            try await ResponseHeaders.$current.withValue(extraHeaders) { try await next(request, context) }
+        }
+        for field in extraHeaders.all { response.headers[field.name] = field.value }
+        return response
     }
 }

@@ -1,0 +1,280 @@
+import Foundation
+import GRDB
+import LiaisonHub
+import Testing
+
+@Suite("Items over mTLS")
+struct ItemsEndToEndTests {
+    /// Pushes one item per level as stationed-transport about transport-bureau; returns level -> id.
+    func pushOnePerLevel(_ hub: RunningHub) async throws -> [String: String] {
+        var ids: [String: String] = [:]
+        for level in ["general", "restricted", "confidential"] {
+            let response = try await hub.client("stationed-transport").push(title: "\(level) 报告", unit: "transport-bureau", classification: level,
+                                                                            payload: Data("\(level) payload 内容".utf8))
+            #expect(response.status == 201)
+            ids[level] = response.json["id"] as? String
+        }
+        return ids
+    }
+
+    @Test func pushAnswers201WithIdDigestOwnerAndTime() async throws {
+        try await TestHub.with { hub in
+            let payload = Data("日常监督情况".utf8)
+            let response = try await hub.client("wang.fang").push(kind: "report", title: "十月报告", unit: "transport-bureau", classification: "general",
+                                                                   payload: payload, overrides: ["persons": ["张三"], "tags": ["道路工程"]])
+            #expect(response.status == 201)
+            let body = response.json
+            #expect((body["id"] as? String)?.count == 16)
+            #expect(body["sha256"] as? String == sha256Hex(payload))
+            #expect(body["owner"] as? String == "stationed-transport")
+            #expect(body["pushed_by"] as? String == "wang.fang")
+            #expect(body["persons"] as? [String] == ["张三"])
+            #expect(body["tags"] as? [String] == ["道路工程"])
+            #expect(body["created_at"] as? String != nil)
+            #expect(body["access"] as? String == "read")
+        }
+    }
+
+    @Test func payloadComesBackByteForByteAtEveryLevelForTheOwner() async throws {
+        try await TestHub.with { hub in
+            let binary = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            for level in ["general", "restricted", "confidential"] {
+                let pushed = try await hub.client("stationed-finance").push(unit: "finance-bureau", classification: level, payload: binary)
+                let id = try #require(pushed.json["id"] as? String)
+                let fetched = try await hub.client("stationed-finance").get("/v1/items/\(id)/payload")
+                #expect(fetched.status == 200)
+                #expect(fetched.body == binary)
+                #expect(fetched.headers.first(name: "Liaison-SHA256") == sha256Hex(binary))
+                #expect(fetched.headers.first(name: "Liaison-Content-Type") == "text/plain")
+            }
+        }
+    }
+
+    /// Metadata status and access, payload status, for each reader and level (item of stationed-transport about transport-bureau).
+    static let matrix: [(reader: String, level: String, metadata: Int, access: String?, payload: Int)] = [
+        ("stationed-transport", "general", 200, "read", 200), ("stationed-transport", "restricted", 200, "read", 200), ("stationed-transport", "confidential", 200, "read", 200),
+        ("wang.fang", "confidential", 200, "read", 200),
+        ("office-3", "general", 200, "read", 200), ("office-3", "restricted", 200, "read", 200), ("office-3", "confidential", 200, "withheld", 403),
+        ("zhang.wei", "restricted", 200, "read", 200),
+        ("stationed-finance", "general", 200, "read", 200), ("stationed-finance", "restricted", 200, "withheld", 403), ("stationed-finance", "confidential", 404, nil, 404),
+        ("inspection-2", "general", 200, "read", 200), ("inspection-2", "restricted", 200, "withheld", 403), ("inspection-2", "confidential", 200, "withheld", 403),
+        ("office-5", "general", 404, nil, 404), ("office-5", "restricted", 404, nil, 404), ("office-5", "confidential", 404, nil, 404),
+        ("stationed-health", "general", 404, nil, 404),
+        ("commission", "general", 200, "withheld", 403), ("li.na", "confidential", 200, "withheld", 403),
+    ]
+
+    @Test func readersSeeExactlyWhatThePolicyAllows() async throws {
+        try await TestHub.with { hub in
+            let ids = try await pushOnePerLevel(hub)
+            for row in Self.matrix {
+                let id = ids[row.level]!
+                let metadata = try await hub.client(row.reader).get("/v1/items/\(id)")
+                #expect(metadata.status == row.metadata, "\(row.reader) metadata of \(row.level)")
+                #expect(metadata.json["access"] as? String == row.access, "\(row.reader) access to \(row.level)")
+                if row.access == "withheld" {
+                    #expect(metadata.json["title"] == nil && metadata.json["sha256"] == nil && metadata.json["persons"] == nil, "a stub carries no content")
+                }
+                let payload = try await hub.client(row.reader).get("/v1/items/\(id)/payload")
+                #expect(payload.status == row.payload, "\(row.reader) payload of \(row.level)")
+                if row.payload == 200 { #expect(payload.text == "\(row.level) payload 内容") }
+                if row.payload != 200 { #expect(!payload.text.contains("payload 内容") && !payload.text.contains("报告")) }
+            }
+        }
+    }
+
+    @Test func hiddenAndNonexistentItemsGetTheSame404() async throws {
+        try await TestHub.with { hub in
+            let ids = try await pushOnePerLevel(hub)
+            let hidden = try await hub.client("office-5").get("/v1/items/\(ids["general"]!)")
+            let missing = try await hub.client("office-5").get("/v1/items/01ZZZZZZZZZZZZZZ")
+            #expect(hidden.status == 404 && missing.status == 404)
+            #expect(hidden.errorCode == "not_found" && missing.errorCode == "not_found")
+            #expect(hidden.errorMessage.replacingOccurrences(of: ids["general"]!, with: "X") == missing.errorMessage.replacingOccurrences(of: "01ZZZZZZZZZZZZZZ", with: "X"))
+        }
+    }
+
+    @Test func listingShowsReadableItemsAndWithheldStubsOnly() async throws {
+        try await TestHub.with { hub in
+            let ids = try await pushOnePerLevel(hub)
+            let list = try await hub.client("inspection-2").get("/v1/items?unit=transport-bureau")
+            let items = try #require(list.json["items"] as? [[String: Any]])
+            let byID = Dictionary(uniqueKeysWithValues: items.map { ($0["id"] as! String, $0) })
+            #expect(byID.count == 3)
+            #expect(byID[ids["general"]!]?["access"] as? String == "read")
+            #expect(byID[ids["general"]!]?["title"] as? String == "general 报告")
+            #expect(byID[ids["restricted"]!]?["access"] as? String == "withheld")
+            #expect(byID[ids["restricted"]!]?["title"] == nil)
+            #expect(byID[ids["confidential"]!]?.keys.sorted() == ["access", "classification", "created_at", "id", "kind", "owner", "unit"])
+            let unrelated = try await hub.client("office-5").get("/v1/items")
+            #expect((unrelated.json["items"] as? [Any])?.count == 0)
+            let filtered = try await hub.client("stationed-transport").get("/v1/items?classification=confidential")
+            #expect((filtered.json["items"] as? [[String: Any]])?.map { $0["id"] as! String } == [ids["confidential"]!])
+            let bad = try await hub.client("stationed-transport").get("/v1/items?classification=secret")
+            #expect(bad.status == 400 && bad.errorField == "classification")
+        }
+    }
+
+    @Test func listingPagesWithACursorAndSkipsHiddenItems() async throws {
+        try await TestHub.with { hub in
+            for index in 0..<7 {
+                _ = try await hub.client("stationed-health").push(title: "hidden \(index)", unit: "health-commission", classification: "general")
+                _ = try await hub.client("stationed-transport").push(title: "visible \(index)", unit: "transport-bureau", classification: "general")
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await hub.client("office-3").get("/v1/items?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                seen += (page.json["items"] as? [[String: Any]] ?? []).map { $0["title"] as! String }
+                cursor = page.json["next_cursor"] as? String
+            } while cursor != nil
+            #expect(seen == (0..<7).reversed().map { "visible \($0)" })
+        }
+    }
+
+    @Test func theAssignedTeamLosesAccessWhenItsWindowCloses() async throws {
+        let clock = TestClock(TestClock.insideWindow)
+        try await TestHub.with(clock: clock) { hub in
+            let ids = try await pushOnePerLevel(hub)
+            #expect(try await hub.client("inspection-2").get("/v1/items/\(ids["general"]!)/payload").status == 200)
+            clock.set(TestClock.afterWindow)
+            #expect(try await hub.client("inspection-2").get("/v1/items/\(ids["general"]!)/payload").status == 404)
+            #expect(try await hub.client("inspection-2").get("/v1/items/\(ids["restricted"]!)").status == 404)
+        }
+    }
+
+    @Test func idempotentRetryReturnsTheFirstItemAndAChangedBodyIsAConflict() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-finance")
+            let first = try await client.push(unit: "finance-bureau", classification: "confidential", key: "retry-1")
+            let retry = try await client.push(unit: "finance-bureau", classification: "confidential", key: "retry-1")
+            #expect(first.status == 201)
+            #expect(retry.status == 200)
+            #expect(retry.json["id"] as? String == first.json["id"] as? String)
+            let changed = try await client.push(title: "另一份", unit: "finance-bureau", classification: "confidential", key: "retry-1")
+            #expect(changed.status == 409)
+            #expect(changed.errorCode == "idempotency_conflict")
+            let other = try await hub.client("office-3").push(unit: "finance-bureau", classification: "general", key: "retry-1")
+            #expect(other.status == 201)
+            let mine = try await client.get("/v1/items?owner=stationed-finance")
+            #expect((mine.json["items"] as? [Any])?.count == 1)
+        }
+    }
+
+    static let badInputs: [(name: String, body: String?, status: Int, code: String, field: String?)] = [
+        ("invalid JSON", "{\"kind\": ", 400, "invalid_json", nil),
+        ("not an object", "[1,2]", 400, "invalid_json", nil),
+        ("wrong type", #"{"kind":"report","title":5,"unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ=="}"#, 400, "invalid_field", "title"),
+        ("missing field", #"{"kind":"report","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ=="}"#, 400, "missing_field", "title"),
+        ("unknown kind", #"{"kind":"memo","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ=="}"#, 400, "invalid_field", "kind"),
+        ("unknown unit", #"{"kind":"report","title":"t","unit":"moon-bureau","classification":"general","content_type":"text/plain","payload":"YQ=="}"#, 400, "invalid_field", "unit"),
+        ("unknown classification", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"secret","content_type":"text/plain","payload":"YQ=="}"#, 400, "invalid_field", "classification"),
+        ("bad base64", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"!!not base64!!"}"#, 400, "invalid_field", "payload"),
+        ("empty title", #"{"kind":"report","title":"  ","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ=="}"#, 400, "invalid_field", "title"),
+        ("bad content type", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text","payload":"YQ=="}"#, 400, "invalid_field", "content_type"),
+        ("empty person", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ==","persons":[""]}"#, 400, "invalid_field", "persons"),
+        ("no body", nil, 400, "invalid_json", nil),
+    ]
+
+    @Test(arguments: badInputs.indices)
+    func badInputGetsA400NamingTheField(_ index: Int) async throws {
+        let case_ = Self.badInputs[index]
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-finance")
+            let response = try await client.send(.POST, "/v1/items", body: case_.body.map { Data($0.utf8) }, headers: [("Content-Type", "application/json")])
+            #expect(response.status == case_.status, "\(case_.name): \(response.text)")
+            #expect(response.errorCode == case_.code, "\(case_.name): \(response.text)")
+            #expect(response.errorField == case_.field, "\(case_.name)")
+            #expect(!response.errorMessage.isEmpty)
+            #expect((response.json["error"] as? [String: Any])?["hint"] as? String != nil, "\(case_.name) has a hint")
+            // Nothing was stored, and the hub still serves.
+            let list = try await client.get("/v1/items")
+            #expect((list.json["items"] as? [Any])?.count == 0)
+        }
+    }
+
+    @Test func wrongIdempotencyKeyIsA400() async throws {
+        try await TestHub.with { hub in
+            let response = try await hub.client("office-3").push(unit: "finance-bureau", classification: "general", key: String(repeating: "k", count: 201))
+            #expect(response.status == 400 && response.errorField == "Idempotency-Key")
+        }
+    }
+
+    @Test func payloadOverTheLimitIs413() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 1024)) { hub in
+            let client = try hub.client("office-3")
+            let justFits = try await client.push(unit: "finance-bureau", classification: "general", payload: Data(count: 1024))
+            #expect(justFits.status == 201)
+            let over = try await client.push(unit: "finance-bureau", classification: "general", payload: Data(count: 1025))
+            #expect(over.status == 413)
+            #expect(over.errorCode == "payload_too_large")
+            let huge = try await client.push(unit: "finance-bureau", classification: "general", payload: Data(count: 2 * 1024 * 1024))
+            #expect(huge.status == 413)
+            #expect(try await client.get("/v1/whoami").status == 200)
+        }
+    }
+
+    @Test func itemsSurviveARestartOfTheHub() async throws {
+        let data = try Paths.temporaryDirectory("restart")
+        let ids = try await TestHub.with(dataDirectory: data) { hub in try await pushOnePerLevel(hub) }
+        try await TestHub.with(dataDirectory: data) { hub in
+            for (level, id) in ids {
+                let payload = try await hub.client("stationed-transport").get("/v1/items/\(id)/payload")
+                #expect(payload.status == 200)
+                #expect(payload.text == "\(level) payload 内容")
+            }
+        }
+    }
+
+    @Test func theDatabaseFileNeverHoldsAConfidentialPayloadInPlaintext() async throws {
+        let data = try Paths.temporaryDirectory("plaintext")
+        let secret = "CONFIDENTIAL-MARKER-\(UUID().uuidString)"
+        let open = "GENERAL-MARKER-\(UUID().uuidString)"
+        try await TestHub.with(dataDirectory: data) { hub in
+            let client = try hub.client("stationed-finance")
+            let confidential = try await client.push(unit: "finance-bureau", classification: "confidential", payload: Data(secret.utf8))
+            let general = try await client.push(unit: "finance-bureau", classification: "general", payload: Data(open.utf8))
+            #expect(confidential.status == 201 && general.status == 201)
+        }
+        var bytes = Data()
+        for file in try FileManager.default.contentsOfDirectory(atPath: data) where file.hasPrefix("liaison.sqlite") {
+            bytes += try Data(contentsOf: URL(fileURLWithPath: data + "/" + file))
+        }
+        #expect(bytes.range(of: Data(open.utf8)) != nil, "sanity: general payloads are stored as pushed")
+        #expect(bytes.range(of: Data(secret.utf8)) == nil)
+    }
+
+    @Test func aTamperedCiphertextIsAnIntegrityErrorForThatItemOnly() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-finance")
+            let bad = try #require(try await client.push(unit: "finance-bureau", classification: "confidential").json["id"] as? String)
+            let good = try #require(try await client.push(unit: "finance-bureau", classification: "confidential").json["id"] as? String)
+            let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
+            try await queue.write { db in
+                try db.execute(sql: "UPDATE payload SET bytes = zeroblob(length(bytes)) WHERE item_id = ?", arguments: [bad])
+            }
+            let broken = try await client.get("/v1/items/\(bad)/payload")
+            #expect(broken.status == 500)
+            #expect(broken.errorCode == "integrity")
+            #expect(try await client.get("/v1/items/\(good)/payload").text == "payload")
+        }
+    }
+
+    @Test func explainTellsTheRuleAndIsLimitedToOneselfUnlessAuditor() async throws {
+        try await TestHub.with { hub in
+            let ids = try await pushOnePerLevel(hub)
+            let own = try await hub.client("office-3").get("/v1/policy/explain?principal=office-3&item=\(ids["restricted"]!)")
+            #expect(own.status == 200)
+            #expect(own.json["access"] as? String == "read")
+            #expect(own.json["reason"] as? String == "restricted items are readable by owner-office: office-3 is the office that leads stationed-transport, the owner")
+            let other = try await hub.client("office-3").get("/v1/policy/explain?principal=inspection-2&item=\(ids["restricted"]!)")
+            #expect(other.status == 403)
+            let auditor = try await hub.client("zhao.lei").get("/v1/policy/explain?principal=office-5&item=\(ids["general"]!)")
+            #expect(auditor.status == 200)
+            #expect(auditor.json["access"] as? String == "hidden")
+        }
+    }
+}
+
+import LiaisonCrypto
+
+func sha256Hex(_ data: Data) -> String { Digest.sha256Hex(data) }
