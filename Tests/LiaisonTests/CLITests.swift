@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+/// The real `liaison` binary against a live hub.
+@Suite("liaison CLI")
+struct CLITests {
+    var cli: String { Paths.binaries + "/liaison" }
+
+    func liaison(_ hub: RunningHub?, _ arguments: [String], input: Data? = nil, url: String? = nil) async throws -> ProcessResult {
+        var environment = ["LIAISON_DEV_CERTS": TestPKI.shared.directory]
+        environment["LIAISON_URL"] = url ?? hub?.baseURL ?? "https://127.0.0.1:1"
+        return try await ProcessRunner.runAsync(cli, arguments, environment: environment, input: input)
+    }
+
+    @Test func whoamiPushListShowAndGetWorkEndToEnd() async throws {
+        try await TestHub.with { hub in
+            let whoami = try await liaison(hub, ["whoami", "--as", "zhang.wei"])
+            #expect(whoami.status == 0)
+            #expect(whoami.stdout == "zhang.wei (张伟) acts for office-3, a office; roles: approver\n")
+
+            let folder = try Paths.temporaryDirectory("cli")
+            let file = folder + "/report.txt"
+            let content = Data("交通运输局 十一月 日常监督情况\n".utf8)
+            try content.write(to: URL(fileURLWithPath: file))
+            let push = try await liaison(hub, ["push", file, "--kind", "report", "--title", "十一月报告", "--unit", "transport-bureau",
+                                               "--classification", "confidential", "--tag", "道路工程", "--as", "stationed-transport"])
+            #expect(push.status == 0, "\(push.stderr)")
+            #expect(push.stdout.hasPrefix("Pushed "))
+            let id = String(push.stdout.dropFirst("Pushed ".count).prefix(16))
+
+            let list = try await liaison(hub, ["list", "--json", "--as", "stationed-transport"])
+            let page = try JSONSerialization.jsonObject(with: list.stdoutData) as? [String: Any]
+            let items = page?["items"] as? [[String: Any]]
+            #expect(items?.map { $0["id"] as? String } == [id])
+            #expect(items?.first?["content_type"] as? String == "text/plain")
+
+            let table = try await liaison(hub, ["list", "--as", "office-3"])
+            #expect(table.stdout.contains(id) && table.stdout.contains("(withheld: ask for access)"))
+            #expect(!table.stdout.contains("十一月报告"))
+
+            let show = try await liaison(hub, ["show", id, "--as", "stationed-transport"])
+            #expect(show.stdout.contains("title          十一月报告"))
+
+            let out = folder + "/fetched.txt"
+            let get = try await liaison(hub, ["get", id, "-o", out, "--as", "stationed-transport"])
+            #expect(get.status == 0, "\(get.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == content)
+            #expect((try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int) == 0o600)
+
+            let stdout = try await liaison(hub, ["get", id, "--as", "wang.fang"])
+            #expect(stdout.stdoutData == content)
+        }
+    }
+
+    @Test func pushFromStandardInputWithAnExplicitKeyIsIdempotent() async throws {
+        try await TestHub.with { hub in
+            let arguments = ["push", "-", "--kind", "lead", "--title", "线索", "--unit", "finance-bureau", "--classification", "restricted",
+                             "--idempotency-key", "cli-key-1", "--as", "stationed-finance"]
+            let first = try await liaison(hub, arguments, input: Data("lead text".utf8))
+            let second = try await liaison(hub, arguments, input: Data("lead text".utf8))
+            #expect(first.stdout.hasPrefix("Pushed "))
+            #expect(second.stdout.hasPrefix("Already pushed "))
+            #expect(first.stdout.dropFirst("Pushed ".count).prefix(16) == second.stdout.dropFirst("Already pushed ".count).prefix(16))
+        }
+    }
+
+    @Test func refusalsAndBadInputPrintTheHubsMessageAndExitNonZero() async throws {
+        try await TestHub.with { hub in
+            let push = try await liaison(hub, ["push", "-", "--kind", "report", "--title", "t", "--unit", "transport-bureau", "--classification", "confidential", "--as", "stationed-transport"],
+                                         input: Data("x".utf8))
+            let id = String(push.stdout.dropFirst("Pushed ".count).prefix(16))
+            let refused = try await liaison(hub, ["get", id, "--as", "office-3"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("you may not read the payload of item \(id) (403 forbidden)"))
+            #expect(refused.stdout.isEmpty)
+
+            let badKind = try await liaison(hub, ["push", "-", "--kind", "memo", "--title", "t", "--unit", "transport-bureau", "--classification", "general", "--as", "office-3"],
+                                            input: Data("x".utf8))
+            #expect(badKind.status == 1)
+            #expect(badKind.stderr.contains("unknown kind 'memo' (400 invalid_field)"))
+            #expect(badKind.stderr.contains("hint: Use a kind declared in the policy"))
+
+            let stranger = try await liaison(hub, ["whoami", "--as", "stranger"])
+            #expect(stranger.stderr.contains("the certificate's CN 'stranger' is not a principal declared in the policy"))
+        }
+    }
+
+    @Test func connectionProblemsSayWhatIsWrong() async throws {
+        let closed = try await liaison(nil, ["whoami", "--as", "office-3"], url: "https://127.0.0.1:\(try ProcessRunner.freePort())")
+        #expect(closed.status == 1)
+        #expect(closed.stderr.contains("nothing is listening at https://127.0.0.1:"))
+        #expect(closed.stderr.contains("./scripts/run"))
+
+        let missing = try await liaison(nil, ["whoami", "--cert", "/nonexistent.pem", "--key", "/nonexistent.key", "--ca", TestPKI.shared.ca])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("the client certificate (LIAISON_CERT / --cert) /nonexistent.pem does not exist"))
+
+        try await TestHub.with { hub in
+            let foreign = TestPKI.shared.foreignDirectory
+            let wrongCA = try await liaison(hub, ["whoami", "--as", "office-3", "--ca", foreign + "/ca.pem"])
+            #expect(wrongCA.status == 1)
+            #expect(wrongCA.stderr.contains("the hub's certificate is not trusted by the CA file \(foreign)/ca.pem"))
+            let foreignCert = try await liaison(hub, ["whoami", "--cert", foreign + "/office-3.pem", "--key", foreign + "/office-3.key", "--ca", TestPKI.shared.ca])
+            #expect(foreignCert.status == 1)
+            #expect(foreignCert.stderr.contains("the TLS handshake with") || foreignCert.stderr.contains("refused the client certificate"))
+        }
+    }
+
+    @Test func policyCheckReportsEveryProblemOffline() async throws {
+        let good = try await liaison(nil, ["policy", "check", Paths.policies])
+        #expect(good.status == 0)
+        #expect(good.stdout.contains("valid. 7 agencies, 6 people, 4 units, 7 kinds"))
+
+        let bad = try Paths.temporaryDirectory("check")
+        try "units:\n  - id: u1\n    name: 单位\n    owner: x\nagencies:\n  - id: g\n    name: 组\n    type: stationed-group\n    units: [u2]\n"
+            .write(toFile: bad + "/p.yaml", atomically: true, encoding: .utf8)
+        let result = try await liaison(nil, ["policy", "check", bad])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(bad)/p.yaml:4:5: unknown key 'owner' in a unit"))
+        #expect(result.stderr.contains("\(bad)/p.yaml:9:13: stationed group 'g' names unit 'u2', which is not declared"))
+    }
+
+    @Test func policyExplainOfflineNamesTheRule() async throws {
+        let result = try await liaison(nil, ["policy", "explain", "--principal", "inspection-2", "--owner", "stationed-transport", "--unit", "transport-bureau",
+                                             "--classification", "general", "--at", "2027-03-01", "--policy", Paths.policies])
+        #expect(result.status == 0)
+        #expect(result.stdout == "inspection-2 may read the item: general items are readable by assigned-inspection-team: inspection-2 is assigned to transport-bureau and its window is open\n")
+        let usage = try await liaison(nil, ["policy", "explain", "--principal", "inspection-2"])
+        #expect(usage.status != 0)
+        #expect(usage.stderr.contains("give either --item ID, or --owner, --unit and --classification"))
+    }
+}

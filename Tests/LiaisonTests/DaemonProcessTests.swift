@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// The real `liaisond` binary as an operator runs it.
+@Suite("liaisond process", .serialized)
+struct DaemonProcessTests {
+    let pki = TestPKI.shared
+    var daemon: String { Paths.binaries + "/liaisond" }
+
+    func start(data: String, port: Int, policy: String = Paths.policies) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: daemon)
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data", data, "--policy", policy,
+                             "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca, "--log-level", "warning"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        return process
+    }
+
+    /// Polls /healthz until the daemon answers (it needs a moment to open the database and bind).
+    func waitUntilUp(_ client: TestClient) async throws {
+        for _ in 0..<200 {
+            if let response = try? await client.get("/healthz"), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("liaisond did not come up")
+    }
+
+    func waitForExit(_ process: Process) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }
+        }
+    }
+
+    @Test func acknowledgedPushesSurviveKillNine() async throws {
+        let data = try Paths.temporaryDirectory("kill9")
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-finance"), key: pki.key("stationed-finance"), ca: pki.ca)
+        let first = try start(data: data, port: port)
+        try await waitUntilUp(client)
+        let acknowledged = try await withThrowingTaskGroup(of: (String, String)?.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    let level = ["general", "restricted", "confidential"][index % 3]
+                    let response = try await client.push(title: "item \(index)", unit: "finance-bureau", classification: level, payload: Data("body \(index)".utf8))
+                    return response.status == 201 ? (response.json["id"] as! String, "body \(index)") : nil
+                }
+            }
+            var acknowledged: [(String, String)] = []
+            for try await entry in group { if let entry { acknowledged.append(entry) } }
+            return acknowledged
+        }
+        #expect(acknowledged.count == 64)
+        kill(first.processIdentifier, SIGKILL)
+        #expect(await waitForExit(first) == SIGKILL)
+        await client.shutdown()
+
+        let again = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-finance"), key: pki.key("stationed-finance"), ca: pki.ca)
+        let second = try start(data: data, port: port)
+        try await waitUntilUp(again)
+        for (id, body) in acknowledged {
+            let payload = try await again.get("/v1/items/\(id)/payload")
+            #expect(payload.status == 200 && payload.text == body, "item \(id) after kill -9")
+        }
+        second.terminate()
+        #expect(await waitForExit(second) == 0)
+        await again.shutdown()
+    }
+
+    @Test func sigtermAndSigintShutDownGracefully() async throws {
+        for signal in [SIGTERM, SIGINT] {
+            let data = try Paths.temporaryDirectory("graceful")
+            let port = try ProcessRunner.freePort()
+            let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
+            let process = try start(data: data, port: port)
+            try await waitUntilUp(client)
+            kill(process.processIdentifier, signal)
+            #expect(await waitForExit(process) == 0, "exit status after signal \(signal)")
+            await client.shutdown()
+        }
+    }
+
+    @Test func theDaemonRefusesAnInvalidPolicyNamingFileAndLine() async throws {
+        let policy = try Paths.temporaryDirectory("bad-policy")
+        for file in try FileManager.default.contentsOfDirectory(atPath: Paths.policies) where file.hasSuffix(".yaml") {
+            try FileManager.default.copyItem(atPath: Paths.policies + "/" + file, toPath: policy + "/" + file)
+        }
+        let units = try String(contentsOfFile: policy + "/units.yaml", encoding: .utf8)
+        try units.replacingOccurrences(of: "  - id: audit-bureau", with: "  - id: audit-bureau\n    colour: red").write(toFile: policy + "/units.yaml", atomically: true, encoding: .utf8)
+        let result = try await ProcessRunner.runAsync(daemon, ["serve", "--policy", policy, "--data", try Paths.temporaryDirectory("unused"), "--listen", "127.0.0.1:\(try ProcessRunner.freePort())",
+                                                               "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("refusing to start"))
+        #expect(result.stderr.contains("\(policy)/units.yaml:6:5: unknown key 'colour' in a unit"))
+    }
+
+    @Test func theDaemonRefusesAKeyRingOthersCanRead() async throws {
+        let data = try Paths.temporaryDirectory("open-ring")
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
+        let process = try start(data: data, port: port)
+        try await waitUntilUp(client)
+        process.terminate()
+        _ = await waitForExit(process)
+        await client.shutdown()
+        let ring = data + "/keyring.json"
+        #expect((try FileManager.default.attributesOfItem(atPath: ring)[.posixPermissions] as? Int) == 0o600)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: ring)
+        let result = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--listen", "127.0.0.1:\(port)", "--policy", Paths.policies,
+                                                               "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("chmod 600 \(ring)"))
+    }
+}
