@@ -6,14 +6,14 @@ import LiaisonCore
 enum ItemRow {
     static let columns = "id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at"
 
+    /// Reads by position, in the order of `columns` (by name costs a case-insensitive search per field).
     static func item(from row: Row) throws -> Item {
-        let levelText: String = row["classification"]
-        guard let level = Classification(rawValue: levelText) else { throw StoreError.corrupt("item \(row["id"] as String) has level \(levelText)") }
-        let millis: Int64 = row["created_at"]
-        return Item(id: row["id"], kind: row["kind"], title: row["title"], unit: row["unit"],
-                    persons: decodeList(row["persons"]), tags: decodeList(row["tags"]), classification: level,
-                    owner: row["owner"], pushedBy: row["pushed_by"], contentType: row["content_type"], sha256: row["sha256"],
-                    size: row["size"], createdAt: Date(timeIntervalSince1970: Double(millis) / 1000))
+        let levelText: String = row[6]
+        guard let level = Classification(rawValue: levelText) else { throw StoreError.corrupt("item \(row[0] as String) has level \(levelText)") }
+        let millis: Int64 = row[12]
+        return Item(id: row[0], kind: row[1], title: row[2], unit: row[3], persons: decodeList(row[4]), tags: decodeList(row[5]),
+                    classification: level, owner: row[7], pushedBy: row[8], contentType: row[9], sha256: row[10],
+                    size: row[11], createdAt: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
     /// Lists are kept as JSON arrays of strings.
