@@ -22,12 +22,9 @@ public final class HubConnection: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        api = Client(serverURL: settings.url, configuration: wireConfiguration,
+        api = Client(serverURL: settings.url, configuration: Wire.configuration,
                      transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))))
     }
-
-    /// The same JSON and date settings as the server (LiaisonServer.HubServer.wireConfiguration).
-    public let wireConfiguration = Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
 
     public func shutdown() async throws { try await http.shutdown() }
 

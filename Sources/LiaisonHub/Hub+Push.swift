@@ -56,9 +56,8 @@ extension Hub {
         guard policy.kinds[request.kind] != nil else {
             throw HubError.invalidField("kind", "unknown kind '\(request.kind)'", hint: "Use a kind declared in the policy: \(policy.kinds.keys.sorted().joined(separator: ", "))")
         }
-        let title = request.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty else { throw HubError.invalidField("title", "the title is empty", hint: "Give the item a title that says what it is") }
-        guard request.title.count <= limits.titleCharacters else {
+        guard Self.hasText(request.title) else { throw HubError.invalidField("title", "the title is empty", hint: "Give the item a title that says what it is") }
+        guard Self.fits(request.title, limits.titleCharacters) else {
             throw HubError.invalidField("title", "the title has \(request.title.count) characters", hint: "Keep titles to \(limits.titleCharacters) characters; put the rest in the payload")
         }
         guard policy.units[request.unit] != nil else {
@@ -75,7 +74,7 @@ extension Hub {
             guard list.count <= limits.listEntries else {
                 throw HubError.invalidField(field, "\(field) has \(list.count) entries", hint: "Keep \(field) to \(limits.listEntries) entries")
             }
-            guard list.allSatisfy({ !$0.trimmingCharacters(in: .whitespaces).isEmpty && $0.count <= 200 }) else {
+            guard list.allSatisfy({ Self.hasText($0) && Self.fits($0, 200) }) else {
                 throw HubError.invalidField(field, "\(field) has an empty or over-long entry", hint: "Each entry of \(field) is a name of 1 to 200 characters")
             }
         }
@@ -86,5 +85,15 @@ extension Hub {
             }
         }
         return level
+    }
+
+    /// Whether the text has a character that is not white space (stops at the first one).
+    static func hasText(_ text: String) -> Bool {
+        text.unicodeScalars.contains { !$0.properties.isWhitespace }
+    }
+
+    /// Whether the text has at most `characters` characters; counting graphemes only when the byte count leaves doubt.
+    static func fits(_ text: String, _ characters: Int) -> Bool {
+        text.utf8.count <= characters || text.count <= characters
     }
 }

@@ -10,9 +10,14 @@ struct BodyLimitMiddleware: RouterMiddleware {
     var bodyLimit: Int { (payloadLimit + 2) / 3 * 4 + 256 * 1024 }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit { throw tooLarge() }
+        if let length = request.headers[.contentLength].flatMap(Int.init) {
+            // A declared length is enforced by the HTTP parser; refuse early, without reading.
+            guard length <= bodyLimit else { throw tooLarge() }
+            return try await next(request, context)
+        }
         var request = request
         if request.method == .post || request.method == .put || request.method == .patch {
+            // No declared length (chunked): read at most the limit.
             do {
                 _ = try await request.collectBody(upTo: bodyLimit)
             } catch let error as HTTPError where error.status == .contentTooLarge {

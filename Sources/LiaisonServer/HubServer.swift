@@ -4,8 +4,8 @@ public import LiaisonHub
 public import Logging
 public import NIOCore
 import NIOSSL
+import LiaisonAPI
 import OpenAPIHummingbird
-public import OpenAPIRuntime
 
 /// Builds the HTTPS application: mutual TLS, identity, error translation and the generated API routes.
 public enum HubServer {
@@ -17,7 +17,7 @@ public enum HubServer {
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes))
         router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache()))
-        try APIHandler(hub: hub).registerHandlers(on: router, configuration: wireConfiguration)
+        try APIHandler(hub: hub).registerHandlers(on: router, configuration: Wire.configuration)
         return Application(
             router: router,
             server: try .tls(.http1(), tlsConfiguration: try tlsConfiguration(settings)),
@@ -26,9 +26,6 @@ public enum HubServer {
             logger: logger
         )
     }
-
-    /// Compact JSON and millisecond timestamps; the client uses the same.
-    public static let wireConfiguration = Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
 
     /// TLS 1.2 minimum; a client certificate from the hub's CA is required (no hostname check on clients).
     static func tlsConfiguration(_ settings: ServerSettings) throws -> TLSConfiguration {

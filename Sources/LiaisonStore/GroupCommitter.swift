@@ -4,9 +4,9 @@ import Synchronization
 /// Batches concurrent writes into one transaction, so that one fsync acknowledges many pushes.
 ///
 /// The first writer to find the committer idle schedules a drain on GRDB's writer queue; while a
-/// batch commits, new writes queue up and go into the next batch. Each write runs in its own
-/// savepoint, so one failing write does not undo the others; every caller is resumed only after
-/// the transaction holding its write has committed.
+/// batch commits, new writes queue up and go into the next batch. One failing write does not undo
+/// the others (see `commit`); every caller is resumed only after the transaction holding its
+/// write has committed.
 final class GroupCommitter: Sendable {
     typealias Write = @Sendable (Database) throws -> InsertOutcome
     private struct Pending {
@@ -51,29 +51,39 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Commits a batch in one transaction. Writes rarely fail (ids are unique, conflicts are values),
+    /// so the batch first runs without savepoints; if one write throws, the transaction is rolled
+    /// back and the batch runs again with a savepoint per write, isolating the failure.
     private func commit(_ batch: [Pending], _ db: Database) {
         var results: [Result<InsertOutcome, any Error>] = []
-        results.reserveCapacity(batch.count)
         do {
             try db.inTransaction(.immediate) {
-                for pending in batch {
-                    var result: Result<InsertOutcome, any Error> = .failure(StoreError.durability("write did not run"))
-                    do {
-                        try db.inSavepoint {
-                            result = .success(try pending.write(db))
-                            return .commit
-                        }
-                    } catch {
-                        result = .failure(error)
-                    }
-                    results.append(result)
-                }
+                results = try batch.map { .success(try $0.write(db)) }
                 return .commit
             }
         } catch {
-            // The commit itself failed: nothing of this batch is stored.
-            for pending in batch { pending.continuation.resume(throwing: error) }
-            return
+            results = []
+            do {
+                try db.inTransaction(.immediate) {
+                    for pending in batch {
+                        var result: Result<InsertOutcome, any Error> = .failure(StoreError.durability("write did not run"))
+                        do {
+                            try db.inSavepoint {
+                                result = .success(try pending.write(db))
+                                return .commit
+                            }
+                        } catch {
+                            result = .failure(error)
+                        }
+                        results.append(result)
+                    }
+                    return .commit
+                }
+            } catch {
+                // The commit itself failed: nothing of this batch is stored.
+                for pending in batch { pending.continuation.resume(throwing: error) }
+                return
+            }
         }
         for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
     }
