@@ -40,25 +40,29 @@ public struct Policy: Sendable {
 
     public var principalIDs: [String] { principals.keys.sorted() }
 
-    /// What `reader` may see of `item` at `now`, decided by the level's rule; the first relationship that holds wins.
-    public func access(of reader: Principal, to item: ItemSubject, at now: Date) -> AccessDecision {
+    /// What `reader` may see of `item` at `now`: the level's rule, the first relationship that holds wins.
+    public func access(of reader: Principal, to item: ItemSubject, at now: Date) -> AccessDecision.Access {
+        guard let rule = levels[item.classification] else { return .hidden }
+        if rule.readableWithoutApproval.contains(where: { holds($0, reader: reader, item: item, at: now) }) { return .read }
+        if rule.withheldStubVisibleTo.contains(where: { holds($0, reader: reader, item: item, at: now) }) { return .withheld }
+        return .hidden
+    }
+
+    /// The same decision with the sentence that says which rule made it (for `liaison policy explain`).
+    public func decide(for reader: Principal, about item: ItemSubject, at now: Date) -> AccessDecision {
         guard let rule = levels[item.classification] else {
             return AccessDecision(access: .hidden, reason: "the policy has no rule for \(item.classification.rawValue) items")
         }
         let level = item.classification.rawValue
-        for relationship in rule.readableWithoutApproval {
-            if let why = holds(relationship, reader: reader, item: item, at: now) {
-                return AccessDecision(access: .read, reason: "\(level) items are readable by \(relationship.rawValue): \(why)")
-            }
+        if let relationship = rule.readableWithoutApproval.first(where: { holds($0, reader: reader, item: item, at: now) }) {
+            return AccessDecision(access: .read, reason: "\(level) items are readable by \(relationship.rawValue): \(why(relationship, reader: reader, item: item))")
         }
         let readers = rule.readableWithoutApproval.map(\.rawValue).joined(separator: ", ")
-        for relationship in rule.withheldStubVisibleTo {
-            if let why = holds(relationship, reader: reader, item: item, at: now) {
-                return AccessDecision(
-                    access: .withheld,
-                    reason: "\(level) items are readable without approval only by \(readers); \(reader.agency.id) is none of these, "
-                        + "but \(relationship.rawValue) sees a withheld stub (\(why)) and may ask for access")
-            }
+        if let relationship = rule.withheldStubVisibleTo.first(where: { holds($0, reader: reader, item: item, at: now) }) {
+            return AccessDecision(
+                access: .withheld,
+                reason: "\(level) items are readable without approval only by \(readers); \(reader.agency.id) is none of these, "
+                    + "but \(relationship.rawValue) sees a withheld stub (\(why(relationship, reader: reader, item: item))) and may ask for access")
         }
         return AccessDecision(
             access: .hidden,

@@ -35,29 +35,39 @@ public struct ItemSubject: Sendable, Equatable {
 }
 
 extension Policy {
-    /// Whether `relationship` holds between `reader` and `item` at `now`; if it does, a sentence saying why.
-    public func holds(_ relationship: Relationship, reader: Principal, item: ItemSubject, at now: Date) -> String? {
+    /// Whether `relationship` holds between `reader` and `item` at `now`. No strings are built: this runs for every item listed.
+    public func holds(_ relationship: Relationship, reader: Principal, item: ItemSubject, at now: Date) -> Bool {
         let agency = reader.agency
         switch relationship {
         case .owner:
-            return agency.id == item.owner ? "\(agency.id) owns the item" : nil
+            return agency.id == item.owner
         case .ownerOffice:
-            guard agency.type == .office, agency.leads.contains(item.owner) else { return nil }
-            return "\(agency.id) is the office that leads \(item.owner), the owner"
+            return agency.type == .office && agency.leads.contains(item.owner)
         case .ownerOfficeStationedGroups:
-            guard agency.type == .stationedGroup, let office = office(of: item.owner), office.leads.contains(agency.id) else { return nil }
-            return "\(agency.id) is a stationed group led by \(office.id), the owner's office"
+            guard agency.type == .stationedGroup, let office = office(of: item.owner) else { return false }
+            return office.leads.contains(agency.id)
         case .assignedInspectionTeam:
-            guard agency.type == .inspectionTeam else { return nil }
-            guard agency.assignments.contains(where: { $0.unit == item.unit && $0.window.contains(now) }) else { return nil }
-            return "\(agency.id) is assigned to \(item.unit) and its window is open"
+            return agency.type == .inspectionTeam && agency.assignments.contains { $0.unit == item.unit && $0.window.contains(now) }
         case .unitStationedGroup:
-            guard agency.type == .stationedGroup, agency.units.contains(item.unit) else { return nil }
-            return "\(agency.id) is the stationed group in \(item.unit)"
+            return agency.type == .stationedGroup && agency.units.contains(item.unit)
         case .commission:
-            return agency.type == .commission ? "\(agency.id) is the commission" : nil
+            return agency.type == .commission
         case .anyPrincipal:
-            return "\(reader.id) is a declared principal"
+            return true
+        }
+    }
+
+    /// Why a relationship that holds does so, in words, for `policy explain`.
+    func why(_ relationship: Relationship, reader: Principal, item: ItemSubject) -> String {
+        let agency = reader.agency.id
+        switch relationship {
+        case .owner: return "\(agency) owns the item"
+        case .ownerOffice: return "\(agency) is the office that leads \(item.owner), the owner"
+        case .ownerOfficeStationedGroups: return "\(agency) is a stationed group led by \(office(of: item.owner)?.id ?? "?"), the owner's office"
+        case .assignedInspectionTeam: return "\(agency) is assigned to \(item.unit) and its window is open"
+        case .unitStationedGroup: return "\(agency) is the stationed group in \(item.unit)"
+        case .commission: return "\(agency) is the commission"
+        case .anyPrincipal: return "\(reader.id) is a declared principal"
         }
     }
 

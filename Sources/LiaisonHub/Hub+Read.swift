@@ -42,7 +42,7 @@ extension Hub {
         for _ in 0..<8 {
             let batch = try await store.items(matching: query)
             for item in batch {
-                let access = access(reader, item).access
+                let access = access(reader, item)
                 guard access != .hidden else { continue }
                 visible.append(VisibleItem(item: item, access: access))
                 if visible.count == request.limit { return ItemPage(items: visible, nextCursor: item.id) }
@@ -57,7 +57,7 @@ extension Hub {
     /// The item's metadata, or its withheld stub; 404 if the reader may not know it exists.
     public func item(id: String, by reader: Principal) async throws -> VisibleItem {
         guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
-        let access = access(reader, item).access
+        let access = access(reader, item)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
         return VisibleItem(item: item, access: access)
     }

@@ -35,7 +35,7 @@ public final class Hub: Sendable {
     }
 
     /// What `reader` may see of `item` now.
-    func access(_ reader: Principal, _ item: Item) -> AccessDecision {
+    func access(_ reader: Principal, _ item: Item) -> AccessDecision.Access {
         policy.access(of: reader, to: item.subject, at: clock())
     }
 
@@ -49,7 +49,7 @@ public final class Hub: Sendable {
         guard let reader = policy.principal(id) else {
             throw HubError.invalidField("principal", "'\(id)' is not a principal declared in the policy", hint: "Use a principal id from the policy (`liaison policy check` lists them)")
         }
-        guard let item = try await store.item(id: itemID), access(caller, item).access != .hidden else { throw HubError.itemNotFound(itemID) }
-        return access(reader, item)
+        guard let item = try await store.item(id: itemID), access(caller, item) != .hidden else { throw HubError.itemNotFound(itemID) }
+        return policy.decide(for: reader, about: item.subject, at: clock())
     }
 }

@@ -66,7 +66,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 let loaded = try PolicyLoader.load(directory: policy)
                 guard let reader = loaded.principal(principal) else { throw ValidationError("'\(principal)' is not declared in \(policy)") }
                 guard let level = Classification(rawValue: classification!) else { throw ValidationError("--classification must be one of \(Classification.names)") }
-                let decision = loaded.access(of: reader, to: ItemSubject(owner: owner!, unit: unit!, classification: level), at: at.flatMap(DateWindow.day) ?? Date())
+                let decision = loaded.decide(for: reader, about: ItemSubject(owner: owner!, unit: unit!, classification: level), at: at.flatMap(DateWindow.day) ?? Date())
                 if connection.json { return try Output.json(["principal": principal, "access": decision.access.rawValue, "reason": decision.reason]) }
                 (access, reason) = (decision.access.rawValue, decision.reason)
             }

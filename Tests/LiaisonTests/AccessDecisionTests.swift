@@ -8,7 +8,7 @@ struct AccessDecisionTests {
     let policy = TestHub.examplePolicy
 
     func access(_ reader: String, owner: String, unit: String, _ level: Classification, at date: Date = TestClock.insideWindow) -> AccessDecision.Access {
-        policy.access(of: policy.principal(reader)!, to: ItemSubject(owner: owner, unit: unit, classification: level), at: date).access
+        policy.access(of: policy.principal(reader)!, to: ItemSubject(owner: owner, unit: unit, classification: level), at: date)
     }
 
     // An item of stationed-transport about transport-bureau, seen from every relationship.
@@ -54,9 +54,24 @@ struct AccessDecisionTests {
 
     @Test func decisionsNameTheRuleThatDecided() {
         let reader = policy.principal("office-3")!
-        let read = policy.access(of: reader, to: ItemSubject(owner: "stationed-transport", unit: "transport-bureau", classification: .restricted), at: TestClock.insideWindow)
+        let read = policy.decide(for: reader, about: ItemSubject(owner: "stationed-transport", unit: "transport-bureau", classification: .restricted), at: TestClock.insideWindow)
         #expect(read.reason == "restricted items are readable by owner-office: office-3 is the office that leads stationed-transport, the owner")
-        let withheld = policy.access(of: reader, to: ItemSubject(owner: "stationed-transport", unit: "transport-bureau", classification: .confidential), at: TestClock.insideWindow)
+        let withheld = policy.decide(for: reader, about: ItemSubject(owner: "stationed-transport", unit: "transport-bureau", classification: .confidential), at: TestClock.insideWindow)
         #expect(withheld.reason.hasPrefix("confidential items are readable without approval only by owner; office-3 is none of these, but owner-office sees a withheld stub"))
+    }
+
+    @Test func theExplainedDecisionAlwaysAgreesWithTheFastOne() {
+        for reader in policy.principalIDs.compactMap(policy.principal) {
+            for owner in policy.agencies.keys {
+                for unit in policy.units.keys {
+                    for level in Classification.allCases {
+                        for date in [TestClock.beforeWindow, TestClock.insideWindow, TestClock.afterWindow] {
+                            let subject = ItemSubject(owner: owner, unit: unit, classification: level)
+                            #expect(policy.access(of: reader, to: subject, at: date) == policy.decide(for: reader, about: subject, at: date).access)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
