@@ -1,9 +1,10 @@
 public import Foundation
 public import OpenAPIRuntime
 
-/// The JSON settings server and client share: compact output and UTC timestamps with milliseconds.
+/// The JSON settings server and client share: compact, unsorted output (sorting keys cost a visible
+/// share of every response) and UTC timestamps with milliseconds.
 public enum Wire {
-    public static let configuration = Configuration(dateTranscoder: MillisecondDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
+    public static let configuration = Configuration(dateTranscoder: MillisecondDateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes])
 }
 
 /// RFC 3339 timestamps like `2026-11-21T18:35:19.123Z`, formatted with integer arithmetic:
