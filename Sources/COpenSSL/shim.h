@@ -17,4 +17,9 @@ static inline void liaison_openssl_free(void *ptr) { OPENSSL_free(ptr); }
 
 static inline long liaison_bio_get_mem_data(BIO *bio, char **out) { return BIO_get_mem_data(bio, out); }
 
+static inline int liaison_crl_revoked_count(X509_CRL *crl) {
+    STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
+    return revoked ? sk_X509_REVOKED_num(revoked) : 0;
+}
+
 #endif

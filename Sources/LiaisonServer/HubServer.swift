@@ -16,7 +16,7 @@ public enum HubServer {
         let router = Router(context: LiaisonRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes))
-        router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache()))
+        router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations)))
         try APIHandler(hub: hub).registerHandlers(on: router, configuration: Wire.configuration)
         return Application(
             router: router,

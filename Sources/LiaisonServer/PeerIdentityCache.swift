@@ -3,21 +3,38 @@ import NIOCore
 import NIOSSL
 import Synchronization
 
-/// The client certificate's CN per TLS connection, read once per connection rather than per request.
+/// What the client certificate of one TLS connection says, read once per connection rather than per request.
+enum PeerIdentity: Sendable, Equatable {
+    case commonName(String)
+    /// The certificate has no Subject CN.
+    case anonymous
+    /// The certificate is on the CA's revocation list.
+    case revoked
+}
+
 final class PeerIdentityCache: Sendable {
-    private let names = Mutex<[ObjectIdentifier: String]>([:])
+    private let identities = Mutex<[ObjectIdentifier: PeerIdentity]>([:])
+    private let revocations: RevocationList?
 
-    /// The Subject CN of the certificate the peer presented on `channel`, or nil if it presented none with a CN.
-    func commonName(of channel: any Channel) async throws -> String? {
+    init(revocations: RevocationList?) { self.revocations = revocations }
+
+    func identity(of channel: any Channel) async throws -> PeerIdentity {
         let key = ObjectIdentifier(channel)
-        if let cached = names.withLock({ $0[key] }) { return cached }
-        guard let certificate = try await channel.nioSSL_peerCertificate().get(),
-              let name = CertificateIdentity.commonName(der: try certificate.toDERBytes()) else { return nil }
-        names.withLock { $0[key] = name }
+        if let cached = identities.withLock({ $0[key] }) { return cached }
+        let identity: PeerIdentity
+        if let certificate = try await channel.nioSSL_peerCertificate().get() {
+            let der = try certificate.toDERBytes()
+            if revocations?.isRevoked(certificateDER: der) == true {
+                identity = .revoked
+            } else {
+                identity = CertificateIdentity.commonName(der: der).map(PeerIdentity.commonName) ?? .anonymous
+            }
+        } else {
+            identity = .anonymous
+        }
+        identities.withLock { $0[key] = identity }
         // Forget the connection when it closes (at once if it already has).
-        channel.closeFuture.whenComplete { _ in self.names.withLock { $0[key] = nil } }
-        return name
+        channel.closeFuture.whenComplete { _ in self.identities.withLock { $0[key] = nil } }
+        return identity
     }
-
-    var connectionCount: Int { names.withLock { $0.count } }
 }

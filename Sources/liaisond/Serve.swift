@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM CA whose client certificates are accepted.")
     var ca: String = "certs/dev/ca.pem"
 
+    @Option(help: "PEM certificate revocation list signed by the CA; revoked client certificates get 403. Read at start.")
+    var crl: String?
+
     @Option(help: "Largest payload accepted, in bytes.")
     var maxPayload: Int = 16 * 1024 * 1024
 
@@ -62,7 +65,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        for path in [cert, key, ca] where !FileManager.default.fileExists(atPath: path) {
+        for path in [cert, key, ca] + (crl.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: path) {
             FileHandle.standardError.write(Data("liaisond: \(path) does not exist; run ./scripts/dev-certs for development certificates, or pass --cert/--key/--ca\n".utf8))
             throw ExitCode(2)
         }
@@ -76,7 +79,14 @@ struct Serve: AsyncParsableCommand {
         }
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
         let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, limits: HubLimits(payloadBytes: maxPayload), logger: logger)
-        let settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca)
+        let revocations: RevocationList?
+        do {
+            revocations = try crl.map { try RevocationList(pemFile: $0, issuerPEMFile: ca) }
+        } catch let error as CryptoError {
+            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
         let app = try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
             logger.notice("liaisond listening", metadata: ["address": "https://\(listen)", "principals": "\(loadedPolicy.principalIDs.count)", "data": "\(data)"])
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LiaisonCrypto
 import Testing
 
 @Suite("mTLS transport and identity")
@@ -32,6 +33,26 @@ struct TransportTests {
             #expect(response.status == 403)
             #expect(response.errorCode == "unknown_principal")
             #expect(response.errorMessage == "the certificate's CN 'stranger' is not a principal declared in the policy")
+        }
+    }
+
+    @Test func aRevokedCertificateGets403WhileAnotherWithTheSameCNWorks() async throws {
+        let pki = TestPKI.shared
+        let revocations = try RevocationList(pemFile: pki.crl, issuerPEMFile: pki.ca)
+        #expect(revocations.revokedCount == 1)
+        try await TestHub.with(revocations: revocations) { hub in
+            let revoked = try TestClient(baseURL: hub.baseURL, certificate: pki.directory + "/revoked/office-5.pem", key: pki.directory + "/revoked/office-5.key", ca: pki.ca)
+            let refused = try await revoked.get("/v1/whoami")
+            #expect(refused.status == 403)
+            #expect(refused.errorCode == "certificate_revoked")
+            await revoked.shutdown()
+            #expect(try await hub.client("office-5").get("/v1/whoami").status == 200)
+        }
+    }
+
+    @Test func aRevocationListFromAnotherCAIsRefused() {
+        #expect(throws: CryptoError.self) {
+            _ = try RevocationList(pemFile: TestPKI.shared.foreignDirectory + "/crl.pem", issuerPEMFile: TestPKI.shared.ca)
         }
     }
 

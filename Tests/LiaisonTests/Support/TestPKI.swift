@@ -22,12 +22,18 @@ struct TestPKI: Sendable {
         try devCerts(["--out", directory, "--policy", Paths.policies])
         try devCerts(["issue", "stranger", "--out", directory])
         try devCerts(["issue", "expired-agency", "--out", directory, "--expired"])
-        // A second CA issuing the same names: the hub must not trust any of them.
+        // A second certificate for office-5, revoked: the CRL is directory/crl.pem.
+        try FileManager.default.createDirectory(atPath: directory + "/revoked", withIntermediateDirectories: true)
+        try devCerts(["issue", "office-5", "--out", directory + "/revoked", "--ca-dir", directory])
+        try devCerts(["revoke", directory + "/revoked/office-5.pem", "--ca-dir", directory])
+        // A second CA issuing the same names: the hub must not trust any of them (nor its CRL).
         try devCerts(["--out", foreign, "--policy", Paths.policies])
+        try devCerts(["revoke", foreign + "/office-3.pem", "--ca-dir", foreign])
         return TestPKI(directory: directory, foreignDirectory: foreign)
     }
 
     var ca: String { directory + "/ca.pem" }
+    var crl: String { directory + "/crl.pem" }
     var hubCertificate: String { directory + "/hub.pem" }
     var hubKey: String { directory + "/hub.key" }
     func certificate(_ name: String) -> String { directory + "/\(name).pem" }
