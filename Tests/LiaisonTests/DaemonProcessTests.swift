@@ -115,4 +115,12 @@ struct DaemonProcessTests {
         #expect(result.status == 2)
         #expect(result.stderr.contains("chmod 600 \(ring)"))
     }
+
+    @Test func theDaemonRefusesARevocationListNotSignedByItsCA() async throws {
+        let result = try await ProcessRunner.runAsync(daemon, ["serve", "--data", try Paths.temporaryDirectory("crl"), "--listen", "127.0.0.1:\(try ProcessRunner.freePort())",
+                                                               "--policy", Paths.policies, "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca,
+                                                               "--crl", pki.foreignDirectory + "/crl.pem"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("was not issued and signed by the CA in \(pki.ca)"))
+    }
 }
