@@ -10,8 +10,8 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     /// A wrapped key names a key-ring version that the ring does not hold.
     case unknownKeyVersion(UInt32)
-    /// The key file is missing, unreadable, too open, or not a key ring.
-    case keyFile(path: String, problem: String)
+    /// A key ring, certificate or revocation list file that is missing, unreadable, too open, or not what it should be.
+    case file(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -19,7 +19,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
         case .authenticationFailed: return "ciphertext failed authentication"
         case .malformed(let what): return "malformed input: \(what)"
         case .unknownKeyVersion(let version): return "key version \(version) is not in the key ring"
-        case .keyFile(let path, let problem): return "key file \(path): \(problem)"
+        case .file(let path, let problem): return "\(path) \(problem)"
         }
     }
 

@@ -71,9 +71,9 @@ public struct KeyRing: Sendable {
 
     public static func load(at path: String) throws -> KeyRing {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw CryptoError.keyFile(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))") }
+        guard stat(path, &info) == 0 else { throw CryptoError.file(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))") }
         if info.st_mode & 0o077 != 0 {
-            throw CryptoError.keyFile(
+            throw CryptoError.file(
                 path: path,
                 problem: String(format: "is readable by group or others (mode %o); run `chmod 600 %@` and start again", info.st_mode & 0o777, path))
         }
@@ -81,13 +81,13 @@ public struct KeyRing: Sendable {
         do {
             file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch let error as CryptoError {
-            throw CryptoError.keyFile(path: path, problem: error.description)
+            throw CryptoError.file(path: path, problem: error.description)
         } catch {
-            throw CryptoError.keyFile(path: path, problem: "is not a Liaison key ring (\(error))")
+            throw CryptoError.file(path: path, problem: "is not a Liaison key ring (\(error))")
         }
-        guard file.format == format else { throw CryptoError.keyFile(path: path, problem: "has format \(file.format), expected \(format)") }
+        guard file.format == format else { throw CryptoError.file(path: path, problem: "has format \(file.format), expected \(format)") }
         let ring = KeyRing(current: file.current, versions: file.keys)
-        guard ring.versions[file.current] != nil else { throw CryptoError.keyFile(path: path, problem: "current version \(file.current) has no key") }
+        guard ring.versions[file.current] != nil else { throw CryptoError.file(path: path, problem: "names current version \(file.current), which has no key") }
         return ring
     }
 
@@ -98,12 +98,12 @@ public struct KeyRing: Sendable {
         let data = try encoder.encode(File(format: Self.format, current: current, keys: versions.values.sorted { $0.version < $1.version }))
         let temp = path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw CryptoError.keyFile(path: temp, problem: "cannot be created (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else { throw CryptoError.file(path: temp, problem: "cannot be created (\(String(cString: strerror(errno))))") }
         let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         fsync(fd)
         close(fd)
         guard written == data.count, rename(temp, path) == 0 else {
-            throw CryptoError.keyFile(path: path, problem: "could not be written")
+            throw CryptoError.file(path: path, problem: "could not be written")
         }
     }
 

@@ -10,18 +10,18 @@ public final class RevocationList: @unchecked Sendable {
     /// Loads a PEM CRL and checks that the CA in `issuerPEMFile` signed it.
     public init(pemFile: String, issuerPEMFile: String) throws {
         guard let crl = Self.read(pemFile, PEM_read_bio_X509_CRL) else {
-            throw CryptoError.keyFile(path: pemFile, problem: "is not a PEM certificate revocation list")
+            throw CryptoError.file(path: pemFile, problem: "is not a PEM certificate revocation list")
         }
         guard let issuer = Self.read(issuerPEMFile, PEM_read_bio_X509) else {
             X509_CRL_free(crl)
-            throw CryptoError.keyFile(path: issuerPEMFile, problem: "is not a PEM certificate")
+            throw CryptoError.file(path: issuerPEMFile, problem: "is not a PEM certificate")
         }
         defer { X509_free(issuer) }
         guard X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0,
               let key = X509_get0_pubkey(issuer), X509_CRL_verify(crl, key) == 1 else {
             ERR_clear_error()
             X509_CRL_free(crl)
-            throw CryptoError.keyFile(path: pemFile, problem: "was not issued and signed by the CA in \(issuerPEMFile)")
+            throw CryptoError.file(path: pemFile, problem: "was not issued and signed by the CA in \(issuerPEMFile)")
         }
         self.crl = crl
         revokedCount = Int(liaison_crl_revoked_count(crl))

@@ -18,6 +18,14 @@ struct DaemonProcessTests {
         return process
     }
 
+    /// Starts the daemon and returns it with a client of `principal` once it answers.
+    func startAndConnect(data: String, port: Int, as principal: String = "office-3") async throws -> (Process, TestClient) {
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate(principal), key: pki.key(principal), ca: pki.ca)
+        let process = try start(data: data, port: port)
+        try await waitUntilUp(client)
+        return (process, client)
+    }
+
     /// Polls /healthz until the daemon answers (it needs a moment to open the database and bind).
     func waitUntilUp(_ client: TestClient) async throws {
         for _ in 0..<200 {
@@ -39,9 +47,7 @@ struct DaemonProcessTests {
     @Test func acknowledgedPushesSurviveKillNine() async throws {
         let data = try Paths.temporaryDirectory("kill9")
         let port = try ProcessRunner.freePort()
-        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-finance"), key: pki.key("stationed-finance"), ca: pki.ca)
-        let first = try start(data: data, port: port)
-        try await waitUntilUp(client)
+        let (first, client) = try await startAndConnect(data: data, port: port, as: "stationed-finance")
         let acknowledged = try await withThrowingTaskGroup(of: (String, String)?.self) { group in
             for index in 0..<64 {
                 group.addTask {
@@ -59,9 +65,7 @@ struct DaemonProcessTests {
         #expect(await waitForExit(first) == SIGKILL)
         await client.shutdown()
 
-        let again = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-finance"), key: pki.key("stationed-finance"), ca: pki.ca)
-        let second = try start(data: data, port: port)
-        try await waitUntilUp(again)
+        let (second, again) = try await startAndConnect(data: data, port: port, as: "stationed-finance")
         for (id, body) in acknowledged {
             let payload = try await again.get("/v1/items/\(id)/payload")
             #expect(payload.status == 200 && payload.text == body, "item \(id) after kill -9")
@@ -75,9 +79,7 @@ struct DaemonProcessTests {
         for signal in [SIGTERM, SIGINT] {
             let data = try Paths.temporaryDirectory("graceful")
             let port = try ProcessRunner.freePort()
-            let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
-            let process = try start(data: data, port: port)
-            try await waitUntilUp(client)
+            let (process, client) = try await startAndConnect(data: data, port: port)
             kill(process.processIdentifier, signal)
             #expect(await waitForExit(process) == 0, "exit status after signal \(signal)")
             await client.shutdown()
@@ -101,9 +103,7 @@ struct DaemonProcessTests {
     @Test func theDaemonRefusesAKeyRingOthersCanRead() async throws {
         let data = try Paths.temporaryDirectory("open-ring")
         let port = try ProcessRunner.freePort()
-        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
-        let process = try start(data: data, port: port)
-        try await waitUntilUp(client)
+        let (process, client) = try await startAndConnect(data: data, port: port)
         process.terminate()
         _ = await waitForExit(process)
         await client.shutdown()
