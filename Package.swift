@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "LiaisonStore",
             dependencies: [
-                "LiaisonCore",
+                "LiaisonCore", "LiaisonCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "LiaisonServer",
             dependencies: [
-                "LiaisonAPI", "LiaisonHub", "LiaisonCore", "LiaisonCrypto",
+                "LiaisonAPI", "LiaisonHub", "LiaisonCore", "LiaisonCrypto", "LiaisonStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),

@@ -6,7 +6,7 @@ import LiaisonStore
 extension Hub {
     /// Validates a push against the policy, encrypts it if its level says so, and stores it durably.
     public func push(_ request: PushRequest, by pusher: Principal) async throws -> PushReceipt {
-        let level = try validate(request)
+        let level = try await traced(pusher.id, "pushItem", unit: request.unit) { try validate(request) }
         let now = clock()
         let id = ids.next(at: now)
         let sha256 = Digest.sha256Hex(request.payload)
@@ -23,15 +23,20 @@ extension Hub {
         let claim = request.idempotencyKey.map { key in
             IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: sha256))
         }
-        switch try await store.insert(item, payload: stored, claim: claim) {
+        // The trail entry commits in the same transaction as the item; it names neither title nor payload.
+        let audit = AuditRecord(time: now, actor: pusher.id, action: "pushItem", targets: [id], unit: item.unit, outcome: "ok",
+                                detail: ["classification": level.rawValue, "kind": item.kind, "size": String(item.size)])
+        switch try await store.insert(item, payload: stored, claim: claim, audit: audit) {
         case .created(let item):
             return PushReceipt(item: VisibleItem(item: item, access: .read), replayed: false)
         case .replayed(let first):
             return PushReceipt(item: VisibleItem(item: first, access: .read), replayed: true)
         case .conflict(let existingID):
-            throw HubError(.conflict, code: "idempotency_conflict",
+            var error = HubError(.conflict, code: "idempotency_conflict",
                            message: "the Idempotency-Key '\(request.idempotencyKey ?? "")' was already used for item \(existingID) with a different body",
                            hint: "Use a new key for a new item; reuse a key only to retry exactly the same push")
+            error.recorded = true  // the store wrote the refusal with the conflict
+            throw error
         }
     }
 

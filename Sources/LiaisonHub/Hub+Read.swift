@@ -25,6 +25,18 @@ public struct ListRequest: Sendable {
 extension Hub {
     /// Items the reader may read, and withheld stubs of those the policy lets it know about; newest first.
     public func list(_ request: ListRequest, by reader: Principal) async throws -> ItemPage {
+        try await traced(reader.id, "listItems", unit: request.unit) {
+            let page = try await listPage(request, by: reader)
+            var detail = ["count": String(page.items.count), "withheld": String(page.items.filter(\.isWithheld).count)]
+            for (name, value) in [("kind", request.kind), ("classification", request.classification), ("owner", request.owner), ("cursor", request.cursor)] {
+                if let value { detail[name] = value }
+            }
+            try await record(reader.id, "listItems", targets: page.items.map(\.item.id), unit: request.unit, detail: detail)
+            return page
+        }
+    }
+
+    func listPage(_ request: ListRequest, by reader: Principal) async throws -> ItemPage {
         var level: Classification?
         if let text = request.classification {
             guard let parsed = Classification(rawValue: text) else {
@@ -56,6 +68,14 @@ extension Hub {
 
     /// The item's metadata, or its withheld stub; 404 if the reader may not know it exists.
     public func item(id: String, by reader: Principal) async throws -> VisibleItem {
+        try await traced(reader.id, "getItem", targets: [id]) {
+            let visible = try await visibleItem(id: id, by: reader)
+            try await record(reader.id, "getItem", targets: [id], unit: visible.item.unit, outcome: visible.isWithheld ? "withheld" : "ok")
+            return visible
+        }
+    }
+
+    func visibleItem(id: String, by reader: Principal) async throws -> VisibleItem {
         guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
         let access = access(reader, item)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
@@ -64,7 +84,15 @@ extension Hub {
 
     /// The exact bytes pushed, if the reader may read them.
     public func payload(id: String, by reader: Principal) async throws -> DeliveredPayload {
-        let visible = try await item(id: id, by: reader)
+        try await traced(reader.id, "getItemPayload", targets: [id]) {
+            let delivered = try await openPayload(id: id, by: reader)
+            try await record(reader.id, "getItemPayload", targets: [id], unit: delivered.unit)
+            return delivered
+        }
+    }
+
+    func openPayload(id: String, by reader: Principal) async throws -> DeliveredPayload {
+        let visible = try await visibleItem(id: id, by: reader)
         guard visible.access == .read else {
             throw HubError(.forbidden, code: "forbidden", message: "you may not read the payload of item \(id)",
                            hint: "Ask for access with an access request; its owner's approvers decide")
@@ -87,6 +115,6 @@ extension Hub {
         } else {
             bytes = stored.bytes
         }
-        return DeliveredPayload(bytes: bytes, contentType: item.contentType, sha256: item.sha256)
+        return DeliveredPayload(bytes: bytes, contentType: item.contentType, sha256: item.sha256, unit: item.unit)
     }
 }

@@ -42,6 +42,14 @@ public final class Hub: Sendable {
     /// The decision and the rule behind it, for `liaison policy explain`. Someone may explain
     /// their own access; auditors and administrators may explain anyone's.
     public func explain(principal id: String, item itemID: String, by caller: Principal) async throws -> AccessDecision {
+        try await traced(caller.id, "explainAccess", targets: [itemID]) {
+            let decision = try await decide(principal: id, item: itemID, by: caller)
+            try await record(caller.id, "explainAccess", targets: [itemID], detail: ["principal": id, "access": decision.access.rawValue])
+            return decision
+        }
+    }
+
+    func decide(principal id: String, item itemID: String, by caller: Principal) async throws -> AccessDecision {
         guard id == caller.id || caller.roles.contains(.auditor) || caller.roles.contains(.administrator) else {
             throw HubError(.forbidden, code: "forbidden", message: "only auditors and administrators may explain another principal's access",
                            hint: "Explain your own access with --principal \(caller.id)")

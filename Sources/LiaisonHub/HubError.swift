@@ -16,6 +16,12 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
     public let hint: String?
     public let field: String?
+    /// Whether the refusal is already in the audit trail, so that no layer records it twice.
+    public var recorded = false
+
+    public static func == (lhs: HubError, rhs: HubError) -> Bool {
+        lhs.kind == rhs.kind && lhs.code == rhs.code && lhs.message == rhs.message && lhs.hint == rhs.hint && lhs.field == rhs.field
+    }
 
     public init(_ kind: Kind, code: String, message: String, hint: String? = nil, field: String? = nil) {
         self.kind = kind

@@ -19,4 +19,5 @@ public struct DeliveredPayload: Sendable {
     public let bytes: [UInt8]
     public let contentType: String
     public let sha256: String
+    let unit: String
 }

@@ -2,6 +2,7 @@ import Foundation
 import LiaisonAPI
 import LiaisonCore
 import LiaisonHub
+import LiaisonStore
 import OpenAPIRuntime
 
 /// The generated API protocol, implemented by translating to and from the hub's use cases. No rules live here.
@@ -63,6 +64,26 @@ struct APIHandler: APIProtocol {
         let decision = try await hub.explain(principal: input.query.principal, item: input.query.item, by: try principal())
         let access = Components.Schemas.AccessExplanation.AccessPayload(rawValue: decision.access.rawValue) ?? .hidden
         return .ok(.init(body: .json(.init(principal: input.query.principal, item: input.query.item, access: access, reason: decision.reason))))
+    }
+
+    func listAudit(_ input: Operations.ListAudit.Input) async throws -> Operations.ListAudit.Output {
+        let query = input.query
+        let limit = query.limit ?? 1000
+        let entries = try await hub.auditEntries(AuditQuery(after: query.after ?? 0, limit: limit, actor: query.actor, item: query.item, unit: query.unit,
+                                                            action: query.action, since: query.since, until: query.until), by: try principal())
+        return .ok(.init(body: .json(.init(entries: entries.map(Self.schema), nextAfter: entries.count == limit ? entries.last?.seq : nil))))
+    }
+
+    func getAuditHead(_ input: Operations.GetAuditHead.Input) async throws -> Operations.GetAuditHead.Output {
+        let head = try await hub.auditHead(by: try principal())
+        return .ok(.init(body: .json(.init(seq: head.seq, hash: head.hash))))
+    }
+
+    static func schema(_ entry: AuditEntry) -> Components.Schemas.AuditEntry {
+        let record = entry.record
+        return .init(seq: entry.seq, time: record.time, timeMs: Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down)), actor: record.actor,
+                     action: record.action, targets: record.targets, unit: record.unit, outcome: record.outcome,
+                     detail: .init(additionalProperties: record.detail), prevHash: entry.previousHash, hash: entry.hash)
     }
 
     /// An item as the wire shows it; a withheld stub carries only id, kind, level, owner, unit and time.

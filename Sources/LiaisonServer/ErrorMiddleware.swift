@@ -16,7 +16,7 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let hubError = translate(error, request: request)
+            let hubError = Self.translate(error, request: request)
             if hubError.kind == .internalFailure {
                 logger.error("request failed", metadata: ["path": "\(request.uri.path)", "method": "\(request.method)", "error": "\(String(reflecting: error))"])
             }
@@ -24,7 +24,7 @@ struct ErrorMiddleware: RouterMiddleware {
         }
     }
 
-    func translate(_ error: any Error, request: Request) -> HubError {
+    static func translate(_ error: any Error, request: Request) -> HubError {
         switch error {
         case let error as HubError:
             return error
@@ -34,7 +34,7 @@ struct ErrorMiddleware: RouterMiddleware {
             guard error.operationInput == nil else {
                 return HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request", hint: "Try again; if it persists, report it to the hub's operator")
             }
-            return Self.badRequest(error.underlyingError, cause: error.causeDescription)
+            return badRequest(error.underlyingError, cause: error.causeDescription)
         case let error as HTTPError:
             switch error.status {
             case .notFound:

@@ -1,6 +1,7 @@
 import Hummingbird
 import LiaisonCore
 import LiaisonHub
+import OpenAPIRuntime
 
 /// Resolves the TLS peer's certificate CN to a declared principal; identity never comes from a header.
 struct IdentityMiddleware: RouterMiddleware {
@@ -12,22 +13,46 @@ struct IdentityMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
-        let principal: Principal
+        let principal = try await authenticate(context)
+        let extraHeaders = ResponseHeaders()
+        do {
+            var response = try await RequestPrincipal.$current.withValue(principal) {
+                try await ResponseHeaders.$current.withValue(extraHeaders) { try await next(request, context) }
+            }
+            for field in extraHeaders.all { response.headers[field.name] = field.value }
+            return response
+        } catch {
+            // Refusals the hub did not see (input the generated layer rejected) are traced here.
+            let refused = ErrorMiddleware.translate(error, request: request)
+            if refused.recorded { throw refused }
+            // Failures of the hub are not refusals; the original error goes on to be logged.
+            if refused.kind == .internalFailure || refused.kind == .integrity { throw error }
+            throw await hub.refusal(refused, actor: principal.id, action: Self.operation(of: error) ?? "\(request.method) \(request.uri.path)")
+        }
+    }
+
+    /// The declared principal of the connection's certificate; every refusal is traced under the CN it presented.
+    func authenticate(_ context: Context) async throws -> Principal {
         switch try await identities.identity(of: context.channel) {
         case .commonName(let name):
-            principal = try hub.principal(commonName: name)
+            do {
+                return try hub.principal(commonName: name)
+            } catch let error as HubError {
+                throw await hub.refusal(error, actor: "cn:\(name)", action: "authenticate")
+            }
         case .anonymous:
-            throw HubError(.forbidden, code: "no_identity", message: "the client certificate has no Subject CN",
-                           hint: "Use a certificate issued by the hub's CA whose CN is a principal of the policy")
-        case .revoked:
-            throw HubError(.forbidden, code: "certificate_revoked", message: "the client certificate has been revoked by the hub's CA",
-                           hint: "Ask the hub's administrator for a new certificate")
+            throw await hub.refusal(HubError(.forbidden, code: "no_identity", message: "the client certificate has no Subject CN",
+                                             hint: "Use a certificate issued by the hub's CA whose CN is a principal of the policy"),
+                                    actor: "cn:", action: "authenticate")
+        case .revoked(let name):
+            throw await hub.refusal(HubError(.forbidden, code: "certificate_revoked", message: "the client certificate has been revoked by the hub's CA",
+                                             hint: "Ask the hub's administrator for a new certificate"),
+                                    actor: "cn:\(name)", action: "authenticate")
         }
-        let extraHeaders = ResponseHeaders()
-        var response = try await RequestPrincipal.$current.withValue(principal) {
-            try await ResponseHeaders.$current.withValue(extraHeaders) { try await next(request, context) }
-        }
-        for field in extraHeaders.all { response.headers[field.name] = field.value }
-        return response
+    }
+
+    /// The OpenAPI operation an error came from, when the generated layer says.
+    static func operation(of error: any Error) -> String? {
+        (error as? ServerError)?.operationID
     }
 }

@@ -8,8 +8,8 @@ enum PeerIdentity: Sendable, Equatable {
     case commonName(String)
     /// The certificate has no Subject CN.
     case anonymous
-    /// The certificate is on the CA's revocation list.
-    case revoked
+    /// The certificate (of this CN) is on the CA's revocation list.
+    case revoked(String)
 }
 
 final class PeerIdentityCache: Sendable {
@@ -24,10 +24,11 @@ final class PeerIdentityCache: Sendable {
         let identity: PeerIdentity
         if let certificate = try await channel.nioSSL_peerCertificate().get() {
             let der = try certificate.toDERBytes()
+            let name = CertificateIdentity.commonName(der: der)
             if revocations?.isRevoked(certificateDER: der) == true {
-                identity = .revoked
+                identity = .revoked(name ?? "")
             } else {
-                identity = CertificateIdentity.commonName(der: der).map(PeerIdentity.commonName) ?? .anonymous
+                identity = name.map(PeerIdentity.commonName) ?? .anonymous
             }
         } else {
             identity = .anonymous

@@ -1,17 +1,17 @@
 import GRDB
 import Synchronization
 
-/// Batches concurrent writes into one transaction, so that one fsync acknowledges many pushes.
+/// Batches concurrent writes into one transaction, so that one fsync acknowledges many of them.
 ///
 /// The first writer to find the committer idle schedules a drain on GRDB's writer queue; while a
 /// batch commits, new writes queue up and go into the next batch. One failing write does not undo
 /// the others (see `commit`); every caller is resumed only after the transaction holding its
-/// write has committed.
+/// write has committed. Every write may append to the audit chain, whose tail lives here.
 final class GroupCommitter: Sendable {
-    typealias Write = @Sendable (Database) throws -> InsertOutcome
+    typealias Write = @Sendable (Database, inout AuditTail) throws -> any Sendable
     private struct Pending {
         let write: Write
-        let continuation: CheckedContinuation<InsertOutcome, any Error>
+        let continuation: CheckedContinuation<any Sendable, any Error>
     }
     private struct State {
         var queue: [Pending] = []
@@ -20,21 +20,24 @@ final class GroupCommitter: Sendable {
 
     private let pool: DatabasePool
     private let state = Mutex(State())
+    /// The committed end of the chain; read and written only on GRDB's writer queue (inside `drain`).
+    private let tail = Mutex<AuditTail?>(nil)
     /// Caps a batch so a burst cannot make one transaction, and everyone's latency, unbounded.
     private let maximumBatch = 512
 
     init(pool: DatabasePool) { self.pool = pool }
 
-    func submit(_ write: @escaping Write) async throws -> InsertOutcome {
-        try await withCheckedThrowingContinuation { continuation in
+    func submit<T: Sendable>(_ write: @escaping @Sendable (Database, inout AuditTail) throws -> T) async throws -> T {
+        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
             let startDrain = state.withLock { state -> Bool in
-                state.queue.append(Pending(write: write, continuation: continuation))
+                state.queue.append(Pending(write: { db, tail in try write(db, &tail) }, continuation: continuation))
                 guard !state.draining else { return false }
                 state.draining = true
                 return true
             }
             if startDrain { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
         }
+        return result as! T
     }
 
     private func drain(_ db: Database) {
@@ -55,24 +58,35 @@ final class GroupCommitter: Sendable {
     /// so the batch first runs without savepoints; if one write throws, the transaction is rolled
     /// back and the batch runs again with a savepoint per write, isolating the failure.
     private func commit(_ batch: [Pending], _ db: Database) {
-        var results: [Result<InsertOutcome, any Error>] = []
+        let start: AuditTail
+        do {
+            start = try tail.withLock { $0 } ?? AuditTail.load(db)
+        } catch {
+            for pending in batch { pending.continuation.resume(throwing: error) }
+            return
+        }
+        var results: [Result<any Sendable, any Error>] = []
+        var end = start
         do {
             try db.inTransaction(.immediate) {
-                results = try batch.map { .success(try $0.write(db)) }
+                results = try batch.map { .success(try $0.write(db, &end)) }
                 return .commit
             }
         } catch {
             results = []
+            end = start
             do {
                 try db.inTransaction(.immediate) {
                     for pending in batch {
-                        var result: Result<InsertOutcome, any Error> = .failure(StoreError.durability("write did not run"))
+                        var result: Result<any Sendable, any Error> = .failure(StoreError.durability("write did not run"))
+                        let before = end
                         do {
                             try db.inSavepoint {
-                                result = .success(try pending.write(db))
+                                result = .success(try pending.write(db, &end))
                                 return .commit
                             }
                         } catch {
+                            end = before
                             result = .failure(error)
                         }
                         results.append(result)
@@ -80,11 +94,13 @@ final class GroupCommitter: Sendable {
                     return .commit
                 }
             } catch {
-                // The commit itself failed: nothing of this batch is stored.
+                // The commit itself failed: nothing of this batch is stored, and the chain did not move.
+                tail.withLock { $0 = nil }
                 for pending in batch { pending.continuation.resume(throwing: error) }
                 return
             }
         }
+        tail.withLock { $0 = end }
         for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
     }
 }

@@ -1,3 +1,4 @@
+public import Foundation
 public import LiaisonCore
 
 /// A payload as kept at rest: plain bytes, or ciphertext with its wrapped data key.
@@ -54,10 +55,40 @@ public struct ItemQuery: Sendable, Equatable {
     }
 }
 
+/// Filters for reading the audit trail, in sequence order from `after` (exclusive).
+public struct AuditQuery: Sendable, Equatable {
+    public var after: Int64
+    public var limit: Int
+    public var actor: String?
+    public var item: String?
+    public var unit: String?
+    public var action: String?
+    public var since: Date?
+    public var until: Date?
+
+    public init(after: Int64 = 0, limit: Int = 1000, actor: String? = nil, item: String? = nil, unit: String? = nil, action: String? = nil,
+                since: Date? = nil, until: Date? = nil) {
+        self.after = after
+        self.limit = limit
+        self.actor = actor
+        self.item = item
+        self.unit = unit
+        self.action = action
+        self.since = since
+        self.until = until
+    }
+}
+
 /// Where the hub keeps items. SQLite is the embedded default; a PostgreSQL store can implement the same.
 public protocol HubStore: Sendable {
-    /// Stores an item and its payload durably before returning (or finds the earlier push under the same claim).
-    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?) async throws -> InsertOutcome
+    /// Stores an item and its payload durably before returning (or finds the earlier push under the same claim),
+    /// appending `audit` to the trail in the same transaction (its outcome and target adjusted for a replay or conflict).
+    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord) async throws -> InsertOutcome
+    /// Appends one entry to the trail durably; an action that must be traced waits for this before it happens.
+    func record(_ audit: AuditRecord) async throws
+    func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry]
+    /// The last entry's sequence number and hash (0 and the genesis hash when the trail is empty).
+    func auditHead() async throws -> (seq: Int64, hash: String)
     func item(id: String) async throws -> Item?
     func payload(id: String) async throws -> StoredPayload?
     /// Newest first.

@@ -62,11 +62,67 @@ public final class SQLiteStore: HubStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: audit trail") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    time INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    targets TEXT NOT NULL,
+                    unit TEXT,
+                    outcome TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE INDEX audit_by_actor ON audit(actor, seq);
+                CREATE INDEX audit_by_unit ON audit(unit, seq);
+                """)
+        }
         return migrator
     }
 
-    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?) async throws -> InsertOutcome {
-        try await committer.submit { db in try Self.insert(item, payload: payload, claim: claim, in: db) }
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord) async throws -> InsertOutcome {
+        try await committer.submit { db, tail in
+            let outcome = try Self.insert(item, payload: payload, claim: claim, in: db)
+            var entry = audit
+            switch outcome {
+            case .created: break
+            case .replayed(let first):
+                entry.targets = [first.id]
+                entry.outcome = "replayed"
+            case .conflict(let existingID):
+                entry.targets = [existingID]
+                entry.outcome = "refused"
+                entry.detail["code"] = "idempotency_conflict"
+            }
+            try tail.append(entry, db)
+            return outcome
+        }
+    }
+
+    public func record(_ audit: AuditRecord) async throws {
+        try await committer.submit { db, tail in try tail.append(audit, db) }
+    }
+
+    public func auditHead() async throws -> (seq: Int64, hash: String) {
+        let tail = try readNow { db in try AuditTail.load(db) }
+        return (tail.seq, tail.hash)
+    }
+
+    public func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry] {
+        var clauses = ["seq > ?"]
+        var arguments: StatementArguments = [query.after]
+        if let actor = query.actor { clauses.append("actor = ?"); arguments += [actor] }
+        if let action = query.action { clauses.append("action = ?"); arguments += [action] }
+        if let unit = query.unit { clauses.append("unit = ?"); arguments += [unit] }
+        if let item = query.item { clauses.append("(',' || targets || ',') LIKE ?"); arguments += ["%," + item + ",%"] }
+        if let since = query.since { clauses.append("time >= ?"); arguments += [Int64(since.timeIntervalSince1970 * 1000)] }
+        if let until = query.until { clauses.append("time < ?"); arguments += [Int64(until.timeIntervalSince1970 * 1000)] }
+        let sql = "SELECT \(AuditRow.columns) FROM audit WHERE \(clauses.joined(separator: " AND ")) ORDER BY seq LIMIT \(max(1, query.limit))"
+        let finalArguments = arguments
+        return try readNow { db in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: finalArguments).map(AuditRow.entry(from:)) }
     }
 
     /// One push inside the group's transaction.

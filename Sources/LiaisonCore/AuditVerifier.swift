@@ -1,0 +1,59 @@
+/// Checks an audit trail on the client side: every entry's hash, every link to the one before,
+/// and that the chain ends at the head the hub published. Hashing is passed in (LiaisonCore has no crypto).
+public struct AuditVerifier {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        /// The entry's stored hash is not the hash of its content: it was edited.
+        case alteredEntry(seq: Int64)
+        /// The entry does not point at the hash of the entry before it: something was inserted, deleted or reordered.
+        case brokenLink(seq: Int64)
+        /// Sequence numbers skip or repeat before this entry.
+        case gap(expected: Int64, found: Int64)
+        /// The trail ends before the head the hub published: entries were cut from the end.
+        case truncated(headSeq: Int64, lastSeq: Int64)
+        /// The entry at the published head's position is not the head the hub published.
+        case headMismatch(seq: Int64)
+
+        public var description: String {
+            switch self {
+            case .alteredEntry(let seq): return "entry \(seq) was altered: its hash does not match its content"
+            case .brokenLink(let seq): return "entry \(seq) does not follow the entry before it (an entry was inserted, deleted or reordered)"
+            case .gap(let expected, let found): return "entry \(expected) is missing (the next entry is \(found))"
+            case .truncated(let headSeq, let lastSeq): return "the trail ends at entry \(lastSeq) but the hub published a head at entry \(headSeq): entries were removed from the end"
+            case .headMismatch(let seq): return "entry \(seq) is not the head the hub published for that position"
+            }
+        }
+    }
+
+    let sha256Hex: ([UInt8]) -> String
+    public private(set) var lastSeq: Int64 = 0
+    public private(set) var lastHash: String = AuditEntry.genesisHash
+    public private(set) var checked = 0
+
+    /// The published head (sequence number and hash) the chain must pass through.
+    let head: (seq: Int64, hash: String)?
+
+    public init(head: (seq: Int64, hash: String)? = nil, sha256Hex: @escaping ([UInt8]) -> String) {
+        self.head = head
+        self.sha256Hex = sha256Hex
+    }
+
+    /// Checks the next entries in order; call once per page.
+    public mutating func check(_ entries: [AuditEntry]) throws(Failure) {
+        for entry in entries {
+            guard entry.seq == lastSeq + 1 else { throw .gap(expected: lastSeq + 1, found: entry.seq) }
+            guard sha256Hex(AuditEntry.hashInput(previousHash: entry.previousHash, seq: entry.seq, record: entry.record)) == entry.hash else {
+                throw .alteredEntry(seq: entry.seq)
+            }
+            guard entry.previousHash == lastHash else { throw .brokenLink(seq: entry.seq) }
+            if let head, head.seq == entry.seq, head.hash != entry.hash { throw .headMismatch(seq: entry.seq) }
+            lastSeq = entry.seq
+            lastHash = entry.hash
+            checked += 1
+        }
+    }
+
+    /// After the last page: the chain must reach the published head.
+    public func finish() throws(Failure) {
+        if let head, head.seq > lastSeq { throw .truncated(headSeq: head.seq, lastSeq: lastSeq) }
+    }
+}

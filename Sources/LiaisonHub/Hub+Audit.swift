@@ -1,0 +1,70 @@
+import Foundation
+public import LiaisonCore
+public import LiaisonStore
+
+/// The trace: every action and every refusal is one entry, written before the action's result is released.
+extension Hub {
+    /// Appends an entry; if it cannot be written, the action it records must not happen, so this throws.
+    func record(_ actor: String, _ action: String, targets: [String] = [], unit: String? = nil, outcome: String = "ok",
+                detail: [String: String] = [:]) async throws {
+        do {
+            try await store.record(AuditRecord(time: clock(), actor: actor, action: action, targets: targets, unit: unit, outcome: outcome, detail: detail))
+        } catch {
+            logger.critical("the audit trail cannot be written; refusing the action", metadata: ["action": "\(action)", "error": "\(error)"])
+            throw HubError(.internalFailure, code: "audit_unavailable", message: "the hub cannot record this action in its audit trail, so it did not perform it",
+                           hint: "Report this to the hub's operator")
+        }
+    }
+
+    /// Records a refusal (once) and returns the error to throw.
+    public func refusal(_ error: HubError, actor: String, action: String, targets: [String] = [], unit: String? = nil) async -> HubError {
+        guard !error.recorded else { return error }
+        var detail = ["code": error.code]
+        if let field = error.field { detail["field"] = field }
+        do {
+            try await record(actor, action, targets: targets, unit: unit, outcome: "refused", detail: detail)
+        } catch let failure as HubError {
+            return failure
+        } catch {}
+        var recorded = error
+        recorded.recorded = true
+        return recorded
+    }
+
+    /// Runs an action for `actor`, recording any refusal it throws.
+    func traced<T>(_ actor: String, _ action: String, targets: [String] = [], unit: String? = nil, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as HubError {
+            throw await refusal(error, actor: actor, action: action, targets: targets, unit: unit)
+        }
+    }
+
+    /// A page of the trail, for auditors only.
+    public func auditEntries(_ query: AuditQuery, by reader: Principal) async throws -> [AuditEntry] {
+        try await traced(reader.id, "listAudit") {
+            try requireAuditor(reader)
+            guard (1...limits.pageSize).contains(query.limit) else {
+                throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
+            }
+            let entries = try await store.auditEntries(matching: query)
+            try await record(reader.id, "listAudit", detail: ["after": String(query.after), "count": String(entries.count)])
+            return entries
+        }
+    }
+
+    /// The last entry of the trail.
+    public func auditHead(by reader: Principal) async throws -> (seq: Int64, hash: String) {
+        try await traced(reader.id, "getAuditHead") {
+            try requireAuditor(reader)
+            return try await store.auditHead()
+        }
+    }
+
+    func requireAuditor(_ reader: Principal) throws {
+        guard reader.roles.contains(.auditor) else {
+            throw HubError(.forbidden, code: "forbidden", message: "only principals with the auditor role may read the audit trail",
+                           hint: "Ask an auditor, or ask the administrator for the auditor role in the policy")
+        }
+    }
+}

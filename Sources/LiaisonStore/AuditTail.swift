@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import LiaisonCore
+import LiaisonCrypto
+
+/// The end of the audit chain, as the writer knows it. Only the group committer, on GRDB's
+/// writer queue, holds and advances it; a batch that rolls back restores the tail it started from.
+struct AuditTail: Sendable, Equatable {
+    var seq: Int64
+    var hash: String
+
+    static func load(_ db: Database) throws -> AuditTail {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") else {
+            return AuditTail(seq: 0, hash: AuditEntry.genesisHash)
+        }
+        return AuditTail(seq: row[0], hash: row[1])
+    }
+
+    /// Appends one entry inside the current transaction and advances the tail.
+    @discardableResult
+    mutating func append(_ record: AuditRecord, _ db: Database) throws -> AuditEntry {
+        let seq = seq + 1
+        let hash = Digest.sha256Hex(AuditEntry.hashInput(previousHash: self.hash, seq: seq, record: record))
+        try db.cachedStatement(sql: """
+            INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [seq, Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down)), record.actor, record.action,
+                                     record.targets.joined(separator: ","), record.unit, record.outcome, AuditRow.encodeDetail(record.detail),
+                                     self.hash, hash])
+        let entry = AuditEntry(seq: seq, record: record, previousHash: self.hash, hash: hash)
+        self.seq = seq
+        self.hash = hash
+        return entry
+    }
+}
+
+/// Maps the `audit` table to `AuditEntry`.
+enum AuditRow {
+    static let columns = "seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash"
+
+    static func entry(from row: Row) -> AuditEntry {
+        let targets: String = row[4]
+        let millis: Int64 = row[1]
+        let record = AuditRecord(time: Date(timeIntervalSince1970: Double(millis) / 1000), actor: row[2], action: row[3],
+                                 targets: targets.isEmpty ? [] : targets.split(separator: ",").map(String.init), unit: row[5],
+                                 outcome: row[6], detail: decodeDetail(row[7]))
+        return AuditEntry(seq: row[0], record: record, previousHash: row[8], hash: row[9])
+    }
+
+    static func encodeDetail(_ detail: [String: String]) -> String {
+        guard !detail.isEmpty, let data = try? JSONEncoder().encode(detail) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeDetail(_ text: String) -> [String: String] {
+        guard text != "{}" else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+}
