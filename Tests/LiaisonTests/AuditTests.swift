@@ -1,0 +1,176 @@
+import Foundation
+import GRDB
+import LiaisonCore
+import LiaisonStore
+import Testing
+
+@Suite("Audit trail")
+struct AuditTests {
+    struct Seen: Equatable, CustomStringConvertible {
+        let actor: String, action: String, outcome: String, code: String?
+        var description: String { "\(actor) \(action) \(outcome) \(code ?? "-")" }
+    }
+
+    func trail(_ hub: RunningHub) async throws -> [AuditEntry] {
+        try await hub.store.auditEntries(matching: AuditQuery(limit: 1000))
+    }
+
+    @Test func everyActionAndRefusalLeavesExactlyOneEntry() async throws {
+        try await TestHub.with { hub in
+            let owner = try hub.client("stationed-transport")
+            let pushed = try await owner.push(title: "秘密标题", unit: "transport-bureau", classification: "confidential", payload: Data("机密载荷".utf8), key: "k1")
+            let id = try #require(pushed.json["id"] as? String)
+            _ = try await owner.push(title: "秘密标题", unit: "transport-bureau", classification: "confidential", payload: Data("机密载荷".utf8), key: "k1")
+            _ = try await owner.push(title: "another", unit: "transport-bureau", classification: "confidential", key: "k1")
+            _ = try await owner.push(kind: "memo", unit: "transport-bureau", classification: "general")
+            _ = try await owner.send(.POST, "/v1/items", body: Data("{oops".utf8))
+            _ = try await hub.client("office-3").get("/v1/items")
+            _ = try await hub.client("office-3").get("/v1/items/\(id)")
+            _ = try await hub.client("office-3").get("/v1/items/\(id)/payload")
+            _ = try await owner.get("/v1/items/\(id)/payload")
+            _ = try await hub.client("office-5").get("/v1/items/\(id)")
+            _ = try await hub.client("stranger").get("/v1/items")
+            _ = try await owner.get("/v1/policy/explain?principal=stationed-transport&item=\(id)")
+            _ = try await owner.get("/v1/audit")
+            let entries = try await trail(hub)
+            let seen = entries.map { Seen(actor: $0.record.actor, action: $0.record.action, outcome: $0.record.outcome, code: $0.record.detail["code"]) }
+            #expect(seen == [
+                Seen(actor: "stationed-transport", action: "pushItem", outcome: "ok", code: nil),
+                Seen(actor: "stationed-transport", action: "pushItem", outcome: "replayed", code: nil),
+                Seen(actor: "stationed-transport", action: "pushItem", outcome: "refused", code: "idempotency_conflict"),
+                Seen(actor: "stationed-transport", action: "pushItem", outcome: "refused", code: "invalid_field"),
+                Seen(actor: "stationed-transport", action: "pushItem", outcome: "refused", code: "invalid_json"),
+                Seen(actor: "office-3", action: "listItems", outcome: "ok", code: nil),
+                Seen(actor: "office-3", action: "getItem", outcome: "withheld", code: nil),
+                Seen(actor: "office-3", action: "getItemPayload", outcome: "refused", code: "forbidden"),
+                Seen(actor: "stationed-transport", action: "getItemPayload", outcome: "ok", code: nil),
+                Seen(actor: "office-5", action: "getItem", outcome: "refused", code: "not_found"),
+                Seen(actor: "cn:stranger", action: "authenticate", outcome: "refused", code: "unknown_principal"),
+                Seen(actor: "stationed-transport", action: "explainAccess", outcome: "ok", code: nil),
+                Seen(actor: "stationed-transport", action: "listAudit", outcome: "refused", code: "forbidden"),
+            ], "\(seen)")
+            #expect(entries.map(\.seq) == Array(1...13))
+            #expect(entries[0].record.targets == [id] && entries[0].record.unit == "transport-bureau")
+            #expect(entries[0].record.detail == ["classification": "confidential", "kind": "report", "size": String("机密载荷".utf8.count)])
+            #expect(entries[3].record.detail["field"] == "kind")
+            #expect(entries[5].record.targets == [id])
+            // No entry carries a title or a payload.
+            let everything = entries.map { "\($0.record)" }.joined()
+            #expect(!everything.contains("秘密标题") && !everything.contains("机密载荷"))
+        }
+    }
+
+    @Test func onlyAuditorsReadTheTrail() async throws {
+        try await TestHub.with { hub in
+            let refused = try await hub.client("zhang.wei").get("/v1/audit")
+            #expect(refused.status == 403)
+            let page = try await hub.client("zhao.lei").get("/v1/audit?limit=10")
+            #expect(page.status == 200)
+            let entries = try #require(page.json["entries"] as? [[String: Any]])
+            #expect(entries.count == 1)
+            #expect(entries.first?["actor"] as? String == "zhang.wei")
+            #expect(entries.first?["outcome"] as? String == "refused")
+            let head = try await hub.client("li.na").get("/v1/audit/head")
+            #expect(head.json["seq"] as? Int == 2)
+        }
+    }
+
+    @Test func whenTheTrailCannotBeWrittenTheActionDoesNotHappen() async throws {
+        try await TestHub.with { hub in
+            let owner = try hub.client("stationed-finance")
+            let id = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: Data("before".utf8)).json["id"] as? String)
+            let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
+            try await queue.write { db in
+                try db.execute(sql: "CREATE TRIGGER audit_read_only BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit is read-only'); END")
+            }
+            let push = try await owner.push(title: "after", unit: "finance-bureau", classification: "general")
+            #expect(push.status == 500)
+            let read = try await owner.get("/v1/items/\(id)/payload")
+            #expect(read.status == 500)
+            #expect(!read.text.contains("before"))
+            #expect(read.errorCode == "audit_unavailable")
+            try await queue.write { db in try db.execute(sql: "DROP TRIGGER audit_read_only") }
+            let items = try await hub.store.items(matching: ItemQuery(limit: 10))
+            #expect(items.map(\.title) == ["月度监督报告"])
+            #expect(try await trail(hub).count == 1)
+        }
+    }
+
+    /// Builds a small trail, lets `tamper` edit the SQLite file, and returns what `liaison audit verify` says.
+    func verifyAfter(_ tamper: @escaping @Sendable (Database) throws -> Void) async throws -> ProcessResult {
+        try await TestHub.with { hub in
+            for index in 0..<5 {
+                _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
+            }
+            let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
+            try await queue.write { db in try tamper(db) }
+            return try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                                    environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+        }
+    }
+
+    @Test func verifyPassesAnUntouchedTrail() async throws {
+        let result = try await verifyAfter { _ in }
+        #expect(result.status == 0)
+        #expect(result.stdout == "The audit trail is intact: 5 entries verified, up to the published head 5.\n")
+    }
+
+    @Test func verifyNamesAnEditedEntry() async throws {
+        let result = try await verifyAfter { db in try db.execute(sql: "UPDATE audit SET actor = 'office-5' WHERE seq = 3") }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("entry 3 was altered"))
+    }
+
+    @Test func verifyNamesADeletedEntry() async throws {
+        let result = try await verifyAfter { db in try db.execute(sql: "DELETE FROM audit WHERE seq = 2") }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("entry 2 is missing"))
+    }
+
+    @Test func verifyNamesAnInsertedEntry() async throws {
+        // A forged entry slipped in as 3, with a correct hash of its own; the old 3.. move up and the
+        // last one is dropped, so that the count (and the hub's own idea of the end) is unchanged.
+        let result = try await verifyAfter { db in
+            try db.execute(sql: "UPDATE audit SET seq = seq + 100 WHERE seq >= 3")
+            try db.execute(sql: "UPDATE audit SET seq = seq - 99 WHERE seq >= 103")
+            let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = 2")!
+            let record = AuditRecord(time: Date(), actor: "office-3", action: "getItemPayload", outcome: "ok")
+            let hash = sha256Hex(Data(AuditEntry.hashInput(previousHash: previous, seq: 3, record: record)))
+            try db.execute(sql: "INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash) VALUES (3, ?, 'office-3', 'getItemPayload', '', NULL, 'ok', '{}', ?, ?)",
+                           arguments: [Int64(record.time.timeIntervalSince1970 * 1000), previous, hash])
+            try db.execute(sql: "DELETE FROM audit WHERE seq = 6")
+        }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("entry 4"))
+    }
+
+    @Test func verifyNamesReorderedEntries() async throws {
+        let result = try await verifyAfter { db in
+            try db.execute(sql: "UPDATE audit SET seq = 100 WHERE seq = 2")
+            try db.execute(sql: "UPDATE audit SET seq = 2 WHERE seq = 3")
+            try db.execute(sql: "UPDATE audit SET seq = 3 WHERE seq = 100")
+        }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("entry 2"))
+    }
+
+    @Test func theDocumentedEncodingVerifiesWithAnIndependentScript() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+            Issue.record("python3 is needed to run the script of docs/audit.md")
+            return
+        }
+        let doc = try String(contentsOf: Paths.packageRoot.appendingPathComponent("docs/audit.md"), encoding: .utf8)
+        let script = try #require(doc.components(separatedBy: "```python\n").dropFirst().first?.components(separatedBy: "```").first)
+        try await TestHub.with { hub in
+            _ = try await hub.client("stationed-finance").push(title: "a=b&c\\d\n", unit: "finance-bureau", classification: "general", key: "key=with&odd\\chars")
+            _ = try await hub.client("stranger").get("/v1/items")
+            _ = try await hub.client("office-3").get("/v1/items?owner=stationed-finance&kind=report")
+            let export = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "export", "--format", "jsonl", "--as", "li.na"],
+                                                          environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            #expect(export.status == 0)
+            let checked = try await ProcessRunner.runAsync("/usr/bin/python3", ["-c", script], input: export.stdoutData)
+            #expect(checked.status == 0, "\(checked.stderr)")
+            #expect(checked.stdout.hasPrefix("intact: 3 entries"))
+        }
+    }
+}
