@@ -19,7 +19,7 @@ public struct AuditVerifier {
             case .brokenLink(let seq): return "entry \(seq) does not follow the entry before it (an entry was inserted, deleted or reordered)"
             case .gap(let expected, let found): return "entry \(expected) is missing (the next entry is \(found))"
             case .truncated(let headSeq, let lastSeq): return "the trail ends at entry \(lastSeq) but the hub published a head at entry \(headSeq): entries were removed from the end"
-            case .headMismatch(let seq): return "entry \(seq) is not the head the hub published for that position"
+            case .headMismatch(let seq): return "entry \(seq) is not the one the hub published or signed for that position"
             }
         }
     }
@@ -29,11 +29,14 @@ public struct AuditVerifier {
     public private(set) var lastHash: String = AuditEntry.genesisHash
     public private(set) var checked = 0
 
-    /// The published head (sequence number and hash) the chain must pass through.
-    let head: (seq: Int64, hash: String)?
+    /// Hashes the chain must have at these positions (the published and the signed heads).
+    let checkpoints: [Int64: String]
+    /// How far the trail must reach: the furthest head the hub published or signed.
+    let mustReach: Int64
 
-    public init(head: (seq: Int64, hash: String)? = nil, sha256Hex: @escaping ([UInt8]) -> String) {
-        self.head = head
+    public init(checkpoints: [Int64: String] = [:], sha256Hex: @escaping ([UInt8]) -> String) {
+        self.checkpoints = checkpoints
+        self.mustReach = checkpoints.keys.max() ?? 0
         self.sha256Hex = sha256Hex
     }
 
@@ -45,7 +48,7 @@ public struct AuditVerifier {
                 throw .alteredEntry(seq: entry.seq)
             }
             guard entry.previousHash == lastHash else { throw .brokenLink(seq: entry.seq) }
-            if let head, head.seq == entry.seq, head.hash != entry.hash { throw .headMismatch(seq: entry.seq) }
+            if let expected = checkpoints[entry.seq], expected != entry.hash { throw .headMismatch(seq: entry.seq) }
             lastSeq = entry.seq
             lastHash = entry.hash
             checked += 1
@@ -54,6 +57,6 @@ public struct AuditVerifier {
 
     /// After the last page: the chain must reach the published head.
     public func finish() throws(Failure) {
-        if let head, head.seq > lastSeq { throw .truncated(headSeq: head.seq, lastSeq: lastSeq) }
+        if mustReach > lastSeq { throw .truncated(headSeq: mustReach, lastSeq: lastSeq) }
     }
 }

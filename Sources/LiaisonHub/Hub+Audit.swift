@@ -1,6 +1,7 @@
 import Foundation
 public import LiaisonCore
 public import LiaisonStore
+public import LiaisonCrypto
 
 /// The trace: every action and every refusal is one entry, written before the action's result is released.
 extension Hub {
@@ -53,12 +54,41 @@ extension Hub {
         }
     }
 
-    /// The last entry of the trail.
-    public func auditHead(by reader: Principal) async throws -> (seq: Int64, hash: String) {
+    /// The last entry of the trail and the latest head the hub signed.
+    public func auditHead(by reader: Principal) async throws -> (seq: Int64, hash: String, signed: SignedHead?) {
         try await traced(reader.id, "getAuditHead") {
             try requireAuditor(reader)
-            return try await store.auditHead()
+            let head = try await store.auditHead()
+            return (head.seq, head.hash, try await store.latestSignedHead())
         }
+    }
+
+    /// Every head the hub signed, oldest first, from `after`.
+    public func signedHeads(after seq: Int64, limit: Int, by reader: Principal) async throws -> [SignedHead] {
+        try await traced(reader.id, "listAuditHeads") {
+            try requireAuditor(reader)
+            return try await store.signedHeads(after: seq, limit: min(max(limit, 1), limits.pageSize))
+        }
+    }
+
+    /// Signs the chain's current head if it moved since the last signature; returns what it signed.
+    @discardableResult
+    public func signAuditHead() async throws -> SignedHead? {
+        guard let signer else { return nil }
+        let head = try await store.auditHead()
+        let latest = try await store.latestSignedHead()
+        guard head.seq > (latest?.seq ?? 0) else { return nil }
+        let time = Int64((clock().timeIntervalSince1970 * 1000).rounded(.down))
+        let signed = SignedHead(seq: head.seq, hash: head.hash, timeMs: time,
+                                signature: try signer.sign(SignedHead.message(seq: head.seq, hash: head.hash, timeMs: time)))
+        try await store.saveSignedHead(signed)
+        return signed
+    }
+
+    /// Entries appended since the last signed head (to decide when to sign next).
+    public func unsignedAuditEntries() async throws -> Int64 {
+        let head = try await store.auditHead()
+        return head.seq - (try await store.latestSignedHead()?.seq ?? 0)
     }
 
     func requireAuditor(_ reader: Principal) throws {

@@ -13,9 +13,16 @@ public final class Hub: Sendable {
     public let limits: HubLimits
     let ids = ItemIDGenerator()
     let logger: Logger
+    /// Signs the audit chain's heads with the hub's key; nil in a hub that does not sign.
+    let signer: HubSigner?
+    /// The hub's certificate (PEM), served with the heads so clients can check the signatures.
+    public let certificatePEM: String?
 
     public init(policy: Policy, store: any HubStore, keyRing: KeyRing, limits: HubLimits = HubLimits(),
+                signer: HubSigner? = nil, certificatePEM: String? = nil,
                 logger: Logger = Logger(label: "liaison.hub"), clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.signer = signer
+        self.certificatePEM = certificatePEM
         self.policy = policy
         self.store = store
         self.cipher = PayloadCipher(keyRing: keyRing)

@@ -76,7 +76,17 @@ struct APIHandler: APIProtocol {
 
     func getAuditHead(_ input: Operations.GetAuditHead.Input) async throws -> Operations.GetAuditHead.Output {
         let head = try await hub.auditHead(by: try principal())
-        return .ok(.init(body: .json(.init(seq: head.seq, hash: head.hash))))
+        return .ok(.init(body: .json(.init(seq: head.seq, hash: head.hash, signedHead: head.signed.map(Self.schema), certificate: hub.certificatePEM))))
+    }
+
+    func listAuditHeads(_ input: Operations.ListAuditHeads.Input) async throws -> Operations.ListAuditHeads.Output {
+        let limit = input.query.limit ?? 1000
+        let heads = try await hub.signedHeads(after: input.query.after ?? 0, limit: limit, by: try principal())
+        return .ok(.init(body: .json(.init(heads: heads.map(Self.schema), nextAfter: heads.count == limit ? heads.last?.seq : nil))))
+    }
+
+    static func schema(_ head: SignedHead) -> Components.Schemas.SignedHead {
+        .init(seq: head.seq, hash: head.hash, timeMs: head.timeMs, signature: Data(head.signature).base64EncodedString())
     }
 
     static func schema(_ entry: AuditEntry) -> Components.Schemas.AuditEntry {

@@ -89,6 +89,9 @@ public protocol HubStore: Sendable {
     func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry]
     /// The last entry's sequence number and hash (0 and the genesis hash when the trail is empty).
     func auditHead() async throws -> (seq: Int64, hash: String)
+    func saveSignedHead(_ head: SignedHead) async throws
+    func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead]
+    func latestSignedHead() async throws -> SignedHead?
     func item(id: String) async throws -> Item?
     func payload(id: String) async throws -> StoredPayload?
     /// Newest first.

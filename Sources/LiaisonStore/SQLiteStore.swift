@@ -80,6 +80,16 @@ public final class SQLiteStore: HubStore {
                 CREATE INDEX audit_by_unit ON audit(unit, seq);
                 """)
         }
+        migrator.registerMigration("v3: signed audit heads") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_head (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    hash TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    signature BLOB NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 
@@ -109,6 +119,31 @@ public final class SQLiteStore: HubStore {
     public func auditHead() async throws -> (seq: Int64, hash: String) {
         let tail = try readNow { db in try AuditTail.load(db) }
         return (tail.seq, tail.hash)
+    }
+
+    public func saveSignedHead(_ head: SignedHead) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO audit_head (seq, hash, time, signature) VALUES (?, ?, ?, ?)",
+                           arguments: [head.seq, head.hash, head.timeMs, Data(head.signature)])
+        }
+    }
+
+    public func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead] {
+        try readNow { db in
+            try Row.fetchAll(db, sql: "SELECT seq, hash, time, signature FROM audit_head WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit]).map { row in
+                let signature: Data = row[3]
+                return SignedHead(seq: row[0], hash: row[1], timeMs: row[2], signature: Array(signature))
+            }
+        }
+    }
+
+    public func latestSignedHead() async throws -> SignedHead? {
+        try readNow { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash, time, signature FROM audit_head ORDER BY seq DESC LIMIT 1").map { row in
+                let signature: Data = row[3]
+                return SignedHead(seq: row[0], hash: row[1], timeMs: row[2], signature: Array(signature))
+            }
+        }
     }
 
     public func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry] {

@@ -59,37 +59,91 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download the whole trail and check its hash chain here, trusting nothing the hub computed.",
-            discussion: "Exits 0 if every entry up to the published head is intact, 1 naming the first bad entry otherwise.")
+            abstract: "Download the whole trail and check it here, trusting nothing the hub computed.",
+            discussion: """
+                Checks every entry's hash and link, that the chain passes through every head the hub signed (each \
+                signature checked with the hub's certificate, which must be issued by your CA for the hub's host), and \
+                that nothing was cut from the end. Exits 0 if intact, 1 naming the first bad entry otherwise.
+                """)
 
         @OptionGroup var connection: ConnectionOptions
 
+        struct Outcome {
+            var entries = 0
+            var head: Int64 = 0
+            var signedHeads = 0
+            var latestSigned: Int64 = 0
+            var problem: String?
+        }
+
         func run() async throws {
             let progress = Progress(label: "verifying")
-            let result: Result<(Int, Int64), AuditVerifier.Failure> = try await connection.withConnection { hub in
+            let settings = try connection.settings()
+            let outcome: Outcome = try await connection.withConnection { hub in
+                var outcome = Outcome()
                 let head = try await AuditCommand.head(hub)
-                var verifier = AuditVerifier(head: (head.seq, head.hash), sha256Hex: { Digest.sha256Hex($0) })
+                var checkpoints: [Int64: String] = [head.seq: head.hash]
+                if let problem = try await signedCheckpoints(hub, head: head, settings: settings, into: &checkpoints, outcome: &outcome) {
+                    outcome.problem = problem
+                    return outcome
+                }
+                var verifier = AuditVerifier(checkpoints: checkpoints, sha256Hex: { Digest.sha256Hex($0) })
+                let end = checkpoints.keys.max() ?? 0
                 do {
-                    try await AuditCommand.pages(hub, until: head.seq) { entries in
-                        do { try verifier.check(entries) } catch let failure { throw failure }
-                        progress.show(Int(verifier.lastSeq), of: Int(head.seq))
+                    try await AuditCommand.pages(hub, until: end) { entries in
+                        try verifier.check(entries)
+                        progress.show(Int(verifier.lastSeq), of: Int(end))
                     }
                     try verifier.finish()
-                    return .success((verifier.checked, head.seq))
                 } catch let failure as AuditVerifier.Failure {
-                    return .failure(failure)
+                    outcome.problem = failure.description
                 }
+                outcome.entries = verifier.checked
+                outcome.head = head.seq
+                return outcome
             }
             progress.done()
-            switch result {
-            case .success(let (count, head)):
-                if connection.json { return try Output.json(["status": "intact", "entries": String(count), "head": String(head)]) }
-                print("The audit trail is intact: \(count) entries verified, up to the published head \(head).")
-            case .failure(let failure):
-                if connection.json { try Output.json(["status": "broken", "problem": failure.description]) } else {
-                    Output.error("the audit trail is NOT intact: \(failure)")
-                }
+            if let problem = outcome.problem {
+                if connection.json { try Output.json(["status": "broken", "problem": problem]) } else { Output.error("the audit trail is NOT intact: \(problem)") }
                 throw ExitCode(1)
+            }
+            if connection.json {
+                return try Output.json(["status": "intact", "entries": String(outcome.entries), "head": String(outcome.head),
+                                        "signed_heads": String(outcome.signedHeads), "latest_signed": String(outcome.latestSigned)])
+            }
+            let unsigned = outcome.head - outcome.latestSigned
+            print("The audit trail is intact: \(outcome.entries) entries verified, up to the published head \(outcome.head)."
+                + (outcome.signedHeads > 0 ? " \(outcome.signedHeads) signed heads checked; the latest covers entry \(outcome.latestSigned)"
+                    + (unsigned > 0 ? " (\(unsigned) later entries are not signed yet)." : ".") : " The hub has signed no head yet."))
+        }
+
+        /// Checks every signed head's signature with the hub's certificate and adds it as a checkpoint; returns a problem if any.
+        func signedCheckpoints(_ hub: HubConnection, head: Components.Schemas.AuditHead, settings: ClientSettings,
+                               into checkpoints: inout [Int64: String], outcome: inout Outcome) async throws -> String? {
+            guard let pem = head.certificate else { return head.signedHead == nil ? nil : "the hub signs heads but does not show its certificate" }
+            let host = settings.url.host ?? ""
+            guard let certificate = try? PEMCertificate(pem: pem), certificate.isIssued(by: try PEMCertificate(file: settings.caPath)), certificate.matches(host: host) else {
+                return "the certificate the hub signs heads with is not one your CA (\(settings.caPath)) issued for \(host)"
+            }
+            var after: Int64 = 0
+            while true {
+                let page: Components.Schemas.SignedHeadPage
+                switch try await hub.api.listAuditHeads(query: .init(after: after, limit: 1000)) {
+                case .ok(let ok): page = try ok.body.json
+                case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+                }
+                for signed in page.heads {
+                    guard let signature = Data(base64Encoded: signed.signature),
+                          certificate.verify(signature: Array(signature), of: SignedHead.message(seq: signed.seq, hash: signed.hash, timeMs: signed.timeMs)) else {
+                        return "the signature of the head at entry \(signed.seq) is not the hub's"
+                    }
+                    if let other = checkpoints[signed.seq], other != signed.hash { return "entry \(signed.seq) is not the one the hub signed for that position" }
+                    checkpoints[signed.seq] = signed.hash
+                    outcome.signedHeads += 1
+                    outcome.latestSigned = max(outcome.latestSigned, signed.seq)
+                }
+                guard let next = page.nextAfter else { return nil }
+                after = next
             }
         }
     }

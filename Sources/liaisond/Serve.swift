@@ -37,6 +37,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM certificate revocation list signed by the CA; revoked client certificates get 403. Read at start.")
     var crl: String?
 
+    @Option(help: "Sign the audit chain's head after this many new entries.")
+    var signEvery: Int64 = 1000
+
+    @Option(help: "Sign the audit chain's head at least this often when it moved, in seconds (and always at shutdown).")
+    var signInterval: Int = 60
+
     @Option(help: "Largest payload accepted, in bytes.")
     var maxPayload: Int = 16 * 1024 * 1024
 
@@ -45,6 +51,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard Endpoint(listen) != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:8443") }
+        guard signEvery > 0, signInterval > 0 else { throw ValidationError("--sign-every and --sign-interval must be positive") }
         guard maxPayload > 0 else { throw ValidationError("--max-payload must be a positive number of bytes") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
@@ -78,7 +85,17 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
-        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, limits: HubLimits(payloadBytes: maxPayload), logger: logger)
+        let signer: HubSigner
+        let certificatePEM: String
+        do {
+            signer = try HubSigner(privateKeyPEMFile: key)
+            certificatePEM = try PEMCertificate(file: cert).pem
+        } catch let error as CryptoError {
+            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, limits: HubLimits(payloadBytes: maxPayload),
+                      signer: signer, certificatePEM: certificatePEM, logger: logger)
         let revocations: RevocationList?
         do {
             revocations = try crl.map { try RevocationList(pemFile: $0, issuerPEMFile: ca) }
@@ -90,7 +107,9 @@ struct Serve: AsyncParsableCommand {
         let app = try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
             logger.notice("liaisond listening", metadata: ["address": "https://\(listen)", "principals": "\(loadedPolicy.principalIDs.count)", "data": "\(data)"])
         }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // The signer is listed first so that it stops last: its final signature covers the last request.
+        let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(signInterval), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [signing, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.notice("liaisond stopped")
     }

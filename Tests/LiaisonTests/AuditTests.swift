@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LiaisonCore
+import LiaisonCrypto
 import LiaisonStore
 import Testing
 
@@ -112,7 +113,65 @@ struct AuditTests {
     @Test func verifyPassesAnUntouchedTrail() async throws {
         let result = try await verifyAfter { _ in }
         #expect(result.status == 0)
-        #expect(result.stdout == "The audit trail is intact: 5 entries verified, up to the published head 5.\n")
+        #expect(result.stdout == "The audit trail is intact: 5 entries verified, up to the published head 5. The hub has signed no head yet.\n")
+    }
+
+    /// Like `verifyAfter`, with a signed head after the fifth entry and two entries after it.
+    func verifySignedAfter(_ tamper: @escaping @Sendable (Database) throws -> Void) async throws -> ProcessResult {
+        try await TestHub.with { hub in
+            for index in 0..<5 {
+                _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
+            }
+            let signed = try #require(try await hub.hub.signAuditHead())
+            #expect(signed.seq == 5)
+            for index in 0..<2 {
+                _ = try await hub.client("office-3").push(title: "u\(index)", unit: "finance-bureau", classification: "general")
+            }
+            let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
+            try await queue.write { db in try tamper(db) }
+            return try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                                    environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+        }
+    }
+
+    @Test func verifyChecksSignedHeadsWithTheHubsCertificate() async throws {
+        let result = try await verifySignedAfter { _ in }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "The audit trail is intact: 7 entries verified, up to the published head 7. 1 signed heads checked; the latest covers entry 5 (2 later entries are not signed yet).\n")
+    }
+
+    @Test func cuttingTheTailAfterASignedHeadIsDetected() async throws {
+        // Whoever edits the file can drop the last entries, but not the hub's signature on entry 5.
+        let result = try await verifySignedAfter { db in try db.execute(sql: "DELETE FROM audit WHERE seq >= 4") }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the trail ends at entry 3 but the hub published a head at entry 5"))
+    }
+
+    @Test func aForgedHeadSignatureIsDetected() async throws {
+        let result = try await verifySignedAfter { db in try db.execute(sql: "UPDATE audit_head SET hash = (SELECT hash FROM audit WHERE seq = 4), seq = 4") }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the signature of the head at entry 4 is not the hub's"))
+    }
+
+    @Test func theHubSignsItsHeadEveryNEntriesAndAtShutdown() async throws {
+        let data = try Paths.temporaryDirectory("signing")
+        try await TestHub.with(dataDirectory: data, signEvery: 3) { hub in
+            for index in 0..<4 {
+                _ = try await hub.client("office-3").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
+            }
+            // The signer checks once a second; wait for it, boundedly.
+            var signed: SignedHead?
+            for _ in 0..<50 where signed == nil {
+                signed = try await hub.store.latestSignedHead()
+                if signed == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect((signed?.seq ?? 0) >= 3, "signed once 3 entries were pending")
+            _ = try await hub.client("office-3").push(title: "last", unit: "finance-bureau", classification: "general")
+        }
+        let store = try SQLiteStore(path: data + "/liaison.sqlite")
+        #expect(try await store.latestSignedHead()?.seq == 5, "signed at shutdown")
+        let head = try #require(try await store.latestSignedHead())
+        #expect(try PEMCertificate(file: TestPKI.shared.hubCertificate).verify(signature: head.signature, of: head.message))
     }
 
     @Test func verifyNamesAnEditedEntry() async throws {

@@ -56,21 +56,23 @@ enum TestHub {
     /// Runs `body` against a live hub, then shuts it down gracefully. Pass `dataDirectory` to reuse one (restart tests).
     static func with<T: Sendable>(
         clock: TestClock = TestClock(), limits: HubLimits = HubLimits(), dataDirectory: String? = nil, policy: Policy = examplePolicy,
-        revocations: RevocationList? = nil,
+        revocations: RevocationList? = nil, signEvery: Int64 = 1_000_000,
         _ body: @Sendable (RunningHub) async throws -> T
     ) async throws -> T {
         let pki = TestPKI.shared
         let data = try dataDirectory ?? Paths.temporaryDirectory("hub")
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
         let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
-        let hub = Hub(policy: policy, store: store, keyRing: keyRing, limits: limits, logger: quietLogger, clock: clock.function)
+        let hub = Hub(policy: policy, store: store, keyRing: keyRing, limits: limits, signer: try HubSigner(privateKeyPEMFile: pki.hubKey),
+                      certificatePEM: try PEMCertificate(file: pki.hubCertificate).pem, logger: quietLogger, clock: clock.function)
         let settings = ServerSettings(host: "127.0.0.1", port: 0, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
             portContinuation.finish()
         }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quietLogger))
+        let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(3600), logger: quietLogger)
+        let group = ServiceGroup(configuration: .init(services: [signing, app], gracefulShutdownSignals: [], logger: quietLogger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()

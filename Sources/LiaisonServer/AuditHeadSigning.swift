@@ -1,0 +1,44 @@
+public import LiaisonHub
+public import Logging
+public import ServiceLifecycle
+
+/// Signs the audit chain's head every `everyEntries` entries or `interval`, whichever comes first,
+/// and once more at shutdown. List it before the HTTP application in the service group, so that
+/// it stops after the application and its last signature covers the last request.
+public struct AuditHeadSigning: Service {
+    let hub: Hub
+    let everyEntries: Int64
+    let interval: Duration
+    let logger: Logger
+
+    public init(hub: Hub, everyEntries: Int64, interval: Duration, logger: Logger) {
+        self.hub = hub
+        self.everyEntries = everyEntries
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let clock = ContinuousClock()
+        var lastSigning = clock.now
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // Checking costs two point reads, so once a second is cheap enough.
+            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+            do {
+                let pending = try await hub.unsignedAuditEntries()
+                if pending >= everyEntries || (pending > 0 && clock.now - lastSigning >= interval) {
+                    try await hub.signAuditHead()
+                    lastSigning = clock.now
+                }
+            } catch {
+                logger.error("could not sign the audit head", metadata: ["error": "\(error)"])
+            }
+        }
+        do {
+            if let head = try await hub.signAuditHead() { logger.notice("signed the audit head at shutdown", metadata: ["seq": "\(head.seq)"]) }
+        } catch {
+            logger.error("could not sign the audit head at shutdown", metadata: ["error": "\(error)"])
+        }
+    }
+}
