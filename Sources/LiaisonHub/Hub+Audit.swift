@@ -48,6 +48,9 @@ extension Hub {
             guard (1...limits.pageSize).contains(query.limit) else {
                 throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
             }
+            if let item = query.item, !item.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+                throw HubError.invalidField("item", "'\(item)' is not an item id", hint: "Item ids are letters and digits, as `liaison list` shows them")
+            }
             let entries = try await store.auditEntries(matching: query)
             try await record(reader.id, "listAudit", detail: ["after": String(query.after), "count": String(entries.count)])
             return entries

@@ -73,6 +73,10 @@ struct AuditTests {
             #expect(entries.first?["outcome"] as? String == "refused")
             let head = try await hub.client("li.na").get("/v1/audit/head")
             #expect(head.json["seq"] as? Int == 2)
+            let filtered = try await hub.client("li.na").get("/v1/audit?actor=zhang.wei")
+            #expect((filtered.json["entries"] as? [[String: Any]])?.map { $0["seq"] as? Int } == [1])
+            let wildcard = try await hub.client("li.na").get("/v1/audit?item=%25")
+            #expect(wildcard.status == 400 && wildcard.errorField == "item")
         }
     }
 

@@ -82,3 +82,25 @@ struct CryptoTests {
         #expect(CertificateIdentity.commonName(der: [0x30, 0x03, 0x02, 0x01, 0x00]) == nil)
     }
 }
+
+import LiaisonAPI
+
+@Suite("Wire timestamps")
+struct WireTimestampTests {
+    let transcoder = MillisecondDateTranscoder()
+
+    @Test func timestampsRoundTripToTheMillisecond() throws {
+        for millis: Int64 in [0, 1_795_289_384_416, 1_795_289_384_000, 946_684_799_999] {
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            let text = try transcoder.encode(date)
+            #expect(Int64((try transcoder.decode(text).timeIntervalSince1970 * 1000).rounded()) == millis, "\(text)")
+        }
+        #expect(try transcoder.encode(Date(timeIntervalSince1970: 1_795_289_384.416)) == "2026-11-21T19:29:44.416Z")
+    }
+
+    @Test func otherRFC3339FormsStillParse() throws {
+        #expect(try transcoder.decode("2026-11-21T19:29:44Z") == Date(timeIntervalSince1970: 1_795_289_384))
+        #expect(try transcoder.decode("2026-11-22T03:29:44+08:00") == Date(timeIntervalSince1970: 1_795_289_384))
+        #expect(throws: DecodingError.self) { try transcoder.decode("yesterday") }
+    }
+}
