@@ -3,10 +3,13 @@ public import LiaisonCore
 public import LiaisonCrypto
 public import LiaisonStore
 public import Logging
+import Synchronization
 
 /// The use cases of Liaison: where the policy's rules meet storage and crypto. Testable without HTTP.
 public final class Hub: Sendable {
-    public let policy: Policy
+    /// The policy in force; replaced whole by `reloadPolicy`, so a request sees one policy throughout a decision.
+    public var policy: Policy { current.withLock { $0 } }
+    private let current: Mutex<Policy>
     let store: any HubStore
     let cipher: PayloadCipher
     let clock: @Sendable () -> Date
@@ -23,12 +26,27 @@ public final class Hub: Sendable {
                 logger: Logger = Logger(label: "liaison.hub"), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.signer = signer
         self.certificatePEM = certificatePEM
-        self.policy = policy
+        self.current = Mutex(policy)
         self.store = store
         self.cipher = PayloadCipher(keyRing: keyRing)
         self.clock = clock
         self.limits = limits
         self.logger = logger
+    }
+
+    /// Loads the policy folder again and puts it in force if it is valid; an invalid one leaves the
+    /// old policy in force. Either way the attempt is an audit entry.
+    public func reloadPolicy(from directory: String, by actor: String = "operator") async throws -> Policy {
+        let loaded: Policy
+        do {
+            loaded = try PolicyLoader.load(directory: directory)
+        } catch let error as PolicyError {
+            try await record(actor, "reloadPolicy", outcome: "refused", detail: ["code": "invalid_policy", "problems": String(error.problems.count)])
+            throw error
+        }
+        try await record(actor, "reloadPolicy", detail: ["principals": String(loaded.principalIDs.count), "units": String(loaded.units.count)])
+        current.withLock { $0 = loaded }
+        return loaded
     }
 
     /// The declared principal for a certificate CN, or a 403 that names the CN.

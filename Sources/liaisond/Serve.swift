@@ -13,7 +13,9 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the hub until SIGTERM or SIGINT.",
         discussion: """
             On first start the data folder gets the SQLite database (liaison.sqlite) and the key ring \
-            (keyring.json, mode 0600). The daemon refuses to start on an invalid policy and prints every problem.
+            (keyring.json, mode 0600). The daemon refuses to start on an invalid policy and prints every problem. \
+            SIGHUP reloads the policy folder (an invalid policy is refused and the old one stays); SIGTERM or \
+            SIGINT stop the hub gracefully.
             """)
 
     @Option(help: "host:port to listen on (env LIAISON_LISTEN).")
@@ -109,7 +111,8 @@ struct Serve: AsyncParsableCommand {
         }
         // The signer is listed first so that it stops last: its final signature covers the last request.
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(signInterval), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [signing, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let reloading = PolicyReloading(hub: hub, directory: policy, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [signing, reloading, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.notice("liaisond stopped")
     }

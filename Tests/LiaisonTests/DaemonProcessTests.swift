@@ -123,4 +123,25 @@ struct DaemonProcessTests {
         #expect(result.status == 2)
         #expect(result.stderr.contains("was not issued and signed by the CA in \(pki.ca)"))
     }
+
+    @Test func sighupReloadsThePolicy() async throws {
+        let policy = try PolicyReloadTests.policyCopy()
+        let data = try Paths.temporaryDirectory("sighup")
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
+        let process = try start(data: data, port: port, policy: policy)
+        try await waitUntilUp(client)
+        #expect(try await client.push(unit: "water-bureau", classification: "general").status == 400)
+        try PolicyReloadTests.addUnit("water-bureau", to: policy)
+        kill(process.processIdentifier, SIGHUP)
+        var status = 0
+        for _ in 0..<100 where status != 201 {
+            status = try await client.push(unit: "water-bureau", classification: "general").status
+            if status != 201 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(status == 201)
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
+    }
 }
