@@ -130,20 +130,20 @@ public final class SQLiteStore: HubStore {
 
     public func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead] {
         try readNow { db in
-            try Row.fetchAll(db, sql: "SELECT seq, hash, time, signature FROM audit_head WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit]).map { row in
-                let signature: Data = row[3]
-                return SignedHead(seq: row[0], hash: row[1], timeMs: row[2], signature: Array(signature))
-            }
+            try Row.fetchAll(db, sql: "SELECT seq, hash, time, signature FROM audit_head WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
+                .map(Self.signedHead(from:))
         }
     }
 
     public func latestSignedHead() async throws -> SignedHead? {
         try readNow { db in
-            try Row.fetchOne(db, sql: "SELECT seq, hash, time, signature FROM audit_head ORDER BY seq DESC LIMIT 1").map { row in
-                let signature: Data = row[3]
-                return SignedHead(seq: row[0], hash: row[1], timeMs: row[2], signature: Array(signature))
-            }
+            try Row.fetchOne(db, sql: "SELECT seq, hash, time, signature FROM audit_head ORDER BY seq DESC LIMIT 1").map(Self.signedHead(from:))
         }
+    }
+
+    static func signedHead(from row: Row) -> SignedHead {
+        let signature: Data = row[3]
+        return SignedHead(seq: row[0], hash: row[1], timeMs: row[2], signature: Array(signature))
     }
 
     public func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry] {

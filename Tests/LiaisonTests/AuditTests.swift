@@ -101,11 +101,18 @@ struct AuditTests {
         }
     }
 
-    /// Builds a small trail, lets `tamper` edit the SQLite file, and returns what `liaison audit verify` says.
-    func verifyAfter(_ tamper: @escaping @Sendable (Database) throws -> Void) async throws -> ProcessResult {
+    /// Builds a trail of five pushes (then, with `signed`, a signed head and two more pushes), lets
+    /// `tamper` edit the SQLite file, and returns what `liaison audit verify` says.
+    func verifyAfter(signed: Bool = false, _ tamper: @escaping @Sendable (Database) throws -> Void) async throws -> ProcessResult {
         try await TestHub.with { hub in
             for index in 0..<5 {
                 _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
+            }
+            if signed {
+                #expect(try await hub.hub.signAuditHead()?.seq == 5)
+                for index in 0..<2 {
+                    _ = try await hub.client("office-3").push(title: "u\(index)", unit: "finance-bureau", classification: "general")
+                }
             }
             let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
             try await queue.write { db in try tamper(db) }
@@ -120,39 +127,21 @@ struct AuditTests {
         #expect(result.stdout == "The audit trail is intact: 5 entries verified, up to the published head 5. The hub has signed no head yet.\n")
     }
 
-    /// Like `verifyAfter`, with a signed head after the fifth entry and two entries after it.
-    func verifySignedAfter(_ tamper: @escaping @Sendable (Database) throws -> Void) async throws -> ProcessResult {
-        try await TestHub.with { hub in
-            for index in 0..<5 {
-                _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
-            }
-            let signed = try #require(try await hub.hub.signAuditHead())
-            #expect(signed.seq == 5)
-            for index in 0..<2 {
-                _ = try await hub.client("office-3").push(title: "u\(index)", unit: "finance-bureau", classification: "general")
-            }
-            let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
-            try await queue.write { db in try tamper(db) }
-            return try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
-                                                    environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
-        }
-    }
-
     @Test func verifyChecksSignedHeadsWithTheHubsCertificate() async throws {
-        let result = try await verifySignedAfter { _ in }
+        let result = try await verifyAfter(signed: true) { _ in }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "The audit trail is intact: 7 entries verified, up to the published head 7. 1 signed heads checked; the latest covers entry 5 (2 later entries are not signed yet).\n")
     }
 
     @Test func cuttingTheTailAfterASignedHeadIsDetected() async throws {
         // Whoever edits the file can drop the last entries, but not the hub's signature on entry 5.
-        let result = try await verifySignedAfter { db in try db.execute(sql: "DELETE FROM audit WHERE seq >= 4") }
+        let result = try await verifyAfter(signed: true) { db in try db.execute(sql: "DELETE FROM audit WHERE seq >= 4") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("the trail ends at entry 3 but the hub published a head at entry 5"))
     }
 
     @Test func aForgedHeadSignatureIsDetected() async throws {
-        let result = try await verifySignedAfter { db in try db.execute(sql: "UPDATE audit_head SET hash = (SELECT hash FROM audit WHERE seq = 4), seq = 4") }
+        let result = try await verifyAfter(signed: true) { db in try db.execute(sql: "UPDATE audit_head SET hash = (SELECT hash FROM audit WHERE seq = 4), seq = 4") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("the signature of the head at entry 4 is not the hub's"))
     }
