@@ -67,47 +67,29 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "liaisond")
         let endpoint = Endpoint(listen)!
-        let loadedPolicy: Policy
+        // Everything the hub needs before it listens; any problem stops it here with one message.
+        let loadedPolicy: Policy, keyRing: KeyRing, signer: HubSigner, certificatePEM: String, revocations: RevocationList?
         do {
             loadedPolicy = try PolicyLoader.load(directory: policy)
-        } catch let error as PolicyError {
-            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
-        for path in [cert, key, ca] + (crl.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: path) {
-            FileHandle.standardError.write(Data("liaisond: \(path) does not exist; run ./scripts/dev-certs for development certificates, or pass --cert/--key/--ca\n".utf8))
-            throw ExitCode(2)
-        }
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let keyRing: KeyRing
-        do {
+            for path in [cert, key, ca] + (crl.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: path) {
+                throw StartupProblem("\(path) does not exist; run ./scripts/dev-certs for development certificates, or pass --cert/--key/--ca")
+            }
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
-        } catch let error as CryptoError {
-            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
-        let store = try SQLiteStore(path: data + "/liaison.sqlite")
-        let signer: HubSigner
-        let certificatePEM: String
-        do {
             signer = try HubSigner(privateKeyPEMFile: key)
             certificatePEM = try PEMCertificate(file: cert).pem
-        } catch let error as CryptoError {
-            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
-            throw ExitCode(2)
+            revocations = try crl.map { try RevocationList(pemFile: $0, issuerPEMFile: ca) }
+        } catch {
+            throw refuseToStart(error)
         }
+        let store = try SQLiteStore(path: data + "/liaison.sqlite")
         let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, limits: HubLimits(payloadBytes: maxPayload),
                       signer: signer, certificatePEM: certificatePEM, logger: logger)
-        let revocations: RevocationList?
-        do {
-            revocations = try crl.map { try RevocationList(pemFile: $0, issuerPEMFile: ca) }
-        } catch let error as CryptoError {
-            FileHandle.standardError.write(Data("liaisond: refusing to start: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
         let settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
-        let app = try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
-            logger.notice("liaisond listening", metadata: ["address": "https://\(listen)", "principals": "\(loadedPolicy.principalIDs.count)", "data": "\(data)"])
+        let app = try refusing("the hub's certificate \(cert), key \(key) or CA \(ca) cannot be used for TLS") {
+            try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
+                logger.notice("liaisond listening", metadata: ["address": "https://\(listen)", "principals": "\(loadedPolicy.principalIDs.count)", "data": "\(data)"])
+            }
         }
         // The signer is listed first so that it stops last: its final signature covers the last request.
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(signInterval), logger: logger)
@@ -116,6 +98,23 @@ struct Serve: AsyncParsableCommand {
         try await group.run()
         logger.notice("liaisond stopped")
     }
+
+    /// Runs a start-up step, turning its failure into a refusal to start that says what was wrong.
+    func refusing<T>(_ what: String, _ step: () throws -> T) throws -> T {
+        do { return try step() } catch { throw refuseToStart(StartupProblem("\(what) (\(error))")) }
+    }
+
+    /// Prints why the hub does not start and gives the exit status for it.
+    func refuseToStart(_ reason: any Error) -> ExitCode {
+        FileHandle.standardError.write(Data("liaisond: refusing to start: \(reason)\n".utf8))
+        return ExitCode(2)
+    }
+}
+
+/// A reason not to start that is neither the policy's nor the key material's.
+struct StartupProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A `host:port` pair.
