@@ -18,7 +18,7 @@ public struct AuditVerifier {
             case .alteredEntry(let seq): return "entry \(seq) was altered: its hash does not match its content"
             case .brokenLink(let seq): return "entry \(seq) does not follow the entry before it (an entry was inserted, deleted or reordered)"
             case .gap(let expected, let found): return "entry \(expected) is missing (the next entry is \(found))"
-            case .truncated(let headSeq, let lastSeq): return "the trail ends at entry \(lastSeq) but the hub published a head at entry \(headSeq): entries were removed from the end"
+            case .truncated(let headSeq, let lastSeq): return "the trail ends at entry \(lastSeq) but reached entry \(headSeq) in a head published, signed or verified before: entries were removed from the end"
             case .headMismatch(let seq): return "entry \(seq) is not the one the hub published or signed for that position"
             }
         }

@@ -63,14 +63,37 @@ struct AuditCommand: AsyncParsableCommand {
             discussion: """
                 Checks every entry's hash and link, that the chain passes through every head the hub signed (each \
                 signature checked with the hub's certificate, which must be issued by your CA for the hub's host), and \
-                that nothing was cut from the end. Exits 0 if intact, 1 naming the first bad entry otherwise.
+                that nothing was cut from the end. Exits 0 if intact, 1 naming the first bad entry otherwise. \
+                With --remember FILE, the head verified is kept in FILE and every later run requires the trail to \
+                still pass through it, so even someone who could rewrite the database and its signed heads is caught.
                 """)
 
+        @Option(help: "Keep the verified head in this file, and require it on later runs.")
+        var remember: String?
+
         @OptionGroup var connection: ConnectionOptions
+
+        /// Heads verified before, by hub URL.
+        struct Remembered: Codable {
+            var heads: [String: Head] = [:]
+            struct Head: Codable {
+                var seq: Int64
+                var hash: String
+            }
+        }
+
+        func loadRemembered() throws -> Remembered {
+            guard let remember, FileManager.default.fileExists(atPath: remember) else { return Remembered() }
+            guard let data = FileManager.default.contents(atPath: remember), let remembered = try? JSONDecoder().decode(Remembered.self, from: data) else {
+                throw ValidationError("\(remember) is not a file that `liaison audit verify --remember` wrote")
+            }
+            return remembered
+        }
 
         struct Outcome {
             var entries = 0
             var head: Int64 = 0
+            var headHash = ""
             var signedHeads = 0
             var latestSigned: Int64 = 0
             var problem: String?
@@ -79,10 +102,19 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let progress = Progress(label: "verifying")
             let settings = try connection.settings()
+            var remembered = try loadRemembered()
+            let earlier = remembered.heads[settings.url.absoluteString]
             let outcome: Outcome = try await connection.withConnection { hub in
                 var outcome = Outcome()
                 let head = try await AuditCommand.head(hub)
                 var checkpoints: [Int64: String] = [head.seq: head.hash]
+                if let earlier {
+                    if let other = checkpoints[earlier.seq], other != earlier.hash {
+                        outcome.problem = "entry \(earlier.seq) is not the one verified on an earlier run (\(remember ?? ""))"
+                        return outcome
+                    }
+                    checkpoints[earlier.seq] = earlier.hash
+                }
                 if let problem = try await signedCheckpoints(hub, head: head, settings: settings, into: &checkpoints, outcome: &outcome) {
                     outcome.problem = problem
                     return outcome
@@ -100,9 +132,18 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 outcome.entries = verifier.checked
                 outcome.head = head.seq
+                outcome.headHash = head.hash
                 return outcome
             }
             progress.done()
+            if outcome.problem == nil, let remember {
+                remembered.heads[settings.url.absoluteString] = Remembered.Head(seq: outcome.head, hash: outcome.headHash)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                guard FileManager.default.createFile(atPath: remember, contents: try encoder.encode(remembered)) else {
+                    throw ValidationError("cannot write \(remember)")
+                }
+            }
             if let problem = outcome.problem {
                 if connection.json { try Output.json(["status": "broken", "problem": problem]) } else { Output.error("the audit trail is NOT intact: \(problem)") }
                 throw ExitCode(1)

@@ -137,13 +137,43 @@ struct AuditTests {
         // Whoever edits the file can drop the last entries, but not the hub's signature on entry 5.
         let result = try await verifyAfter(signed: true) { db in try db.execute(sql: "DELETE FROM audit WHERE seq >= 4") }
         #expect(result.status == 1)
-        #expect(result.stderr.contains("the trail ends at entry 3 but the hub published a head at entry 5"))
+        #expect(result.stderr.contains("the trail ends at entry 3 but reached entry 5 in a head published, signed or verified before"))
     }
 
     @Test func aForgedHeadSignatureIsDetected() async throws {
         let result = try await verifyAfter(signed: true) { db in try db.execute(sql: "UPDATE audit_head SET hash = (SELECT hash FROM audit WHERE seq = 4), seq = 4") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("the signature of the head at entry 4 is not the hub's"))
+    }
+
+    @Test func aRememberedHeadCatchesARewriteOfTheTrailAndItsSignedHeads() async throws {
+        let state = try Paths.temporaryDirectory("remember") + "/heads.json"
+        let data = try Paths.temporaryDirectory("remember-data")
+        let port = try ProcessRunner.freePort()
+        @Sendable func verify(_ hub: RunningHub, remembering: Bool) async throws -> ProcessResult {
+            try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"] + (remembering ? ["--remember", state] : []),
+                                             environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+        }
+        try await TestHub.with(dataDirectory: data, port: port) { hub in
+            for index in 0..<6 {
+                _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
+            }
+            let first = try await verify(hub, remembering: true)
+            #expect(first.status == 0, "\(first.stderr)")
+        }
+        // With the hub stopped, someone with the database file cuts the trail and removes the signed heads as well.
+        let queue = try DatabaseQueue(path: data + "/liaison.sqlite")
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM audit WHERE seq > 3")
+            try db.execute(sql: "DELETE FROM audit_head")
+        }
+        try await TestHub.with(dataDirectory: data, port: port) { hub in
+            let forgetful = try await verify(hub, remembering: false)
+            #expect(forgetful.status == 0, "without a remembered head the cut cannot be seen")
+            let remembering = try await verify(hub, remembering: true)
+            #expect(remembering.status == 1)
+            #expect(remembering.stderr.contains("the audit trail is NOT intact: the trail ends at entry 4 but reached entry 6"), "\(remembering.stderr)")
+        }
     }
 
     @Test func theHubSignsItsHeadEveryNEntriesAndAtShutdown() async throws {

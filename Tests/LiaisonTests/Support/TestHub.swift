@@ -56,7 +56,7 @@ enum TestHub {
     /// Runs `body` against a live hub, then shuts it down gracefully. Pass `dataDirectory` to reuse one (restart tests).
     static func with<T: Sendable>(
         clock: TestClock = TestClock(), limits: HubLimits = HubLimits(), dataDirectory: String? = nil, policy: Policy = examplePolicy,
-        revocations: RevocationList? = nil, signEvery: Int64 = 1_000_000,
+        revocations: RevocationList? = nil, signEvery: Int64 = 1_000_000, port: Int = 0,
         _ body: @Sendable (RunningHub) async throws -> T
     ) async throws -> T {
         let pki = TestPKI.shared
@@ -65,7 +65,7 @@ enum TestHub {
         let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
         let hub = Hub(policy: policy, store: store, keyRing: keyRing, limits: limits, signer: try HubSigner(privateKeyPEMFile: pki.hubKey),
                       certificatePEM: try PEMCertificate(file: pki.hubCertificate).pem, logger: quietLogger, clock: clock.function)
-        let settings = ServerSettings(host: "127.0.0.1", port: 0, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
+        let settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
