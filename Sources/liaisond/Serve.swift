@@ -59,6 +59,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Until the reload service listens for SIGHUP, its default action would kill the daemon.
+        signal(SIGHUP, SIG_IGN)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
