@@ -13,6 +13,7 @@ public struct PayloadBinding: Sendable, Equatable {
 
     var payloadAssociatedData: [UInt8] { Array("liaison/item/v1\n\(itemID)\n\(owner)\n\(level)".utf8) }
     var keyAssociatedData: [UInt8] { Array("liaison/dek/v1\n\(itemID)".utf8) }
+    var metadataAssociatedData: [UInt8] { Array("liaison/meta/v1\n\(itemID)\n\(owner)\n\(level)".utf8) }
 }
 
 /// A payload encrypted at rest: AES-256-GCM under a fresh data key, the key wrapped by the key ring.
@@ -33,9 +34,20 @@ public struct PayloadCipher: Sendable {
     public init(keyRing: KeyRing) { self.keyRing = keyRing }
 
     public func seal(_ payload: some ContiguousBytes, binding: PayloadBinding) throws -> SealedPayload {
+        try seal(payload, metadata: nil, binding: binding).payload
+    }
+
+    /// Seals the payload and, under the same data key, the metadata that would reveal content (title, persons, tags).
+    public func seal(_ payload: some ContiguousBytes, metadata: [UInt8]?, binding: PayloadBinding) throws -> (payload: SealedPayload, metadata: [UInt8]?) {
         let dataKey = try SecureRandom.bytes(AESGCM.keySize)
         let ciphertext = try AESGCM.seal(payload, key: dataKey, associatedData: binding.payloadAssociatedData)
-        return SealedPayload(wrappedKey: try keyRing.wrap(dataKey: dataKey, context: binding.keyAssociatedData), ciphertext: ciphertext)
+        let sealedMetadata = try metadata.map { try AESGCM.seal($0, key: dataKey, associatedData: binding.metadataAssociatedData) }
+        return (SealedPayload(wrappedKey: try keyRing.wrap(dataKey: dataKey, context: binding.keyAssociatedData), ciphertext: ciphertext), sealedMetadata)
+    }
+
+    public func openMetadata(_ ciphertext: [UInt8], wrappedKey: WrappedKey, binding: PayloadBinding) throws -> [UInt8] {
+        let dataKey = try keyRing.unwrap(wrappedKey, context: binding.keyAssociatedData)
+        return try AESGCM.open(ciphertext, key: dataKey, associatedData: binding.metadataAssociatedData)
     }
 
     public func open(_ sealed: SealedPayload, binding: PayloadBinding) throws -> [UInt8] {

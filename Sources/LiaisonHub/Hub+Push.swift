@@ -14,9 +14,15 @@ extension Hub {
                         classification: level, owner: pusher.agency.id, pushedBy: pusher.id, contentType: request.contentType,
                         sha256: sha256, size: request.payload.count, createdAt: now)
         let stored: StoredPayload
+        var kept = item
         if policy.levels[level]?.payloadAtRest == .encrypted {
-            let sealed = try cipher.seal(request.payload, binding: binding(of: item))
-            stored = StoredPayload(bytes: sealed.ciphertext, wrappedKey: sealed.wrappedKey.sealed, keyVersion: sealed.wrappedKey.version)
+            // Title, persons and tags would reveal content: they are sealed with the payload, under its data key.
+            let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
+            let sealed = try cipher.seal(request.payload, metadata: Array(metadata), binding: binding(of: item))
+            let key = sealed.payload.wrappedKey
+            stored = StoredPayload(bytes: sealed.payload.ciphertext, wrappedKey: key.sealed, keyVersion: key.version)
+            kept = item.with(title: "", persons: [], tags: [],
+                             sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
         } else {
             stored = StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil)
         }
@@ -26,17 +32,31 @@ extension Hub {
         // The trail entry commits in the same transaction as the item; it names neither title nor payload.
         let audit = AuditRecord(time: now, actor: pusher.id, action: "pushItem", targets: [id], unit: item.unit, outcome: "ok",
                                 detail: ["classification": level.rawValue, "kind": item.kind, "size": String(item.size)])
-        switch try await store.insert(item, payload: stored, claim: claim, audit: audit) {
-        case .created(let item):
+        switch try await store.insert(kept, payload: stored, claim: claim, audit: audit) {
+        case .created:
             return PushReceipt(item: VisibleItem(item: item, access: .read), replayed: false)
         case .replayed(let first):
-            return PushReceipt(item: VisibleItem(item: first, access: .read), replayed: true)
+            return PushReceipt(item: VisibleItem(item: try opened(first), access: .read), replayed: true)
         case .conflict(let existingID):
             var error = HubError(.conflict, code: "idempotency_conflict",
                            message: "the Idempotency-Key '\(request.idempotencyKey ?? "")' was already used for item \(existingID) with a different body",
                            hint: "Use a new key for a new item; reuse a key only to retry exactly the same push")
             error.recorded = true  // the store wrote the refusal with the conflict
             throw error
+        }
+    }
+
+    /// The item with its sealed title, persons and tags opened; an integrity error if they fail authentication.
+    func opened(_ item: Item) throws -> Item {
+        guard let sealed = item.sealedMetadata else { return item }
+        do {
+            let bytes = try cipher.openMetadata(sealed.ciphertext, wrappedKey: WrappedKey(version: sealed.keyVersion, sealed: sealed.wrappedKey), binding: binding(of: item))
+            let content = try JSONDecoder().decode(ContentMetadata.self, from: Data(bytes))
+            return item.with(title: content.title, persons: content.persons, tags: content.tags, sealedMetadata: nil)
+        } catch {
+            logger.critical("stored metadata failed authentication", metadata: ["item": "\(item.id)", "error": "\(error)"])
+            throw HubError(.integrity, code: "integrity", message: "the stored metadata of item \(item.id) failed its integrity check",
+                           hint: "Report this to the hub's operator; the item's stored data was altered or damaged")
         }
     }
 
@@ -101,4 +121,11 @@ extension Hub {
     static func fits(_ text: String, _ characters: Int) -> Bool {
         text.utf8.count <= characters || text.count <= characters
     }
+}
+
+/// The fields of an item that would reveal its content, as sealed for encrypted levels.
+struct ContentMetadata: Codable {
+    let title: String
+    let persons: [String]
+    let tags: [String]
 }

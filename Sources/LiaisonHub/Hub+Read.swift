@@ -56,7 +56,7 @@ extension Hub {
             for item in batch {
                 let access = access(reader, item)
                 guard access != .hidden else { continue }
-                visible.append(VisibleItem(item: item, access: access))
+                visible.append(VisibleItem(item: access == .read ? try opened(item) : item, access: access))
                 if visible.count == request.limit { return ItemPage(items: visible, nextCursor: item.id) }
             }
             guard batch.count == query.limit, let last = batch.last else { return ItemPage(items: visible, nextCursor: nil) }
@@ -79,7 +79,7 @@ extension Hub {
         guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
         let access = access(reader, item)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
-        return VisibleItem(item: item, access: access)
+        return VisibleItem(item: access == .read ? try opened(item) : item, access: access)
     }
 
     /// The exact bytes pushed, if the reader may read them.

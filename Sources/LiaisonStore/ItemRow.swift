@@ -4,16 +4,20 @@ import LiaisonCore
 
 /// Maps the `item` table to `Item`.
 enum ItemRow {
-    static let columns = "id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at"
+    static let columns = "id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at, sealed_meta, meta_key, meta_key_version"
 
     /// Reads by position, in the order of `columns` (by name costs a case-insensitive search per field).
     static func item(from row: Row) throws -> Item {
         let levelText: String = row[6]
         guard let level = Classification(rawValue: levelText) else { throw StoreError.corrupt("item \(row[0] as String) has level \(levelText)") }
         let millis: Int64 = row[12]
-        return Item(id: row[0], kind: row[1], title: row[2], unit: row[3], persons: decodeList(row[4]), tags: decodeList(row[5]),
-                    classification: level, owner: row[7], pushedBy: row[8], contentType: row[9], sha256: row[10],
-                    size: row[11], createdAt: Date(timeIntervalSince1970: Double(millis) / 1000))
+        var item = Item(id: row[0], kind: row[1], title: row[2], unit: row[3], persons: decodeList(row[4]), tags: decodeList(row[5]),
+                        classification: level, owner: row[7], pushedBy: row[8], contentType: row[9], sha256: row[10],
+                        size: row[11], createdAt: Date(timeIntervalSince1970: Double(millis) / 1000))
+        if let sealed: Data = row[13], let key: Data = row[14], let version: Int64 = row[15] {
+            item.sealedMetadata = SealedMetadata(ciphertext: Array(sealed), wrappedKey: Array(key), keyVersion: UInt32(version))
+        }
+        return item
     }
 
     /// Lists are kept as JSON arrays of strings.

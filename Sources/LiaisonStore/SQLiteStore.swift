@@ -90,6 +90,15 @@ public final class SQLiteStore: HubStore {
                 )
                 """)
         }
+        migrator.registerMigration("v4: sealed metadata of confidential items") { db in
+            // The wrapped data key is kept beside the sealed metadata (as well as with the payload) so
+            // that listings open titles without touching the payload rows; key rotation rewraps both.
+            try db.execute(sql: """
+                ALTER TABLE item ADD COLUMN sealed_meta BLOB;
+                ALTER TABLE item ADD COLUMN meta_key BLOB;
+                ALTER TABLE item ADD COLUMN meta_key_version INTEGER;
+                """)
+        }
         return migrator
     }
 
@@ -173,11 +182,14 @@ public final class SQLiteStore: HubStore {
         }
         // Cached statements: the SQL is parsed once per connection, not once per push.
         try db.cachedStatement(sql: """
-            INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
+                              sealed_meta, meta_key, meta_key_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [item.id, item.kind, item.title, item.unit, ItemRow.encodeList(item.persons), ItemRow.encodeList(item.tags),
                         item.classification.rawValue, item.owner, item.pushedBy, item.contentType, item.sha256, item.size,
-                        Int64((item.createdAt.timeIntervalSince1970 * 1000).rounded())])
+                        Int64((item.createdAt.timeIntervalSince1970 * 1000).rounded()),
+                        item.sealedMetadata.map { Data($0.ciphertext) }, item.sealedMetadata.map { Data($0.wrappedKey) },
+                        item.sealedMetadata.map { Int64($0.keyVersion) }])
         try db.cachedStatement(sql: "INSERT INTO payload (item_id, bytes, wrapped_key, key_version) VALUES (?, ?, ?, ?)").execute(arguments: [item.id, Data(payload.bytes), payload.wrappedKey.map { Data($0) }, payload.keyVersion.map { Int64($0) }])
         if let claim {
             try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (?, ?, ?, ?)").execute(arguments: [claim.principal, claim.key, claim.fingerprint, item.id])

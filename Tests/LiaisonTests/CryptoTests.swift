@@ -46,6 +46,22 @@ struct CryptoTests {
         }
     }
 
+    @Test func metadataIsSealedUnderThePayloadsKeyAndBoundToTheItem() throws {
+        let cipher = PayloadCipher(keyRing: try KeyRing.generate())
+        let binding = PayloadBinding(itemID: "01ABC", owner: "stationed-finance", level: "confidential")
+        let sealed = try cipher.seal(Array("载荷".utf8), metadata: Array("标题".utf8), binding: binding)
+        let metadata = try #require(sealed.metadata)
+        #expect(try cipher.openMetadata(metadata, wrappedKey: sealed.payload.wrappedKey, binding: binding) == Array("标题".utf8))
+        #expect(try cipher.open(sealed.payload, binding: binding) == Array("载荷".utf8))
+        // The metadata is not a payload, and belongs to its item only.
+        #expect(throws: CryptoError.authenticationFailed) {
+            try cipher.open(SealedPayload(wrappedKey: sealed.payload.wrappedKey, ciphertext: metadata), binding: binding)
+        }
+        #expect(throws: CryptoError.authenticationFailed) {
+            try cipher.openMetadata(metadata, wrappedKey: sealed.payload.wrappedKey, binding: PayloadBinding(itemID: "01ABC", owner: "office-3", level: "confidential"))
+        }
+    }
+
     @Test func keyRingIsCreatedOwnerOnlyAndReloadsTheSameKeys() throws {
         let path = try Paths.temporaryDirectory("ring") + "/keyring.json"
         let ring = try KeyRing.loadOrCreate(at: path)

@@ -225,22 +225,35 @@ struct ItemsEndToEndTests {
         }
     }
 
-    @Test func theDatabaseFileNeverHoldsAConfidentialPayloadInPlaintext() async throws {
+    @Test func theDatabaseFileNeverHoldsAConfidentialPayloadOrTitleInPlaintext() async throws {
         let data = try Paths.temporaryDirectory("plaintext")
         let secret = "CONFIDENTIAL-MARKER-\(UUID().uuidString)"
+        let secretTitle = "机密标题-\(UUID().uuidString)"
+        let secretPerson = "某某某-\(UUID().uuidString)"
         let open = "GENERAL-MARKER-\(UUID().uuidString)"
         try await TestHub.with(dataDirectory: data) { hub in
             let client = try hub.client("stationed-finance")
-            let confidential = try await client.push(unit: "finance-bureau", classification: "confidential", payload: Data(secret.utf8))
-            let general = try await client.push(unit: "finance-bureau", classification: "general", payload: Data(open.utf8))
+            let confidential = try await client.push(title: secretTitle, unit: "finance-bureau", classification: "confidential", payload: Data(secret.utf8),
+                                                     overrides: ["persons": [secretPerson], "tags": ["工程-\(secretPerson)"]])
+            let general = try await client.push(title: open, unit: "finance-bureau", classification: "general", payload: Data(open.utf8))
             #expect(confidential.status == 201 && general.status == 201)
+            #expect(confidential.json["title"] as? String == secretTitle)
+            // The owner still reads them, through the hub.
+            let id = try #require(confidential.json["id"] as? String)
+            let read = try await client.get("/v1/items/\(id)")
+            #expect(read.json["title"] as? String == secretTitle)
+            #expect(read.json["persons"] as? [String] == [secretPerson])
+            let listed = try await client.get("/v1/items?classification=confidential")
+            #expect((listed.json["items"] as? [[String: Any]])?.first?["title"] as? String == secretTitle)
         }
         var bytes = Data()
         for file in try FileManager.default.contentsOfDirectory(atPath: data) where file.hasPrefix("liaison.sqlite") {
             bytes += try Data(contentsOf: URL(fileURLWithPath: data + "/" + file))
         }
-        #expect(bytes.range(of: Data(open.utf8)) != nil, "sanity: general payloads are stored as pushed")
+        #expect(bytes.range(of: Data(open.utf8)) != nil, "sanity: general payloads and titles are stored as pushed")
         #expect(bytes.range(of: Data(secret.utf8)) == nil)
+        #expect(bytes.range(of: Data(secretTitle.utf8)) == nil)
+        #expect(bytes.range(of: Data(secretPerson.utf8)) == nil)
     }
 
     @Test func aTamperedCiphertextIsAnIntegrityErrorForThatItemOnly() async throws {
@@ -255,6 +268,12 @@ struct ItemsEndToEndTests {
             let broken = try await client.get("/v1/items/\(bad)/payload")
             #expect(broken.status == 500)
             #expect(broken.errorCode == "integrity")
+            try await queue.write { db in
+                try db.execute(sql: "UPDATE item SET sealed_meta = zeroblob(length(sealed_meta)) WHERE id = ?", arguments: [bad])
+            }
+            let metadata = try await client.get("/v1/items/\(bad)")
+            #expect(metadata.status == 500 && metadata.errorCode == "integrity")
+            #expect(try await client.get("/v1/items/\(good)").json["title"] as? String == "月度监督报告")
             #expect(try await client.get("/v1/items/\(good)/payload").text == "payload")
         }
     }
