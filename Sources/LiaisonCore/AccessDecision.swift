@@ -12,6 +12,4 @@ public struct AccessDecision: Sendable, Equatable {
     public let access: Access
     /// The sentence that says which rule decided and why it applied.
     public let reason: String
-
-    public var canRead: Bool { access == .read }
 }

@@ -8,5 +8,4 @@ public struct Principal: Sendable, Equatable {
     public let person: Person?
 
     public var roles: [Role] { person?.roles ?? [] }
-    public var isPerson: Bool { person != nil }
 }

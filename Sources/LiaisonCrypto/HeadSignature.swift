@@ -88,12 +88,4 @@ public final class PEMCertificate: @unchecked Sendable {
         ERR_clear_error()
         return matched
     }
-
-    public var commonName: String? {
-        var der: UnsafeMutablePointer<UInt8>? = nil
-        let length = i2d_X509(certificate, &der)
-        guard length > 0, let der else { return nil }
-        defer { liaison_openssl_free(der) }
-        return CertificateIdentity.commonName(der: Array(UnsafeBufferPointer(start: der, count: Int(length))))
-    }
 }

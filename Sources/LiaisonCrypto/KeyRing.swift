@@ -48,8 +48,6 @@ public struct KeyRing: Sendable {
     public let current: UInt32
     let versions: [UInt32: Version]
 
-    public var versionNumbers: [UInt32] { versions.keys.sorted() }
-
     init(current: UInt32, versions: [Version]) {
         self.current = current
         self.versions = Dictionary(uniqueKeysWithValues: versions.map { ($0.version, $0) })

@@ -77,6 +77,8 @@ struct AuditTests {
             #expect((filtered.json["entries"] as? [[String: Any]])?.map { $0["seq"] as? Int } == [1])
             let wildcard = try await hub.client("li.na").get("/v1/audit?item=%25")
             #expect(wildcard.status == 400 && wildcard.errorField == "item")
+            let badLimit = try await hub.client("li.na").get("/v1/audit?limit=0")
+            #expect(badLimit.status == 400 && badLimit.errorField == "limit")
         }
     }
 
@@ -168,6 +170,11 @@ struct AuditTests {
             try db.execute(sql: "DELETE FROM audit_head")
         }
         try await TestHub.with(dataDirectory: data, port: port) { hub in
+            try "not json".write(toFile: state + ".bad", atomically: true, encoding: .utf8)
+            let garbage = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--remember", state + ".bad", "--as", "zhao.lei"],
+                                                           environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            #expect(garbage.status != 0)
+            #expect(garbage.stderr.contains("\(state).bad is not a file that `liaison audit verify --remember` wrote"))
             let forgetful = try await verify(hub, remembering: false)
             #expect(forgetful.status == 0, "without a remembered head the cut cannot be seen")
             let remembering = try await verify(hub, remembering: true)

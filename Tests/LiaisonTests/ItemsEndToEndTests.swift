@@ -111,6 +111,12 @@ struct ItemsEndToEndTests {
             #expect((filtered.json["items"] as? [[String: Any]])?.map { $0["id"] as! String } == [ids["confidential"]!])
             let bad = try await hub.client("stationed-transport").get("/v1/items?classification=secret")
             #expect(bad.status == 400 && bad.errorField == "classification")
+            for limit in ["0", "1001"] {
+                let outOfRange = try await hub.client("stationed-transport").get("/v1/items?limit=\(limit)")
+                #expect(outOfRange.status == 400 && outOfRange.errorField == "limit", "limit=\(limit)")
+            }
+            let notANumber = try await hub.client("stationed-transport").get("/v1/items?limit=many")
+            #expect(notANumber.status == 400)
         }
     }
 
