@@ -12,6 +12,10 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case unknownKeyVersion(UInt32)
     /// A key ring, certificate or revocation list file that is missing, unreadable, too open, or not what it should be.
     case file(path: String, problem: String)
+    /// A CMS envelope cannot be addressed to a key of this type.
+    case unaddressableKey(String)
+    /// A CMS envelope that is not addressed to the given key, or was altered.
+    case unopenable(String)
 
     public var description: String {
         switch self {
@@ -20,6 +24,8 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
         case .malformed(let what): return "malformed input: \(what)"
         case .unknownKeyVersion(let version): return "key version \(version) is not in the key ring"
         case .file(let path, let problem): return "\(path) \(problem)"
+        case .unaddressableKey(let type): return "a CMS envelope cannot be addressed to a \(type) key; use \(CMSEnvelope.addressableKeyTypes)"
+        case .unopenable(let reason): return "the CMS envelope cannot be opened with this key (it is addressed to another key, or was altered): \(reason)"
         }
     }
 

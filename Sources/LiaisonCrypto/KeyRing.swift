@@ -2,7 +2,7 @@ import COpenSSL
 public import Foundation
 
 /// The hub's key-encryption keys, by version. New data keys are wrapped under `current`;
-/// older versions stay until no wrapped key uses them (rotation is another issue).
+/// older versions stay until no wrapped key uses them (see `KeyCustody` for rotation).
 ///
 /// File format (JSON, mode 0600, readable only by the daemon):
 /// `{"format": "liaison-keyring-v1", "current": 1, "keys": [{"version": 1, "created_at": "...", "key": "<base64 of 32 bytes>"}]}`
@@ -53,6 +53,21 @@ public struct KeyRing: Sendable {
         self.versions = Dictionary(uniqueKeysWithValues: versions.map { ($0.version, $0) })
     }
 
+    /// The versions held, oldest first.
+    public var versionList: [Version] { versions.values.sorted { $0.version < $1.version } }
+
+    /// The ring with a fresh version added and made current.
+    public func rotated(now: Date = Date()) throws -> KeyRing {
+        let next = (versions.keys.max() ?? 0) + 1
+        let fresh = Version(version: next, createdAt: ISO8601DateFormatter().string(from: now), key: try SecureRandom.bytes(AESGCM.keySize))
+        return KeyRing(current: next, versions: Array(versions.values) + [fresh])
+    }
+
+    /// The ring without `retired` versions; the current one always stays.
+    public func retiring(_ retired: Set<UInt32>) -> KeyRing {
+        KeyRing(current: current, versions: versions.values.filter { $0.version == current || !retired.contains($0.version) })
+    }
+
     /// A ring with one fresh version, not yet on disk.
     public static func generate(now: Date = Date()) throws -> KeyRing {
         KeyRing(current: 1, versions: [Version(version: 1, createdAt: ISO8601DateFormatter().string(from: now), key: try SecureRandom.bytes(AESGCM.keySize))])
@@ -93,7 +108,7 @@ public struct KeyRing: Sendable {
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(File(format: Self.format, current: current, keys: versions.values.sorted { $0.version < $1.version }))
+        let data = try encoder.encode(File(format: Self.format, current: current, keys: versionList))
         let temp = path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw CryptoError.file(path: temp, problem: "cannot be created (\(String(cString: strerror(errno))))") }

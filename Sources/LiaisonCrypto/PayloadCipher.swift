@@ -12,7 +12,8 @@ public struct PayloadBinding: Sendable, Equatable {
     }
 
     var payloadAssociatedData: [UInt8] { Array("liaison/item/v1\n\(itemID)\n\(owner)\n\(level)".utf8) }
-    var keyAssociatedData: [UInt8] { Array("liaison/dek/v1\n\(itemID)".utf8) }
+    var keyAssociatedData: [UInt8] { Self.keyAssociatedData(itemID: itemID) }
+    static func keyAssociatedData(itemID: String) -> [UInt8] { Array("liaison/dek/v1\n\(itemID)".utf8) }
     var metadataAssociatedData: [UInt8] { Array("liaison/meta/v1\n\(itemID)\n\(owner)\n\(level)".utf8) }
 }
 
@@ -48,6 +49,12 @@ public struct PayloadCipher: Sendable {
     public func openMetadata(_ ciphertext: [UInt8], wrappedKey: WrappedKey, binding: PayloadBinding) throws -> [UInt8] {
         let dataKey = try keyRing.unwrap(wrappedKey, context: binding.keyAssociatedData)
         return try AESGCM.open(ciphertext, key: dataKey, associatedData: binding.metadataAssociatedData)
+    }
+
+    /// The item's data key, unwrapped and wrapped again under the ring's current version (key rotation).
+    public func rewrap(_ wrapped: WrappedKey, itemID: String) throws -> WrappedKey {
+        let context = PayloadBinding.keyAssociatedData(itemID: itemID)
+        return try keyRing.wrap(dataKey: try keyRing.unwrap(wrapped, context: context), context: context)
     }
 
     public func open(_ sealed: SealedPayload, binding: PayloadBinding) throws -> [UInt8] {

@@ -77,13 +77,13 @@ extension Hub {
     /// Signs the chain's current head if it moved since the last signature; returns what it signed.
     @discardableResult
     public func signAuditHead() async throws -> SignedHead? {
-        guard let signer else { return nil }
+        guard let identity else { return nil }
         let head = try await store.auditHead()
         let latest = try await store.latestSignedHead()
         guard head.seq > (latest?.seq ?? 0) else { return nil }
         let time = Int64((clock().timeIntervalSince1970 * 1000).rounded(.down))
         let signed = SignedHead(seq: head.seq, hash: head.hash, timeMs: time,
-                                signature: try signer.sign(SignedHead.message(seq: head.seq, hash: head.hash, timeMs: time)))
+                                signature: try identity.key.sign(SignedHead.message(seq: head.seq, hash: head.hash, timeMs: time)))
         try await store.saveSignedHead(signed)
         return signed
     }

@@ -5,38 +5,45 @@ import LiaisonStore
 
 extension Hub {
     /// Validates a push against the policy, encrypts it if its level says so, and stores it durably.
-    public func push(_ request: PushRequest, by pusher: Principal) async throws -> PushReceipt {
-        let level = try await traced(pusher.id, "pushItem", unit: request.unit) { try validate(request) }
+    public func push(_ sent: PushRequest, by pusher: Principal) async throws -> PushReceipt {
+        let (request, level) = try await traced(pusher.id, "pushItem", unit: sent.unit) {
+            let request = try unsealed(sent)
+            return (request, try validate(request))
+        }
         let now = clock()
+        let ring = cipher  // before the store is read (see withDataKey)
         let id = ids.next(at: now)
         let sha256 = Digest.sha256Hex(request.payload)
         let item = Item(id: id, kind: request.kind, title: request.title, unit: request.unit, persons: request.persons, tags: request.tags,
                         classification: level, owner: pusher.agency.id, pushedBy: pusher.id, contentType: request.contentType,
                         sha256: sha256, size: request.payload.count, createdAt: now)
-        let stored: StoredPayload
-        var kept = item
-        if policy.levels[level]?.payloadAtRest == .encrypted {
-            // Title, persons and tags would reveal content: they are sealed with the payload, under its data key.
-            let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
-            let sealed = try cipher.seal(request.payload, metadata: Array(metadata), binding: binding(of: item))
-            let key = sealed.payload.wrappedKey
-            stored = StoredPayload(bytes: sealed.payload.ciphertext, wrappedKey: key.sealed, keyVersion: key.version)
-            kept = item.with(title: "", persons: [], tags: [],
-                             sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
-        } else {
-            stored = StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil)
-        }
         let claim = request.idempotencyKey.map { key in
             IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: sha256))
         }
         // The trail entry commits in the same transaction as the item; it names neither title nor payload.
         let audit = AuditRecord(time: now, actor: pusher.id, action: "pushItem", targets: [id], unit: item.unit, outcome: "ok",
                                 detail: ["classification": level.rawValue, "kind": item.kind, "size": String(item.size)])
-        switch try await store.insert(kept, payload: stored, claim: claim, audit: audit) {
+        let outcome: InsertOutcome
+        if policy.levels[level]?.payloadAtRest == .encrypted {
+            // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
+            outcome = try await keys.sealing { cipher in
+                // Title, persons and tags would reveal content: they are sealed with the payload, under its data key.
+                let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
+                let sealed = try cipher.seal(request.payload, metadata: Array(metadata), binding: binding(of: item))
+                let key = sealed.payload.wrappedKey
+                let kept = item.with(title: "", persons: [], tags: [],
+                                     sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
+                return try await store.insert(kept, payload: StoredPayload(bytes: sealed.payload.ciphertext, wrappedKey: key.sealed, keyVersion: key.version),
+                                              claim: claim, audit: audit)
+            }
+        } else {
+            outcome = try await store.insert(item, payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim, audit: audit)
+        }
+        switch outcome {
         case .created:
             return PushReceipt(item: VisibleItem(item: item, access: .read), replayed: false)
         case .replayed(let first):
-            return PushReceipt(item: VisibleItem(item: try opened(first), access: .read), replayed: true)
+            return PushReceipt(item: VisibleItem(item: try opened(first, ring), access: .read), replayed: true)
         case .conflict(let existingID):
             var error = HubError(.conflict, code: "idempotency_conflict",
                            message: "the Idempotency-Key '\(request.idempotencyKey ?? "")' was already used for item \(existingID) with a different body",
@@ -47,10 +54,13 @@ extension Hub {
     }
 
     /// The item with its sealed title, persons and tags opened; an integrity error if they fail authentication.
-    func opened(_ item: Item) throws -> Item {
+    /// `cipher` is the key ring as it was before the item was read (see `withDataKey`).
+    func opened(_ item: Item, _ cipher: PayloadCipher) throws -> Item {
         guard let sealed = item.sealedMetadata else { return item }
         do {
-            let bytes = try cipher.openMetadata(sealed.ciphertext, wrappedKey: WrappedKey(version: sealed.keyVersion, sealed: sealed.wrappedKey), binding: binding(of: item))
+            let bytes = try withDataKey(cipher) {
+                try $0.openMetadata(sealed.ciphertext, wrappedKey: WrappedKey(version: sealed.keyVersion, sealed: sealed.wrappedKey), binding: binding(of: item))
+            }
             let content = try JSONDecoder().decode(ContentMetadata.self, from: Data(bytes))
             return item.with(title: content.title, persons: content.persons, tags: content.tags, sealedMetadata: nil)
         } catch {
@@ -60,8 +70,43 @@ extension Hub {
         }
     }
 
+    /// Runs `body` with `cipher`, a snapshot of the ring taken before the row was read, which holds every
+    /// version the row could have been wrapped under then (a version is retired only once no row uses it).
+    /// If a rewrap moved the row to a version added after the snapshot, the ring as it is now holds that one.
+    func withDataKey<T>(_ cipher: PayloadCipher, _ body: (PayloadCipher) throws -> T) throws -> T {
+        do {
+            return try body(cipher)
+        } catch CryptoError.unknownKeyVersion {
+            return try body(self.cipher)
+        }
+    }
+
     func binding(of item: Item) -> PayloadBinding {
         PayloadBinding(itemID: item.id, owner: item.owner, level: item.classification.rawValue)
+    }
+
+    /// The request with a payload sealed to the hub (hub-blind intake) opened; the plaintext stays in memory.
+    func unsealed(_ request: PushRequest) throws -> PushRequest {
+        switch request.contentEncoding {
+        case nil, "identity":
+            return request
+        case "cms":
+            guard let identity else {
+                throw HubError.invalidField("content_encoding", "this hub has no key to open sealed payloads", hint: "Push the payload unsealed (content_encoding identity)")
+            }
+            var opened = request
+            do {
+                opened.payload = try CMSEnvelope.open(request.payload, key: identity.key, certificate: identity.certificate)
+            } catch {
+                throw HubError(.invalid, code: "invalid_cms", message: "the payload is not a CMS envelope this hub can open: \(error)",
+                               hint: "Seal it as AuthEnvelopedData (AES-256-GCM, DER) to the hub's certificate from GET /v1/hub/certificate, e.g. `openssl cms -encrypt -binary -aes-256-gcm -outform DER -recip hub.pem`, or use `liaison push --seal`",
+                               field: "payload")
+            }
+            opened.contentEncoding = nil
+            return opened
+        case let other?:
+            throw HubError.invalidField("content_encoding", "unknown content_encoding '\(other)'", hint: "Use identity (the default) or cms")
+        }
     }
 
     /// Everything that makes two pushes the same push, hashed.

@@ -1,6 +1,6 @@
 import Foundation
 public import LiaisonCore
-import LiaisonCrypto
+public import LiaisonCrypto
 import LiaisonStore
 
 /// Filters for `Hub.list`, as the caller gave them (still text, validated here).
@@ -50,13 +50,22 @@ extension Hub {
         var query = ItemQuery(unit: request.unit, kind: request.kind, classification: level, owner: request.owner, before: request.cursor,
                               limit: request.limit)
         var visible: [VisibleItem] = []
+        let cipher = self.cipher
         // Hidden items are skipped, so a page may need several reads; the scan is bounded so one request stays cheap.
         for _ in 0..<8 {
             let batch = try await store.items(matching: query)
             for item in batch {
                 let access = access(reader, item)
                 guard access != .hidden else { continue }
-                visible.append(VisibleItem(item: access == .read ? try opened(item) : item, access: access))
+                if access == .read {
+                    do {
+                        visible.append(VisibleItem(item: try opened(item, cipher), access: access))
+                    } catch let error as HubError where error.kind == .integrity {
+                        visible.append(VisibleItem(item: item, access: access, damaged: true))
+                    }
+                } else {
+                    visible.append(VisibleItem(item: item, access: access))
+                }
                 if visible.count == request.limit { return ItemPage(items: visible, nextCursor: item.id) }
             }
             guard batch.count == query.limit, let last = batch.last else { return ItemPage(items: visible, nextCursor: nil) }
@@ -76,22 +85,44 @@ extension Hub {
     }
 
     func visibleItem(id: String, by reader: Principal) async throws -> VisibleItem {
+        let cipher = self.cipher
         guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
         let access = access(reader, item)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
-        return VisibleItem(item: access == .read ? try opened(item) : item, access: access)
+        return VisibleItem(item: access == .read ? try opened(item, cipher) : item, access: access)
     }
 
-    /// The exact bytes pushed, if the reader may read them.
-    public func payload(id: String, by reader: Principal) async throws -> DeliveredPayload {
+    /// The exact bytes pushed, if the reader may read them. A payload stored encrypted is opened in memory
+    /// and sealed again as CMS to `certificate`, the one the reader presented: plaintext never leaves the hub.
+    public func payload(id: String, by reader: Principal, presenting certificate: X509Certificate?) async throws -> DeliveredPayload {
         try await traced(reader.id, "getItemPayload", targets: [id]) {
-            let delivered = try await openPayload(id: id, by: reader)
-            try await record(reader.id, "getItemPayload", targets: [id], unit: delivered.unit)
+            var delivered = try await openPayload(id: id, by: reader)
+            if delivered.encrypted {
+                delivered = try sealForReader(delivered, id: id, certificate: certificate)
+            }
+            try await record(reader.id, "getItemPayload", targets: [id], unit: delivered.unit,
+                             detail: delivered.encrypted ? ["delivery": "cms"] : [:])
             return delivered
         }
     }
 
+    func sealForReader(_ payload: DeliveredPayload, id: String, certificate: X509Certificate?) throws -> DeliveredPayload {
+        let hint = "Present a certificate with an \(CMSEnvelope.addressableKeyTypes) key; ask the hub's CA for one"
+        guard let certificate else {
+            throw HubError(.notAcceptable, code: "unaddressable_key", message: "item \(id) is delivered only sealed to the reader's certificate, and none was presented", hint: hint)
+        }
+        let keyType = certificate.keyType
+        guard keyType.isAddressable else {
+            throw HubError(.notAcceptable, code: "unaddressable_key",
+                           message: "item \(id) is delivered sealed to your certificate, and a CMS envelope cannot be addressed to its \(keyType) key", hint: hint)
+        }
+        return DeliveredPayload(bytes: try CMSEnvelope.seal(payload.bytes, to: certificate), contentType: payload.contentType, sha256: payload.sha256,
+                                unit: payload.unit, encrypted: true)
+    }
+
+    /// The payload in plaintext, for the hub's own use (delivery seals it again when it was stored encrypted).
     func openPayload(id: String, by reader: Principal) async throws -> DeliveredPayload {
+        let cipher = self.cipher
         let visible = try await visibleItem(id: id, by: reader)
         guard visible.access == .read else {
             throw HubError(.forbidden, code: "forbidden", message: "you may not read the payload of item \(id)",
@@ -105,8 +136,9 @@ extension Hub {
         let bytes: [UInt8]
         if let wrapped = stored.wrappedKey, let version = stored.keyVersion {
             do {
-                bytes = try cipher.open(SealedPayload(wrappedKey: WrappedKey(version: version, sealed: wrapped), ciphertext: stored.bytes),
-                                        binding: binding(of: item))
+                bytes = try withDataKey(cipher) {
+                    try $0.open(SealedPayload(wrappedKey: WrappedKey(version: version, sealed: wrapped), ciphertext: stored.bytes), binding: binding(of: item))
+                }
             } catch {
                 logger.critical("stored ciphertext failed authentication", metadata: ["item": "\(id)", "error": "\(error)"])
                 throw HubError(.integrity, code: "integrity", message: "the stored payload of item \(id) failed its integrity check",
@@ -115,6 +147,6 @@ extension Hub {
         } else {
             bytes = stored.bytes
         }
-        return DeliveredPayload(bytes: bytes, contentType: item.contentType, sha256: item.sha256, unit: item.unit)
+        return DeliveredPayload(bytes: bytes, contentType: item.contentType, sha256: item.sha256, unit: item.unit, encrypted: stored.wrappedKey != nil)
     }
 }

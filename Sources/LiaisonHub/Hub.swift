@@ -11,24 +11,28 @@ public final class Hub: Sendable {
     public var policy: Policy { current.withLock { $0 } }
     private let current: Mutex<Policy>
     let store: any HubStore
-    let cipher: PayloadCipher
+    /// The key ring, which rotation changes while the hub serves.
+    public let keys: KeyCustody
+    /// A cipher over the key ring as it is now.
+    var cipher: PayloadCipher { PayloadCipher(keyRing: keys.ring) }
     let clock: @Sendable () -> Date
     public let limits: HubLimits
     let ids = ItemIDGenerator()
     let logger: Logger
-    /// Signs the audit chain's heads with the hub's key; nil in a hub that does not sign.
-    let signer: HubSigner?
+    /// The hub's key and certificate: it signs the audit chain's heads and opens payloads sealed to it.
+    /// Nil in a hub that does neither.
+    let identity: HubIdentity?
     /// The hub's certificate (PEM), served with the heads so clients can check the signatures.
-    public let certificatePEM: String?
+    public var certificatePEM: String? { identity?.certificate.pem }
 
-    public init(policy: Policy, store: any HubStore, keyRing: KeyRing, limits: HubLimits = HubLimits(),
-                signer: HubSigner? = nil, certificatePEM: String? = nil,
+    /// `keyRingPath` is where rotation writes the ring; nil keeps it in memory only.
+    public init(policy: Policy, store: any HubStore, keyRing: KeyRing, keyRingPath: String? = nil, limits: HubLimits = HubLimits(),
+                identity: HubIdentity? = nil,
                 logger: Logger = Logger(label: "liaison.hub"), clock: @escaping @Sendable () -> Date = { Date() }) {
-        self.signer = signer
-        self.certificatePEM = certificatePEM
+        self.identity = identity
         self.current = Mutex(policy)
         self.store = store
-        self.cipher = PayloadCipher(keyRing: keyRing)
+        self.keys = KeyCustody(ring: keyRing, path: keyRingPath)
         self.clock = clock
         self.limits = limits
         self.logger = logger

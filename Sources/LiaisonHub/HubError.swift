@@ -5,6 +5,7 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalid        // 400
         case forbidden      // 403
         case notFound       // 404
+        case notAcceptable  // 406: what was asked cannot be delivered in a form the caller can take
         case conflict       // 409
         case tooLarge       // 413
         case integrity      // 500: stored data failed authentication

@@ -6,12 +6,15 @@ public struct PushRequest: Sendable {
     public var classification: String
     public var contentType: String
     public var payload: [UInt8]
+    /// `identity` (nil) or `cms`: the payload is CMS AuthEnvelopedData sealed to the hub's certificate.
+    public var contentEncoding: String?
     public var persons: [String]
     public var tags: [String]
     public var idempotencyKey: String?
 
     public init(kind: String, title: String, unit: String, classification: String, contentType: String, payload: [UInt8],
-                persons: [String] = [], tags: [String] = [], idempotencyKey: String? = nil) {
+                contentEncoding: String? = nil, persons: [String] = [], tags: [String] = [], idempotencyKey: String? = nil) {
+        self.contentEncoding = contentEncoding
         self.kind = kind
         self.title = title
         self.unit = unit

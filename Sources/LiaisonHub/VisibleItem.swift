@@ -4,6 +4,15 @@ public import LiaisonCore
 public struct VisibleItem: Sendable, Equatable {
     public let item: Item
     public let access: AccessDecision.Access
+    /// The item's sealed metadata failed its integrity check: a listing shows its stub and says so,
+    /// rather than failing for every item on the page.
+    public var damaged = false
+
+    public init(item: Item, access: AccessDecision.Access, damaged: Bool = false) {
+        self.item = item
+        self.access = access
+        self.damaged = damaged
+    }
 
     public var isWithheld: Bool { access == .withheld }
 }
@@ -16,8 +25,12 @@ public struct ItemPage: Sendable, Equatable {
 
 /// A payload ready to hand to its reader.
 public struct DeliveredPayload: Sendable {
+    /// The plaintext, or for a payload stored encrypted, CMS AuthEnvelopedData (DER) addressed to the reader.
     public let bytes: [UInt8]
     public let contentType: String
+    /// Of the plaintext.
     public let sha256: String
     let unit: String
+    /// Whether the payload is stored encrypted, and so delivered as CMS.
+    public let encrypted: Bool
 }

@@ -35,11 +35,33 @@ struct APIHandler: APIProtocol {
                            hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
         }
         let request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification,
-                                  contentType: body.contentType, payload: Array(payload), persons: body.persons ?? [], tags: body.tags ?? [],
-                                  idempotencyKey: input.headers.idempotencyKey)
+                                  contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding,
+                                  persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: input.headers.idempotencyKey)
         let receipt = try await hub.push(request, by: pusher)
         let item = Self.schema(receipt.item)
         return receipt.replayed ? .ok(.init(body: .json(item))) : .created(.init(body: .json(item)))
+    }
+
+    func getHubCertificate(_ input: Operations.GetHubCertificate.Input) async throws -> Operations.GetHubCertificate.Output {
+        _ = try principal()
+        guard let pem = hub.certificatePEM else {
+            throw HubError(.notFound, code: "not_found", message: "this hub has no certificate to seal to", hint: "Push payloads unsealed")
+        }
+        return .ok(.init(body: .applicationXPemFile(HTTPBody(pem))))
+    }
+
+    func getKeyRing(_ input: Operations.GetKeyRing.Input) async throws -> Operations.GetKeyRing.Output {
+        .ok(.init(body: .json(Self.schema(try await hub.keyRingStatus(by: try principal())))))
+    }
+
+    func rotateKeys(_ input: Operations.RotateKeys.Input) async throws -> Operations.RotateKeys.Output {
+        .created(.init(body: .json(Self.schema(try await hub.rotateKeys(by: try principal())))))
+    }
+
+    static func schema(_ status: KeyRingStatus) -> Components.Schemas.KeyRingStatus {
+        .init(current: Int64(status.current), versions: status.versions.map {
+            .init(version: Int64($0.version), createdAt: $0.createdAt, dataKeys: Int64($0.dataKeys))
+        })
     }
 
     func listItems(_ input: Operations.ListItems.Input) async throws -> Operations.ListItems.Output {
@@ -54,10 +76,10 @@ struct APIHandler: APIProtocol {
     }
 
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
-        let payload = try await hub.payload(id: input.path.id, by: try principal())
+        let payload = try await hub.payload(id: input.path.id, by: try principal(), presenting: RequestPrincipal.certificate)
         ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
-        return .ok(.init(headers: .init(liaisonSHA256: payload.sha256),
-                         body: .binary(HTTPBody(payload.bytes))))
+        let body = HTTPBody(payload.bytes)
+        return .ok(.init(headers: .init(liaisonSHA256: payload.sha256), body: payload.encrypted ? .applicationPkcs7Mime(body) : .binary(body)))
     }
 
     func explainAccess(_ input: Operations.ExplainAccess.Input) async throws -> Operations.ExplainAccess.Output {
@@ -102,6 +124,10 @@ struct APIHandler: APIProtocol {
         var schema = Components.Schemas.Item(id: item.id, access: visible.isWithheld ? .withheld : .read, kind: item.kind,
                                              classification: item.classification.rawValue, owner: item.owner, unit: item.unit, createdAt: item.createdAt)
         guard !visible.isWithheld else { return schema }
+        guard !visible.damaged else {
+            schema.integrityError = true
+            return schema
+        }
         schema.title = item.title
         schema.persons = item.persons
         schema.tags = item.tags

@@ -102,6 +102,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .notFound: return .notFound
         case .conflict: return .conflict
         case .tooLarge: return .contentTooLarge
+        case .notAcceptable: return .notAcceptable
         case .integrity, .internalFailure: return .internalServerError
         }
     }

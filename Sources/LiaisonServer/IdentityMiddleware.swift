@@ -13,11 +13,14 @@ struct IdentityMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
-        let principal = try await authenticate(context)
+        let peer = try await identities.identity(of: context.channel)
+        let principal = try await authenticate(peer)
         let extraHeaders = ResponseHeaders()
         do {
             var response = try await RequestPrincipal.$current.withValue(principal) {
-                try await ResponseHeaders.$current.withValue(extraHeaders) { try await next(request, context) }
+                try await RequestPrincipal.$certificate.withValue(peer.certificate) {
+                    try await ResponseHeaders.$current.withValue(extraHeaders) { try await next(request, context) }
+                }
             }
             for field in extraHeaders.all { response.headers[field.name] = field.value }
             return response
@@ -32,8 +35,8 @@ struct IdentityMiddleware: RouterMiddleware {
     }
 
     /// The declared principal of the connection's certificate; every refusal is traced under the CN it presented.
-    func authenticate(_ context: Context) async throws -> Principal {
-        switch try await identities.identity(of: context.channel) {
+    func authenticate(_ peer: PeerIdentity) async throws -> Principal {
+        switch peer.standing {
         case .commonName(let name):
             do {
                 return try hub.principal(commonName: name)

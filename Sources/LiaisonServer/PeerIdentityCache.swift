@@ -4,12 +4,18 @@ import NIOSSL
 import Synchronization
 
 /// What the client certificate of one TLS connection says, read once per connection rather than per request.
-enum PeerIdentity: Sendable, Equatable {
-    case commonName(String)
-    /// The certificate has no Subject CN.
-    case anonymous
-    /// The certificate (of this CN) is on the CA's revocation list.
-    case revoked(String)
+struct PeerIdentity: Sendable {
+    enum Standing: Sendable, Equatable {
+        case commonName(String)
+        /// The certificate has no Subject CN.
+        case anonymous
+        /// The certificate (of this CN) is on the CA's revocation list.
+        case revoked(String)
+    }
+
+    let standing: Standing
+    /// The certificate itself: confidential payloads are sealed to it.
+    let certificate: X509Certificate?
 }
 
 final class PeerIdentityCache: Sendable {
@@ -25,13 +31,14 @@ final class PeerIdentityCache: Sendable {
         if let certificate = try await channel.nioSSL_peerCertificate().get() {
             let der = try certificate.toDERBytes()
             let name = CertificateIdentity.commonName(der: der)
+            let parsed = try? X509Certificate(der: der)
             if revocations?.isRevoked(certificateDER: der) == true {
-                identity = .revoked(name ?? "")
+                identity = PeerIdentity(standing: .revoked(name ?? ""), certificate: parsed)
             } else {
-                identity = name.map(PeerIdentity.commonName) ?? .anonymous
+                identity = PeerIdentity(standing: name.map(PeerIdentity.Standing.commonName) ?? .anonymous, certificate: parsed)
             }
         } else {
-            identity = .anonymous
+            identity = PeerIdentity(standing: .anonymous, certificate: nil)
         }
         identities.withLock { $0[key] = identity }
         // Forget the connection when it closes (at once if it already has).

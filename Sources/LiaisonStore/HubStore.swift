@@ -14,6 +14,28 @@ public struct StoredPayload: Sendable, Equatable {
     }
 }
 
+/// An item's data key as stored: wrapped under one key-ring version.
+public struct StoredDataKey: Sendable, Equatable {
+    public let itemID: String
+    public let version: UInt32
+    public let wrappedKey: [UInt8]
+}
+
+/// A data key wrapped again under `version`, replacing the one wrapped under `previousVersion`.
+public struct DataKeyRewrap: Sendable, Equatable {
+    public let itemID: String
+    public let previousVersion: UInt32
+    public let version: UInt32
+    public let wrappedKey: [UInt8]
+
+    public init(itemID: String, previousVersion: UInt32, version: UInt32, wrappedKey: [UInt8]) {
+        self.itemID = itemID
+        self.previousVersion = previousVersion
+        self.version = version
+        self.wrappedKey = wrappedKey
+    }
+}
+
 /// An idempotency key claimed by a push: the same principal and key with the same fingerprint is a retry.
 public struct IdempotencyClaim: Sendable, Equatable {
     public let principal: String
@@ -96,4 +118,11 @@ public protocol HubStore: Sendable {
     func payload(id: String) async throws -> StoredPayload?
     /// Newest first.
     func items(matching query: ItemQuery) async throws -> [Item]
+    /// How many stored data keys each key-ring version wraps.
+    func dataKeyCounts() async throws -> [UInt32: Int]
+    /// Up to `limit` stored data keys wrapped under a version other than `version`.
+    func dataKeys(notUnder version: UInt32, limit: Int) async throws -> [StoredDataKey]
+    /// Replaces wrapped data keys (the payload's and the sealed metadata's together, in one transaction);
+    /// a key no longer under its `previousVersion` is left alone. Returns how many were replaced.
+    func replaceDataKeys(_ rewraps: [DataKeyRewrap]) async throws -> Int
 }

@@ -99,6 +99,10 @@ public final class SQLiteStore: HubStore {
                 ALTER TABLE item ADD COLUMN meta_key_version INTEGER;
                 """)
         }
+        migrator.registerMigration("v5: data keys by key-ring version") { db in
+            // Rotation counts and rewraps data keys by version without reading the payload rows.
+            try db.execute(sql: "CREATE INDEX payload_by_key_version ON payload(key_version) WHERE key_version IS NOT NULL")
+        }
         return migrator
     }
 
@@ -203,8 +207,9 @@ public final class SQLiteStore: HubStore {
 
     // Reads are synchronous on purpose: a point read takes microseconds, far less than the two
     // thread hops of GRDB's async read, which cost a quarter of the read rate in scripts/bench.
-    // They run outside a transaction (no BEGIN/COMMIT per read): each is one SELECT of rows that
-    // are never updated once written, so a statement's own snapshot is consistent enough.
+    // They run outside a transaction (no BEGIN/COMMIT per read): each is one SELECT, and the only
+    // update rows see (a rewrap of the data key) changes a wrapped key and its version together in
+    // one row, so a statement's own snapshot is consistent enough.
 
     /// A synchronous read without a transaction; from an async function the compiler would pick GRDB's async overload.
     private func readNow<T>(_ body: (Database) throws -> T) throws -> T { try pool.unsafeRead(body) }
@@ -236,5 +241,40 @@ public final class SQLiteStore: HubStore {
         let sql = "SELECT \(ItemRow.columns) FROM item \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
         let finalArguments = arguments
         return try readNow { db in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: finalArguments).map(ItemRow.item(from:)) }
+    }
+
+    public func dataKeyCounts() async throws -> [UInt32: Int] {
+        try readNow { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT key_version, count(*) FROM payload WHERE key_version IS NOT NULL GROUP BY key_version")
+            return Dictionary(uniqueKeysWithValues: rows.map { row in (UInt32(row[0] as Int64), row[1] as Int) })
+        }
+    }
+
+    public func dataKeys(notUnder version: UInt32, limit: Int) async throws -> [StoredDataKey] {
+        try readNow { db in
+            try Row.fetchAll(db, sql: """
+                SELECT item_id, wrapped_key, key_version FROM payload
+                WHERE key_version IS NOT NULL AND key_version != ? LIMIT ?
+                """, arguments: [Int64(version), limit]).map { row in
+                let wrapped: Data = row[1]
+                return StoredDataKey(itemID: row[0], version: UInt32(row[2] as Int64), wrappedKey: Array(wrapped))
+            }
+        }
+    }
+
+    public func replaceDataKeys(_ rewraps: [DataKeyRewrap]) async throws -> Int {
+        try await pool.write { db in
+            var replaced = 0
+            for rewrap in rewraps {
+                // Only a key still under the version it was read under: a concurrent rewrap is not undone.
+                try db.cachedStatement(sql: "UPDATE payload SET wrapped_key = ?, key_version = ? WHERE item_id = ? AND key_version = ?")
+                    .execute(arguments: [Data(rewrap.wrappedKey), Int64(rewrap.version), rewrap.itemID, Int64(rewrap.previousVersion)])
+                guard db.changesCount == 1 else { continue }
+                replaced += 1
+                try db.cachedStatement(sql: "UPDATE item SET meta_key = ?, meta_key_version = ? WHERE id = ? AND meta_key_version = ?")
+                    .execute(arguments: [Data(rewrap.wrappedKey), Int64(rewrap.version), rewrap.itemID, Int64(rewrap.previousVersion)])
+            }
+            return replaced
+        }
     }
 }

@@ -163,7 +163,7 @@ struct AuditCommand: AsyncParsableCommand {
                                into checkpoints: inout [Int64: String], outcome: inout Outcome) async throws -> String? {
             guard let pem = head.certificate else { return head.signedHead == nil ? nil : "the hub signs heads but does not show its certificate" }
             let host = settings.url.host ?? ""
-            guard let certificate = try? PEMCertificate(pem: pem), certificate.isIssued(by: try PEMCertificate(file: settings.caPath)), certificate.matches(host: host) else {
+            guard let certificate = settings.trustedHubCertificate(pem: pem) else {
                 return "the certificate the hub signs heads with is not one your CA (\(settings.caPath)) issued for \(host)"
             }
             var after: Int64 = 0

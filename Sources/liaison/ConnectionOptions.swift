@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LiaisonClient
+import LiaisonCrypto
 
 /// How to reach the hub and as whom; shared by every online command.
 struct ConnectionOptions: ParsableArguments {
@@ -56,6 +57,16 @@ struct ConnectionOptions: ParsableArguments {
             if let failure = error as? CLIFailure { throw failure }
             throw CLIFailure(connection.explain(error))
         }
+    }
+}
+
+extension ClientSettings {
+    /// `pem` as the hub's certificate, if the client's CA issued it for the host the client connects to;
+    /// nil otherwise. Whatever the hub signs, or what is sealed to it, is only as good as this check.
+    func trustedHubCertificate(pem: String) -> X509Certificate? {
+        guard let certificate = try? X509Certificate(pem: pem), let authority = try? X509Certificate(file: caPath),
+              certificate.isIssued(by: authority), certificate.matches(host: url.host ?? "") else { return nil }
+        return certificate
     }
 }
 

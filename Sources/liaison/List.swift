@@ -34,7 +34,8 @@ struct List: AsyncParsableCommand {
         }
         Output.table(["ID", "LEVEL", "KIND", "OWNER", "UNIT", "CREATED", "TITLE"], page.items.map { item in
             [item.id, item.classification, item.kind, item.owner, item.unit, Show.time(item.createdAt),
-             item.access == .withheld ? "(withheld: ask for access)" : (item.title ?? "")]
+             item.access == .withheld ? "(withheld: ask for access)"
+                : item.integrityError == true ? "(integrity error: report to the hub's operator)" : (item.title ?? "")]
         })
         if let next = page.nextCursor { print("More: liaison list --cursor \(next)") }
     }

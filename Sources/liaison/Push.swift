@@ -2,11 +2,18 @@ import ArgumentParser
 import Foundation
 import LiaisonAPI
 import LiaisonClient
+import LiaisonCrypto
+import OpenAPIRuntime
 
 struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Push a file (or standard input with -) to the hub as an item owned by your agency.",
-        discussion: "The push carries an Idempotency-Key, so it is retried safely after a timeout without creating a duplicate.")
+        discussion: """
+            The push carries an Idempotency-Key, so it is retried safely after a timeout without creating a duplicate. \
+            With --seal the payload is sealed on this machine as CMS to the hub's certificate (checked against your CA \
+            and the hub's host name, or given with --hub-cert), so that a TLS-terminating proxy in front of the hub \
+            never sees the plaintext.
+            """)
 
     @Argument(help: "The payload file, or - for standard input.")
     var file: String
@@ -32,6 +39,12 @@ struct Push: AsyncParsableCommand {
     @Option(name: .customLong("tag"), help: "A key matter or project (repeatable).")
     var tags: [String] = []
 
+    @Flag(help: "Seal the payload to the hub's certificate before sending (hub-blind intake).")
+    var seal = false
+
+    @Option(help: "With --seal: the hub's PEM certificate, instead of fetching it from the hub.")
+    var hubCert: String?
+
     @Option(help: "The Idempotency-Key to send (default: a fresh UUID for this push).")
     var idempotencyKey: String?
 
@@ -45,11 +58,12 @@ struct Push: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             payload = data
         }
-        let body = Components.Schemas.NewItem(kind: kind, title: title, unit: unit, classification: classification,
-                                              contentType: contentType ?? Self.guessType(file), payload: payload.base64EncodedString(),
-                                              persons: persons.isEmpty ? nil : persons, tags: tags.isEmpty ? nil : tags)
         let key = idempotencyKey ?? UUID().uuidString
         let (item, replayed) = try await connection.withConnection { hub -> (Components.Schemas.Item, Bool) in
+            let sent = seal ? Data(try await sealed(payload, hub: hub)) : payload
+            let body = Components.Schemas.NewItem(kind: kind, title: title, unit: unit, classification: classification,
+                                                  contentType: contentType ?? Self.guessType(file), payload: sent.base64EncodedString(),
+                                                  contentEncoding: seal ? "cms" : nil, persons: persons.isEmpty ? nil : persons, tags: tags.isEmpty ? nil : tags)
             // Transport failures are retried under the same key: the hub stores the item at most once.
             var attempt = 0
             while true {
@@ -71,6 +85,31 @@ struct Push: AsyncParsableCommand {
         }
         if connection.json { return try Output.json(item) }
         print("\(replayed ? "Already pushed" : "Pushed") \(item.id): \(item.classification) \(item.kind) about \(item.unit), owned by \(item.owner), sha256 \(item.sha256 ?? "")")
+    }
+
+    /// The payload sealed as CMS to the hub's certificate, after checking that the client's CA issued it for the hub's host.
+    func sealed(_ payload: Data, hub: HubConnection) async throws -> [UInt8] {
+        let settings = try connection.settings()
+        let pem: String
+        if let hubCert {
+            guard let text = try? String(contentsOfFile: hubCert, encoding: .utf8) else { throw ValidationError("cannot read \(hubCert)") }
+            pem = text
+        } else {
+            switch try await hub.api.getHubCertificate() {
+            case .ok(let ok): pem = try await String(collecting: try ok.body.applicationXPemFile, upTo: 1024 * 1024)
+            case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+            }
+        }
+        guard let certificate = settings.trustedHubCertificate(pem: pem) else {
+            throw CLIFailure(LiaisonClientError(code: "untrusted_hub_certificate",
+                                                message: "the hub's certificate is not one your CA (\(settings.caPath)) issued for \(settings.url.host ?? "")",
+                                                hint: "Check --url and --ca; nothing was sent"))
+        }
+        do {
+            return try CMSEnvelope.seal(payload, to: certificate)
+        } catch {
+            throw CLIFailure(LiaisonClientError(code: "cannot_seal", message: "cannot seal the payload to the hub's certificate: \(error)", hint: "Push without --seal"))
+        }
     }
 
     static func guessType(_ file: String) -> String {

@@ -70,23 +70,23 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "liaisond")
         let endpoint = Endpoint(listen)!
         // Everything the hub needs before it listens; any problem stops it here with one message.
-        let loadedPolicy: Policy, keyRing: KeyRing, signer: HubSigner, certificatePEM: String, revocations: RevocationList?
+        let loadedPolicy: Policy, keyRing: KeyRing, identity: HubIdentity, revocations: RevocationList?, lock: DataDirectoryLock
         do {
             loadedPolicy = try PolicyLoader.load(directory: policy)
             for path in [cert, key, ca] + (crl.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: path) {
                 throw StartupProblem("\(path) does not exist; run ./scripts/dev-certs for development certificates, or pass --cert/--key/--ca")
             }
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            lock = try DataDirectoryLock(directory: data)
             keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
-            signer = try HubSigner(privateKeyPEMFile: key)
-            certificatePEM = try PEMCertificate(file: cert).pem
+            identity = try HubIdentity(keyFile: key, certificateFile: cert)
             revocations = try crl.map { try RevocationList(pemFile: $0, issuerPEMFile: ca) }
         } catch {
             throw refuseToStart(error)
         }
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
-        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, limits: HubLimits(payloadBytes: maxPayload),
-                      signer: signer, certificatePEM: certificatePEM, logger: logger)
+        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: HubLimits(payloadBytes: maxPayload),
+                      identity: identity, logger: logger)
         let settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
         let app = try refusing("the hub's certificate \(cert), key \(key) or CA \(ca) cannot be used for TLS") {
             try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
@@ -96,8 +96,10 @@ struct Serve: AsyncParsableCommand {
         // The signer is listed first so that it stops last: its final signature covers the last request.
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(signInterval), logger: logger)
         let reloading = PolicyReloading(hub: hub, directory: policy, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [signing, reloading, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let rewrapping = KeyRewrapping(hub: hub, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [signing, reloading, rewrapping, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        lock.release()
         logger.notice("liaisond stopped")
     }
 

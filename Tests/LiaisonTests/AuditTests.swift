@@ -201,7 +201,7 @@ struct AuditTests {
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
         #expect(try await store.latestSignedHead()?.seq == 5, "signed at shutdown")
         let head = try #require(try await store.latestSignedHead())
-        #expect(try PEMCertificate(file: TestPKI.shared.hubCertificate).verify(signature: head.signature, of: head.message))
+        #expect(try X509Certificate(file: TestPKI.shared.hubCertificate).verify(signature: head.signature, of: head.message))
     }
 
     @Test func verifyNamesAnEditedEntry() async throws {

@@ -67,8 +67,8 @@ struct DaemonProcessTests {
 
         let (second, again) = try await startAndConnect(data: data, port: port, as: "stationed-finance")
         for (id, body) in acknowledged {
-            let payload = try await again.get("/v1/items/\(id)/payload")
-            #expect(payload.status == 200 && payload.text == body, "item \(id) after kill -9")
+            let (payload, plaintext) = try await again.payload(id)
+            #expect(payload.status == 200 && plaintext == Data(body.utf8), "item \(id) after kill -9")
         }
         second.terminate()
         #expect(await waitForExit(second) == 0)

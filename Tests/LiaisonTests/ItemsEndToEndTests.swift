@@ -41,9 +41,10 @@ struct ItemsEndToEndTests {
             for level in ["general", "restricted", "confidential"] {
                 let pushed = try await hub.client("stationed-finance").push(unit: "finance-bureau", classification: level, payload: binary)
                 let id = try #require(pushed.json["id"] as? String)
-                let fetched = try await hub.client("stationed-finance").get("/v1/items/\(id)/payload")
+                let (fetched, plaintext) = try await hub.client("stationed-finance").payload(id)
                 #expect(fetched.status == 200)
-                #expect(fetched.body == binary)
+                #expect(fetched.isSealed == (level == "confidential"))
+                #expect(plaintext == binary)
                 #expect(fetched.headers.first(name: "Liaison-SHA256") == sha256Hex(binary))
                 #expect(fetched.headers.first(name: "Liaison-Content-Type") == "text/plain")
             }
@@ -74,9 +75,9 @@ struct ItemsEndToEndTests {
                 if row.access == "withheld" {
                     #expect(metadata.json["title"] == nil && metadata.json["sha256"] == nil && metadata.json["persons"] == nil, "a stub carries no content")
                 }
-                let payload = try await hub.client(row.reader).get("/v1/items/\(id)/payload")
+                let (payload, plaintext) = try await hub.client(row.reader).payload(id)
                 #expect(payload.status == row.payload, "\(row.reader) payload of \(row.level)")
-                if row.payload == 200 { #expect(payload.text == "\(row.level) payload 内容") }
+                if row.payload == 200 { #expect(plaintext == Data("\(row.level) payload 内容".utf8)) }
                 if row.payload != 200 { #expect(!payload.text.contains("payload 内容") && !payload.text.contains("报告")) }
             }
         }
@@ -224,9 +225,9 @@ struct ItemsEndToEndTests {
         let ids = try await TestHub.with(dataDirectory: data) { hub in try await pushOnePerLevel(hub) }
         try await TestHub.with(dataDirectory: data) { hub in
             for (level, id) in ids {
-                let payload = try await hub.client("stationed-transport").get("/v1/items/\(id)/payload")
+                let (payload, plaintext) = try await hub.client("stationed-transport").payload(id)
                 #expect(payload.status == 200)
-                #expect(payload.text == "\(level) payload 内容")
+                #expect(plaintext == Data("\(level) payload 内容".utf8))
             }
         }
     }
@@ -280,7 +281,13 @@ struct ItemsEndToEndTests {
             let metadata = try await client.get("/v1/items/\(bad)")
             #expect(metadata.status == 500 && metadata.errorCode == "integrity")
             #expect(try await client.get("/v1/items/\(good)").json["title"] as? String == "月度监督报告")
-            #expect(try await client.get("/v1/items/\(good)/payload").text == "payload")
+            #expect(try await client.payload(good).plaintext == Data("payload".utf8))
+            // A listing shows the damaged item as a stub that says so, and every other item whole.
+            let listed = try await client.get("/v1/items?classification=confidential")
+            #expect(listed.status == 200)
+            let byID = Dictionary(uniqueKeysWithValues: (listed.json["items"] as? [[String: Any]] ?? []).map { ($0["id"] as! String, $0) })
+            #expect(byID[bad]?["integrity_error"] as? Bool == true && byID[bad]?["title"] == nil)
+            #expect(byID[good]?["title"] as? String == "月度监督报告" && byID[good]?["integrity_error"] == nil)
         }
     }
 

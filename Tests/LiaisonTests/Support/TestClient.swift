@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import LiaisonCrypto
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -16,10 +17,13 @@ final class TestClient: Sendable {
         var errorMessage: String { (json["error"] as? [String: Any])?["message"] as? String ?? "" }
         var errorField: String? { (json["error"] as? [String: Any])?["field"] as? String }
         var text: String { String(decoding: body, as: UTF8.self) }
+        var isSealed: Bool { headers.first(name: "Content-Type") == "application/pkcs7-mime" }
     }
 
     let http: HTTPClient
     let baseURL: String
+    let certificatePath: String?
+    let keyPath: String?
 
     init(baseURL: String, certificate: String?, key: String?, ca: String) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -32,6 +36,8 @@ final class TestClient: Sendable {
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.baseURL = baseURL
+        self.certificatePath = certificate
+        self.keyPath = key
     }
 
     func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, headers: [(String, String)] = []) async throws -> Response {
@@ -58,6 +64,16 @@ final class TestClient: Sendable {
             if value is NSNull { fields[name] = nil } else { fields[name] = value }
         }
         return try await send(.POST, "/v1/items", body: try JSONSerialization.data(withJSONObject: fields), headers: key.map { [("Idempotency-Key", $0)] } ?? [])
+    }
+
+    /// GET of an item's payload, and its plaintext: a CMS envelope (confidential items) is opened with
+    /// this client's key, as `liaison get` does. `plaintext` is nil when there is nothing to open.
+    func payload(_ id: String) async throws -> (response: Response, plaintext: Data?) {
+        let response = try await get("/v1/items/\(id)/payload")
+        guard response.status == 200 else { return (response, nil) }
+        guard response.isSealed, let certificatePath, let keyPath else { return (response, response.body) }
+        let opened = try CMSEnvelope.open(Array(response.body), key: PrivateKey(pemFile: keyPath), certificate: X509Certificate(file: certificatePath))
+        return (response, Data(opened))
     }
 
     func shutdown() async { try? await http.shutdown() }

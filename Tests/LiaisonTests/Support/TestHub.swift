@@ -63,8 +63,7 @@ enum TestHub {
         let data = try dataDirectory ?? Paths.temporaryDirectory("hub")
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
         let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
-        let hub = Hub(policy: policy, store: store, keyRing: keyRing, limits: limits, signer: try HubSigner(privateKeyPEMFile: pki.hubKey),
-                      certificatePEM: try PEMCertificate(file: pki.hubCertificate).pem, logger: quietLogger, clock: clock.function)
+        let hub = Hub(policy: policy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits, identity: try HubIdentity(keyFile: pki.hubKey, certificateFile: pki.hubCertificate), logger: quietLogger, clock: clock.function)
         let settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger) { channel in
@@ -72,7 +71,8 @@ enum TestHub {
             portContinuation.finish()
         }
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(3600), logger: quietLogger)
-        let group = ServiceGroup(configuration: .init(services: [signing, app], gracefulShutdownSignals: [], logger: quietLogger))
+        let rewrapping = KeyRewrapping(hub: hub, interval: .milliseconds(100), logger: quietLogger)
+        let group = ServiceGroup(configuration: .init(services: [signing, rewrapping, app], gracefulShutdownSignals: [], logger: quietLogger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()

@@ -1,41 +1,10 @@
 import COpenSSL
 public import Foundation
 
-/// Signs with the hub's private key (RSA or EC, SHA-256), for the audit chain's heads.
-public final class HubSigner: @unchecked Sendable {
-    // The key is only read after init; OpenSSL's signing with a shared EVP_PKEY is thread-safe.
-    private let key: OpaquePointer
-
-    public init(privateKeyPEMFile path: String) throws {
-        guard let bio = BIO_new_file(path, "r") else {
-            ERR_clear_error()
-            throw CryptoError.file(path: path, problem: "cannot be read")
-        }
-        defer { BIO_free(bio) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-            ERR_clear_error()
-            throw CryptoError.file(path: path, problem: "is not an unencrypted PEM private key")
-        }
-        self.key = key
-    }
-
-    deinit { EVP_PKEY_free(key) }
-
-    public func sign(_ message: [UInt8]) throws -> [UInt8] {
-        guard let context = EVP_MD_CTX_new() else { throw CryptoError.fromQueue("EVP_MD_CTX_new") }
-        defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestSignInit(context, nil, EVP_sha256(), nil, key) == 1 else { throw CryptoError.fromQueue("EVP_DigestSignInit") }
-        var length = 0
-        guard EVP_DigestSign(context, nil, &length, message, message.count) == 1 else { throw CryptoError.fromQueue("EVP_DigestSign") }
-        var signature = [UInt8](repeating: 0, count: length)
-        guard EVP_DigestSign(context, &signature, &length, message, message.count) == 1 else { throw CryptoError.fromQueue("EVP_DigestSign") }
-        return Array(signature.prefix(length))
-    }
-}
-
-/// A PEM certificate held in memory, for checking who issued it and the signatures its key made.
-public final class PEMCertificate: @unchecked Sendable {
-    private let certificate: OpaquePointer
+/// An X.509 certificate held in memory, for checking who issued it and the signatures its key made,
+/// and for sealing CMS envelopes to its key.
+public final class X509Certificate: @unchecked Sendable {
+    let certificate: OpaquePointer
     public let pem: String
 
     public init(pem: String) throws {
@@ -58,10 +27,43 @@ public final class PEMCertificate: @unchecked Sendable {
         do { try self.init(pem: text) } catch { throw CryptoError.file(path: path, problem: "is not a PEM certificate") }
     }
 
+    /// A certificate in DER, as a TLS peer presents it.
+    public init(der: [UInt8]) throws {
+        let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            return d2i_X509(nil, &cursor, buffer.count)
+        }
+        guard let parsed else {
+            ERR_clear_error()
+            throw CryptoError.malformed("not a DER certificate")
+        }
+        guard let text = Self.pem(of: parsed) else {
+            X509_free(parsed)
+            throw CryptoError.fromQueue("PEM_write_bio_X509")
+        }
+        certificate = parsed
+        pem = text
+    }
+
+    private static func pem(of certificate: OpaquePointer) -> String? {
+        guard let bio = BIO_new(BIO_s_mem()) else { return nil }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_X509(bio, certificate) == 1 else { return nil }
+        var data: UnsafeMutablePointer<CChar>?
+        let length = liaison_bio_get_mem_data(bio, &data)
+        return data.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) }
+    }
+
     deinit { X509_free(certificate) }
 
+    /// The algorithm of the certificate's public key.
+    public var keyType: KeyType {
+        guard let key = X509_get0_pubkey(certificate) else { return .other("none") }
+        return KeyType(of: key)
+    }
+
     /// Whether `issuer`'s key signed this certificate, and the names match.
-    public func isIssued(by issuer: PEMCertificate) -> Bool {
+    public func isIssued(by issuer: X509Certificate) -> Bool {
         guard X509_NAME_cmp(X509_get_issuer_name(certificate), X509_get_subject_name(issuer.certificate)) == 0,
               let key = X509_get0_pubkey(issuer.certificate) else { return false }
         let verified = X509_verify(certificate, key) == 1

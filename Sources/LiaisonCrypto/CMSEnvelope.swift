@@ -1,0 +1,68 @@
+import COpenSSL
+public import Foundation
+
+/// CMS (RFC 5652) AuthEnvelopedData with AES-256-GCM content encryption, in DER: how the hub delivers
+/// a confidential payload to the certificate a reader presented, and how an agency seals a payload to the hub.
+/// RSA recipients get the content key through RSAES-OAEP with SHA-256; EC recipients through ECDH
+/// (ephemeral-static, X9.63 KDF with SHA-256, AES key wrap).
+public enum CMSEnvelope {
+    /// For error messages: the key types an envelope can be addressed to.
+    public static let addressableKeyTypes = "RSA (RSAES-OAEP with SHA-256) or EC, e.g. P-256 (ECDH)"
+
+    public static func seal(_ content: some ContiguousBytes, to recipient: X509Certificate) throws -> [UInt8] {
+        let keyType = recipient.keyType
+        guard keyType.isAddressable else { throw CryptoError.unaddressableKey(keyType.description) }
+        return try content.withUnsafeBytes { bytes in
+            guard let input = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { throw CryptoError.fromQueue("BIO_new_mem_buf") }
+            defer { BIO_free(input) }
+            // PARTIAL: recipients are added one by one so their key parameters can be set before CMS_final.
+            guard let cms = CMS_encrypt(nil, input, EVP_aes_256_gcm(), UInt32(CMS_BINARY | CMS_PARTIAL)) else { throw CryptoError.fromQueue("CMS_encrypt") }
+            defer { CMS_ContentInfo_free(cms) }
+            guard let info = CMS_add1_recipient_cert(cms, recipient.certificate, UInt32(CMS_BINARY | CMS_KEY_PARAM)),
+                  let parameters = CMS_RecipientInfo_get0_pkey_ctx(info) else { throw CryptoError.fromQueue("CMS_add1_recipient_cert") }
+            if keyType == .rsa {
+                guard EVP_PKEY_CTX_set_rsa_padding(parameters, RSA_PKCS1_OAEP_PADDING) > 0,
+                      EVP_PKEY_CTX_set_rsa_oaep_md(parameters, EVP_sha256()) > 0 else { throw CryptoError.fromQueue("EVP_PKEY_CTX_set_rsa_oaep_md") }
+            } else {
+                guard EVP_PKEY_CTX_set_ecdh_kdf_md(parameters, EVP_sha256()) > 0 else { throw CryptoError.fromQueue("EVP_PKEY_CTX_set_ecdh_kdf_md") }
+            }
+            guard CMS_final(cms, input, nil, UInt32(CMS_BINARY)) == 1 else { throw CryptoError.fromQueue("CMS_final") }
+            guard let output = BIO_new(BIO_s_mem()) else { throw CryptoError.fromQueue("BIO_new") }
+            defer { BIO_free(output) }
+            guard i2d_CMS_bio(output, cms) == 1 else { throw CryptoError.fromQueue("i2d_CMS_bio") }
+            return contents(of: output)
+        }
+    }
+
+    /// Opens an AuthEnvelopedData addressed to `certificate`'s key. Anything else (another structure,
+    /// another recipient, an altered envelope) is an error; the content is never returned unauthenticated.
+    public static func open(_ envelope: some ContiguousBytes, key: PrivateKey, certificate: X509Certificate) throws -> [UInt8] {
+        try envelope.withUnsafeBytes { bytes in
+            guard let input = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { throw CryptoError.fromQueue("BIO_new_mem_buf") }
+            defer { BIO_free(input) }
+            guard let cms = d2i_CMS_bio(input, nil) else {
+                ERR_clear_error()
+                throw CryptoError.malformed("not a DER-encoded CMS structure")
+            }
+            defer { CMS_ContentInfo_free(cms) }
+            guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_id_smime_ct_authEnvelopedData else {
+                throw CryptoError.malformed("the CMS structure is not AuthEnvelopedData; seal with AES-256-GCM (openssl cms -encrypt -aes-256-gcm)")
+            }
+            guard let output = BIO_new(BIO_s_mem()) else { throw CryptoError.fromQueue("BIO_new") }
+            defer { BIO_free(output) }
+            // A failed decryption may leave OpenSSL's queue empty (FACTS.md): the return value decides.
+            guard CMS_decrypt(cms, key.key, certificate.certificate, nil, output, UInt32(CMS_BINARY)) == 1 else {
+                let reason = CryptoError.fromQueue("CMS_decrypt")
+                throw CryptoError.unopenable(reason.description)
+            }
+            return contents(of: output)
+        }
+    }
+
+    static func contents(of bio: OpaquePointer) -> [UInt8] {
+        var data: UnsafeMutablePointer<CChar>?
+        let length = liaison_bio_get_mem_data(bio, &data)
+        guard let data, length > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
+    }
+}

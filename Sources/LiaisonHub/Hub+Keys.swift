@@ -1,0 +1,95 @@
+import Foundation
+public import LiaisonCore
+import LiaisonCrypto
+import LiaisonStore
+
+/// One key-ring version and how many stored data keys it still wraps.
+public struct KeyVersionStatus: Sendable, Equatable {
+    public let version: UInt32
+    public let createdAt: String
+    public let dataKeys: Int
+}
+
+public struct KeyRingStatus: Sendable, Equatable {
+    public let current: UInt32
+    public let versions: [KeyVersionStatus]
+}
+
+/// Key rotation: a new key-encryption key version, then a background rewrap of every data key under it,
+/// then retirement of versions no data key uses. Items stay readable throughout (see `withDataKey`).
+extension Hub {
+    public func keyRingStatus(by caller: Principal) async throws -> KeyRingStatus {
+        try await traced(caller.id, "getKeyRing") {
+            try requireKeyAdministrator(caller)
+            let status = try await keyRingStatus()
+            try await record(caller.id, "getKeyRing", detail: ["current": String(status.current)])
+            return status
+        }
+    }
+
+    /// Adds a version and makes it current; the rewrap runs in the background (`KeyRewrapping`).
+    public func rotateKeys(by caller: Principal) async throws -> KeyRingStatus {
+        try await traced(caller.id, "rotateKeys") {
+            try requireKeyAdministrator(caller)
+            let ring = try keys.rotate(now: clock())
+            try await record(caller.id, "rotateKeys", detail: ["version": String(ring.current)])
+            logger.notice("key ring rotated", metadata: ["version": "\(ring.current)", "by": "\(caller.id)"])
+            return try await keyRingStatus()
+        }
+    }
+
+    public func keyRingStatus() async throws -> KeyRingStatus {
+        let counts = try await store.dataKeyCounts()
+        let ring = keys.ring
+        return KeyRingStatus(current: ring.current, versions: ring.versionList.map {
+            KeyVersionStatus(version: $0.version, createdAt: $0.createdAt, dataKeys: counts[$0.version] ?? 0)
+        })
+    }
+
+    /// Rewraps up to `batch` data keys still under an older version; returns how many were rewrapped (0 when none is left).
+    public func rewrapDataKeys(batch: Int = 256) async throws -> Int {
+        try await keys.sealing { cipher in
+            let stale = try await store.dataKeys(notUnder: cipher.keyRing.current, limit: batch)
+            guard !stale.isEmpty else { return 0 }
+            var rewraps: [DataKeyRewrap] = []
+            for key in stale {
+                do {
+                    let wrapped = try withDataKey(cipher) { try $0.rewrap(WrappedKey(version: key.version, sealed: key.wrappedKey), itemID: key.itemID) }
+                    rewraps.append(DataKeyRewrap(itemID: key.itemID, previousVersion: key.version, version: wrapped.version, wrappedKey: wrapped.sealed))
+                } catch {
+                    // Left as it is: its version stays in the ring, so nothing readable before becomes unreadable.
+                    logger.critical("a stored data key failed authentication; it cannot be rewrapped", metadata: ["item": "\(key.itemID)", "error": "\(error)"])
+                }
+            }
+            guard !rewraps.isEmpty else { return 0 }
+            return try await store.replaceDataKeys(rewraps)
+        }
+    }
+
+    /// Retires every old version that no stored data key uses and no seal in flight is using; returns them.
+    public func retireUnusedKeyVersions() async throws -> Set<UInt32> {
+        let old = keys.oldVersions
+        guard !old.isEmpty, !keys.hasSealsInFlight(old) else { return [] }
+        // Counted after the in-flight check: no new seal can use an old version, so the count is final.
+        let counts = try await store.dataKeyCounts()
+        let unused = old.filter { (counts[$0] ?? 0) == 0 }
+        guard !unused.isEmpty else { return [] }
+        try await record("hub", "retireKeys", detail: ["versions": unused.sorted().map(String.init).joined(separator: ","), "current": String(keys.ring.current)])
+        try keys.retire(unused)
+        logger.notice("key ring versions retired", metadata: ["versions": "\(unused.sorted())"])
+        return unused
+    }
+
+    /// Rewraps until no data key is under an old version, then retires the old versions.
+    public func completeKeyRotation() async throws -> Set<UInt32> {
+        while try await rewrapDataKeys() > 0 {}
+        return try await retireUnusedKeyVersions()
+    }
+
+    func requireKeyAdministrator(_ caller: Principal) throws {
+        guard caller.agency.type == .commission, caller.roles.contains(.administrator) else {
+            throw HubError(.forbidden, code: "forbidden", message: "only administrators of the commission may manage the key ring",
+                           hint: "Ask a commission administrator, or rotate offline with `liaisond keys rotate --data DIR` while the hub is stopped")
+        }
+    }
+}

@@ -1,0 +1,33 @@
+public import LiaisonHub
+public import Logging
+public import ServiceLifecycle
+
+/// Finishes key rotations in the background: when the ring holds versions older than the current one,
+/// rewraps every data key under the current version, then retires the old versions. Runs at start too,
+/// so a rotation made offline (or cut short by a crash) completes once the hub serves again.
+public struct KeyRewrapping: Service {
+    let hub: Hub
+    let interval: Duration
+    let logger: Logger
+
+    public init(hub: Hub, interval: Duration = .seconds(1), logger: Logger) {
+        self.hub = hub
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // An in-memory check: nothing to do unless the ring holds an old version.
+            if !hub.keys.oldVersions.isEmpty {
+                do {
+                    while !Task.isShuttingDownGracefully, try await hub.rewrapDataKeys() > 0 {}
+                    if !Task.isShuttingDownGracefully { _ = try await hub.retireUnusedKeyVersions() }
+                } catch {
+                    logger.error("could not rewrap data keys; will try again", metadata: ["error": "\(error)"])
+                }
+            }
+            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
