@@ -4,7 +4,7 @@ public import Foundation
 /// The hub's key-encryption keys, by version. New data keys are wrapped under `current`;
 /// older versions stay until no wrapped key uses them (see `KeyCustody` for rotation).
 ///
-/// File format (JSON, mode 0600, readable only by the daemon):
+/// File format (JSON, mode 0600, readable only by the daemon; documented in docs/keys.md):
 /// `{"format": "liaison-keyring-v1", "current": 1, "keys": [{"version": 1, "created_at": "...", "key": "<base64 of 32 bytes>"}]}`
 public struct KeyRing: Sendable {
     public struct Version: Sendable, Codable {

@@ -129,4 +129,39 @@ struct CLITests {
         #expect(usage.status != 0)
         #expect(usage.stderr.contains("give either --item ID, or --owner, --unit and --classification"))
     }
+
+    @Test func sealedPushRawGetAndKeyRotationFromTheCLI() async throws {
+        try await TestHub.with { hub in
+            let folder = try Paths.temporaryDirectory("cli-cms")
+            let content = Data("经由代理的机密材料\n".utf8)
+            let push = try await liaison(hub, ["push", "-", "--kind", "lead", "--title", "密封", "--unit", "health-commission", "--classification", "confidential",
+                                               "--seal", "--as", "zhao.lei"], input: content)
+            #expect(push.status == 0, "\(push.stderr)")
+            let id = String(push.stdout.dropFirst("Pushed ".count).prefix(16))
+            // zhao.lei (EC) acts for the commission, the owner: the hub opened the sealed intake and seals again on delivery.
+            let plain = try await liaison(hub, ["get", id, "--as", "zhao.lei"])
+            #expect(plain.stdoutData == content)
+            let raw = folder + "/payload.der"
+            let get = try await liaison(hub, ["get", id, "--raw", "-o", raw, "--as", "zhao.lei"])
+            #expect(get.stdout.hasPrefix("Wrote the CMS envelope of \(id)"))
+            #expect((try FileManager.default.attributesOfItem(atPath: raw)[.posixPermissions] as? Int) == 0o600)
+            let opened = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", raw, "-recip", TestPKI.shared.certificate("zhao.lei"),
+                                                                     "-inkey", TestPKI.shared.key("zhao.lei"), "-binary"])
+            #expect(opened.stdoutData == content)
+
+            // --seal refuses a certificate the CA did not issue for the hub, and sends nothing.
+            let untrusted = try await liaison(hub, ["push", "-", "--kind", "lead", "--title", "t", "--unit", "health-commission", "--classification", "general",
+                                                    "--seal", "--hub-cert", TestPKI.shared.certificate("office-3"), "--as", "zhao.lei"], input: content)
+            #expect(untrusted.status == 1)
+            #expect(untrusted.stderr.contains("the hub's certificate is not one your CA"))
+
+            let notAdmin = try await liaison(hub, ["keys", "rotate", "--as", "zhao.lei"])
+            #expect(notAdmin.status == 1 && notAdmin.stderr.contains("only administrators of the commission may manage the key ring"))
+            let rotate = try await liaison(hub, ["keys", "rotate", "--as", "sun.hao"])
+            #expect(rotate.stdout.hasPrefix("Key version 2 is current; the hub is rewrapping 1 data key(s)"), "\(rotate.stderr)")
+            let status = try await liaison(hub, ["keys", "--json", "--as", "sun.hao"])
+            let parsed = try JSONSerialization.jsonObject(with: status.stdoutData) as? [String: Any]
+            #expect(parsed?["current"] as? Int == 2)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LiaisonCrypto
 import Testing
 
 /// The real `liaisond` binary as an operator runs it.
@@ -143,5 +144,48 @@ struct DaemonProcessTests {
         process.terminate()
         #expect(await waitForExit(process) == 0)
         await client.shutdown()
+    }
+
+    @Test func offlineRotationIsRefusedWhileTheHubRunsAndCompletesWhenItStartsAgain() async throws {
+        let data = try Paths.temporaryDirectory("offline-rotate")
+        let port = try ProcessRunner.freePort()
+        let (first, client) = try await startAndConnect(data: data, port: port, as: "stationed-finance")
+        var bodies: [String: Data] = [:]
+        for index in 0..<10 {
+            let body = Data("机密 \(index)".utf8)
+            bodies[try #require(try await client.push(unit: "finance-bureau", classification: "confidential", payload: body).json["id"] as? String)] = body
+        }
+        // The running hub holds the data folder: neither a rotation nor a second hub may touch it.
+        let refused = try await ProcessRunner.runAsync(daemon, ["keys", "rotate", "--data", data])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("liaisond is running on \(data); rotate online with `liaison keys rotate`"))
+        let second = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--listen", "127.0.0.1:\(try ProcessRunner.freePort())", "--policy", Paths.policies,
+                                                               "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("another liaisond is running on \(data)"))
+        first.terminate()
+        #expect(await waitForExit(first) == 0)
+        await client.shutdown()
+
+        let rotated = try await ProcessRunner.runAsync(daemon, ["keys", "rotate", "--data", data])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(rotated.stdout.hasPrefix("Key ring version 2 is current. When the hub starts it rewraps 10 data key(s) under it"))
+        let status = try await ProcessRunner.runAsync(daemon, ["keys", "status", "--data", data])
+        #expect(status.stdout.contains("1        ") && status.stdout.contains("10\n") && status.stdout.contains("(current)"))
+
+        let (restarted, again) = try await startAndConnect(data: data, port: port, as: "stationed-finance")
+        for (id, body) in bodies { #expect(try await again.payload(id).plaintext == body) }
+        // The hub rewraps in the background and retires version 1 (bounded wait).
+        var versions: [UInt32] = []
+        for _ in 0..<100 {
+            versions = try KeyRing.load(at: data + "/keyring.json").versionList.map(\.version)
+            if versions == [2] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(versions == [2])
+        for (id, body) in bodies { #expect(try await again.payload(id).plaintext == body) }
+        restarted.terminate()
+        #expect(await waitForExit(restarted) == 0)
+        await again.shutdown()
     }
 }
