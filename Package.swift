@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "liaisond", targets: ["liaisond"]),
         .executable(name: "liaison", targets: ["liaison"]),
+        .executable(name: "liaison-crypto-bench", targets: ["liaison-crypto-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -105,6 +106,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Measures the crypto layer for scripts/bench; not shipped.
+        .executableTarget(
+            name: "liaison-crypto-bench",
+            dependencies: ["LiaisonCrypto"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
