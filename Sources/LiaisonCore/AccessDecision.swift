@@ -12,4 +12,9 @@ public struct AccessDecision: Sendable, Equatable {
     public let access: Access
     /// The sentence that says which rule decided and why it applied.
     public let reason: String
+
+    public init(access: Access, reason: String) {
+        self.access = access
+        self.reason = reason
+    }
 }

@@ -12,4 +12,6 @@ public struct LevelRule: Sendable, Equatable {
     /// Relationships that learn an unreadable item exists (a withheld stub) so that they can ask for it.
     public let withheldStubVisibleTo: [Relationship]
     public let payloadAtRest: PayloadAtRest
+    /// How access beyond the rule above is approved; nil when it cannot be.
+    public let approval: ApprovalRule?
 }

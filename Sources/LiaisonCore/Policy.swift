@@ -7,12 +7,15 @@ public struct Policy: Sendable {
     public let units: [String: Unit]
     public let kinds: [String: ItemKind]
     public let levels: [Classification: LevelRule]
+    /// How long an access request nobody decides stays open.
+    public let requestLifetime: Period
     /// Stationed group id -> the office that leads it, derived once at load.
     let officeLeading: [String: String]
     /// Every principal resolved once, so the hot path never re-derives them.
     let principals: [String: Principal]
 
-    init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule]) {
+    init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule], requestLifetime: Period) {
+        self.requestLifetime = requestLifetime
         self.agencies = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.people = Dictionary(people.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.units = Dictionary(units.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

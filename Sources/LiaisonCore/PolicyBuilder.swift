@@ -13,6 +13,8 @@ struct PolicyBuilder {
     /// References to check once every file is read: (namespace, id, what refers, file, node).
     private var references: [(namespace: String, id: String, what: String, file: String, node: Node)] = []
     private var levelsNode: (String, Node)?
+    /// How long an undecided access request lives (`requests: lifetime:`); 7 days unless the policy says.
+    private var requestLifetime = Period(seconds: 7 * 86_400)
     /// Levels that appear in some file, valid or not, so a broken rule is not also reported as missing.
     private var mentionedLevels: Set<Classification> = []
     /// A file that is not YAML hides what it declares; whole-policy checks would only add noise.
@@ -33,6 +35,10 @@ struct PolicyBuilder {
             if declare(id, in: "kind", at: f["id"]!, &reader) { kinds.append(ItemKind(id: id, name: name)) }
         }
         if let node = top["levels"] { readLevels(node, &reader) }
+        if let node = top["requests"], let f = reader.fields(node, of: "requests", allowed: ["lifetime"], required: ["lifetime"]),
+           let lifetime = reader.period(f["lifetime"], "requests.lifetime") {
+            requestLifetime = lifetime
+        }
     }
 
     /// Records an id; a second declaration in the same namespace is a problem naming the first.
@@ -108,7 +114,7 @@ struct PolicyBuilder {
         for level in Classification.allCases {
             guard let entry = byLevel[level.rawValue] else { continue }
             mentionedLevels.insert(level)
-            let allowed = ["readable_without_approval", "withheld_stub_visible_to", "payload_at_rest"]
+            let allowed = ["readable_without_approval", "withheld_stub_visible_to", "payload_at_rest", "approval"]
             guard let f = reader.fields(entry, of: "the \(level.rawValue) level", allowed: allowed, required: ["readable_without_approval", "payload_at_rest"]),
                   let atRestText = reader.string(f["payload_at_rest"], "payload_at_rest") else { continue }
             guard let atRest = PayloadAtRest(rawValue: atRestText) else {
@@ -119,11 +125,33 @@ struct PolicyBuilder {
                 reader.problem(at: f["payload_at_rest"], "confidential payloads must be encrypted at rest", hint: "Set `payload_at_rest: encrypted` for confidential")
                 continue
             }
+            let approval = f["approval"].flatMap { approvalRule($0, level: level, &reader) }
             if declare(level.rawValue, in: "level", at: entry, &reader) {
                 levels.append(LevelRule(level: level, readableWithoutApproval: relationships(f["readable_without_approval"], &reader),
-                                        withheldStubVisibleTo: relationships(f["withheld_stub_visible_to"], &reader), payloadAtRest: atRest))
+                                        withheldStubVisibleTo: relationships(f["withheld_stub_visible_to"], &reader), payloadAtRest: atRest,
+                                        approval: approval))
             }
         }
+    }
+
+    private func approvalRule(_ node: Node, level: Classification, _ reader: inout PolicyFileReader) -> ApprovalRule? {
+        let what = "the approval of \(level.rawValue) items"
+        guard let f = reader.fields(node, of: what, allowed: ["approvers", "approvals_required", "commission_approval_required", "max_grant"],
+                                    required: ["approvers", "approvals_required", "max_grant"]) else { return nil }
+        let approvers = relationships(f["approvers"], &reader)
+        guard let required = reader.count(f["approvals_required"], "approvals_required", in: 1...10),
+              let maxGrant = reader.period(f["max_grant"], "max_grant") else { return nil }
+        let commissionRequired = f["commission_approval_required"].map { reader.flag($0, "commission_approval_required") ?? false } ?? false
+        guard !approvers.isEmpty else {
+            reader.problem(at: f["approvers"], "\(what) names no approvers", hint: "List the relationships whose approvers decide, e.g. [owner, owner-office]")
+            return nil
+        }
+        if commissionRequired && !approvers.contains(.commission) {
+            reader.problem(at: f["commission_approval_required"], "\(what) requires a commission approval, but commission is not among its approvers",
+                           hint: "Add commission to approvers, or drop commission_approval_required")
+            return nil
+        }
+        return ApprovalRule(approvers: approvers, required: required, commissionRequired: commissionRequired, maxGrant: maxGrant)
     }
 
     private func relationships(_ node: Node?, _ reader: inout PolicyFileReader) -> [Relationship] {
@@ -172,6 +200,6 @@ struct PolicyBuilder {
             problems += reader.problems
         }
         guard problems.isEmpty else { throw PolicyError(problems: problems) }
-        return Policy(agencies: agencies, people: people, units: units, kinds: kinds, levels: levels)
+        return Policy(agencies: agencies, people: people, units: units, kinds: kinds, levels: levels, requestLifetime: requestLifetime)
     }
 }

@@ -78,6 +78,33 @@ struct PolicyFileReader {
         }
         return (date, text)
     }
+
+    mutating func period(_ node: Node?, _ what: String) -> Period? {
+        guard let text = string(node, what) else { return nil }
+        guard let period = Period(text) else {
+            problem(at: node, "\(what) '\(text)' is not a length of time", hint: Period.formatHint)
+            return nil
+        }
+        return period
+    }
+
+    mutating func count(_ node: Node?, _ what: String, in range: ClosedRange<Int>) -> Int? {
+        guard let text = string(node, what) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            problem(at: node, "\(what) '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)", hint: "Write a number such as 1 or 2")
+            return nil
+        }
+        return value
+    }
+
+    mutating func flag(_ node: Node?, _ what: String) -> Bool? {
+        guard let text = string(node, what) else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default:
+            problem(at: node, "\(what) '\(text)' is not true or false", hint: "Write true or false")
+            return nil
+        }
+    }
 }
-
-

@@ -4,9 +4,9 @@ import Yams
 /// Reads every `*.yaml` file of a policy folder into one `Policy`, validating all of it.
 ///
 /// Each file is a mapping whose top-level keys are any of `agencies`, `people`, `units`, `kinds`
-/// and `levels`; a section may be split across files. See `policies/README.md` for the format.
+/// `levels` and `requests`; a section may be split across files. See `policies/README.md` for the format.
 public enum PolicyLoader {
-    static let sections = ["agencies", "people", "units", "kinds", "levels"]
+    static let sections = ["agencies", "people", "units", "kinds", "levels", "requests"]
 
     public static func load(directory: String) throws -> Policy {
         let url = URL(fileURLWithPath: directory)

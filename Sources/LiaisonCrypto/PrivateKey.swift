@@ -1,5 +1,5 @@
 import COpenSSL
-public import Foundation
+import Foundation
 
 /// A private key (RSA or EC) read from an unencrypted PEM file: the hub's, to sign the audit
 /// chain's heads and open what agencies sealed to it; a reader's, to open what the hub delivers.

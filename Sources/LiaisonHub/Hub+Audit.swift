@@ -1,7 +1,7 @@
 import Foundation
 public import LiaisonCore
 public import LiaisonStore
-public import LiaisonCrypto
+import LiaisonCrypto
 
 /// The trace: every action and every refusal is one entry, written before the action's result is released.
 extension Hub {

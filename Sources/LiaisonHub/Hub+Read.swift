@@ -51,11 +51,15 @@ extension Hub {
                               limit: request.limit)
         var visible: [VisibleItem] = []
         let cipher = self.cipher
+        let now = clock()
+        // One read of the reader's live grants serves the whole page.
+        let granted = try await store.grantedItems(agency: reader.agency.id, at: now)
         // Hidden items are skipped, so a page may need several reads; the scan is bounded so one request stays cheap.
         for _ in 0..<8 {
             let batch = try await store.items(matching: query)
             for item in batch {
-                let access = access(reader, item)
+                var access = policy.access(of: reader, to: item.subject, at: now)
+                if access != .read && granted.contains(item.id) { access = .read }
                 guard access != .hidden else { continue }
                 if access == .read {
                     do {
@@ -87,7 +91,7 @@ extension Hub {
     func visibleItem(id: String, by reader: Principal) async throws -> VisibleItem {
         let cipher = self.cipher
         guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
-        let access = access(reader, item)
+        let access = try await access(reader, item)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
         return VisibleItem(item: access == .read ? try opened(item, cipher) : item, access: access)
     }

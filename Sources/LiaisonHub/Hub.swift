@@ -63,9 +63,13 @@ public final class Hub: Sendable {
         return principal
     }
 
-    /// What `reader` may see of `item` now.
-    func access(_ reader: Principal, _ item: Item) -> AccessDecision.Access {
-        policy.access(of: reader, to: item.subject, at: clock())
+    /// What `reader` may see of `item` now: the policy's answer, or read through a live grant to its agency.
+    /// The grant is checked on every read, so an expired or revoked one stops working at once.
+    func access(_ reader: Principal, _ item: Item) async throws -> AccessDecision.Access {
+        let now = clock()
+        let access = policy.access(of: reader, to: item.subject, at: now)
+        guard access != .read else { return .read }
+        return try await store.hasLiveGrant(agency: reader.agency.id, item: item.id, at: now) ? .read : access
     }
 
     /// The decision and the rule behind it, for `liaison policy explain`. Someone may explain
@@ -86,7 +90,13 @@ public final class Hub: Sendable {
         guard let reader = policy.principal(id) else {
             throw HubError.invalidField("principal", "'\(id)' is not a principal declared in the policy", hint: "Use a principal id from the policy (`liaison policy check` lists them)")
         }
-        guard let item = try await store.item(id: itemID), access(caller, item) != .hidden else { throw HubError.itemNotFound(itemID) }
-        return policy.decide(for: reader, about: item.subject, at: clock())
+        guard let item = try await store.item(id: itemID), try await access(caller, item) != .hidden else { throw HubError.itemNotFound(itemID) }
+        let now = clock()
+        let decision = policy.decide(for: reader, about: item.subject, at: now)
+        guard decision.access != .read,
+              let grant = try await store.grants(matching: GrantQuery(agency: reader.agency.id, liveAt: now)).first(where: { $0.itemIDs.contains(itemID) }) else {
+            return decision
+        }
+        return AccessDecision(access: .read, reason: "\(decision.reason); but grant \(grant.id) (request \(grant.requestID)) lets \(reader.agency.id) read it until \(ISO8601DateFormatter().string(from: grant.expiresAt))")
     }
 }

@@ -101,6 +101,54 @@ public struct AuditQuery: Sendable, Equatable {
     }
 }
 
+/// Filters for access requests, newest first.
+public struct RequestQuery: Sendable, Equatable {
+    /// Requests made by this agency.
+    public var agency: String?
+    /// Only requests still pending and not expired at this time.
+    public var openAt: Date?
+    public var before: String?
+    public var limit: Int
+
+    public init(agency: String? = nil, openAt: Date? = nil, before: String? = nil, limit: Int = 100) {
+        self.agency = agency
+        self.openAt = openAt
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// Filters for grants, newest first.
+public struct GrantQuery: Sendable, Equatable {
+    /// Grants held by this agency.
+    public var agency: String?
+    /// Only grants neither revoked nor expired at this time.
+    public var liveAt: Date?
+    public var limit: Int
+
+    public init(agency: String? = nil, liveAt: Date? = nil, limit: Int = 500) {
+        self.agency = agency
+        self.liveAt = liveAt
+        self.limit = limit
+    }
+}
+
+/// What a review did to its request, decided inside the store's transaction from the request and its reviews so far.
+public struct ReviewResolution: Sendable, Equatable {
+    /// The request's decision after this review: still pending, approved or denied.
+    public let decision: AccessRequest.Status
+    /// The grant an approval created.
+    public let grant: Grant?
+    /// Trail entries written in the same transaction.
+    public let audit: [AuditRecord]
+
+    public init(decision: AccessRequest.Status, grant: Grant?, audit: [AuditRecord]) {
+        self.decision = decision
+        self.grant = grant
+        self.audit = audit
+    }
+}
+
 /// Where the hub keeps items. SQLite is the embedded default; a PostgreSQL store can implement the same.
 public protocol HubStore: Sendable {
     /// Stores an item and its payload durably before returning (or finds the earlier push under the same claim),
@@ -125,4 +173,23 @@ public protocol HubStore: Sendable {
     /// Replaces wrapped data keys (the payload's and the sealed metadata's together, in one transaction);
     /// a key no longer under its `previousVersion` is left alone. Returns how many were replaced.
     func replaceDataKeys(_ rewraps: [DataKeyRewrap]) async throws -> Int
+
+    /// Items by id, in the order given, skipping ids that do not exist.
+    func items(ids: [String]) async throws -> [Item]
+    /// Stores a new request durably, with its trail entry in the same transaction.
+    func insertRequest(_ request: AccessRequest, audit: AuditRecord) async throws
+    func request(id: String) async throws -> AccessRequest?
+    func requests(matching query: RequestQuery) async throws -> [AccessRequest]
+    func reviews(requestID: String) async throws -> [Review]
+    /// Records a review. `resolve` sees the request and its earlier reviews as of the transaction and decides
+    /// (or throws to refuse, and nothing is written); the review, the request's new decision, any grant and the
+    /// resolution's trail entries commit together.
+    func review(_ review: Review, resolve: @escaping @Sendable (AccessRequest, [Review]) throws -> ReviewResolution) async throws -> ReviewResolution
+    func grant(id: String) async throws -> Grant?
+    func grants(matching query: GrantQuery) async throws -> [Grant]
+    /// Ids of items `agency` holds a live grant for at `now`.
+    func grantedItems(agency: String, at now: Date) async throws -> Set<String>
+    func hasLiveGrant(agency: String, item: String, at now: Date) async throws -> Bool
+    /// Revokes a grant not yet revoked (false if it already was), with its trail entry in the same transaction.
+    func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord) async throws -> Bool
 }

@@ -7,7 +7,7 @@ public import LiaisonCore
 public final class SQLiteStore: HubStore {
     public let path: String
     let pool: DatabasePool
-    private let committer: GroupCommitter
+    let committer: GroupCommitter
 
     /// Opens (creating if needed) the database at `path` and runs migrations.
     public init(path: String) throws {
@@ -103,6 +103,7 @@ public final class SQLiteStore: HubStore {
             // Rotation counts and rewraps data keys by version without reading the payload rows.
             try db.execute(sql: "CREATE INDEX payload_by_key_version ON payload(key_version) WHERE key_version IS NOT NULL")
         }
+        registerSharingMigration(&migrator)
         return migrator
     }
 
@@ -126,7 +127,7 @@ public final class SQLiteStore: HubStore {
     }
 
     public func record(_ audit: AuditRecord) async throws {
-        try await committer.submit { db, tail in try tail.append(audit, db) }
+        _ = try await committer.submit { db, tail in try tail.append(audit, db) }
     }
 
     public func auditHead() async throws -> (seq: Int64, hash: String) {
@@ -212,7 +213,7 @@ public final class SQLiteStore: HubStore {
     // one row, so a statement's own snapshot is consistent enough.
 
     /// A synchronous read without a transaction; from an async function the compiler would pick GRDB's async overload.
-    private func readNow<T>(_ body: (Database) throws -> T) throws -> T { try pool.unsafeRead(body) }
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T { try pool.unsafeRead(body) }
 
     public func item(id: String) async throws -> Item? {
         try readNow { db in try Self.fetchItem(id: id, in: db) }

@@ -1,0 +1,101 @@
+public import Foundation
+
+/// A principal's request to read items it cannot read, with why and for how long (DESIGN.md §4).
+public struct AccessRequest: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable {
+        case pending, approved, denied, expired
+    }
+
+    public let id: String
+    /// The principal who asked; the grant goes to its agency.
+    public let requester: String
+    public let agency: String
+    public let reason: String
+    public let itemIDs: [String]
+    /// Set when the request was made for "every item of this unit I cannot read yet".
+    public let unit: String?
+    /// How long the grant lasts from the moment of approval.
+    public let duration: Period
+    public let createdAt: Date
+    /// When an undecided request stops accepting reviews.
+    public let expiresAt: Date
+    /// As stored: pending, approved or denied. `status(at:)` also knows expiry.
+    public let decision: Status
+    public let decidedAt: Date?
+    public let grantID: String?
+
+    public init(id: String, requester: String, agency: String, reason: String, itemIDs: [String], unit: String?, duration: Period,
+                createdAt: Date, expiresAt: Date, decision: Status = .pending, decidedAt: Date? = nil, grantID: String? = nil) {
+        self.id = id
+        self.requester = requester
+        self.agency = agency
+        self.reason = reason
+        self.itemIDs = itemIDs
+        self.unit = unit
+        self.duration = duration
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.decision = decision
+        self.decidedAt = decidedAt
+        self.grantID = grantID
+    }
+
+    /// A pending request past its lifetime is expired; that is checked whenever it is read, not by a sweeper.
+    public func status(at now: Date) -> Status {
+        decision == .pending && now >= expiresAt ? .expired : decision
+    }
+}
+
+/// One approver's decision on a request, with the comment that justifies it.
+public struct Review: Sendable, Equatable {
+    public enum Decision: String, Sendable {
+        case approve, deny
+    }
+
+    public let requestID: String
+    public let reviewer: String
+    public let agency: String
+    public let decision: Decision
+    public let comment: String
+    public let time: Date
+
+    public init(requestID: String, reviewer: String, agency: String, decision: Decision, comment: String, time: Date) {
+        self.requestID = requestID
+        self.reviewer = reviewer
+        self.agency = agency
+        self.decision = decision
+        self.comment = comment
+        self.time = time
+    }
+}
+
+/// Read access to exactly the items of an approved request, for the requesting agency, until it expires or is revoked.
+public struct Grant: Sendable, Equatable {
+    public let id: String
+    public let requestID: String
+    public let agency: String
+    public let itemIDs: [String]
+    public let createdAt: Date
+    public let expiresAt: Date
+    public let revokedAt: Date?
+    public let revokedBy: String?
+
+    public init(id: String, requestID: String, agency: String, itemIDs: [String], createdAt: Date, expiresAt: Date,
+                revokedAt: Date? = nil, revokedBy: String? = nil) {
+        self.id = id
+        self.requestID = requestID
+        self.agency = agency
+        self.itemIDs = itemIDs
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.revokedBy = revokedBy
+    }
+
+    /// Live: neither revoked nor past its expiry. Checked on every read.
+    public func isLive(at now: Date) -> Bool { revokedAt == nil && now < expiresAt }
+
+    public func status(at now: Date) -> String {
+        revokedAt != nil ? "revoked" : now >= expiresAt ? "expired" : "active"
+    }
+}

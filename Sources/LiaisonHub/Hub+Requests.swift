@@ -1,0 +1,261 @@
+import Foundation
+public import LiaisonCore
+import LiaisonStore
+
+/// Access requests and their reviews (DESIGN.md §4): the policy says who approves and how many;
+/// enough approvals create a grant for exactly the requested items, one eligible deny ends the request.
+extension Hub {
+    public static let maximumItemsPerRequest = 1000
+
+    public func createRequest(_ new: NewAccessRequest, by requester: Principal) async throws -> RequestView {
+        try await traced(requester.id, "createRequest", targets: new.items ?? [], unit: new.unit) {
+            let now = clock()
+            let (items, duration, reason) = try await validate(new, by: requester, at: now)
+            let request = AccessRequest(id: ids.next(at: now), requester: requester.id, agency: requester.agency.id, reason: reason, itemIDs: items.map(\.id),
+                                        unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
+            var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
+            if let unit = new.unit { detail["unit"] = unit }
+            try await store.insertRequest(request, audit: AuditRecord(time: now, actor: requester.id, action: "createRequest", targets: [request.id] + request.itemIDs,
+                                                                      unit: new.unit, outcome: "ok", detail: detail))
+            return try view(request, items: items, reviews: [], for: requester, at: now)
+        }
+    }
+
+    /// One request, for its requesting agency, the approvers it concerns, and auditors; 404 for anyone else.
+    public func request(id: String, by viewer: Principal) async throws -> RequestView {
+        try await traced(viewer.id, "getRequest", targets: [id]) {
+            let now = clock()
+            let (request, items, reviews) = try await visibleRequest(id: id, by: viewer, at: now)
+            try await record(viewer.id, "getRequest", targets: [id], unit: request.unit)
+            return try view(request, items: items, reviews: reviews, for: viewer, at: now)
+        }
+    }
+
+    /// With `mine`, the requests of the viewer's agency (optionally of one status); otherwise those awaiting the viewer's review.
+    public func requests(mine: Bool, status: String?, by viewer: Principal) async throws -> [RequestView] {
+        try await traced(viewer.id, "listRequests") {
+            let now = clock()
+            var wanted: AccessRequest.Status?
+            if let status {
+                guard let parsed = AccessRequest.Status(rawValue: status) else {
+                    throw HubError.invalidField("status", "unknown status '\(status)'", hint: "Use one of: \(AccessRequest.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                wanted = parsed
+            }
+            var views: [RequestView] = []
+            if mine {
+                for request in try await store.requests(matching: RequestQuery(agency: viewer.agency.id, limit: 500)) where wanted == nil || request.status(at: now) == wanted {
+                    views.append(try view(request, items: try await subjects(of: request), reviews: try await store.reviews(requestID: request.id), for: viewer, at: now))
+                }
+            } else {
+                for request in try await store.requests(matching: RequestQuery(openAt: now, limit: 500)) {
+                    let items = try await subjects(of: request)
+                    guard policy.reviewRefusal(viewer, of: request, items: items.map { ($0.id, $0.subject) }, at: now) == nil else { continue }
+                    let reviews = try await store.reviews(requestID: request.id)
+                    guard !reviews.contains(where: { $0.reviewer == viewer.id }) else { continue }
+                    views.append(try view(request, items: items, reviews: reviews, for: viewer, at: now))
+                }
+            }
+            try await record(viewer.id, "listRequests", targets: views.map(\.request.id), detail: ["mine": String(mine), "count": String(views.count)])
+            return views
+        }
+    }
+
+    /// An approval or a deny, with its comment.
+    public func review(requestID id: String, _ decision: Review.Decision, comment: String?, by reviewer: Principal) async throws -> RequestView {
+        let action = decision == .approve ? "approveRequest" : "denyRequest"
+        return try await traced(reviewer.id, action, targets: [id]) {
+            let now = clock()
+            guard let comment = comment?.trimmingCharacters(in: .whitespacesAndNewlines), !comment.isEmpty else {
+                throw HubError.invalidField("comment", "a review needs a comment", hint: "Say why you \(decision == .approve ? "approve" : "deny"), e.g. --comment \"needed for the inspection\"")
+            }
+            guard comment.count <= 2000 else { throw HubError.invalidField("comment", "the comment has \(comment.count) characters", hint: "Keep comments to 2000 characters") }
+            let (request, items, _) = try await visibleRequest(id: id, by: reviewer, at: now)
+            let subjects = items.map { (id: $0.id, subject: $0.subject) }
+            if let refusal = policy.reviewRefusal(reviewer, of: request, items: subjects, at: now) { throw Self.refusal(refusal, request: request) }
+            let policy = self.policy
+            let grantID = ids.next(at: now)
+            let review = Review(requestID: id, reviewer: reviewer.id, agency: reviewer.agency.id, decision: decision, comment: comment, time: now)
+            let resolution = try await store.review(review) { current, earlier in
+                let status = current.status(at: now)
+                guard status == .pending else { throw Self.closed(current, status: status) }
+                guard !earlier.contains(where: { $0.reviewer == reviewer.id }) else {
+                    throw HubError(.forbidden, code: "already_reviewed", message: "you have already reviewed request \(id)",
+                                   hint: "Each approver reviews a request once; `liaison requests show \(id)` shows where it stands")
+                }
+                var outcome = AccessRequest.Status.pending
+                var grant: Grant?
+                if decision == .deny {
+                    outcome = .denied
+                } else {
+                    let approvals = earlier.filter { $0.decision == .approve }.map(\.reviewer) + [reviewer.id]
+                    if policy.tally(current, items: subjects, approvals: approvals, at: now).allSatisfy(\.isSatisfied) {
+                        outcome = .approved
+                        grant = Grant(id: grantID, requestID: id, agency: current.agency, itemIDs: current.itemIDs, createdAt: now,
+                                      expiresAt: now.addingTimeInterval(Double(current.duration.seconds)))
+                    }
+                }
+                var detail = ["status": outcome.rawValue]
+                if let grant { detail["grant"] = grant.id }
+                let entry = AuditRecord(time: now, actor: reviewer.id, action: action, targets: [id] + current.itemIDs, unit: current.unit, outcome: "ok", detail: detail)
+                return ReviewResolution(decision: outcome, grant: grant, audit: [entry])
+            }
+            if resolution.decision != .pending {
+                logger.info("access request decided", metadata: ["request": "\(id)", "decision": "\(resolution.decision.rawValue)", "grant": "\(resolution.grant?.id ?? "-")"])
+            }
+            guard let updated = try await store.request(id: id) else { throw HubError.requestNotFound(id) }
+            return try view(updated, items: items, reviews: try await store.reviews(requestID: id), for: reviewer, at: now)
+        }
+    }
+
+    // MARK: helpers
+
+    /// Checks a new request and resolves its items; every problem is a 400 naming its part.
+    func validate(_ new: NewAccessRequest, by requester: Principal, at now: Date) async throws -> ([Item], Period, String) {
+        guard let reason = new.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
+            throw HubError.invalidField("reason", "a request needs a reason", hint: "Say why you need these items, e.g. --reason \"pre-inspection of transport-bureau\"")
+        }
+        guard reason.count <= 2000 else { throw HubError.invalidField("reason", "the reason has \(reason.count) characters", hint: "Keep reasons to 2000 characters") }
+        guard let durationText = new.duration else {
+            throw HubError.invalidField("duration", "a request needs a duration", hint: "Say for how long, e.g. 7d; \(Period.formatHint)")
+        }
+        guard let duration = Period(durationText) else {
+            throw HubError.invalidField("duration", "'\(durationText)' is not a duration", hint: Period.formatHint)
+        }
+        let items: [Item]
+        switch (new.items, new.unit) {
+        case (let ids?, nil):
+            items = try await requestable(ids, by: requester, at: now)
+        case (nil, let unit?):
+            items = try await withheldItems(of: unit, for: requester, at: now)
+        default:
+            throw HubError.invalidField("items", "give either items or unit, not both and not neither",
+                                        hint: "Ask for item ids (--items ID...) or for every item of a unit you cannot read yet (--unit UNIT)")
+        }
+        var highest: (Classification, Period)?
+        for item in items {
+            guard let rule = policy.levels[item.classification]?.approval else {
+                throw HubError.invalidField("items", "\(item.classification.rawValue) items such as \(item.id) cannot be shared by approval under this policy",
+                                            hint: "Leave \(item.id) out of the request")
+            }
+            if highest.map({ item.classification > $0.0 }) ?? true { highest = (item.classification, rule.maxGrant) }
+            let approval = policy.tally(AccessRequest(id: "", requester: requester.id, agency: requester.agency.id, reason: "", itemIDs: [], unit: nil,
+                                                      duration: duration, createdAt: now, expiresAt: now),
+                                        items: [(item.id, item.subject)], approvals: policy.eligibleApprovers(for: item.subject, forRequestBy: requester.agency.id, at: now),
+                                        at: now)
+            guard approval.allSatisfy(\.isSatisfied) else {
+                throw HubError.invalidField("items", "no set of approvers the policy allows could approve item \(item.id) for \(requester.agency.id)",
+                                            hint: "Leave \(item.id) out, or ask the policy's administrator about approvers for \(item.classification.rawValue) items")
+            }
+        }
+        if let (level, cap) = highest, duration > cap {
+            throw HubError.invalidField("duration", "\(duration) is longer than the \(cap) the policy allows for \(level.rawValue) items",
+                                        hint: "Ask for \(cap) or less")
+        }
+        return (items, duration, reason)
+    }
+
+    /// The named items, each one the requester knows about and cannot read yet.
+    func requestable(_ ids: [String], by requester: Principal, at now: Date) async throws -> [Item] {
+        var unique: [String] = []
+        for id in ids where !unique.contains(id) { unique.append(id) }
+        guard !unique.isEmpty else { throw HubError.invalidField("items", "the list of items is empty", hint: "Name at least one item id") }
+        guard unique.count <= Self.maximumItemsPerRequest else {
+            throw HubError.invalidField("items", "\(unique.count) items in one request", hint: "Ask for at most \(Self.maximumItemsPerRequest) items per request")
+        }
+        let found = Dictionary(uniqueKeysWithValues: try await store.items(ids: unique).map { ($0.id, $0) })
+        var items: [Item] = []
+        for id in unique {
+            guard let item = found[id], try await access(requester, item) != .hidden else {
+                throw HubError.invalidField("items", "item \(id) does not exist or is not visible to you", hint: "Check the id; `liaison list` shows the items you can see")
+            }
+            guard try await access(requester, item) != .read else {
+                throw HubError.invalidField("items", "you can already read item \(id)", hint: "Leave \(id) out of the request; `liaison get \(id)` fetches it")
+            }
+            items.append(item)
+        }
+        return items
+    }
+
+    /// Every item of `unit` the requester sees only as a withheld stub.
+    func withheldItems(of unit: String, for requester: Principal, at now: Date) async throws -> [Item] {
+        guard policy.units[unit] != nil else {
+            throw HubError.invalidField("unit", "unknown unit '\(unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
+        }
+        let granted = try await store.grantedItems(agency: requester.agency.id, at: now)
+        var withheld: [Item] = []
+        var query = ItemQuery(unit: unit, limit: 500)
+        while true {
+            let batch = try await store.items(matching: query)
+            for item in batch where !granted.contains(item.id) && policy.access(of: requester, to: item.subject, at: now) == .withheld {
+                withheld.append(item)
+            }
+            guard batch.count == query.limit, let last = batch.last else { break }
+            query.before = last.id
+        }
+        guard !withheld.isEmpty else {
+            throw HubError.invalidField("unit", "there is nothing in \(unit) that you see withheld", hint: "`liaison list --unit \(unit)` shows what you can already read")
+        }
+        guard withheld.count <= Self.maximumItemsPerRequest else {
+            throw HubError.invalidField("unit", "\(withheld.count) withheld items in \(unit)", hint: "Ask for at most \(Self.maximumItemsPerRequest) items, by id")
+        }
+        return withheld.reversed()
+    }
+
+    /// The request if the viewer may see it: its agency, an approver it concerns (eligible or already reviewed), or an auditor.
+    func visibleRequest(id: String, by viewer: Principal, at now: Date) async throws -> (AccessRequest, [Item], [Review]) {
+        guard let request = try await store.request(id: id) else { throw HubError.requestNotFound(id) }
+        let items = try await subjects(of: request)
+        let reviews = try await store.reviews(requestID: id)
+        let concerned = viewer.agency.id == request.agency || viewer.roles.contains(.auditor) || reviews.contains { $0.reviewer == viewer.id }
+            || items.contains { policy.mayApprove(viewer, $0.subject, forRequestBy: request.agency, at: now) }
+        guard concerned else { throw HubError.requestNotFound(id) }
+        return (request, items, reviews)
+    }
+
+    func subjects(of request: AccessRequest) async throws -> [Item] {
+        try await store.items(ids: request.itemIDs)
+    }
+
+    func view(_ request: AccessRequest, items: [Item], reviews: [Review], for viewer: Principal, at now: Date) throws -> RequestView {
+        let approvals = reviews.filter { $0.decision == .approve }.map(\.reviewer)
+        let tally = policy.tally(request, items: items.map { ($0.id, $0.subject) }, approvals: approvals, at: now)
+        let cipher = self.cipher
+        let shown = try zip(items, tally).map { item, approval -> RequestedItem in
+            // Approvers see titles of levels whose metadata is not sealed; sealed titles only those who can read the item.
+            let readable = policy.access(of: viewer, to: item.subject, at: now) == .read
+            let sealed = policy.levels[item.classification]?.payloadAtRest == .encrypted
+            let approver = policy.mayApprove(viewer, item.subject, forRequestBy: request.agency, at: now)
+            if readable || (approver && !sealed) {
+                return RequestedItem(item: try opened(item, cipher), showsContent: true, approval: approval)
+            }
+            return RequestedItem(item: item, showsContent: false, approval: approval)
+        }
+        return RequestView(request: request, status: request.status(at: now), items: shown, reviews: reviews)
+    }
+
+    static func refusal(_ refusal: ReviewRefusal, request: AccessRequest) -> HubError {
+        switch refusal {
+        case .ownRequest:
+            return HubError(.forbidden, code: refusal.rawValue, message: "you made request \(request.id); no one reviews their own request",
+                            hint: "An approver outside \(request.agency) decides it")
+        case .ownAgencyRequest:
+            return HubError(.forbidden, code: refusal.rawValue, message: "request \(request.id) was made by your agency, \(request.agency); no one reviews a request of their own agency",
+                            hint: "An approver outside \(request.agency) decides it")
+        case .notEligible:
+            return HubError(.forbidden, code: refusal.rawValue, message: "you are not an approver the policy allows for the items of request \(request.id)",
+                            hint: "`liaison requests show \(request.id)` lists who may approve each item")
+        }
+    }
+
+    static func closed(_ request: AccessRequest, status: AccessRequest.Status) -> HubError {
+        HubError(.conflict, code: "request_closed", message: "request \(request.id) is \(status.rawValue); it takes no more reviews",
+                 hint: status == .expired ? "The requester may file a new request" : "`liaison requests show \(request.id)` shows how it was decided")
+    }
+}
+
+extension HubError {
+    static func requestNotFound(_ id: String) -> HubError {
+        HubError(.notFound, code: "not_found", message: "no request \(id) is visible to you", hint: "Check the id; `liaison requests` lists those awaiting you, `--mine` your agency's")
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import LiaisonAPI
+import LiaisonCore
+import LiaisonHub
+import OpenAPIRuntime
+
+/// Access requests, reviews and grants on the wire.
+extension APIHandler {
+    func createRequest(_ input: Operations.CreateRequest.Input) async throws -> Operations.CreateRequest.Output {
+        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        let view = try await hub.createRequest(NewAccessRequest(items: body.items, unit: body.unit, reason: body.reason, duration: body.duration), by: try principal())
+        return .created(.init(body: .json(Self.schema(view))))
+    }
+
+    func listRequests(_ input: Operations.ListRequests.Input) async throws -> Operations.ListRequests.Output {
+        let views = try await hub.requests(mine: input.query.mine ?? false, status: input.query.status, by: try principal())
+        return .ok(.init(body: .json(.init(requests: views.map(Self.schema)))))
+    }
+
+    func getRequest(_ input: Operations.GetRequest.Input) async throws -> Operations.GetRequest.Output {
+        .ok(.init(body: .json(Self.schema(try await hub.request(id: input.path.id, by: try principal())))))
+    }
+
+    func approveRequest(_ input: Operations.ApproveRequest.Input) async throws -> Operations.ApproveRequest.Output {
+        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        return .ok(.init(body: .json(Self.schema(try await hub.review(requestID: input.path.id, .approve, comment: body.comment, by: try principal())))))
+    }
+
+    func denyRequest(_ input: Operations.DenyRequest.Input) async throws -> Operations.DenyRequest.Output {
+        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        return .ok(.init(body: .json(Self.schema(try await hub.review(requestID: input.path.id, .deny, comment: body.comment, by: try principal())))))
+    }
+
+    func listGrants(_ input: Operations.ListGrants.Input) async throws -> Operations.ListGrants.Output {
+        .ok(.init(body: .json(.init(grants: try await hub.grants(by: try principal()).map(Self.schema)))))
+    }
+
+    func revokeGrant(_ input: Operations.RevokeGrant.Input) async throws -> Operations.RevokeGrant.Output {
+        .ok(.init(body: .json(Self.schema(try await hub.revokeGrant(id: input.path.id, by: try principal())))))
+    }
+
+    static func schema(_ view: RequestView) -> Components.Schemas.AccessRequest {
+        let request = view.request
+        let items = view.items.map { shown -> Components.Schemas.RequestItem in
+            let item = shown.item
+            let approval = shown.approval
+            return .init(id: item.id, kind: item.kind, classification: item.classification.rawValue, owner: item.owner, unit: item.unit,
+                         createdAt: item.createdAt, title: shown.showsContent ? item.title : nil, eligibleApprovers: approval.eligibleApprovers,
+                         approvedBy: approval.approvedBy, approvalsNeeded: Int64(approval.remaining), commissionApprovalNeeded: approval.commissionApprovalMissing)
+        }
+        let reviews = view.reviews.map {
+            Components.Schemas.RequestReview(reviewer: $0.reviewer, agency: $0.agency, decision: $0.decision == .approve ? .approve : .deny, comment: $0.comment, time: $0.time)
+        }
+        return .init(id: request.id, requester: request.requester, agency: request.agency, reason: request.reason,
+                     status: .init(rawValue: view.status.rawValue) ?? .pending, duration: request.duration.description, unit: request.unit,
+                     createdAt: request.createdAt, expiresAt: request.expiresAt, decidedAt: request.decidedAt, grantId: request.grantID,
+                     items: items, reviews: reviews)
+    }
+
+    static func schema(_ view: GrantView) -> Components.Schemas.Grant {
+        let grant = view.grant
+        return .init(id: grant.id, requestId: grant.requestID, agency: grant.agency, items: grant.itemIDs, createdAt: grant.createdAt, expiresAt: grant.expiresAt,
+                     status: .init(rawValue: view.status) ?? .active, revokedAt: grant.revokedAt, revokedBy: grant.revokedBy, held: view.held, revocable: view.revocable)
+    }
+}

@@ -1,0 +1,210 @@
+public import Foundation
+import GRDB
+public import LiaisonCore
+
+/// Access requests, their reviews and the grants they yield.
+extension SQLiteStore {
+    static func registerSharingMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v6: access requests, reviews and grants") { db in
+            try db.execute(sql: """
+                CREATE TABLE access_request (
+                    id TEXT PRIMARY KEY,
+                    requester TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    unit TEXT,
+                    duration INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    decision TEXT NOT NULL,
+                    decided_at INTEGER,
+                    grant_id TEXT
+                );
+                CREATE INDEX access_request_by_agency ON access_request(agency, id);
+                CREATE INDEX access_request_by_decision ON access_request(decision, expires_at);
+                CREATE TABLE request_item (
+                    request_id TEXT NOT NULL REFERENCES access_request(id),
+                    item_id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (request_id, item_id)
+                );
+                CREATE TABLE review (
+                    request_id TEXT NOT NULL REFERENCES access_request(id),
+                    reviewer TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    decision TEXT NOT NULL,
+                    comment TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    PRIMARY KEY (request_id, reviewer)
+                );
+                CREATE TABLE access_grant (
+                    id TEXT PRIMARY KEY,
+                    request_id TEXT NOT NULL REFERENCES access_request(id),
+                    agency TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    revoked_by TEXT
+                );
+                CREATE INDEX access_grant_by_agency ON access_grant(agency, expires_at);
+                CREATE TABLE grant_item (
+                    grant_id TEXT NOT NULL REFERENCES access_grant(id),
+                    item_id TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    PRIMARY KEY (grant_id, item_id)
+                );
+                CREATE INDEX grant_item_by_reader ON grant_item(agency, item_id);
+                """)
+        }
+    }
+
+    public func insertRequest(_ request: AccessRequest, audit: AuditRecord) async throws {
+        _ = try await committer.submit { db, tail in
+            try db.execute(sql: """
+                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [request.id, request.requester, request.agency, request.reason, request.unit, request.duration.seconds,
+                                 Self.millis(request.createdAt), Self.millis(request.expiresAt), request.decision.rawValue])
+            for (position, item) in request.itemIDs.enumerated() {
+                try db.cachedStatement(sql: "INSERT INTO request_item (request_id, item_id, position) VALUES (?, ?, ?)").execute(arguments: [request.id, item, position])
+            }
+            try tail.append(audit, db)
+            return true
+        }
+    }
+
+    public func request(id: String) async throws -> AccessRequest? {
+        try readNow { db in try Self.fetchRequest(id: id, in: db) }
+    }
+
+    public func requests(matching query: RequestQuery) async throws -> [AccessRequest] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let agency = query.agency { clauses.append("agency = ?"); arguments += [agency] }
+        if let open = query.openAt { clauses.append("decision = 'pending' AND expires_at > ?"); arguments += [Self.millis(open)] }
+        if let before = query.before { clauses.append("id < ?"); arguments += [before] }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let sql = "SELECT \(Self.requestColumns) FROM access_request \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
+        let finalArguments = arguments
+        return try readNow { db in
+            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { try Self.request(from: $0, in: db) }
+        }
+    }
+
+    public func reviews(requestID: String) async throws -> [Review] {
+        try readNow { db in try Self.fetchReviews(requestID: requestID, in: db) }
+    }
+
+    public func items(ids: [String]) async throws -> [Item] {
+        try readNow { db in try ids.compactMap { try Self.fetchItem(id: $0, in: db) } }
+    }
+
+    public func review(_ review: Review, resolve: @escaping @Sendable (AccessRequest, [Review]) throws -> ReviewResolution) async throws -> ReviewResolution {
+        try await committer.submit { db, tail in
+            // Re-read inside the transaction: two approvers reviewing at once are serialised here.
+            guard let request = try Self.fetchRequest(id: review.requestID, in: db) else { throw StoreError.corrupt("request \(review.requestID) vanished") }
+            let resolution = try resolve(request, try Self.fetchReviews(requestID: review.requestID, in: db))
+            try db.execute(sql: "INSERT INTO review (request_id, reviewer, agency, decision, comment, time) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [review.requestID, review.reviewer, review.agency, review.decision.rawValue, review.comment, Self.millis(review.time)])
+            if resolution.decision != .pending {
+                try db.execute(sql: "UPDATE access_request SET decision = ?, decided_at = ?, grant_id = ? WHERE id = ?",
+                               arguments: [resolution.decision.rawValue, Self.millis(review.time), resolution.grant?.id, review.requestID])
+            }
+            if let grant = resolution.grant { try Self.insert(grant, in: db) }
+            for record in resolution.audit { try tail.append(record, db) }
+            return resolution
+        }
+    }
+
+    public func grant(id: String) async throws -> Grant? {
+        try readNow { db in try Self.fetchGrant(id: id, in: db) }
+    }
+
+    public func grants(matching query: GrantQuery) async throws -> [Grant] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let agency = query.agency { clauses.append("agency = ?"); arguments += [agency] }
+        if let live = query.liveAt { clauses.append("revoked_at IS NULL AND expires_at > ?"); arguments += [Self.millis(live)] }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let sql = "SELECT id FROM access_grant \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
+        let finalArguments = arguments
+        return try readNow { db in
+            try String.fetchAll(db, sql: sql, arguments: finalArguments).compactMap { try Self.fetchGrant(id: $0, in: db) }
+        }
+    }
+
+    public func grantedItems(agency: String, at now: Date) async throws -> Set<String> {
+        try readNow { db in
+            Set(try String.fetchAll(db.cachedStatement(sql: """
+                SELECT gi.item_id FROM grant_item gi JOIN access_grant g ON g.id = gi.grant_id
+                WHERE gi.agency = ? AND g.revoked_at IS NULL AND g.expires_at > ?
+                """), arguments: [agency, Self.millis(now)]))
+        }
+    }
+
+    public func hasLiveGrant(agency: String, item: String, at now: Date) async throws -> Bool {
+        try readNow { db in
+            try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM grant_item gi JOIN access_grant g ON g.id = gi.grant_id
+                WHERE gi.agency = ? AND gi.item_id = ? AND g.revoked_at IS NULL AND g.expires_at > ?)
+                """), arguments: [agency, item, Self.millis(now)]) ?? false
+        }
+    }
+
+    public func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord) async throws -> Bool {
+        try await committer.submit { db, tail in
+            try db.execute(sql: "UPDATE access_grant SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
+                           arguments: [Self.millis(now), revoker, id])
+            guard db.changesCount == 1 else { return false }
+            try tail.append(audit, db)
+            return true
+        }
+    }
+
+    // MARK: rows
+
+    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id"
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+
+    static func fetchRequest(id: String, in db: Database) throws -> AccessRequest? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(requestColumns) FROM access_request WHERE id = ?"), arguments: [id]).map { try request(from: $0, in: db) }
+    }
+
+    static func request(from row: Row, in db: Database) throws -> AccessRequest {
+        let id: String = row[0]
+        let decisionText: String = row[8]
+        guard let decision = AccessRequest.Status(rawValue: decisionText) else { throw StoreError.corrupt("request \(id) has decision \(decisionText)") }
+        let items = try String.fetchAll(db.cachedStatement(sql: "SELECT item_id FROM request_item WHERE request_id = ? ORDER BY position"), arguments: [id])
+        let decidedAt: Int64? = row[9]
+        return AccessRequest(id: id, requester: row[1], agency: row[2], reason: row[3], itemIDs: items, unit: row[4], duration: Period(seconds: row[5]),
+                             createdAt: date(row[6]), expiresAt: date(row[7]), decision: decision, decidedAt: decidedAt.map(date), grantID: row[10])
+    }
+
+    static func fetchReviews(requestID: String, in db: Database) throws -> [Review] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT reviewer, agency, decision, comment, time FROM review WHERE request_id = ? ORDER BY time, reviewer"),
+                         arguments: [requestID]).map { row in
+            let text: String = row[2]
+            guard let decision = Review.Decision(rawValue: text) else { throw StoreError.corrupt("review of \(requestID) has decision \(text)") }
+            return Review(requestID: requestID, reviewer: row[0], agency: row[1], decision: decision, comment: row[3], time: date(row[4]))
+        }
+    }
+
+    static func insert(_ grant: Grant, in db: Database) throws {
+        try db.execute(sql: "INSERT INTO access_grant (id, request_id, agency, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [grant.id, grant.requestID, grant.agency, millis(grant.createdAt), millis(grant.expiresAt)])
+        for item in grant.itemIDs {
+            try db.cachedStatement(sql: "INSERT INTO grant_item (grant_id, item_id, agency) VALUES (?, ?, ?)").execute(arguments: [grant.id, item, grant.agency])
+        }
+    }
+
+    static func fetchGrant(id: String, in db: Database) throws -> Grant? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, request_id, agency, created_at, expires_at, revoked_at, revoked_by FROM access_grant WHERE id = ?"),
+                                         arguments: [id]) else { return nil }
+        let items = try String.fetchAll(db.cachedStatement(sql: "SELECT item_id FROM grant_item WHERE grant_id = ? ORDER BY item_id"), arguments: [id])
+        let revokedAt: Int64? = row[5]
+        return Grant(id: row[0], requestID: row[1], agency: row[2], itemIDs: items, createdAt: date(row[3]), expiresAt: date(row[4]),
+                     revokedAt: revokedAt.map(date), revokedBy: row[6])
+    }
+}
