@@ -10,6 +10,7 @@ struct Liaison: AsyncParsableCommand {
             With --as PRINCIPAL the development certificates certs/dev/PRINCIPAL.{pem,key} and certs/dev/ca.pem are used \
             (LIAISON_DEV_CERTS names another folder). The default URL is https://127.0.0.1:8443.
             """,
-        subcommands: [Whoami.self, Push.self, List.self, Show.self, Get.self, PolicyCommand.self, AuditCommand.self, KeysCommand.self]
+        subcommands: [Whoami.self, Push.self, List.self, Show.self, Get.self, PolicyCommand.self, AuditCommand.self, KeysCommand.self,
+                      RequestCommand.self, RequestsCommand.self, ApproveCommand.self, DenyCommand.self, GrantsCommand.self, RevokeCommand.self]
     )
 }

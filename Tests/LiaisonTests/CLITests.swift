@@ -164,4 +164,45 @@ struct CLITests {
             #expect(parsed?["current"] as? Int == 2)
         }
     }
+
+    @Test func anApproverSeesWhatAwaitsThemAndDecidesFromTheCLI() async throws {
+        try await TestHub.with { hub in
+            let pushed = try await hub.client("stationed-transport").push(title: "路桥项目线索", unit: "transport-bureau", classification: "restricted",
+                                                                          payload: Data("线索内容".utf8))
+            let id = try #require(pushed.json["id"] as? String)
+            let asked = try await liaison(hub, ["request", "--items", id, "--reason", "巡视前了解情况", "--for", "7d", "--as", "inspection-2"])
+            #expect(asked.status == 0, "\(asked.stderr)")
+            #expect(asked.stdout.hasPrefix("Requested 1 item(s) for 7d as "))
+            #expect(asked.stdout.hasSuffix("; awaiting approval by wang.fang, zhang.wei.\n"))
+            let requestID = String(asked.stdout.dropFirst("Requested 1 item(s) for 7d as ".count).prefix(16))
+
+            let queue = try await liaison(hub, ["requests", "--as", "zhang.wei"])
+            #expect(queue.stdout.contains(requestID) && queue.stdout.contains("inspection-2") && queue.stdout.contains("巡视前了解情况"))
+            #expect(queue.stdout.contains("0 so far, 1 more needed"))
+            let show = try await liaison(hub, ["requests", "show", requestID, "--as", "zhang.wei"])
+            #expect(show.stdout.contains("路桥项目线索") && show.stdout.contains("wang.fang, zhang.wei"))
+            let nothing = try await liaison(hub, ["requests", "--as", "li.na"])
+            #expect(nothing.stdout == "Nothing awaits your review.\n")
+
+            let missingComment = try await liaison(hub, ["approve", requestID, "--as", "zhang.wei"])
+            #expect(missingComment.status != 0 && missingComment.stderr.contains("--comment"))
+            let approve = try await liaison(hub, ["approve", requestID, "--comment", "同意", "--as", "zhang.wei"])
+            #expect(approve.stdout.hasPrefix("Approved \(requestID): inspection-2 may read its 1 item(s) for 7d (grant "), "\(approve.stderr)")
+            #expect(try await liaison(hub, ["get", id, "--as", "inspection-2"]).stdoutData == Data("线索内容".utf8))
+
+            let mine = try await liaison(hub, ["requests", "--mine", "--json", "--as", "inspection-2"])
+            let list = try JSONSerialization.jsonObject(with: mine.stdoutData) as? [String: Any]
+            #expect((list?["requests"] as? [[String: Any]])?.first?["status"] as? String == "approved")
+
+            let grants = try await liaison(hub, ["grants", "--json", "--as", "zhang.wei"])
+            let grantID = try #require(((try JSONSerialization.jsonObject(with: grants.stdoutData) as? [String: Any])?["grants"] as? [[String: Any]])?.first?["id"] as? String)
+            let revoke = try await liaison(hub, ["revoke", grantID, "--as", "zhang.wei"])
+            #expect(revoke.stdout == "Revoked \(grantID): inspection-2 can no longer read its 1 item(s).\n")
+            let refused = try await liaison(hub, ["get", id, "--as", "inspection-2"])
+            #expect(refused.status == 1 && refused.stderr.contains("403"))
+
+            let closed = try await liaison(hub, ["deny", requestID, "--comment", "x", "--as", "wang.fang"])
+            #expect(closed.status == 1 && closed.stderr.contains("request_closed"))
+        }
+    }
 }

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import LiaisonAPI
+import LiaisonClient
+
+/// Access requests: what awaits an approver, what an agency asked for, one request in full.
+struct RequestsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "requests",
+        abstract: "List access requests awaiting your review (or --mine), or show one.",
+        subcommands: [Awaiting.self, ShowRequest.self],
+        defaultSubcommand: Awaiting.self)
+
+    struct Awaiting: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "Requests awaiting your review; with --mine, your agency's requests.",
+            discussion: "Approve with `liaison approve ID --comment \"...\"`, deny with `liaison deny ID --comment \"...\"`.")
+
+        @Flag(help: "Your agency's requests instead of those awaiting your review.") var mine = false
+        @Option(help: "With --mine: only requests of this status (pending, approved, denied, expired).") var status: String?
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            if status != nil && !mine { throw ValidationError("--status applies to --mine; the requests awaiting you are all pending") }
+        }
+
+        func run() async throws {
+            let list = try await connection.withConnection { hub -> Components.Schemas.RequestList in
+                switch try await hub.api.listRequests(query: .init(mine: mine ? true : nil, status: status)) {
+                case .ok(let ok): return try ok.body.json
+                case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+                }
+            }
+            if connection.json { return try Output.json(list) }
+            guard !list.requests.isEmpty else {
+                print(mine ? "Your agency has no requests\(status.map { " that are \($0)" } ?? "")." : "Nothing awaits your review.")
+                return
+            }
+            let now = Date()
+            Output.table(["ID", "REQUESTER", "ITEMS", "LEVELS", "REASON", "AGE", mine ? "STATUS" : "APPROVALS"], list.requests.map { request in
+                let levels = Set(request.items.map(\.classification)).sorted().joined(separator: ",")
+                let approvals = request.reviews.filter { $0.decision == .approve }.count
+                let needed = request.items.map(\.approvalsNeeded).max() ?? 0
+                return [request.id, request.requester, String(request.items.count), levels, RequestsCommand.shorten(request.reason, 30),
+                        RequestsCommand.age(since: request.createdAt, now: now),
+                        mine ? request.status.rawValue : "\(approvals) so far, \(needed) more needed"]
+            })
+        }
+    }
+
+    struct ShowRequest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one request: its items, who may approve each, and its reviews.")
+
+        @Argument(help: "The request id.") var id: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let request = try await connection.withConnection { hub -> Components.Schemas.AccessRequest in
+                switch try await hub.api.getRequest(path: .init(id: id)) {
+                case .ok(let ok): return try ok.body.json
+                case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+                }
+            }
+            if connection.json { return try Output.json(request) }
+            RequestsCommand.describe(request)
+        }
+    }
+
+    static func describe(_ request: Components.Schemas.AccessRequest) {
+        var lines = [("id", request.id), ("status", request.status.rawValue), ("requester", "\(request.requester) for \(request.agency)"),
+                     ("reason", request.reason), ("for", request.duration), ("created", Show.time(request.createdAt)),
+                     (request.status == .pending ? "expires" : "open until", Show.time(request.expiresAt))]
+        if let unit = request.unit { lines.append(("unit", unit)) }
+        if let grant = request.grantId { lines.append(("grant", grant)) }
+        for (name, value) in lines { print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
+        print("")
+        Output.table(["ITEM", "LEVEL", "KIND", "OWNER", "TITLE", "NEEDS", "MAY APPROVE"], request.items.map { item in
+            let needs = item.approvalsNeeded == 0 ? "done" : "\(item.approvalsNeeded)\(item.commissionApprovalNeeded ? " (1 commission)" : "")"
+            return [item.id, item.classification, item.kind, item.owner, item.title ?? "(not shown)", needs, item.eligibleApprovers.joined(separator: ", ")]
+        })
+        if !request.reviews.isEmpty {
+            print("")
+            Output.table(["REVIEWER", "AGENCY", "DECISION", "TIME", "COMMENT"], request.reviews.map {
+                [$0.reviewer, $0.agency, $0.decision.rawValue, Show.time($0.time), $0.comment]
+            })
+        }
+    }
+
+    static func age(since date: Date, now: Date) -> String {
+        let seconds = max(0, Int(now.timeIntervalSince(date)))
+        if seconds < 3600 { return "\(seconds / 60)m" }
+        if seconds < 86_400 { return "\(seconds / 3600)h" }
+        return "\(seconds / 86_400)d"
+    }
+
+    static func shorten(_ text: String, _ length: Int) -> String {
+        text.count <= length ? text : String(text.prefix(length - 1)) + "…"
+    }
+}
