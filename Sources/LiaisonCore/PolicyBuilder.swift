@@ -138,10 +138,13 @@ struct PolicyBuilder {
         let what = "the approval of \(level.rawValue) items"
         guard let f = reader.fields(node, of: what, allowed: ["approvers", "approvals_required", "commission_approval_required", "max_grant"],
                                     required: ["approvers", "approvals_required", "max_grant"]) else { return nil }
+        // Every field is read before giving up, so that all of its problems are reported at once.
         let approvers = relationships(f["approvers"], &reader)
-        guard let required = reader.count(f["approvals_required"], "approvals_required", in: 1...10),
-              let maxGrant = reader.period(f["max_grant"], "max_grant") else { return nil }
-        let commissionRequired = f["commission_approval_required"].map { reader.flag($0, "commission_approval_required") ?? false } ?? false
+        let required = reader.count(f["approvals_required"], "approvals_required", in: 1...10)
+        let maxGrant = reader.period(f["max_grant"], "max_grant")
+        let flag = f["commission_approval_required"].map { reader.flag($0, "commission_approval_required") }
+        guard let required, let maxGrant, flag != .some(nil) else { return nil }
+        let commissionRequired = flag.flatMap { $0 } ?? false
         guard !approvers.isEmpty else {
             reader.problem(at: f["approvers"], "\(what) names no approvers", hint: "List the relationships whose approvers decide, e.g. [owner, owner-office]")
             return nil

@@ -1,4 +1,5 @@
 import Foundation
+import LiaisonStore
 import Testing
 
 /// Access requests, reviews and grants over mTLS with the example policy and an injected clock.
@@ -227,6 +228,28 @@ struct ApprovalTests {
             let mine = try await hub.client("inspection-2").get("/v1/requests?mine=true&status=approved")
             #expect((mine.json["requests"] as? [[String: Any]])?.map { $0["id"] as? String } == [requestID])
             #expect(try await hub.client("inspection-2").get("/v1/items/\(ids["confidential"]!)/payload").status == 200)
+        }
+    }
+
+    @Test func everyRequestReviewAndRevocationIsInTheTrail() async throws {
+        try await TestHub.with { hub in
+            let id = try await pushOnePerLevel(hub)["restricted"]!
+            let requestID = try #require(try await ask(hub, as: "inspection-2", ["items": [id], "reason": "巡视", "duration": "2d"]).json["id"] as? String)
+            _ = try await review(hub, "approve", requestID, as: "inspection-2")
+            _ = try await hub.client("zhang.wei").get("/v1/requests/\(requestID)")
+            let grantID = try #require(try await review(hub, "approve", requestID, as: "wang.fang").json["grant_id"] as? String)
+            _ = try await hub.client("wang.fang").send(.DELETE, "/v1/grants/\(grantID)")
+            let trail = try await hub.store.auditEntries(matching: AuditQuery(item: requestID)).map(\.record)
+            #expect(trail.map { "\($0.actor) \($0.action) \($0.outcome)" } == [
+                "inspection-2 createRequest ok", "inspection-2 approveRequest refused", "zhang.wei getRequest ok", "wang.fang approveRequest ok",
+            ])
+            #expect(trail[0].detail == ["items": "1", "duration": "2d", "reason": "巡视"])
+            #expect(trail[1].detail == ["code": "own_request"])
+            #expect(trail[3].detail == ["status": "approved", "grant": grantID])
+            #expect(trail[3].targets == [requestID, id])
+            let revocation = try await hub.store.auditEntries(matching: AuditQuery(item: grantID)).map(\.record)
+            #expect(revocation.map { "\($0.actor) \($0.action) \($0.outcome)" } == ["wang.fang revokeGrant ok"])
+            #expect(revocation.first?.detail == ["agency": "inspection-2", "request": requestID])
         }
     }
 

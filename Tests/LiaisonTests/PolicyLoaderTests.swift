@@ -129,6 +129,42 @@ struct PolicyLoaderTests {
         #expect(found.map(\.message) == ["confidential payloads must be encrypted at rest"])
     }
 
+    @Test func theExampleApprovalRulesAreThoseOfTheDesign() throws {
+        let policy = try PolicyLoader.load(directory: Paths.policies)
+        #expect(policy.levels[.general]?.approval == ApprovalRule(approvers: [.owner, .ownerOffice], required: 1, commissionRequired: false, maxGrant: Period("90d")!))
+        #expect(policy.levels[.restricted]?.approval == ApprovalRule(approvers: [.owner, .ownerOffice], required: 1, commissionRequired: false, maxGrant: Period("30d")!))
+        #expect(policy.levels[.confidential]?.approval == ApprovalRule(approvers: [.owner, .ownerOffice, .commission], required: 2, commissionRequired: true,
+                                                                        maxGrant: Period("14d")!))
+        #expect(policy.requestLifetime == Period("7d"))
+    }
+
+    @Test func badApprovalRulesAreEachReportedWithTheirLine() {
+        let text = valid.replacingOccurrences(of: "  general:\n    readable_without_approval: [owner]\n    payload_at_rest: plain", with: """
+              general:
+                readable_without_approval: [owner]
+                payload_at_rest: plain
+                approval:
+                  approvers: [owner]
+                  approvals_required: 0
+                  commission_approval_required: maybe
+                  max_grant: a fortnight
+                  quorum: 3
+            """) + "\nrequests:\n  lifetime: 7w\n"
+        let found = problems([("p.yaml", text)])
+        #expect(found.contains { $0.message == "approvals_required '0' is not a whole number from 1 to 10" && $0.line == 22 })
+        #expect(found.contains { $0.message == "commission_approval_required 'maybe' is not true or false" && $0.line == 23 })
+        #expect(found.contains { $0.message == "max_grant 'a fortnight' is not a length of time" && $0.hint == Period.formatHint })
+        #expect(found.contains { $0.message == "unknown key 'quorum' in the approval of general items" })
+        #expect(found.contains { $0.message == "requests.lifetime '7w' is not a length of time" })
+        let commissionMissing = valid.replacingOccurrences(of: "  general:\n    readable_without_approval: [owner]\n    payload_at_rest: plain", with: """
+              general:
+                readable_without_approval: [owner]
+                payload_at_rest: plain
+                approval: {approvers: [owner], approvals_required: 1, commission_approval_required: true, max_grant: 7d}
+            """)
+        #expect(problems([("p.yaml", commissionMissing)]).map(\.message) == ["the approval of general items requires a commission approval, but commission is not among its approvers"])
+    }
+
     @Test func missingLevelsAndRequiredKeysAreReported() {
         let text = valid.replacingOccurrences(of: "  confidential:\n    readable_without_approval: [owner]\n    payload_at_rest: encrypted", with: "")
             .replacingOccurrences(of: "    name: 局\n", with: "")
