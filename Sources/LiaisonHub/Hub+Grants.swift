@@ -38,9 +38,13 @@ extension Hub {
             }
             let audit = AuditRecord(time: now, actor: revoker.id, action: "revokeGrant", targets: [id] + grant.itemIDs, outcome: "ok",
                                     detail: ["agency": grant.agency, "request": grant.requestID])
-            guard try await store.revokeGrant(id: id, by: revoker.id, at: now, audit: audit), let revoked = try await store.grant(id: id) else {
+            let events = principals(of: grant.agency).map {
+                FeedEvent(principal: $0, kind: .grantRevoked, time: now, request: grant.requestID, grant: id, detail: ["items": String(grant.itemIDs.count)])
+            }
+            guard try await store.revokeGrant(id: id, by: revoker.id, at: now, audit: audit, events: events), let revoked = try await store.grant(id: id) else {
                 throw HubError(.conflict, code: "grant_closed", message: "grant \(id) is already revoked", hint: "Nothing to revoke")
             }
+            feedWaiters.notify(events.map(\.principal))
             logger.info("grant revoked", metadata: ["grant": "\(id)", "by": "\(revoker.id)"])
             return GrantView(grant: revoked, status: revoked.status(at: now), held: revoked.agency == revoker.agency.id, revocable: false)
         }

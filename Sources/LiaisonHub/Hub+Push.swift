@@ -23,6 +23,7 @@ extension Hub {
         // The trail entry commits in the same transaction as the item; it names neither title nor payload.
         let audit = AuditRecord(time: now, actor: pusher.id, action: "pushItem", targets: [id], unit: item.unit, outcome: "ok",
                                 detail: ["classification": level.rawValue, "kind": item.kind, "size": String(item.size)])
+        let events = pushEvents(item, by: pusher)
         let outcome: InsertOutcome
         if policy.levels[level]?.payloadAtRest == .encrypted {
             // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
@@ -34,13 +35,15 @@ extension Hub {
                 let kept = item.with(title: "", persons: [], tags: [],
                                      sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
                 return try await store.insert(kept, payload: StoredPayload(bytes: sealed.payload.ciphertext, wrappedKey: key.sealed, keyVersion: key.version),
-                                              claim: claim, audit: audit)
+                                              claim: claim, audit: audit, events: events)
             }
         } else {
-            outcome = try await store.insert(item, payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim, audit: audit)
+            outcome = try await store.insert(item, payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim, audit: audit,
+                                             events: events)
         }
         switch outcome {
         case .created:
+            feedWaiters.notify(events.map(\.principal))
             return PushReceipt(item: VisibleItem(item: item, access: .read), replayed: false)
         case .replayed(let first):
             return PushReceipt(item: VisibleItem(item: try opened(first, ring), access: .read), replayed: true)

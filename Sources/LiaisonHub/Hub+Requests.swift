@@ -15,8 +15,16 @@ extension Hub {
                                         unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
             var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
             if let unit = new.unit { detail["unit"] = unit }
+            // Each approver the request concerns learns that it awaits them.
+            let approvers = Set(items.flatMap { policy.eligibleApprovers(for: $0.subject, forRequestBy: requester.agency.id, at: now) })
+            let levels = Set(items.map(\.classification.rawValue)).sorted().joined(separator: ",")
+            let events = approvers.sorted().map {
+                FeedEvent(principal: $0, kind: .requestAwaitingReview, time: now, request: request.id,
+                          detail: ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels])
+            }
             try await store.insertRequest(request, audit: AuditRecord(time: now, actor: requester.id, action: "createRequest", targets: [request.id] + request.itemIDs,
-                                                                      unit: new.unit, outcome: "ok", detail: detail))
+                                                                      unit: new.unit, outcome: "ok", detail: detail), events: events)
+            feedWaiters.notify(approvers)
             return try view(request, items: items, reviews: [], for: requester, at: now)
         }
     }
@@ -75,6 +83,7 @@ extension Hub {
             if let refusal = policy.reviewRefusal(reviewer, of: request, items: subjects, at: now) { throw Self.refusal(refusal, request: request) }
             let policy = self.policy
             let grantID = ids.next(at: now)
+            let holders = principals(of: request.agency)
             let review = Review(requestID: id, reviewer: reviewer.id, agency: reviewer.agency.id, decision: decision, comment: comment, time: now)
             let resolution = try await store.review(review) { current, earlier in
                 let status = current.status(at: now)
@@ -98,8 +107,20 @@ extension Hub {
                 var detail = ["status": outcome.rawValue]
                 if let grant { detail["grant"] = grant.id }
                 let entry = AuditRecord(time: now, actor: reviewer.id, action: action, targets: [id] + current.itemIDs, unit: current.unit, outcome: "ok", detail: detail)
-                return ReviewResolution(decision: outcome, grant: grant, audit: [entry])
+                // The requesting agency's principals learn the decision, and what a grant lets them read.
+                var events: [FeedEvent] = []
+                if outcome != .pending {
+                    for holder in holders {
+                        events.append(FeedEvent(principal: holder, kind: .requestDecided, time: now, request: id, grant: grant?.id, detail: detail))
+                        if let grant {
+                            events.append(FeedEvent(principal: holder, kind: .grantCreated, time: now, request: id, grant: grant.id,
+                                                    detail: ["items": grant.itemIDs.joined(separator: ","), "expires_at": ISO8601DateFormatter().string(from: grant.expiresAt)]))
+                        }
+                    }
+                }
+                return ReviewResolution(decision: outcome, grant: grant, audit: [entry], events: events)
             }
+            feedWaiters.notify(resolution.events.map(\.principal))
             if resolution.decision != .pending {
                 logger.info("access request decided", metadata: ["request": "\(id)", "decision": "\(resolution.decision.rawValue)", "grant": "\(resolution.grant?.id ?? "-")"])
             }

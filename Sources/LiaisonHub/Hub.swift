@@ -18,6 +18,8 @@ public final class Hub: Sendable {
     let clock: @Sendable () -> Date
     public let limits: HubLimits
     let ids = ItemIDGenerator()
+    /// Long-polling feed readers, woken when an event for them commits.
+    let feedWaiters = FeedWaiters()
     let logger: Logger
     /// The hub's key and certificate: it signs the audit chain's heads and opens payloads sealed to it.
     /// Nil in a hub that does neither.

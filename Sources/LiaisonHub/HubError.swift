@@ -7,6 +7,7 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound       // 404
         case notAcceptable  // 406: what was asked cannot be delivered in a form the caller can take
         case conflict       // 409
+        case gone           // 410: what was asked for no longer exists (an expired feed cursor)
         case tooLarge       // 413
         case integrity      // 500: stored data failed authentication
         case internalFailure // 500

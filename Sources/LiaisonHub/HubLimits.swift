@@ -5,6 +5,10 @@ public struct HubLimits: Sendable {
     public var titleCharacters = 1_000
     public var listEntries = 200
     public var pageSize = 1_000
+    /// How long feed events are kept; a cursor older than that gets 410.
+    public var feedRetentionSeconds: Int64 = 30 * 86_400
+    /// The longest a feed request may wait for an event.
+    public var feedWaitSeconds = 60
 
     public init(payloadBytes: Int = 16 * 1024 * 1024) { self.payloadBytes = payloadBytes }
 }

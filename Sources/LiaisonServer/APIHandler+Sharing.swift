@@ -63,3 +63,16 @@ extension APIHandler {
                      status: .init(rawValue: view.status) ?? .active, revokedAt: grant.revokedAt, revokedBy: grant.revokedBy, held: view.held, revocable: view.revocable)
     }
 }
+
+/// The feed on the wire.
+extension APIHandler {
+    func readFeed(_ input: Operations.ReadFeed.Input) async throws -> Operations.ReadFeed.Output {
+        let query = input.query
+        let page = try await hub.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, by: try principal())
+        return .ok(.init(body: .json(.init(events: page.events.map { stored in
+            let event = stored.event
+            return Components.Schemas.FeedEvent(cursor: stored.cursor, _type: event.kind.rawValue, time: event.time, item: event.item, request: event.request,
+                                                grant: event.grant, detail: .init(additionalProperties: event.detail))
+        }, cursor: page.cursor))))
+    }
+}

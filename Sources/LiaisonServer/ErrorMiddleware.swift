@@ -103,6 +103,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .conflict: return .conflict
         case .tooLarge: return .contentTooLarge
         case .notAcceptable: return .notAcceptable
+        case .gone: return .gone
         case .integrity, .internalFailure: return .internalServerError
         }
     }

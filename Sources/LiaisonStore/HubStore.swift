@@ -139,21 +139,31 @@ public struct ReviewResolution: Sendable, Equatable {
     public let decision: AccessRequest.Status
     /// The grant an approval created.
     public let grant: Grant?
-    /// Trail entries written in the same transaction.
+    /// Trail entries and feed events written in the same transaction.
     public let audit: [AuditRecord]
+    public let events: [FeedEvent]
 
-    public init(decision: AccessRequest.Status, grant: Grant?, audit: [AuditRecord]) {
+    public init(decision: AccessRequest.Status, grant: Grant?, audit: [AuditRecord], events: [FeedEvent]) {
         self.decision = decision
         self.grant = grant
         self.audit = audit
+        self.events = events
     }
+}
+
+/// Which notice a grant's holders get as its expiry nears.
+public enum GrantNotice: Sendable, Equatable {
+    /// Within 24 hours of expiry.
+    case expiring
+    case expired
 }
 
 /// Where the hub keeps items. SQLite is the embedded default; a PostgreSQL store can implement the same.
 public protocol HubStore: Sendable {
     /// Stores an item and its payload durably before returning (or finds the earlier push under the same claim),
     /// appending `audit` to the trail in the same transaction (its outcome and target adjusted for a replay or conflict).
-    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord) async throws -> InsertOutcome
+    /// `events` are appended only if the item is created (not for a replay or a conflict).
+    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome
     /// Appends one entry to the trail durably; an action that must be traced waits for this before it happens.
     func record(_ audit: AuditRecord) async throws
     func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry]
@@ -177,7 +187,7 @@ public protocol HubStore: Sendable {
     /// Items by id, in the order given, skipping ids that do not exist.
     func items(ids: [String]) async throws -> [Item]
     /// Stores a new request durably, with its trail entry in the same transaction.
-    func insertRequest(_ request: AccessRequest, audit: AuditRecord) async throws
+    func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws
     func request(id: String) async throws -> AccessRequest?
     func requests(matching query: RequestQuery) async throws -> [AccessRequest]
     func reviews(requestID: String) async throws -> [Review]
@@ -191,5 +201,20 @@ public protocol HubStore: Sendable {
     func grantedItems(agency: String, at now: Date) async throws -> Set<String>
     func hasLiveGrant(agency: String, item: String, at now: Date) async throws -> Bool
     /// Revokes a grant not yet revoked (false if it already was), with its trail entry in the same transaction.
-    func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord) async throws -> Bool
+    func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool
+
+    /// Appends events (and an optional trail entry) in one transaction.
+    func record(_ events: [FeedEvent], audit: AuditRecord?) async throws
+    /// A principal's events after `cursor`, oldest first.
+    func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent]
+    /// Events up to this cursor have been pruned: a client behind it has missed some.
+    func feedHorizon() async throws -> Int64
+    /// The highest cursor ever given out.
+    func latestFeedCursor() async throws -> Int64
+    /// Deletes events older than `time`, moving the horizon; returns how many went.
+    func pruneEvents(before time: Date) async throws -> Int
+    /// Live grants whose `notice` is due at `now` and not yet given.
+    func grantsDue(notice: GrantNotice, at now: Date) async throws -> [Grant]
+    /// Marks the notice given and appends its events, once (false if it was already given).
+    func noteGrant(_ id: String, notice: GrantNotice, events: [FeedEvent]) async throws -> Bool
 }

@@ -58,7 +58,7 @@ extension SQLiteStore {
         }
     }
 
-    public func insertRequest(_ request: AccessRequest, audit: AuditRecord) async throws {
+    public func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws {
         _ = try await committer.submit { db, tail in
             try db.execute(sql: """
                 INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision)
@@ -69,6 +69,7 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "INSERT INTO request_item (request_id, item_id, position) VALUES (?, ?, ?)").execute(arguments: [request.id, item, position])
             }
             try tail.append(audit, db)
+            try Self.append(events, in: db)
             return true
         }
     }
@@ -112,6 +113,7 @@ extension SQLiteStore {
             }
             if let grant = resolution.grant { try Self.insert(grant, in: db) }
             for record in resolution.audit { try tail.append(record, db) }
+            try Self.append(resolution.events, in: db)
             return resolution
         }
     }
@@ -151,12 +153,13 @@ extension SQLiteStore {
         }
     }
 
-    public func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord) async throws -> Bool {
+    public func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool {
         try await committer.submit { db, tail in
             try db.execute(sql: "UPDATE access_grant SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
                            arguments: [Self.millis(now), revoker, id])
             guard db.changesCount == 1 else { return false }
             try tail.append(audit, db)
+            try Self.append(events, in: db)
             return true
         }
     }

@@ -104,15 +104,17 @@ public final class SQLiteStore: HubStore {
             try db.execute(sql: "CREATE INDEX payload_by_key_version ON payload(key_version) WHERE key_version IS NOT NULL")
         }
         registerSharingMigration(&migrator)
+        registerFeedMigration(&migrator)
         return migrator
     }
 
-    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord) async throws -> InsertOutcome {
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
         try await committer.submit { db, tail in
             let outcome = try Self.insert(item, payload: payload, claim: claim, in: db)
             var entry = audit
             switch outcome {
-            case .created: break
+            case .created:
+                try Self.append(events, in: db)
             case .replayed(let first):
                 entry.targets = [first.id]
                 entry.outcome = "replayed"

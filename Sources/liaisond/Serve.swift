@@ -48,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest payload accepted, in bytes.")
     var maxPayload: Int = 16 * 1024 * 1024
 
+    @Option(help: "How long feed events are kept, e.g. 30d; a client whose cursor is older gets 410 and must resynchronise.")
+    var feedRetention: String = "30d"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -55,6 +58,7 @@ struct Serve: AsyncParsableCommand {
         guard Endpoint(listen) != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:8443") }
         guard signEvery > 0, signInterval > 0 else { throw ValidationError("--sign-every and --sign-interval must be positive") }
         guard maxPayload > 0 else { throw ValidationError("--max-payload must be a positive number of bytes") }
+        guard Period(feedRetention) != nil else { throw ValidationError("--feed-retention '\(feedRetention)' is not a length of time; \(Period.formatHint)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
 
@@ -85,7 +89,9 @@ struct Serve: AsyncParsableCommand {
             throw refuseToStart(error)
         }
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
-        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: HubLimits(payloadBytes: maxPayload),
+        var limits = HubLimits(payloadBytes: maxPayload)
+        limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
+        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits,
                       identity: identity, logger: logger)
         let settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
         let app = try refusing("the hub's certificate \(cert), key \(key) or CA \(ca) cannot be used for TLS") {
@@ -97,7 +103,8 @@ struct Serve: AsyncParsableCommand {
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(signInterval), logger: logger)
         let reloading = PolicyReloading(hub: hub, directory: policy, logger: logger)
         let rewrapping = KeyRewrapping(hub: hub, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [signing, reloading, rewrapping, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let upkeep = FeedUpkeep(hub: hub, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [signing, reloading, rewrapping, upkeep, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         lock.release()
         logger.notice("liaisond stopped")

@@ -205,4 +205,56 @@ struct CLITests {
             #expect(closed.status == 1 && closed.stderr.contains("request_closed"))
         }
     }
+
+    @Test func watchRunsACommandPerEventRetriesFailuresAndKeepsItsCursor() async throws {
+        try await TestHub.with { hub in
+            var ids: [String] = []
+            for index in 0..<2 {
+                ids.append(try #require(try await hub.client("stationed-finance").push(title: "w\(index)", unit: "finance-bureau", classification: "general").json["id"] as? String))
+            }
+            let folder = try Paths.temporaryDirectory("watch")
+            let state = folder + "/cursor"
+            // Fails twice, then appends each event it is given.
+            let script = "n=$(cat \(folder)/attempts 2>/dev/null || echo 0); n=$((n+1)); echo $n > \(folder)/attempts; [ $n -le 2 ] && exit 3; cat >> \(folder)/events.jsonl"
+            let run = try await liaison(hub, ["watch", "--exec", script, "--state", state, "--exit-when-idle", "--max-backoff", "1", "--as", "zhang.wei"])
+            #expect(run.status == 0, "\(run.stderr) \(run.stdout)")
+            #expect(run.stderr.components(separatedBy: "--exec exited with status 3").count - 1 == 2)
+            #expect(try String(contentsOfFile: folder + "/attempts", encoding: .utf8) == "4\n")
+            let handled = try String(contentsOfFile: folder + "/events.jsonl", encoding: .utf8).split(separator: "\n").map {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            #expect(handled.map { $0?["item"] as? String } == ids)
+            let last = try #require((handled.last??["cursor"] as? NSNumber)?.int64Value)
+            #expect(try String(contentsOfFile: state, encoding: .utf8) == "\(last)\n")
+
+            // A command that keeps failing holds the cursor where it was.
+            let third = try #require(try await hub.client("stationed-finance").push(title: "w2", unit: "finance-bureau", classification: "general").json["id"] as? String)
+            let stuck = try ProcessRunner.run("/usr/bin/timeout", ["4", cli, "watch", "--exec", "exit 1", "--state", state, "--max-backoff", "1", "--as", "zhang.wei"],
+                                              environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            #expect(stuck.status == 124, "still retrying when stopped")
+            #expect(try String(contentsOfFile: state, encoding: .utf8) == "\(last)\n")
+
+            // Resuming from the state file prints only the new event; --reset starts from the oldest kept.
+            let resumed = try await liaison(hub, ["watch", "--json", "--state", state, "--exit-when-idle", "--as", "zhang.wei"])
+            let lines = resumed.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(lines.map { $0?["item"] as? String } == [third])
+            let text = try await liaison(hub, ["watch", "--reset", "--state", state, "--exit-when-idle", "--as", "zhang.wei"])
+            #expect(text.stdout.split(separator: "\n").count == 3)
+            #expect(text.stdout.contains("item.readable item=\(ids[0]) classification=general kind=report owner=stationed-finance unit=finance-bureau via=push"))
+        }
+    }
+
+    @Test func everyCommandAnswersHelp() async throws {
+        let commands = [[], ["whoami"], ["push"], ["list"], ["show"], ["get"], ["policy", "check"], ["policy", "explain"], ["audit", "verify"], ["audit", "export"],
+                        ["audit", "tail"], ["keys", "status"], ["keys", "rotate"], ["request"], ["requests", "list"], ["requests", "show"], ["approve"], ["deny"],
+                        ["grants"], ["revoke"], ["watch"]]
+        for command in commands {
+            let help = try await liaison(nil, command + ["--help"])
+            #expect(help.status == 0 && help.stdout.contains("USAGE:"), "liaison \(command.joined(separator: " ")) --help: \(help.stdout)")
+        }
+        for command in [["serve"], ["keys", "rotate"], ["keys", "status"]] {
+            let help = try await ProcessRunner.runAsync(Paths.binaries + "/liaisond", command + ["--help"])
+            #expect(help.status == 0 && help.stdout.contains("USAGE:"), "liaisond \(command.joined(separator: " ")) --help")
+        }
+    }
 }

@@ -25,7 +25,7 @@ struct StoreTests {
     @Test func insertThenReadBackExactly() async throws {
         let store = try SQLiteStore(path: try Paths.temporaryDirectory("store") + "/db.sqlite")
         let original = item("01A")
-        #expect(try await store.insert(original, payload: StoredPayload(bytes: [1, 2, 3], wrappedKey: nil, keyVersion: nil), claim: nil, audit: audit) == .created(original))
+        #expect(try await store.insert(original, payload: StoredPayload(bytes: [1, 2, 3], wrappedKey: nil, keyVersion: nil), claim: nil, audit: audit, events: []) == .created(original))
         #expect(try await store.item(id: "01A") == original)
         #expect(try await store.payload(id: "01A") == StoredPayload(bytes: [1, 2, 3], wrappedKey: nil, keyVersion: nil))
         #expect(try await store.item(id: "nope") == nil)
@@ -35,12 +35,12 @@ struct StoreTests {
         let store = try SQLiteStore(path: try Paths.temporaryDirectory("store") + "/db.sqlite")
         let claim = IdempotencyClaim(principal: "stationed-finance", key: "k-1", fingerprint: "f1")
         let payload = StoredPayload(bytes: [9], wrappedKey: nil, keyVersion: nil)
-        #expect(try await store.insert(item("01A"), payload: payload, claim: claim, audit: audit) == .created(item("01A")))
-        #expect(try await store.insert(item("01B"), payload: payload, claim: claim, audit: audit) == .replayed(item("01A")))
-        #expect(try await store.insert(item("01C"), payload: payload, claim: IdempotencyClaim(principal: "stationed-finance", key: "k-1", fingerprint: "f2"), audit: audit)
+        #expect(try await store.insert(item("01A"), payload: payload, claim: claim, audit: audit, events: []) == .created(item("01A")))
+        #expect(try await store.insert(item("01B"), payload: payload, claim: claim, audit: audit, events: []) == .replayed(item("01A")))
+        #expect(try await store.insert(item("01C"), payload: payload, claim: IdempotencyClaim(principal: "stationed-finance", key: "k-1", fingerprint: "f2"), audit: audit, events: [])
                 == .conflict(existingID: "01A"))
         // The same key from another principal is another key.
-        #expect(try await store.insert(item("01D"), payload: payload, claim: IdempotencyClaim(principal: "office-3", key: "k-1", fingerprint: "f2"), audit: audit)
+        #expect(try await store.insert(item("01D"), payload: payload, claim: IdempotencyClaim(principal: "office-3", key: "k-1", fingerprint: "f2"), audit: audit, events: [])
                 == .created(item("01D")))
         #expect(try await store.items(matching: ItemQuery(limit: 10)).map(\.id) == ["01D", "01A"])
     }
@@ -51,7 +51,7 @@ struct StoreTests {
         try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
             for index in 0..<300 {
                 group.addTask {
-                    try await store.insert(self.item(String(format: "02%05d", index)), payload: StoredPayload(bytes: [UInt8(index % 256)], wrappedKey: nil, keyVersion: nil), claim: nil, audit: audit)
+                    try await store.insert(self.item(String(format: "02%05d", index)), payload: StoredPayload(bytes: [UInt8(index % 256)], wrappedKey: nil, keyVersion: nil), claim: nil, audit: audit, events: [])
                 }
             }
             var created = 0
@@ -66,11 +66,11 @@ struct StoreTests {
     @Test func aFailingWriteDoesNotUndoTheOthersInItsBatch() async throws {
         let store = try SQLiteStore(path: try Paths.temporaryDirectory("store") + "/db.sqlite")
         let payload = StoredPayload(bytes: [1], wrappedKey: nil, keyVersion: nil)
-        _ = try await store.insert(item("03A"), payload: payload, claim: nil, audit: audit)
+        _ = try await store.insert(item("03A"), payload: payload, claim: nil, audit: audit, events: [])
         try await withThrowingTaskGroup(of: Bool.self) { group in
             // A duplicate id fails on the primary key; the other writes of the batch must land.
-            group.addTask { (try? await store.insert(self.item("03A"), payload: payload, claim: nil, audit: audit)) != nil }
-            for index in 0..<20 { group.addTask { (try? await store.insert(self.item("03B\(index)"), payload: payload, claim: nil, audit: audit)) != nil } }
+            group.addTask { (try? await store.insert(self.item("03A"), payload: payload, claim: nil, audit: audit, events: [])) != nil }
+            for index in 0..<20 { group.addTask { (try? await store.insert(self.item("03B\(index)"), payload: payload, claim: nil, audit: audit, events: [])) != nil } }
             var succeeded = 0
             for try await ok in group where ok { succeeded += 1 }
             #expect(succeeded == 20)
@@ -81,8 +81,8 @@ struct StoreTests {
     @Test func listingFiltersAndPagesNewestFirst() async throws {
         let store = try SQLiteStore(path: try Paths.temporaryDirectory("store") + "/db.sqlite")
         let payload = StoredPayload(bytes: [1], wrappedKey: nil, keyVersion: nil)
-        for index in 0..<5 { _ = try await store.insert(item("04A\(index)", unit: "finance-bureau"), payload: payload, claim: nil, audit: audit) }
-        for index in 0..<3 { _ = try await store.insert(item("04B\(index)", owner: "office-3", unit: "audit-bureau", level: .restricted), payload: payload, claim: nil, audit: audit) }
+        for index in 0..<5 { _ = try await store.insert(item("04A\(index)", unit: "finance-bureau"), payload: payload, claim: nil, audit: audit, events: []) }
+        for index in 0..<3 { _ = try await store.insert(item("04B\(index)", owner: "office-3", unit: "audit-bureau", level: .restricted), payload: payload, claim: nil, audit: audit, events: []) }
         #expect(try await store.items(matching: ItemQuery(unit: "audit-bureau")).map(\.id) == ["04B2", "04B1", "04B0"])
         #expect(try await store.items(matching: ItemQuery(classification: .general, limit: 2)).map(\.id) == ["04A4", "04A3"])
         #expect(try await store.items(matching: ItemQuery(classification: .general, before: "04A3", limit: 10)).map(\.id) == ["04A2", "04A1", "04A0"])

@@ -31,10 +31,13 @@ final class RunningHub: Sendable {
 
     /// A client presenting `principal`'s certificate (cached for the test).
     func client(_ principal: String) throws -> TestClient {
-        if let cached = clients.withLock({ $0[principal] }) { return cached }
-        let client = try TestClient(baseURL: baseURL, certificate: pki.certificate(principal), key: pki.key(principal), ca: pki.ca)
-        clients.withLock { $0[principal] = client }
-        return client
+        // Made under the lock: two tasks asking at once must not each make one (an unused client may not be dropped unshut).
+        try clients.withLock { clients in
+            if let cached = clients[principal] { return cached }
+            let client = try TestClient(baseURL: baseURL, certificate: pki.certificate(principal), key: pki.key(principal), ca: pki.ca)
+            clients[principal] = client
+            return client
+        }
     }
 
     func shutdownClients() async {

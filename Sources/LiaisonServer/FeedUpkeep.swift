@@ -1,0 +1,30 @@
+public import LiaisonHub
+public import Logging
+public import ServiceLifecycle
+
+/// Keeps the feeds: gives grant holders their "expiring" and "expired" events as the time comes,
+/// and drops events older than the retention.
+public struct FeedUpkeep: Service {
+    let hub: Hub
+    let interval: Duration
+    let logger: Logger
+
+    public init(hub: Hub, interval: Duration = .seconds(60), logger: Logger) {
+        self.hub = hub
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await hub.noteGrantDeadlines()
+                let pruned = try await hub.pruneFeed()
+                if pruned > 0 { logger.info("pruned old feed events", metadata: ["count": "\(pruned)"]) }
+            } catch {
+                logger.error("feed upkeep failed; will try again", metadata: ["error": "\(error)"])
+            }
+            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+public import Foundation
+import GRDB
+public import LiaisonCore
+
+/// Feeds: events per principal, appended in the transaction of the action that caused them.
+extension SQLiteStore {
+    static func registerFeedMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v7: feeds") { db in
+            // AUTOINCREMENT: a cursor is never reused, even after old events are pruned.
+            try db.execute(sql: """
+                CREATE TABLE feed_event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    principal TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    item TEXT,
+                    request TEXT,
+                    grant_id TEXT,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX feed_by_principal ON feed_event(principal, seq);
+                CREATE TABLE feed_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+                INSERT INTO feed_horizon (id, seq) VALUES (1, 0);
+                ALTER TABLE access_grant ADD COLUMN expiry_notice INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
+    }
+
+    static func append(_ events: [FeedEvent], in db: Database) throws {
+        for event in events {
+            let detail = event.detail.isEmpty ? "{}" : String(decoding: try JSONEncoder().encode(event.detail), as: UTF8.self)
+            try db.cachedStatement(sql: "INSERT INTO feed_event (principal, time, type, item, request, grant_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [event.principal, millis(event.time), event.kind.rawValue, event.item, event.request, event.grant, detail])
+        }
+    }
+
+    public func record(_ events: [FeedEvent], audit: AuditRecord?) async throws {
+        _ = try await committer.submit { db, tail in
+            try Self.append(events, in: db)
+            if let audit { try tail.append(audit, db) }
+            return true
+        }
+    }
+
+    public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
+        try readNow { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = ? AND seq > ? ORDER BY seq LIMIT ?
+                """), arguments: [principal, cursor, limit]).map { row in
+                let typeText: String = row[2]
+                guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(row[0] as Int64) has type \(typeText)") }
+                let detailText: String = row[6]
+                let detail = (try? JSONDecoder().decode([String: String].self, from: Data(detailText.utf8))) ?? [:]
+                return StoredFeedEvent(cursor: row[0], event: FeedEvent(principal: principal, kind: kind, time: Self.date(row[1]), item: row[3], request: row[4],
+                                                                         grant: row[5], detail: detail))
+            }
+        }
+    }
+
+    public func feedHorizon() async throws -> Int64 {
+        try readNow { db in try Int64.fetchOne(db, sql: "SELECT seq FROM feed_horizon WHERE id = 1") ?? 0 }
+    }
+
+    public func latestFeedCursor() async throws -> Int64 {
+        try readNow { db in try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'feed_event'") ?? 0 }
+    }
+
+    public func pruneEvents(before time: Date) async throws -> Int {
+        try await pool.write { db in
+            let cutoff = Self.millis(time)
+            guard let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM feed_event WHERE time < ?", arguments: [cutoff]) else { return 0 }
+            // Everything up to the newest old event goes, so that the horizon is one number for every principal.
+            try db.execute(sql: "DELETE FROM feed_event WHERE seq <= ?", arguments: [last])
+            let removed = db.changesCount
+            try db.execute(sql: "UPDATE feed_horizon SET seq = max(seq, ?) WHERE id = 1", arguments: [last])
+            return removed
+        }
+    }
+
+    public func grantsDue(notice: GrantNotice, at now: Date) async throws -> [Grant] {
+        let (threshold, level) = notice == .expiring ? (Self.millis(now.addingTimeInterval(86_400)), 1) : (Self.millis(now), 2)
+        return try readNow { db in
+            try String.fetchAll(db, sql: "SELECT id FROM access_grant WHERE revoked_at IS NULL AND expires_at <= ? AND expiry_notice < ?",
+                                arguments: [threshold, level]).compactMap { try Self.fetchGrant(id: $0, in: db) }
+        }
+    }
+
+    public func noteGrant(_ id: String, notice: GrantNotice, events: [FeedEvent]) async throws -> Bool {
+        let level = notice == .expiring ? 1 : 2
+        return try await committer.submit { db, _ in
+            try db.execute(sql: "UPDATE access_grant SET expiry_notice = ? WHERE id = ? AND expiry_notice < ?", arguments: [level, id, level])
+            guard db.changesCount == 1 else { return false }
+            try Self.append(events, in: db)
+            return true
+        }
+    }
+}
