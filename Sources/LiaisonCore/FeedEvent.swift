@@ -16,6 +16,8 @@ public struct FeedEvent: Sendable, Equatable {
         case grantExpiring = "grant.expiring"
         case grantExpired = "grant.expired"
         case grantRevoked = "grant.revoked"
+        /// A lead this principal's agency holds (or held until this change) moved.
+        case leadChanged = "lead.changed"
     }
 
     public let principal: String

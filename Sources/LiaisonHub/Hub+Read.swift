@@ -52,8 +52,8 @@ extension Hub {
         var visible: [VisibleItem] = []
         let cipher = self.cipher
         let now = clock()
-        // One read of the reader's live grants serves the whole page.
-        let granted = try await store.grantedItems(agency: reader.agency.id, at: now)
+        // One read of the reader's live grants and held leads serves the whole page.
+        let granted = try await readableBeyondPolicy(reader.agency.id, at: now)
         // Hidden items are skipped, so a page may need several reads; the scan is bounded so one request stays cheap.
         for _ in 0..<8 {
             let batch = try await store.items(matching: query)
@@ -77,6 +77,11 @@ extension Hub {
             query.limit = max(query.limit, 200)
         }
         return ItemPage(items: visible, nextCursor: query.before)
+    }
+
+    /// Items an agency reads beyond what the policy says: through live grants, or as the holder of a handed-over lead.
+    func readableBeyondPolicy(_ agency: String, at now: Date) async throws -> Set<String> {
+        try await store.grantedItems(agency: agency, at: now).union(try await store.leadsHeld(by: agency))
     }
 
     /// The item's metadata, or its withheld stub; 404 if the reader may not know it exists.

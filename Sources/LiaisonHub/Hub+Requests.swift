@@ -203,7 +203,7 @@ extension Hub {
         guard policy.units[unit] != nil else {
             throw HubError.invalidField("unit", "unknown unit '\(unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
         }
-        let granted = try await store.grantedItems(agency: requester.agency.id, at: now)
+        let granted = try await readableBeyondPolicy(requester.agency.id, at: now)
         var withheld: [Item] = []
         var query = ItemQuery(unit: unit, limit: 500)
         while true {

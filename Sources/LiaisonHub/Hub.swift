@@ -65,13 +65,15 @@ public final class Hub: Sendable {
         return principal
     }
 
-    /// What `reader` may see of `item` now: the policy's answer, or read through a live grant to its agency.
-    /// The grant is checked on every read, so an expired or revoked one stops working at once.
+    /// What `reader` may see of `item` now: the policy's answer, or read through a live grant to its agency,
+    /// or as the agency a lead was handed to. The grant is checked on every read, so an expired or revoked one stops at once.
     func access(_ reader: Principal, _ item: Item) async throws -> AccessDecision.Access {
         let now = clock()
         let access = policy.access(of: reader, to: item.subject, at: now)
         guard access != .read else { return .read }
-        return try await store.hasLiveGrant(agency: reader.agency.id, item: item.id, at: now) ? .read : access
+        if try await store.hasLiveGrant(agency: reader.agency.id, item: item.id, at: now) { return .read }
+        if item.kind == "lead", try await store.lead(itemID: item.id)?.holder == reader.agency.id { return .read }
+        return access
     }
 
     /// The decision and the rule behind it, for `liaison policy explain`. Someone may explain

@@ -76,3 +76,22 @@ extension APIHandler {
         }, cursor: page.cursor))))
     }
 }
+
+/// Leads on the wire.
+extension APIHandler {
+    func updateItem(_ input: Operations.UpdateItem.Input) async throws -> Operations.UpdateItem.Output {
+        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        let view = try await hub.moveLead(id: input.path.id, to: body.status, holder: body.holder, disposition: body.disposition, by: try principal())
+        return .ok(.init(body: .json(Self.schema(view))))
+    }
+
+    func listLeads(_ input: Operations.ListLeads.Input) async throws -> Operations.ListLeads.Output {
+        .ok(.init(body: .json(.init(leads: try await hub.leads(by: try principal()).map(Self.schema)))))
+    }
+
+    static func schema(_ view: LeadView) -> Components.Schemas.LeadEntry {
+        let lead = view.lead
+        return .init(item: schema(view.item), status: .init(rawValue: lead.status.rawValue) ?? .open, owner: lead.owner, holder: lead.holder,
+                     disposition: lead.disposition, updatedAt: lead.updatedAt, updatedBy: lead.updatedBy)
+    }
+}

@@ -217,4 +217,14 @@ public protocol HubStore: Sendable {
     func grantsDue(notice: GrantNotice, at now: Date) async throws -> [Grant]
     /// Marks the notice given and appends its events, once (false if it was already given).
     func noteGrant(_ id: String, notice: GrantNotice, events: [FeedEvent]) async throws -> Bool
+
+    /// The lead's state once it has moved; nil for a lead still open with its owner.
+    func lead(itemID: String) async throws -> Lead?
+    /// Ids of leads `agency` holds after a hand-over or a move.
+    func leadsHeld(by agency: String) async throws -> Set<String>
+    /// Leads `agency` owns or holds, newest first, with their state (nil: open with the owner).
+    func leads(concerning agency: String) async throws -> [(Item, Lead?)]
+    /// Moves a lead from `previous` to `lead` if it is still in `previous`'s status and holder (false otherwise),
+    /// with its trail entry and events in the same transaction.
+    func moveLead(_ lead: Lead, from previous: Lead, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool
 }

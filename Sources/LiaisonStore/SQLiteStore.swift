@@ -105,6 +105,7 @@ public final class SQLiteStore: HubStore {
         }
         registerSharingMigration(&migrator)
         registerFeedMigration(&migrator)
+        registerLeadMigration(&migrator)
         return migrator
     }
 

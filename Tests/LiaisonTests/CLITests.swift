@@ -247,7 +247,7 @@ struct CLITests {
     @Test func everyCommandAnswersHelp() async throws {
         let commands = [[], ["whoami"], ["push"], ["list"], ["show"], ["get"], ["policy", "check"], ["policy", "explain"], ["audit", "verify"], ["audit", "export"],
                         ["audit", "tail"], ["keys", "status"], ["keys", "rotate"], ["request"], ["requests", "list"], ["requests", "show"], ["approve"], ["deny"],
-                        ["grants"], ["revoke"], ["watch"]]
+                        ["grants"], ["revoke"], ["watch"], ["leads", "list"], ["leads", "hand-over"], ["leads", "start"], ["leads", "close"]]
         for command in commands {
             let help = try await liaison(nil, command + ["--help"])
             #expect(help.status == 0 && help.stdout.contains("USAGE:"), "liaison \(command.joined(separator: " ")) --help: \(help.stdout)")
@@ -255,6 +255,22 @@ struct CLITests {
         for command in [["serve"], ["keys", "rotate"], ["keys", "status"]] {
             let help = try await ProcessRunner.runAsync(Paths.binaries + "/liaisond", command + ["--help"])
             #expect(help.status == 0 && help.stdout.contains("USAGE:"), "liaisond \(command.joined(separator: " ")) --help")
+        }
+    }
+
+    @Test func theLeadLedgerFromTheCLI() async throws {
+        try await TestHub.with { hub in
+            let id = try #require(try await hub.client("stationed-transport").push(kind: "lead", title: "工程款线索", unit: "transport-bureau",
+                                                                                   classification: "restricted").json["id"] as? String)
+            let ledger = try await liaison(hub, ["leads", "--as", "wang.fang"])
+            #expect(ledger.stdout.contains(id) && ledger.stdout.contains("open") && ledger.stdout.contains("工程款线索"))
+            let handed = try await liaison(hub, ["leads", "hand-over", id, "--to", "stationed-finance", "--as", "wang.fang"])
+            #expect(handed.stdout == "Handed lead \(id) over to stationed-finance; it may now read it.\n", "\(handed.stderr)")
+            #expect(try await liaison(hub, ["leads", "start", id, "--as", "stationed-finance"]).stdout == "Lead \(id) is in progress with stationed-finance.\n")
+            let illegal = try await liaison(hub, ["leads", "start", id, "--as", "stationed-finance"])
+            #expect(illegal.status == 1 && illegal.stderr.contains("can move only to handed-over or closed (409 illegal_transition)"))
+            #expect(try await liaison(hub, ["leads", "close", id, "--disposition", "予以了结", "--as", "stationed-finance"]).stdout == "Closed lead \(id): 予以了结.\n")
+            #expect(try await liaison(hub, ["leads", "--as", "stationed-finance"]).stdout == "Your agency has no open leads (--all shows closed ones).\n")
         }
     }
 }
