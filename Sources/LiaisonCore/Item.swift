@@ -20,6 +20,8 @@ public struct Item: Sendable, Equatable {
     /// For items whose level keeps content encrypted at rest: title, persons and tags sealed under the
     /// item's data key. While set, `title`, `persons` and `tags` are empty until the hub opens it.
     public var sealedMetadata: SealedMetadata?
+    /// For a rectification: the feedback item it answers.
+    public var answers: String?
 
     public init(id: String, kind: String, title: String, unit: String, persons: [String], tags: [String], classification: Classification,
                 owner: String, pushedBy: String, contentType: String, sha256: String, size: Int, createdAt: Date) {
@@ -45,6 +47,7 @@ public struct Item: Sendable, Equatable {
         var copy = Item(id: id, kind: kind, title: title, unit: unit, persons: persons, tags: tags, classification: classification, owner: owner,
                         pushedBy: pushedBy, contentType: contentType, sha256: sha256, size: size, createdAt: createdAt)
         copy.sealedMetadata = sealedMetadata
+        copy.answers = answers
         return copy
     }
 }

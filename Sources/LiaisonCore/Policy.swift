@@ -9,13 +9,16 @@ public struct Policy: Sendable {
     public let levels: [Classification: LevelRule]
     /// How long an access request nobody decides stays open.
     public let requestLifetime: Period
+    /// How long before its window opens an inspection team may build a dossier of its unit.
+    public let dossierLeadTime: Period
     /// Stationed group id -> the office that leads it, derived once at load.
     let officeLeading: [String: String]
     /// Every principal resolved once, so the hot path never re-derives them.
     let principals: [String: Principal]
 
-    init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule], requestLifetime: Period) {
+    init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule], requestLifetime: Period, dossierLeadTime: Period) {
         self.requestLifetime = requestLifetime
+        self.dossierLeadTime = dossierLeadTime
         self.agencies = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.people = Dictionary(people.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.units = Dictionary(units.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -15,6 +15,8 @@ struct PolicyBuilder {
     private var levelsNode: (String, Node)?
     /// How long an undecided access request lives (`requests: lifetime:`); 7 days unless the policy says.
     private var requestLifetime = Period(seconds: 7 * 86_400)
+    /// How long before its window opens an inspection team may build a dossier (`dossiers: lead_time:`); 30 days unless the policy says.
+    private var dossierLeadTime = Period(seconds: 30 * 86_400)
     /// Levels that appear in some file, valid or not, so a broken rule is not also reported as missing.
     private var mentionedLevels: Set<Classification> = []
     /// A file that is not YAML hides what it declares; whole-policy checks would only add noise.
@@ -38,6 +40,10 @@ struct PolicyBuilder {
         if let node = top["requests"], let f = reader.fields(node, of: "requests", allowed: ["lifetime"], required: ["lifetime"]),
            let lifetime = reader.period(f["lifetime"], "requests.lifetime") {
             requestLifetime = lifetime
+        }
+        if let node = top["dossiers"], let f = reader.fields(node, of: "dossiers", allowed: ["lead_time"], required: ["lead_time"]),
+           let leadTime = reader.period(f["lead_time"], "dossiers.lead_time") {
+            dossierLeadTime = leadTime
         }
     }
 
@@ -203,6 +209,7 @@ struct PolicyBuilder {
             problems += reader.problems
         }
         guard problems.isEmpty else { throw PolicyError(problems: problems) }
-        return Policy(agencies: agencies, people: people, units: units, kinds: kinds, levels: levels, requestLifetime: requestLifetime)
+        return Policy(agencies: agencies, people: people, units: units, kinds: kinds, levels: levels, requestLifetime: requestLifetime,
+                      dossierLeadTime: dossierLeadTime)
     }
 }

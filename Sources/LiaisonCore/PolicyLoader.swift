@@ -6,7 +6,7 @@ import Yams
 /// Each file is a mapping whose top-level keys are any of `agencies`, `people`, `units`, `kinds`
 /// `levels` and `requests`; a section may be split across files. See `policies/README.md` for the format.
 public enum PolicyLoader {
-    static let sections = ["agencies", "people", "units", "kinds", "levels", "requests"]
+    static let sections = ["agencies", "people", "units", "kinds", "levels", "requests", "dossiers"]
 
     public static func load(directory: String) throws -> Policy {
         let url = URL(fileURLWithPath: directory)

@@ -8,15 +8,18 @@ extension Hub {
     public func push(_ sent: PushRequest, by pusher: Principal) async throws -> PushReceipt {
         let (request, level) = try await traced(pusher.id, "pushItem", unit: sent.unit) {
             let request = try unsealed(sent)
-            return (request, try validate(request))
+            let level = try validate(request)
+            try await checkAnswers(request, by: pusher)
+            return (request, level)
         }
         let now = clock()
         let ring = cipher  // before the store is read (see withDataKey)
         let id = ids.next(at: now)
         let sha256 = Digest.sha256Hex(request.payload)
-        let item = Item(id: id, kind: request.kind, title: request.title, unit: request.unit, persons: request.persons, tags: request.tags,
+        var item = Item(id: id, kind: request.kind, title: request.title, unit: request.unit, persons: request.persons, tags: request.tags,
                         classification: level, owner: pusher.agency.id, pushedBy: pusher.id, contentType: request.contentType,
                         sha256: sha256, size: request.payload.count, createdAt: now)
+        item.answers = request.answers
         let claim = request.idempotencyKey.map { key in
             IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: sha256))
         }
@@ -112,9 +115,28 @@ extension Hub {
         }
     }
 
+    /// A rectification names the feedback item it answers, one the pusher can see; no other kind names one.
+    func checkAnswers(_ request: PushRequest, by pusher: Principal) async throws {
+        guard request.kind == "rectification" else {
+            if request.answers != nil {
+                throw HubError.invalidField("answers", "only rectification items answer a feedback item", hint: "Drop answers, or push with kind rectification")
+            }
+            return
+        }
+        guard let answered = request.answers else {
+            throw HubError.invalidField("answers", "a rectification names the feedback item it answers", hint: "Give the feedback item's id in answers (--answers ID)")
+        }
+        guard let feedback = try await store.item(id: answered), try await access(pusher, feedback) != .hidden else {
+            throw HubError.invalidField("answers", "item \(answered) does not exist or is not visible to you", hint: "Give the id of a feedback item you can see")
+        }
+        guard feedback.kind == "feedback" else {
+            throw HubError.invalidField("answers", "item \(answered) is a \(feedback.kind), not a feedback item", hint: "A rectification answers a feedback item")
+        }
+    }
+
     /// Everything that makes two pushes the same push, hashed.
     func fingerprint(of request: PushRequest, payloadSHA256: String) -> String {
-        let fields = [request.kind, request.title, request.unit, request.classification, request.contentType, payloadSHA256,
+        let fields = [request.kind, request.title, request.unit, request.classification, request.contentType, payloadSHA256, request.answers ?? "",
                       request.persons.joined(separator: "\u{1f}"), request.tags.joined(separator: "\u{1f}")]
         return Digest.sha256Hex(Array(fields.joined(separator: "\u{1e}").utf8))
     }

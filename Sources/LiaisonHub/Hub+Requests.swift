@@ -160,11 +160,7 @@ extension Hub {
                                             hint: "Leave \(item.id) out of the request")
             }
             if highest.map({ item.classification > $0.0 }) ?? true { highest = (item.classification, rule.maxGrant) }
-            let approval = policy.tally(AccessRequest(id: "", requester: requester.id, agency: requester.agency.id, reason: "", itemIDs: [], unit: nil,
-                                                      duration: duration, createdAt: now, expiresAt: now),
-                                        items: [(item.id, item.subject)], approvals: policy.eligibleApprovers(for: item.subject, forRequestBy: requester.agency.id, at: now),
-                                        at: now)
-            guard approval.allSatisfy(\.isSatisfied) else {
+            guard approvable(item, forRequestBy: requester.agency.id, at: now) else {
                 throw HubError.invalidField("items", "no set of approvers the policy allows could approve item \(item.id) for \(requester.agency.id)",
                                             hint: "Leave \(item.id) out, or ask the policy's administrator about approvers for \(item.classification.rawValue) items")
             }

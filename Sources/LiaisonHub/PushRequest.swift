@@ -11,6 +11,8 @@ public struct PushRequest: Sendable {
     public var persons: [String]
     public var tags: [String]
     public var idempotencyKey: String?
+    /// For a rectification: the id of the feedback item it answers.
+    public var answers: String?
 
     public init(kind: String, title: String, unit: String, classification: String, contentType: String, payload: [UInt8],
                 contentEncoding: String? = nil, persons: [String] = [], tags: [String] = [], idempotencyKey: String? = nil) {

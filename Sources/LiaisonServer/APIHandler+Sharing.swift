@@ -95,3 +95,38 @@ extension APIHandler {
                      disposition: lead.disposition, updatedAt: lead.updatedAt, updatedBy: lead.updatedBy)
     }
 }
+
+/// Dossiers and rectification on the wire.
+extension APIHandler {
+    func createDossier(_ input: Operations.CreateDossier.Input) async throws -> Operations.CreateDossier.Output {
+        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        guard let unit = body.unit else { throw HubError(.invalid, code: "invalid_field", message: "a dossier names its unit", hint: "Give the unit to inspect", field: "unit") }
+        return .created(.init(body: .json(Self.schema(try await hub.createDossier(unit: unit, reason: body.reason, by: try principal())))))
+    }
+
+    func getDossier(_ input: Operations.GetDossier.Input) async throws -> Operations.GetDossier.Output {
+        .ok(.init(body: .json(Self.schema(try await hub.dossier(id: input.path.id, by: try principal())))))
+    }
+
+    func listRectification(_ input: Operations.ListRectification.Input) async throws -> Operations.ListRectification.Output {
+        .ok(.init(body: .json(.init(feedback: try await hub.rectification(unit: input.query.unit, by: try principal()).map(Self.schema)))))
+    }
+
+    static func schema(_ feedback: DossierSummary.Feedback) -> Components.Schemas.FeedbackStatus {
+        .init(id: feedback.itemID, title: feedback.title, rectified: feedback.rectification != nil, rectification: feedback.rectification, rectifiedAt: feedback.rectifiedAt)
+    }
+
+    static func schema(_ view: DossierView) -> Components.Schemas.Dossier {
+        let dossier = view.dossier
+        let summary = view.summary
+        let mentions = { (list: [DossierSummary.Mention]) in list.map { Components.Schemas.Mention(name: $0.name, items: $0.items) } }
+        return .init(id: dossier.id, unit: dossier.unit, agency: dossier.agency, reason: dossier.reason, createdAt: dossier.createdAt, requestId: dossier.requestID,
+                     requestStatus: view.requestStatus?.rawValue, readable: Int64(view.readableCount), withheld: Int64(view.withheldCount),
+                     items: view.items.map(Self.schema),
+                     summary: .init(byKind: .init(additionalProperties: summary.byKind.mapValues(Int64.init)),
+                                    byLevel: .init(additionalProperties: summary.byLevel.mapValues(Int64.init)),
+                                    persons: mentions(summary.persons), tags: mentions(summary.tags),
+                                    openLeads: summary.openLeads.map { .init(id: $0.itemID, status: $0.status.rawValue, ageDays: Int64($0.ageDays)) },
+                                    feedback: summary.feedback.map(Self.schema)))
+    }
+}

@@ -34,9 +34,10 @@ struct APIHandler: APIProtocol {
             throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",
                            hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
         }
-        let request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification,
+        var request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification,
                                   contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding,
                                   persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: input.headers.idempotencyKey)
+        request.answers = body.answers
         let receipt = try await hub.push(request, by: pusher)
         let item = Self.schema(receipt.item)
         return receipt.replayed ? .ok(.init(body: .json(item))) : .created(.init(body: .json(item)))
@@ -135,6 +136,7 @@ struct APIHandler: APIProtocol {
         schema.sha256 = item.sha256
         schema.size = Int64(item.size)
         schema.pushedBy = item.pushedBy
+        schema.answers = item.answers
         return schema
     }
 }

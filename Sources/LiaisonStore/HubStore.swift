@@ -227,4 +227,9 @@ public protocol HubStore: Sendable {
     /// Moves a lead from `previous` to `lead` if it is still in `previous`'s status and holder (false otherwise),
     /// with its trail entry and events in the same transaction.
     func moveLead(_ lead: Lead, from previous: Lead, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool
+
+    func insertDossier(_ dossier: Dossier, audit: AuditRecord) async throws
+    func dossier(id: String) async throws -> Dossier?
+    /// Rectification items that answer any of these feedback items, oldest first.
+    func rectifications(answering feedback: [String]) async throws -> [Item]
 }

@@ -4,7 +4,7 @@ import LiaisonCore
 
 /// Maps the `item` table to `Item`.
 enum ItemRow {
-    static let columns = "id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at, sealed_meta, meta_key, meta_key_version"
+    static let columns = "id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at, sealed_meta, meta_key, meta_key_version, answers"
 
     /// Reads by position, in the order of `columns` (by name costs a case-insensitive search per field).
     static func item(from row: Row) throws -> Item {
@@ -17,6 +17,7 @@ enum ItemRow {
         if let sealed: Data = row[13], let key: Data = row[14], let version: Int64 = row[15] {
             item.sealedMetadata = SealedMetadata(ciphertext: Array(sealed), wrappedKey: Array(key), keyVersion: UInt32(version))
         }
+        item.answers = row[16]
         return item
     }
 

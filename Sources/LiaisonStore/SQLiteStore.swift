@@ -106,6 +106,7 @@ public final class SQLiteStore: HubStore {
         registerSharingMigration(&migrator)
         registerFeedMigration(&migrator)
         registerLeadMigration(&migrator)
+        registerDossierMigration(&migrator)
         return migrator
     }
 
@@ -191,13 +192,13 @@ public final class SQLiteStore: HubStore {
         // Cached statements: the SQL is parsed once per connection, not once per push.
         try db.cachedStatement(sql: """
             INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
-                              sealed_meta, meta_key, meta_key_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              sealed_meta, meta_key, meta_key_version, answers)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [item.id, item.kind, item.title, item.unit, ItemRow.encodeList(item.persons), ItemRow.encodeList(item.tags),
                         item.classification.rawValue, item.owner, item.pushedBy, item.contentType, item.sha256, item.size,
                         Int64((item.createdAt.timeIntervalSince1970 * 1000).rounded()),
                         item.sealedMetadata.map { Data($0.ciphertext) }, item.sealedMetadata.map { Data($0.wrappedKey) },
-                        item.sealedMetadata.map { Int64($0.keyVersion) }])
+                        item.sealedMetadata.map { Int64($0.keyVersion) }, item.answers])
         try db.cachedStatement(sql: "INSERT INTO payload (item_id, bytes, wrapped_key, key_version) VALUES (?, ?, ?, ?)").execute(arguments: [item.id, Data(payload.bytes), payload.wrappedKey.map { Data($0) }, payload.keyVersion.map { Int64($0) }])
         if let claim {
             try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (?, ?, ?, ?)").execute(arguments: [claim.principal, claim.key, claim.fingerprint, item.id])

@@ -11,6 +11,7 @@ struct Liaison: AsyncParsableCommand {
             (LIAISON_DEV_CERTS names another folder). The default URL is https://127.0.0.1:8443.
             """,
         subcommands: [Whoami.self, Push.self, List.self, Show.self, Get.self, PolicyCommand.self, AuditCommand.self, KeysCommand.self,
-                      RequestCommand.self, RequestsCommand.self, ApproveCommand.self, DenyCommand.self, GrantsCommand.self, RevokeCommand.self, WatchCommand.self, LeadsCommand.self]
+                      RequestCommand.self, RequestsCommand.self, ApproveCommand.self, DenyCommand.self, GrantsCommand.self, RevokeCommand.self, WatchCommand.self, LeadsCommand.self,
+                      DossierCommand.self, RectificationCommand.self]
     )
 }

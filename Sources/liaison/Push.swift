@@ -39,6 +39,9 @@ struct Push: AsyncParsableCommand {
     @Option(name: .customLong("tag"), help: "A key matter or project (repeatable).")
     var tags: [String] = []
 
+    @Option(help: "For --kind rectification: the id of the feedback item it answers.")
+    var answers: String?
+
     @Flag(help: "Seal the payload to the hub's certificate before sending (hub-blind intake).")
     var seal = false
 
@@ -63,7 +66,7 @@ struct Push: AsyncParsableCommand {
             let sent = seal ? Data(try await sealed(payload, hub: hub)) : payload
             let body = Components.Schemas.NewItem(kind: kind, title: title, unit: unit, classification: classification,
                                                   contentType: contentType ?? Self.guessType(file), payload: sent.base64EncodedString(),
-                                                  contentEncoding: seal ? "cms" : nil, persons: persons.isEmpty ? nil : persons, tags: tags.isEmpty ? nil : tags)
+                                                  answers: answers, contentEncoding: seal ? "cms" : nil, persons: persons.isEmpty ? nil : persons, tags: tags.isEmpty ? nil : tags)
             // Transport failures are retried under the same key: the hub stores the item at most once.
             var attempt = 0
             while true {

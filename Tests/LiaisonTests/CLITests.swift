@@ -247,7 +247,8 @@ struct CLITests {
     @Test func everyCommandAnswersHelp() async throws {
         let commands = [[], ["whoami"], ["push"], ["list"], ["show"], ["get"], ["policy", "check"], ["policy", "explain"], ["audit", "verify"], ["audit", "export"],
                         ["audit", "tail"], ["keys", "status"], ["keys", "rotate"], ["request"], ["requests", "list"], ["requests", "show"], ["approve"], ["deny"],
-                        ["grants"], ["revoke"], ["watch"], ["leads", "list"], ["leads", "hand-over"], ["leads", "start"], ["leads", "close"]]
+                        ["grants"], ["revoke"], ["watch"], ["leads", "list"], ["leads", "hand-over"], ["leads", "start"], ["leads", "close"],
+                        ["dossier", "create"], ["dossier", "pull"], ["rectification"]]
         for command in commands {
             let help = try await liaison(nil, command + ["--help"])
             #expect(help.status == 0 && help.stdout.contains("USAGE:"), "liaison \(command.joined(separator: " ")) --help: \(help.stdout)")

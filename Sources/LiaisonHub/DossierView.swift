@@ -1,0 +1,42 @@
+public import Foundation
+public import LiaisonCore
+
+/// What recurs, and what is open, among the items of a dossier the team may read.
+public struct DossierSummary: Sendable, Equatable {
+    public struct Mention: Sendable, Equatable {
+        public let name: String
+        public let items: [String]
+    }
+
+    public struct OpenLead: Sendable, Equatable {
+        public let itemID: String
+        public let status: Lead.Status
+        public let ageDays: Int
+    }
+
+    public struct Feedback: Sendable, Equatable {
+        public let itemID: String
+        public let title: String
+        /// The first rectification reported for it, if any.
+        public let rectification: String?
+        public let rectifiedAt: Date?
+    }
+
+    public let byKind: [String: Int]
+    public let byLevel: [String: Int]
+    public let persons: [Mention]
+    public let tags: [Mention]
+    public let openLeads: [OpenLead]
+    public let feedback: [Feedback]
+}
+
+/// A dossier as its team sees it now: items move from withheld to readable as approvals arrive.
+public struct DossierView: Sendable, Equatable {
+    public let dossier: Dossier
+    public let items: [VisibleItem]
+    public let summary: DossierSummary
+    public let requestStatus: AccessRequest.Status?
+
+    public var readableCount: Int { items.filter { !$0.isWithheld }.count }
+    public var withheldCount: Int { items.filter(\.isWithheld).count }
+}

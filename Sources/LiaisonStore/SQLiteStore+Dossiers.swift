@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+public import LiaisonCore
+
+/// Dossiers, and the link from rectification items to the feedback they answer.
+extension SQLiteStore {
+    static func registerDossierMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v9: dossiers and rectifications") { db in
+            try db.execute(sql: """
+                ALTER TABLE item ADD COLUMN answers TEXT;
+                CREATE INDEX item_by_answers ON item(answers) WHERE answers IS NOT NULL;
+                CREATE TABLE dossier (
+                    id TEXT PRIMARY KEY,
+                    unit TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    requester TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    request_id TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE dossier_item (
+                    dossier_id TEXT NOT NULL REFERENCES dossier(id),
+                    item_id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (dossier_id, item_id)
+                );
+                """)
+        }
+    }
+
+    public func insertDossier(_ dossier: Dossier, audit: AuditRecord) async throws {
+        _ = try await committer.submit { db, tail in
+            try db.execute(sql: "INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [dossier.id, dossier.unit, dossier.agency, dossier.requester, dossier.reason, dossier.requestID, Self.millis(dossier.createdAt)])
+            for (position, item) in dossier.itemIDs.enumerated() {
+                try db.cachedStatement(sql: "INSERT INTO dossier_item (dossier_id, item_id, position) VALUES (?, ?, ?)").execute(arguments: [dossier.id, item, position])
+            }
+            try tail.append(audit, db)
+            return true
+        }
+    }
+
+    public func dossier(id: String) async throws -> Dossier? {
+        try readNow { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, unit, agency, requester, reason, request_id, created_at FROM dossier WHERE id = ?", arguments: [id]) else { return nil }
+            let items = try String.fetchAll(db, sql: "SELECT item_id FROM dossier_item WHERE dossier_id = ? ORDER BY position", arguments: [id])
+            return Dossier(id: row[0], unit: row[1], agency: row[2], requester: row[3], reason: row[4], requestID: row[5], itemIDs: items, createdAt: Self.date(row[6]))
+        }
+    }
+
+    public func rectifications(answering feedback: [String]) async throws -> [Item] {
+        guard !feedback.isEmpty else { return [] }
+        return try readNow { db in
+            let marks = Array(repeating: "?", count: feedback.count).joined(separator: ",")
+            return try Row.fetchAll(db, sql: "SELECT \(ItemRow.columns) FROM item WHERE answers IN (\(marks)) ORDER BY id",
+                                    arguments: StatementArguments(feedback)).map(ItemRow.item(from:))
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import LiaisonAPI
+import LiaisonClient
+import LiaisonCrypto
+
+/// Pre-inspection dossiers for inspection teams.
+struct DossierCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dossier",
+        abstract: "Build a unit's pre-inspection dossier and pull it into a folder (inspection teams).",
+        subcommands: [Create.self, Pull.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the dossier of a unit your team is assigned to; withheld items go into one access request.",
+            discussion: "Allowed while your window on the unit is open, or within the policy's lead time (example: 30 days) before it opens.")
+        @Option(help: "The unit to inspect.") var unit: String
+        @Option(help: "What the inspection is (required).") var reason: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let dossier = try await connection.withConnection { hub -> Components.Schemas.Dossier in
+                switch try await hub.api.createDossier(body: .json(.init(unit: unit, reason: reason))) {
+                case .created(let created): return try created.body.json
+                case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+                }
+            }
+            if connection.json { return try Output.json(dossier) }
+            let request = dossier.requestId.map { "; access to the \(dossier.withheld) withheld was requested as \($0)" } ?? ""
+            print("Dossier \(dossier.id) of \(dossier.unit): \(dossier.readable) readable item(s), \(dossier.withheld) withheld\(request). Pull it with `liaison dossier pull \(dossier.id) --out DIR`.")
+        }
+    }
+
+    struct Pull: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the dossier to a folder: manifest.json, summary.md and one file per readable item.",
+            discussion: """
+                Confidential items are opened locally with your key; every file is mode 0600. Run it again later: \
+                it fetches only what became readable since (as approvals arrive) and says what is still withheld.
+                """)
+        @Argument(help: "The dossier id.") var id: String
+        @Option(help: "The folder to write to (created if missing).") var out: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let settings = try connection.settings()
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let existing = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).compactMap { $0.count > 17 ? String($0.prefix(16)) : nil }
+            let (dossier, fetched) = try await connection.withConnection { hub -> (Components.Schemas.Dossier, [String]) in
+                let dossier: Components.Schemas.Dossier
+                switch try await hub.api.getDossier(path: .init(id: id)) {
+                case .ok(let ok): dossier = try ok.body.json
+                case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+                }
+                let wanted = dossier.items.filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
+                let progress = Progress(label: "pulling")
+                var fetched: [String] = []
+                for (index, item) in wanted.enumerated() {
+                    progress.show(index, of: wanted.count)
+                    let bytes = try await Self.payload(item.id, hub: hub, settings: settings)
+                    let file = "\(out)/\(item.id)-\(Self.slug(item.title ?? ""))\(Self.fileExtension(item.contentType))"
+                    guard FileManager.default.createFile(atPath: file, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+                        throw ValidationError("cannot write \(file)")
+                    }
+                    fetched.append(item.id)
+                }
+                progress.done()
+                return (dossier, fetched)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            try Self.write(try encoder.encode(dossier), to: "\(out)/manifest.json")
+            try Self.write(Data(Self.summary(dossier).utf8), to: "\(out)/summary.md")
+            if connection.json { return try Output.json(["dossier": dossier.id, "fetched": fetched.joined(separator: ","), "withheld": String(dossier.withheld)]) }
+            let withheld = dossier.items.filter { $0.access == .withheld }.map(\.id)
+            print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(withheld.joined(separator: ", "))").")
+        }
+
+        static func payload(_ id: String, hub: HubConnection, settings: ClientSettings) async throws -> [UInt8] {
+            switch try await hub.api.getItemPayload(path: .init(id: id)) {
+            case .ok(let ok):
+                let limit = 64 * 1024 * 1024 + 64 * 1024
+                let (bytes, sealed): ([UInt8], Bool)
+                switch ok.body {
+                case .binary(let body): (bytes, sealed) = (try await [UInt8](collecting: body, upTo: limit), false)
+                case .applicationPkcs7Mime(let body): (bytes, sealed) = (try await [UInt8](collecting: body, upTo: limit), true)
+                }
+                let plain = sealed ? try CMSEnvelope.open(bytes, key: PrivateKey(pemFile: settings.keyPath), certificate: X509Certificate(file: settings.certificatePath)) : bytes
+                guard Digest.sha256Hex(plain) == ok.headers.liaisonSHA256 else {
+                    throw CLIFailure(LiaisonClientError(code: "integrity", message: "the payload of \(id) does not match its SHA-256", hint: "Pull again"))
+                }
+                return plain
+            case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+            }
+        }
+
+        static func write(_ data: Data, to path: String) throws {
+            guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else { throw ValidationError("cannot write \(path)") }
+        }
+
+        /// A file-name-safe rendering of a title: letters (any script) and digits kept, the rest folded to '-'.
+        static func slug(_ title: String) -> String {
+            let kept = title.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? String($0) : "-" }.joined()
+            let collapsed = kept.split(separator: "-").joined(separator: "-")
+            return String((collapsed.isEmpty ? "item" : collapsed).prefix(60))
+        }
+
+        static func fileExtension(_ contentType: String?) -> String {
+            switch contentType {
+            case "text/plain": return ".txt"
+            case "text/markdown": return ".md"
+            case "application/json": return ".json"
+            case "application/pdf": return ".pdf"
+            case "text/csv": return ".csv"
+            default: return ".bin"
+            }
+        }
+
+        /// The summary as a short Markdown report.
+        static func summary(_ dossier: Components.Schemas.Dossier) -> String {
+            let summary = dossier.summary
+            var text = "# Dossier \(dossier.id): \(dossier.unit)\n\n\(dossier.reason)\n\n"
+            text += "\(dossier.readable) readable item(s), \(dossier.withheld) withheld"
+            if let request = dossier.requestId { text += " (access request \(request): \(dossier.requestStatus ?? "pending"))" }
+            text += ".\n\n## Items by kind\n\n| kind | items |\n| --- | --- |\n"
+            text += summary.byKind.additionalProperties.sorted { $0.key < $1.key }.map { "| \($0.key) | \($0.value) |\n" }.joined()
+            text += "\n## Items by level\n\n| level | items |\n| --- | --- |\n"
+            text += summary.byLevel.additionalProperties.sorted { $0.key < $1.key }.map { "| \($0.key) | \($0.value) |\n" }.joined()
+            for (heading, mentions) in [("Persons who recur", summary.persons), ("Tags that recur", summary.tags)] {
+                text += "\n## \(heading)\n\n| name | items |\n| --- | --- |\n"
+                text += mentions.map { "| \($0.name) | \($0.items.joined(separator: ", ")) |\n" }.joined()
+            }
+            text += "\n## Open leads\n\n| lead | status | age (days) |\n| --- | --- | --- |\n"
+            text += summary.openLeads.map { "| \($0.id) | \($0.status) | \($0.ageDays) |\n" }.joined()
+            text += "\n## Feedback and rectification\n\n| feedback | title | rectification reported |\n| --- | --- | --- |\n"
+            text += summary.feedback.map { feedback in
+                "| \(feedback.id) | \(feedback.title) | \(feedback.rectifiedAt.map { "yes, \(Show.time($0)) (\(feedback.rectification ?? ""))" } ?? "no") |\n"
+            }.joined()
+            return text
+        }
+    }
+}
+
+/// Feedback items of a unit and whether rectification was reported.
+struct RectificationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rectification", abstract: "Per feedback item of a unit: whether and when rectification was reported.")
+    @Option(help: "The unit.") var unit: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let list = try await connection.withConnection { hub -> Components.Schemas.RectificationList in
+            switch try await hub.api.listRectification(query: .init(unit: unit)) {
+            case .ok(let ok): return try ok.body.json
+            case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+            }
+        }
+        if connection.json { return try Output.json(list) }
+        guard !list.feedback.isEmpty else { return print("No feedback items about \(unit) are readable to you.") }
+        Output.table(["FEEDBACK", "TITLE", "RECTIFIED", "WHEN", "BY ITEM"], list.feedback.map {
+            [$0.id, $0.title, $0.rectified ? "yes" : "no", $0.rectifiedAt.map(Show.time) ?? "", $0.rectification ?? ""]
+        })
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import LiaisonCore
+import Testing
+
+/// Pre-inspection dossiers over mTLS with the example policy: who may build one, what it holds,
+/// withheld items becoming readable through approvals, and pulling it twice with the CLI.
+@Suite("Dossiers")
+struct DossierTests {
+    /// A unit with items at every level from several agencies; returns ids by name.
+    func populate(_ hub: RunningHub) async throws -> [String: String] {
+        var ids: [String: String] = [:]
+        let pushes: [(String, String, String, String, [String: Any])] = [
+            ("st-general", "stationed-transport", "report", "general", ["persons": ["张三"], "tags": ["道路工程"]]),
+            ("st-restricted", "stationed-transport", "report", "restricted", ["persons": ["张三", "李四"]]),
+            ("st-confidential", "stationed-transport", "integrity-file", "confidential", ["persons": ["李四"]]),
+            ("st-lead", "stationed-transport", "lead", "general", ["persons": ["张三"], "tags": ["道路工程"]]),
+            ("o3-general", "office-3", "analysis", "general", ["tags": ["道路工程"]]),
+            ("o3-feedback", "office-3", "feedback", "general", [:]),
+            ("commission-confidential", "commission", "petition", "confidential", [:]),
+        ]
+        for (name, pusher, kind, level, extra) in pushes {
+            let response = try await hub.client(pusher).push(kind: kind, title: "\(name) 标题", unit: "transport-bureau", classification: level,
+                                                             payload: Data("\(name) 内容".utf8), overrides: extra)
+            ids[name] = try #require(response.json["id"] as? String, "\(response.text)")
+        }
+        let rectified = try await hub.client("stationed-transport").push(kind: "rectification", title: "整改报告", unit: "transport-bureau", classification: "general",
+                                                                       overrides: ["answers": ids["o3-feedback"]!])
+        ids["rectification"] = try #require(rectified.json["id"] as? String, "\(rectified.text)")
+        return ids
+    }
+
+    func create(_ hub: RunningHub, as principal: String, unit: String = "transport-bureau") async throws -> TestClient.Response {
+        try await hub.client(principal).send(.POST, "/v1/dossiers", body: try JSONSerialization.data(withJSONObject: ["unit": unit, "reason": "第二轮巡察"]))
+    }
+
+    @Test func onlyAnAssignedTeamWithinItsWindowOrLeadTimeBuildsOne() async throws {
+        let clock = TestClock()
+        try await TestHub.with(clock: clock) { hub in
+            let notTeam = try await create(hub, as: "office-3")
+            #expect(notTeam.status == 403 && notTeam.errorCode == "not_an_inspection_team")
+            let unassigned = try await create(hub, as: "inspection-2", unit: "health-commission")
+            #expect(unassigned.status == 403 && unassigned.errorMessage == "inspection-2 is not assigned to inspect health-commission")
+            clock.set(TestClock.afterWindow)
+            let closed = try await create(hub, as: "inspection-2")
+            #expect(closed.status == 403 && closed.errorCode == "window_closed" && closed.errorMessage == "inspection-2's window on transport-bureau closed on 2027-12-31")
+            clock.set(DateWindow.dayForTests("2026-09-01"))
+            let early = try await create(hub, as: "inspection-2")
+            #expect(early.status == 403 && early.errorMessage == "inspection-2's window on transport-bureau opens on 2026-11-01, more than 30d from now")
+            clock.set(DateWindow.dayForTests("2026-10-15"))  // 17 days before the window: within the lead time
+            #expect(try await create(hub, as: "inspection-2").status == 201)
+            let noReason = try await hub.client("inspection-2").send(.POST, "/v1/dossiers", body: Data(#"{"unit":"transport-bureau"}"#.utf8))
+            #expect(noReason.status == 400 && noReason.errorField == "reason")
+        }
+    }
+
+    @Test func theDossierHoldsWhatTheTeamMayReadStubsOfTheRestAndOneRequest() async throws {
+        try await TestHub.with { hub in
+            let ids = try await populate(hub)
+            let created = try await create(hub, as: "inspection-2")
+            #expect(created.status == 201, "\(created.text)")
+            #expect(created.json["readable"] as? Int == 5 && created.json["withheld"] as? Int == 3)
+            let requestID = try #require(created.json["request_id"] as? String)
+            let dossierID = try #require(created.json["id"] as? String)
+            let request = try await hub.client("inspection-2").get("/v1/requests/\(requestID)")
+            #expect(Set((request.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+                    == [ids["st-restricted"]!, ids["st-confidential"]!, ids["commission-confidential"]!])
+
+            let dossier = try await hub.client("inspection-2").get("/v1/dossiers/\(dossierID)")
+            let items = dossier.json["items"] as? [[String: Any]] ?? []
+            #expect(items.filter { $0["access"] as? String == "withheld" }.allSatisfy { $0["title"] == nil })
+            let summary = try #require(dossier.json["summary"] as? [String: Any])
+            #expect(summary["by_level"] as? [String: Int] == ["general": 5, "restricted": 1, "confidential": 2])
+            #expect(summary["by_kind"] as? [String: Int] == ["report": 2, "integrity-file": 1, "lead": 1, "analysis": 1, "feedback": 1, "petition": 1, "rectification": 1])
+            // Only readable items count: 张三 is in two readable items (李四 only in withheld ones).
+            let persons = summary["persons"] as? [[String: Any]] ?? []
+            #expect(persons.map { $0["name"] as? String } == ["张三"])
+            #expect(Set(persons.first?["items"] as? [String] ?? []) == [ids["st-general"]!, ids["st-lead"]!])
+            #expect((summary["tags"] as? [[String: Any]])?.first?["name"] as? String == "道路工程")
+            #expect((summary["open_leads"] as? [[String: Any]])?.map { $0["id"] as? String } == [ids["st-lead"]!])
+            let feedback = try #require((summary["feedback"] as? [[String: Any]])?.first)
+            #expect(feedback["id"] as? String == ids["o3-feedback"]! && feedback["rectified"] as? Bool == true && feedback["rectification"] as? String == ids["rectification"]!)
+            #expect(try await hub.client("office-3").get("/v1/dossiers/\(dossierID)").status == 404)
+        }
+    }
+
+    @Test func pullingTwiceFetchesOnlyWhatBecameReadable() async throws {
+        try await TestHub.with { hub in
+            let ids = try await populate(hub)
+            let cli = Paths.binaries + "/liaison"
+            let environment = ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL]
+            let made = try await ProcessRunner.runAsync(cli, ["dossier", "create", "--unit", "transport-bureau", "--reason", "巡察", "--as", "inspection-2"], environment: environment)
+            #expect(made.stdout.hasPrefix("Dossier "), "\(made.stderr)")
+            let dossierID = String(made.stdout.dropFirst("Dossier ".count).prefix(16))
+            let folder = try Paths.temporaryDirectory("dossier") + "/out"
+            let first = try await ProcessRunner.runAsync(cli, ["dossier", "pull", dossierID, "--out", folder, "--as", "inspection-2"], environment: environment)
+            #expect(first.stdout.hasPrefix("Fetched 5 new item(s) into \(folder); 3 still withheld: "), "\(first.stderr)")
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+            #expect(files.count == 7 && files.contains("manifest.json") && files.contains("summary.md"))
+            #expect(files.contains("\(ids["st-general"]!)-st-general-标题.txt"))
+            let summary = try String(contentsOfFile: folder + "/summary.md", encoding: .utf8)
+            #expect(summary.contains("| 张三 | ") && summary.contains("| general | 5 |"))
+
+            // Approvals arrive: the restricted item needs one, the confidential ones two with the commission.
+            let request = try #require(try await hub.client("inspection-2").get("/v1/dossiers/\(dossierID)").json["request_id"] as? String)
+            for approver in ["zhang.wei", "wang.fang", "li.na", "chen.jie"] {
+                let reviewed = try await hub.client(approver).send(.POST, "/v1/requests/\(request)/approve", body: Data(#"{"comment":"同意"}"#.utf8))
+                #expect(reviewed.status == 200, "\(approver): \(reviewed.text)")
+            }
+            let second = try await ProcessRunner.runAsync(cli, ["dossier", "pull", dossierID, "--out", folder, "--as", "inspection-2"], environment: environment)
+            #expect(second.stdout == "Fetched 3 new item(s) into \(folder); nothing is withheld.\n", "\(second.stderr)")
+            let confidential = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasPrefix(ids["st-confidential"]!) })
+            #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + confidential)) == Data("st-confidential 内容".utf8))
+            #expect((try FileManager.default.attributesOfItem(atPath: folder + "/" + confidential)[.posixPermissions] as? Int) == 0o600)
+            let third = try await ProcessRunner.runAsync(cli, ["dossier", "pull", dossierID, "--out", folder, "--as", "inspection-2"], environment: environment)
+            #expect(third.stdout == "Fetched 0 new item(s) into \(folder); nothing is withheld.\n")
+            let rectification = try await ProcessRunner.runAsync(cli, ["rectification", "--unit", "transport-bureau", "--as", "office-3"], environment: environment)
+            #expect(rectification.stdout.contains(ids["o3-feedback"]!) && rectification.stdout.contains("yes") && rectification.stdout.contains(ids["rectification"]!))
+        }
+    }
+
+    @Test func aRectificationMustAnswerAFeedbackItem() async throws {
+        try await TestHub.with { hub in
+            let report = try #require(try await hub.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)
+            let client = try hub.client("stationed-transport")
+            for (fields, message) in [([String: Any](), "a rectification names the feedback item it answers"),
+                                      (["answers": report], "item \(report) is a report, not a feedback item"),
+                                      (["answers": "0000000000000000"], "item 0000000000000000 does not exist or is not visible to you")] {
+                let response = try await client.push(kind: "rectification", unit: "transport-bureau", classification: "general", overrides: fields)
+                #expect(response.status == 400 && response.errorField == "answers" && response.errorMessage == message)
+            }
+            let stray = try await client.push(kind: "report", unit: "transport-bureau", classification: "general", overrides: ["answers": report])
+            #expect(stray.status == 400 && stray.errorMessage == "only rectification items answer a feedback item")
+        }
+    }
+}
