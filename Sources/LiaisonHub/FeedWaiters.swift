@@ -8,6 +8,8 @@ final class FeedWaiters: Sendable {
         /// Bumped by every notification, so a waiter that read the feed before an event committed still wakes.
         var versions: [String: UInt64] = [:]
         var waiting: [String: [UInt64: CheckedContinuation<Void, Never>]] = [:]
+        /// Set when the hub shuts down: nobody waits any more.
+        var released = false
     }
 
     private let state = Mutex(State())
@@ -30,7 +32,7 @@ final class FeedWaiters: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
-                    if state.versions[principal, default: 0] != version || Task.isCancelled { return true }
+                    if state.released || state.versions[principal, default: 0] != version || Task.isCancelled { return true }
                     state.waiting[principal, default: [:]][id] = continuation
                     return false
                 }
@@ -51,6 +53,16 @@ final class FeedWaiters: Sendable {
                 if let waiters = state.waiting.removeValue(forKey: principal) { woken += waiters.values }
             }
             return woken
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    /// Wakes every waiter and makes later waits return at once, so that a shutdown is not held up by long-polls.
+    func releaseAll() {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.released = true
+            defer { state.waiting = [:] }
+            return state.waiting.values.flatMap(\.values)
         }
         for continuation in woken { continuation.resume() }
     }

@@ -13,6 +13,9 @@ extension Hub {
     /// How many feed requests are waiting for an event now.
     public var waitingFeedReaders: Int { feedWaiters.waiterCount }
 
+    /// Ends every long-poll now and those to come with what they have: the hub is shutting down.
+    public func releaseFeedReaders() { feedWaiters.releaseAll() }
+
     /// Events after `after` (from the oldest kept when nil). With `wait` > 0 and nothing new, holds the request
     /// until an event arrives or `wait` seconds pass.
     public func feed(after: Int64?, limit: Int, wait: Int, by reader: Principal) async throws -> FeedPage {

@@ -3,6 +3,7 @@ import LiaisonAPI
 import LiaisonCore
 import LiaisonHub
 import OpenAPIRuntime
+import ServiceLifecycle
 
 /// Access requests, reviews and grants on the wire.
 extension APIHandler {
@@ -68,7 +69,13 @@ extension APIHandler {
 extension APIHandler {
     func readFeed(_ input: Operations.ReadFeed.Input) async throws -> Operations.ReadFeed.Output {
         let query = input.query
-        let page = try await hub.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, by: try principal())
+        let reader = try principal()
+        // A graceful shutdown ends long-polls at once (with what they have) instead of waiting up to a minute for them.
+        let page = try await withGracefulShutdownHandler {
+            try await hub.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, by: reader)
+        } onGracefulShutdown: {
+            hub.releaseFeedReaders()
+        }
         return .ok(.init(body: .json(.init(events: page.events.map { stored in
             let event = stored.event
             return Components.Schemas.FeedEvent(cursor: stored.cursor, _type: event.kind.rawValue, time: event.time, item: event.item, request: event.request,

@@ -188,4 +188,21 @@ struct DaemonProcessTests {
         #expect(await waitForExit(restarted) == 0)
         await again.shutdown()
     }
+
+    @Test func sigtermEndsWaitingLongPollsInsteadOfWaitingForThem() async throws {
+        let data = try Paths.temporaryDirectory("feed-shutdown")
+        let port = try ProcessRunner.freePort()
+        let (process, client) = try await startAndConnect(data: data, port: port, as: "zhang.wei")
+        let clock = ContinuousClock()
+        async let poll = try? client.get("/v1/feed?wait=60")
+        // Give the poll a moment to reach the hub and park there; the point is what SIGTERM does next.
+        try await Task.sleep(for: .milliseconds(500))
+        let signalled = clock.now
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        #expect(clock.now - signalled < .seconds(10), "the hub did not wait out the 60 s long-poll")
+        let answer = await poll
+        #expect(answer == nil || answer?.status == 200)
+        await client.shutdown()
+    }
 }
