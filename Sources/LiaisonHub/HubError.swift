@@ -35,6 +35,9 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
+    /// A body the generated layer could not take as JSON.
+    public static let bodyNotJSON = HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`")
+
     static func invalidField(_ field: String, _ message: String, hint: String) -> HubError {
         HubError(.invalid, code: "invalid_field", message: message, hint: hint, field: field)
     }

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// Access requests, reviews and grants on the wire.
 extension APIHandler {
     func createRequest(_ input: Operations.CreateRequest.Input) async throws -> Operations.CreateRequest.Output {
-        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
         let view = try await hub.createRequest(NewAccessRequest(items: body.items, unit: body.unit, reason: body.reason, duration: body.duration), by: try principal())
         return .created(.init(body: .json(Self.schema(view))))
     }
@@ -23,12 +23,12 @@ extension APIHandler {
     }
 
     func approveRequest(_ input: Operations.ApproveRequest.Input) async throws -> Operations.ApproveRequest.Output {
-        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
         return .ok(.init(body: .json(Self.schema(try await hub.review(requestID: input.path.id, .approve, comment: body.comment, by: try principal())))))
     }
 
     func denyRequest(_ input: Operations.DenyRequest.Input) async throws -> Operations.DenyRequest.Output {
-        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
         return .ok(.init(body: .json(Self.schema(try await hub.review(requestID: input.path.id, .deny, comment: body.comment, by: try principal())))))
     }
 
@@ -87,7 +87,7 @@ extension APIHandler {
 /// Leads on the wire.
 extension APIHandler {
     func updateItem(_ input: Operations.UpdateItem.Input) async throws -> Operations.UpdateItem.Output {
-        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
         let view = try await hub.moveLead(id: input.path.id, to: body.status, holder: body.holder, disposition: body.disposition, by: try principal())
         return .ok(.init(body: .json(Self.schema(view))))
     }
@@ -106,7 +106,7 @@ extension APIHandler {
 /// Dossiers and rectification on the wire.
 extension APIHandler {
     func createDossier(_ input: Operations.CreateDossier.Input) async throws -> Operations.CreateDossier.Output {
-        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
         guard let unit = body.unit else { throw HubError(.invalid, code: "invalid_field", message: "a dossier names its unit", hint: "Give the unit to inspect", field: "unit") }
         return .created(.init(body: .json(Self.schema(try await hub.createDossier(unit: unit, reason: body.reason, by: try principal())))))
     }

@@ -28,7 +28,7 @@ struct APIHandler: APIProtocol {
 
     func pushItem(_ input: Operations.PushItem.Input) async throws -> Operations.PushItem.Output {
         let pusher = try principal()
-        guard case .json(let body) = input.body else { throw HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`") }
+        guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
         // Strict base64: Foundation's default decoding refuses anything that is not RFC 4648 base64.
         guard let payload = Data(base64Encoded: body.payload) else {
             throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",

@@ -203,8 +203,6 @@ public protocol HubStore: Sendable {
     /// Revokes a grant not yet revoked (false if it already was), with its trail entry in the same transaction.
     func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool
 
-    /// Appends events (and an optional trail entry) in one transaction.
-    func record(_ events: [FeedEvent], audit: AuditRecord?) async throws
     /// A principal's events after `cursor`, oldest first.
     func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent]
     /// Events up to this cursor have been pruned: a client behind it has missed some.

@@ -34,14 +34,6 @@ extension SQLiteStore {
         }
     }
 
-    public func record(_ events: [FeedEvent], audit: AuditRecord?) async throws {
-        _ = try await committer.submit { db, tail in
-            try Self.append(events, in: db)
-            if let audit { try tail.append(audit, db) }
-            return true
-        }
-    }
-
     public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
         try readNow { db in
             try Row.fetchAll(db.cachedStatement(sql: """
