@@ -54,11 +54,12 @@ struct DossierCommand: AsyncParsableCommand {
                 case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
                 }
                 let wanted = dossier.items.filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
+                let opener = try PayloadOpener(settings: settings)
                 let progress = Progress(label: "pulling")
                 var fetched: [String] = []
                 for (index, item) in wanted.enumerated() {
                     progress.show(index, of: wanted.count)
-                    let bytes = try await Self.payload(item.id, hub: hub, settings: settings)
+                    let bytes = try opener.plaintext(of: try await ReceivedPayload.fetch(item.id, from: hub))
                     let file = "\(out)/\(item.id)-\(Self.slug(item.title ?? ""))\(Self.fileExtension(item.contentType))"
                     guard FileManager.default.createFile(atPath: file, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
                         throw ValidationError("cannot write \(file)")
@@ -76,24 +77,6 @@ struct DossierCommand: AsyncParsableCommand {
             if connection.json { return try Output.json(["dossier": dossier.id, "fetched": fetched.joined(separator: ","), "withheld": String(dossier.withheld)]) }
             let withheld = dossier.items.filter { $0.access == .withheld }.map(\.id)
             print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(withheld.joined(separator: ", "))").")
-        }
-
-        static func payload(_ id: String, hub: HubConnection, settings: ClientSettings) async throws -> [UInt8] {
-            switch try await hub.api.getItemPayload(path: .init(id: id)) {
-            case .ok(let ok):
-                let limit = 64 * 1024 * 1024 + 64 * 1024
-                let (bytes, sealed): ([UInt8], Bool)
-                switch ok.body {
-                case .binary(let body): (bytes, sealed) = (try await [UInt8](collecting: body, upTo: limit), false)
-                case .applicationPkcs7Mime(let body): (bytes, sealed) = (try await [UInt8](collecting: body, upTo: limit), true)
-                }
-                let plain = sealed ? try CMSEnvelope.open(bytes, key: PrivateKey(pemFile: settings.keyPath), certificate: X509Certificate(file: settings.certificatePath)) : bytes
-                guard Digest.sha256Hex(plain) == ok.headers.liaisonSHA256 else {
-                    throw CLIFailure(LiaisonClientError(code: "integrity", message: "the payload of \(id) does not match its SHA-256", hint: "Pull again"))
-                }
-                return plain
-            case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
-            }
         }
 
         static func write(_ data: Data, to path: String) throws {
