@@ -22,7 +22,7 @@ public enum Relationship: String, Sendable, CaseIterable {
 }
 
 /// The facts about an item that access decisions look at.
-public struct ItemSubject: Sendable, Equatable {
+public struct ItemSubject: Sendable, Hashable {
     public let owner: String
     public let unit: String
     public let classification: Classification

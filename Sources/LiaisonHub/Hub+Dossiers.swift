@@ -16,7 +16,7 @@ extension Hub {
                 throw HubError.invalidField("unit", "unknown unit '\(unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
             }
             try checkAssignment(of: team, to: unit, at: now)
-            let extra = try await readableBeyondPolicy(team.agency.id, at: now)
+            let accessNow = try await readerAccess(team, at: now)
             var items: [Item] = []
             var query = ItemQuery(unit: unit, limit: 1000)
             while true {
@@ -28,11 +28,14 @@ extension Hub {
             var kept: [Item] = []
             var withheld: [Item] = []
             for item in items {
-                let access = extra.contains(item.id) ? .read : policy.access(of: team, to: item.subject, at: now)
+                let access = accessNow.of(item)
                 guard access != .hidden else { continue }
                 kept.append(item)
-                if access == .withheld && approvable(item, forRequestBy: team.agency.id, at: now) { withheld.append(item) }
+                if access == .withheld { withheld.append(item) }
             }
+            // Only what some set of approvers could grant goes into the request; the rest stays withheld.
+            let unapprovable = unapprovable(withheld, forRequestBy: team.agency.id, at: now)
+            withheld.removeAll { unapprovable.contains($0.id) }
             var requestID: String?
             if !withheld.isEmpty {
                 // One request for everything withheld, for as long as the highest level involved allows.
@@ -100,12 +103,11 @@ extension Hub {
     }
 
     func view(_ dossier: Dossier, for viewer: Principal, items: [Item], at now: Date) async throws -> DossierView {
-        let extra = try await readableBeyondPolicy(viewer.agency.id, at: now)
+        let accessNow = try await readerAccess(viewer, at: now)
         let cipher = self.cipher
         var visible: [VisibleItem] = []
         for item in items {
-            let access = extra.contains(item.id) ? .read : policy.access(of: viewer, to: item.subject, at: now)
-            switch access {
+            switch accessNow.of(item) {
             case .read:
                 do { visible.append(VisibleItem(item: try opened(item, cipher), access: .read)) } catch { visible.append(VisibleItem(item: item, access: .read, damaged: true)) }
             case .withheld, .hidden:
@@ -147,11 +149,22 @@ extension Hub {
         }
     }
 
-    /// Whether some set of approvers the policy allows could approve `item` for `agency`.
-    func approvable(_ item: Item, forRequestBy agency: String, at now: Date) -> Bool {
-        guard policy.levels[item.classification]?.approval != nil else { return false }
+    /// Ids of the items no set of approvers the policy allows could approve for `agency`. Decided once per
+    /// owner, unit and level, which is all it depends on: a dossier's thousands of items share a few of those.
+    func unapprovable(_ items: [Item], forRequestBy agency: String, at now: Date) -> Set<String> {
         let probe = AccessRequest(id: "", requester: "", agency: agency, reason: "", itemIDs: [], unit: nil, duration: Period(seconds: 1), createdAt: now, expiresAt: now)
-        return policy.tally(probe, items: [(item.id, item.subject)], approvals: policy.eligibleApprovers(for: item.subject, forRequestBy: agency, at: now), at: now)
-            .allSatisfy(\.isSatisfied)
+        var decided: [ItemSubject: Bool] = [:]
+        var refused: Set<String> = []
+        for item in items {
+            let subject = item.subject
+            let approvable = decided[subject] ?? {
+                guard policy.levels[subject.classification]?.approval != nil else { return false }
+                return policy.tally(probe, items: [(item.id, subject)], approvals: policy.eligibleApprovers(for: subject, forRequestBy: agency, at: now), at: now)
+                    .allSatisfy(\.isSatisfied)
+            }()
+            decided[subject] = approvable
+            if !approvable { refused.insert(item.id) }
+        }
+        return refused
     }
 }

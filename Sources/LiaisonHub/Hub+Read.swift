@@ -53,13 +53,12 @@ extension Hub {
         let cipher = self.cipher
         let now = clock()
         // One read of the reader's live grants and held leads serves the whole page.
-        let granted = try await readableBeyondPolicy(reader.agency.id, at: now)
+        let accessNow = try await readerAccess(reader, at: now)
         // Hidden items are skipped, so a page may need several reads; the scan is bounded so one request stays cheap.
         for _ in 0..<8 {
             let batch = try await store.items(matching: query)
             for item in batch {
-                var access = policy.access(of: reader, to: item.subject, at: now)
-                if access != .read && granted.contains(item.id) { access = .read }
+                let access = accessNow.of(item)
                 guard access != .hidden else { continue }
                 if access == .read {
                     do {
@@ -79,9 +78,11 @@ extension Hub {
         return ItemPage(items: visible, nextCursor: query.before)
     }
 
-    /// Items an agency reads beyond what the policy says: through live grants, or as the holder of a handed-over lead.
-    func readableBeyondPolicy(_ agency: String, at now: Date) async throws -> Set<String> {
-        try await store.grantedItems(agency: agency, at: now).union(try await store.leadsHeld(by: agency))
+    /// What `reader` may see of many items at `now`: its agency's grants and held leads are read once here.
+    func readerAccess(_ reader: Principal, at now: Date) async throws -> ReaderAccess {
+        let agency = reader.agency.id
+        return ReaderAccess(policy: policy, reader: reader, now: now,
+                            beyondPolicy: try await store.grantedItems(agency: agency, at: now).union(try await store.leadsHeld(by: agency)))
     }
 
     /// The item's metadata, or its withheld stub; 404 if the reader may not know it exists.

@@ -154,13 +154,14 @@ extension Hub {
                                         hint: "Ask for item ids (--items ID...) or for every item of a unit you cannot read yet (--unit UNIT)")
         }
         var highest: (Classification, Period)?
+        let unapprovable = unapprovable(items, forRequestBy: requester.agency.id, at: now)
         for item in items {
             guard let rule = policy.levels[item.classification]?.approval else {
                 throw HubError.invalidField("items", "\(item.classification.rawValue) items such as \(item.id) cannot be shared by approval under this policy",
                                             hint: "Leave \(item.id) out of the request")
             }
             if highest.map({ item.classification > $0.0 }) ?? true { highest = (item.classification, rule.maxGrant) }
-            guard approvable(item, forRequestBy: requester.agency.id, at: now) else {
+            guard !unapprovable.contains(item.id) else {
                 throw HubError.invalidField("items", "no set of approvers the policy allows could approve item \(item.id) for \(requester.agency.id)",
                                             hint: "Leave \(item.id) out, or ask the policy's administrator about approvers for \(item.classification.rawValue) items")
             }
@@ -182,11 +183,14 @@ extension Hub {
         }
         let found = Dictionary(uniqueKeysWithValues: try await store.items(ids: unique).map { ($0.id, $0) })
         var items: [Item] = []
+        let accessNow = try await readerAccess(requester, at: now)
         for id in unique {
-            guard let item = found[id], try await access(requester, item) != .hidden else {
+            let item = found[id]
+            let access = item.map(accessNow.of) ?? .hidden
+            guard let item, access != .hidden else {
                 throw HubError.invalidField("items", "item \(id) does not exist or is not visible to you", hint: "Check the id; `liaison list` shows the items you can see")
             }
-            guard try await access(requester, item) != .read else {
+            guard access != .read else {
                 throw HubError.invalidField("items", "you can already read item \(id)", hint: "Leave \(id) out of the request; `liaison get \(id)` fetches it")
             }
             items.append(item)
@@ -199,12 +203,12 @@ extension Hub {
         guard policy.units[unit] != nil else {
             throw HubError.invalidField("unit", "unknown unit '\(unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
         }
-        let granted = try await readableBeyondPolicy(requester.agency.id, at: now)
+        let accessNow = try await readerAccess(requester, at: now)
         var withheld: [Item] = []
         var query = ItemQuery(unit: unit, limit: 500)
         while true {
             let batch = try await store.items(matching: query)
-            for item in batch where !granted.contains(item.id) && policy.access(of: requester, to: item.subject, at: now) == .withheld {
+            for item in batch where accessNow.of(item) == .withheld {
                 withheld.append(item)
             }
             guard batch.count == query.limit, let last = batch.last else { break }
