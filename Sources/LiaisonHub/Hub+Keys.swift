@@ -31,17 +31,21 @@ extension Hub {
     public func rotateKeys(by caller: Principal) async throws -> KeyRingStatus {
         try await traced(caller.id, "rotateKeys") {
             try requireKeyAdministrator(caller)
+            // Counted before the rotation: the answer says what there is to rewrap, whatever the background rewrap has done by then.
+            let counts = try await store.dataKeyCounts()
             let ring = try keys.rotate(now: clock())
             try await record(caller.id, "rotateKeys", detail: ["version": String(ring.current)])
             logger.notice("key ring rotated", metadata: ["version": "\(ring.current)", "by": "\(caller.id)"])
-            return try await keyRingStatus()
+            return status(of: ring, counts: counts)
         }
     }
 
     public func keyRingStatus() async throws -> KeyRingStatus {
-        let counts = try await store.dataKeyCounts()
-        let ring = keys.ring
-        return KeyRingStatus(current: ring.current, versions: ring.versionList.map {
+        status(of: keys.ring, counts: try await store.dataKeyCounts())
+    }
+
+    func status(of ring: KeyRing, counts: [UInt32: Int]) -> KeyRingStatus {
+        KeyRingStatus(current: ring.current, versions: ring.versionList.map {
             KeyVersionStatus(version: $0.version, createdAt: $0.createdAt, dataKeys: counts[$0.version] ?? 0)
         })
     }

@@ -34,7 +34,7 @@ struct ErrorMiddleware: RouterMiddleware {
             guard error.operationInput == nil else {
                 return HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request", hint: "Try again; if it persists, report it to the hub's operator")
             }
-            return badRequest(error.underlyingError, cause: error.causeDescription)
+            return badRequest(error.underlyingError, cause: error.causeDescription, request: request)
         case let error as HTTPError:
             switch error.status {
             case .notFound:
@@ -53,7 +53,7 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     /// A 400 that names the field the decoder choked on.
-    static func badRequest(_ error: any Error, cause: String) -> HubError {
+    static func badRequest(_ error: any Error, cause: String, request: Request) -> HubError {
         guard let decoding = error as? DecodingError else {
             if cause.lowercased().contains("content type") || cause.lowercased().contains("content-type") {
                 return HubError(.invalid, code: "bad_content_type", message: cause, hint: "Send the body as JSON with `Content-Type: application/json`")
@@ -67,6 +67,11 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.invalid, code: "missing_field", message: "the field '\(field)' is missing", hint: "Add '\(field)' to the JSON body", field: field)
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             let field = path(context.codingPath)
+            if field.isEmpty, let parameter = misfitParameter(of: request, expecting: type) {
+                // The URI decoder does not say which parameter it choked on; the one that does not parse is it.
+                return HubError(.invalid, code: "invalid_field", message: "the query parameter '\(parameter)' must be \(describe(type))",
+                                hint: "Send '\(parameter)' as \(describe(type)), or leave it out", field: parameter)
+            }
             if field.isEmpty {
                 return HubError(.invalid, code: "invalid_json", message: "the body must be a JSON object", hint: "Send a JSON object with the fields documented in openapi.yaml")
             }
@@ -81,6 +86,15 @@ struct ErrorMiddleware: RouterMiddleware {
         @unknown default:
             return HubError(.invalid, code: "bad_request", message: cause, hint: "See openapi.yaml for the request format")
         }
+    }
+
+    /// The query parameter whose value cannot be a number (for a number the decoder expected), if exactly one is.
+    static func misfitParameter(of request: Request, expecting type: Any.Type) -> String? {
+        guard type is Int.Type || type is Int64.Type || type is Bool.Type else { return nil }
+        let misfits = request.uri.queryParameters.filter { _, value in
+            type is Bool.Type ? !["true", "false"].contains(String(value)) : Int64(String(value)) == nil
+        }.map { String($0.key) }
+        return Set(misfits).count == 1 ? misfits.first : nil
     }
 
     static func describe(_ type: Any.Type) -> String {

@@ -50,6 +50,13 @@ struct DossierTests {
             #expect(try await create(hub, as: "inspection-2").status == 201)
             let noReason = try await hub.client("inspection-2").send(.POST, "/v1/dossiers", body: Data(#"{"unit":"transport-bureau"}"#.utf8))
             #expect(noReason.status == 400 && noReason.errorField == "reason")
+            let unknownUnit = try await create(hub, as: "inspection-2", unit: "moon-bureau")
+            #expect(unknownUnit.status == 400 && unknownUnit.errorField == "unit" && unknownUnit.errorMessage == "unknown unit 'moon-bureau'")
+            let noUnit = try await hub.client("inspection-2").send(.POST, "/v1/dossiers", body: Data(#"{"reason":"r"}"#.utf8))
+            #expect(noUnit.status == 400 && noUnit.errorField == "unit")
+            #expect(try await hub.client("inspection-2").get("/v1/dossiers/0000000000000000").status == 404)
+            let rectification = try await hub.client("office-3").get("/v1/rectification?unit=moon-bureau")
+            #expect(rectification.status == 400 && rectification.errorField == "unit")
         }
     }
 

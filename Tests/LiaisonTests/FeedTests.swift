@@ -163,6 +163,11 @@ struct FeedTests {
             #expect(ahead.status == 400 && ahead.errorField == "after")
             let tooLong = try await hub.client("zhang.wei").get("/v1/feed?wait=61")
             #expect(tooLong.status == 400 && tooLong.errorField == "wait")
+            for bad in ["limit=0", "limit=1001", "after=-1", "after=abc"] {
+                let response = try await hub.client("zhang.wei").get("/v1/feed?\(bad)")
+                #expect(response.status == 400 && ["limit", "after"].contains(response.errorField ?? ""), "\(bad): \(response.text)")
+            }
+            #expect(try await hub.client("zhang.wei").get("/v1/feed?after=abc").errorMessage == "the query parameter 'after' must be an integer")
         }
     }
 }
