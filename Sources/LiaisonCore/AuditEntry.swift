@@ -49,21 +49,64 @@ public struct AuditEntry: Sendable, Equatable {
 
     public static let genesisHash = String(repeating: "0", count: 64)
 
-    /// The exact bytes hashed for an entry (see the type's documentation).
-    public static func canonical(seq: Int64, record: AuditRecord) -> String {
-        func escape(_ text: String, detail: Bool = false) -> String {
-            var out = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
-            if detail { out = out.replacingOccurrences(of: "&", with: "\\&").replacingOccurrences(of: "=", with: "\\=") }
-            return out
-        }
-        let millis = Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down))
-        let detail = record.detail.sorted { $0.key < $1.key }.map { "\(escape($0.key, detail: true))=\(escape($0.value, detail: true))" }.joined(separator: "&")
-        return ["liaison-audit-v1", String(seq), String(millis), escape(record.actor), escape(record.action),
-                escape(record.targets.joined(separator: ",")), escape(record.unit ?? ""), escape(record.outcome), detail].joined(separator: "\n")
-    }
-
     /// The bytes whose SHA-256 is the entry's hash.
     public static func hashInput(previousHash: String, seq: Int64, record: AuditRecord) -> [UInt8] {
-        Array((previousHash + "\n" + canonical(seq: seq, record: record)).utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(384)
+        out.append(contentsOf: previousHash.utf8)
+        out.append(newline)
+        appendCanonical(seq: seq, record: record, to: &out)
+        return out
+    }
+
+    /// Built byte by byte: every audited request hashes one entry on the writer's queue, so this stays off Foundation.
+    static func appendCanonical(seq: Int64, record: AuditRecord, to out: inout [UInt8]) {
+        out.append(contentsOf: "liaison-audit-v1".utf8)
+        out.append(newline)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(newline)
+        out.append(contentsOf: String(Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down))).utf8)
+        out.append(newline)
+        appendEscaped(record.actor, to: &out)
+        out.append(newline)
+        appendEscaped(record.action, to: &out)
+        out.append(newline)
+        for (index, target) in record.targets.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendEscaped(target, to: &out)
+        }
+        out.append(newline)
+        appendEscaped(record.unit ?? "", to: &out)
+        out.append(newline)
+        appendEscaped(record.outcome, to: &out)
+        out.append(newline)
+        // Keys in code point order (the order of UTF-8 bytes), as any verifier sorts them.
+        for (index, pair) in record.detail.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            appendEscaped(pair.key, inDetail: true, to: &out)
+            out.append(UInt8(ascii: "="))
+            appendEscaped(pair.value, inDetail: true, to: &out)
+        }
+    }
+
+    private static let newline = UInt8(ascii: "\n")
+
+    /// "\" becomes "\\" and a newline "\n"; in detail, "&" and "=" are escaped with "\" too.
+    private static func appendEscaped(_ text: String, inDetail: Bool = false, to out: inout [UInt8]) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"):
+                out.append(byte)
+                out.append(byte)
+            case newline:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "&"), UInt8(ascii: "="):
+                if inDetail { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
+            default:
+                out.append(byte)
+            }
+        }
     }
 }

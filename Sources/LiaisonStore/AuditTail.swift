@@ -25,7 +25,7 @@ struct AuditTail: Sendable, Equatable {
             INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [seq, Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down)), record.actor, record.action,
-                                     record.targets.joined(separator: ","), record.unit, record.outcome, AuditRow.encodeDetail(record.detail),
+                                     record.targets.joined(separator: ","), record.unit, record.outcome, DetailJSON.encode(record.detail),
                                      self.hash, hash])
         let entry = AuditEntry(seq: seq, record: record, previousHash: self.hash, hash: hash)
         self.seq = seq
@@ -43,17 +43,7 @@ enum AuditRow {
         let millis: Int64 = row[1]
         let record = AuditRecord(time: Date(timeIntervalSince1970: Double(millis) / 1000), actor: row[2], action: row[3],
                                  targets: targets.isEmpty ? [] : targets.split(separator: ",").map(String.init), unit: row[5],
-                                 outcome: row[6], detail: decodeDetail(row[7]))
+                                 outcome: row[6], detail: DetailJSON.decode(row[7]))
         return AuditEntry(seq: row[0], record: record, previousHash: row[8], hash: row[9])
-    }
-
-    static func encodeDetail(_ detail: [String: String]) -> String {
-        guard !detail.isEmpty, let data = try? JSONEncoder().encode(detail) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func decodeDetail(_ text: String) -> [String: String] {
-        guard text != "{}" else { return [:] }
-        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 }

@@ -243,6 +243,17 @@ struct AuditTests {
         #expect(result.stderr.contains("entry 2"))
     }
 
+    /// The hashed bytes, written out by hand from docs/audit.md: each field escaped, detail keys sorted.
+    @Test func theCanonicalEncodingEscapesEveryFieldAsDocumented() {
+        let record = AuditRecord(time: Date(timeIntervalSince1970: 1_700_000_000.5), actor: "a\\b", action: "x\ny", targets: ["t1", "t2"],
+                                 unit: nil, outcome: "ok", detail: ["b": "1=2&3", "a\\": "v\n", "Z": "é"])
+        let expected = AuditEntry.genesisHash + "\nliaison-audit-v1\n7\n1700000000500\na\\\\b\nx\\ny\nt1,t2\n\nok\nZ=é&a\\\\=v\\n&b=1\\=2\\&3"
+        #expect(String(decoding: AuditEntry.hashInput(previousHash: AuditEntry.genesisHash, seq: 7, record: record), as: UTF8.self) == expected)
+        let withUnit = AuditRecord(time: Date(timeIntervalSince1970: 1), actor: "li.na", action: "listItems", unit: "交通局", outcome: "ok")
+        #expect(String(decoding: AuditEntry.hashInput(previousHash: "h", seq: 1, record: withUnit), as: UTF8.self)
+                == "h\nliaison-audit-v1\n1\n1000\nli.na\nlistItems\n\n交通局\nok\n")
+    }
+
     @Test func theDocumentedEncodingVerifiesWithAnIndependentScript() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
             Issue.record("python3 is needed to run the script of docs/audit.md")

@@ -45,6 +45,23 @@ struct StoreTests {
         #expect(try await store.items(matching: ItemQuery(limit: 10)).map(\.id) == ["01D", "01A"])
     }
 
+    /// Details are stored as JSON written by hand: quotes, backslashes, control characters and non-ASCII text come back exactly,
+    /// and the stored text is JSON any reader can parse.
+    @Test func auditDetailsSurviveTheirJSONText() async throws {
+        let path = try Paths.temporaryDirectory("store") + "/db.sqlite"
+        let store = try SQLiteStore(path: path)
+        let detail = ["quote": "say \"hi\"", "back\\slash": "a\\b", "control": "tab\tbell\u{07}nl\n", "中文": "交通局 ✓", "empty": ""]
+        try await store.record(AuditRecord(time: Date(timeIntervalSince1970: 1_800_000_000), actor: "li.na", action: "listAudit", outcome: "ok", detail: detail))
+        try await store.record(AuditRecord(time: Date(timeIntervalSince1970: 1_800_000_001), actor: "li.na", action: "listAudit", outcome: "ok"))
+        let entries = try await store.auditEntries(matching: AuditQuery())
+        #expect(entries.map(\.record.detail) == [detail, [:]])
+        let stored = try await DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT detail FROM audit ORDER BY seq") }
+        #expect(stored[1] == "{}")
+        let parsed = try JSONSerialization.jsonObject(with: Data(stored[0].utf8)) as? [String: String]
+        #expect(parsed == detail)
+        #expect(stored[0].hasPrefix("{\"back\\\\slash\":\"a\\\\b\",\"control\":\"tab\\u0009bell\\u0007nl\\n\""))
+    }
+
     @Test func concurrentInsertsAllCommitThroughTheGroupCommitter() async throws {
         let path = try Paths.temporaryDirectory("store") + "/db.sqlite"
         let store = try SQLiteStore(path: path)
