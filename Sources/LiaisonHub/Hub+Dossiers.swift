@@ -38,11 +38,11 @@ extension Hub {
             withheld.removeAll { unapprovable.contains($0.id) }
             var requestID: String?
             if !withheld.isEmpty {
-                // One request for everything withheld, for as long as the highest level involved allows.
+                // One request for everything withheld (however many), for as long as the highest level involved allows.
                 let highest = withheld.map(\.classification).max()!
                 let cap = policy.levels[highest]?.approval?.maxGrant ?? Period(seconds: 86_400)
-                let ids = withheld.prefix(Self.maximumItemsPerRequest).map(\.id)
-                requestID = try await createRequest(NewAccessRequest(items: ids, reason: "dossier of \(unit): \(reason)", duration: cap.description), by: team).request.id
+                requestID = try await createRequest(NewAccessRequest(items: withheld.map(\.id), reason: "dossier of \(unit): \(reason)", duration: cap.description),
+                                                    by: team, itemLimit: .max).request.id
             }
             let dossier = Dossier(id: ids.next(at: now), unit: unit, agency: team.agency.id, requester: team.id, reason: reason, requestID: requestID,
                                   itemIDs: kept.map(\.id), createdAt: now)

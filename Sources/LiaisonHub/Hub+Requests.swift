@@ -5,12 +5,14 @@ import LiaisonStore
 /// Access requests and their reviews (DESIGN.md §4): the policy says who approves and how many;
 /// enough approvals create a grant for exactly the requested items, one eligible deny ends the request.
 extension Hub {
-    public static let maximumItemsPerRequest = 1000
-
     public func createRequest(_ new: NewAccessRequest, by requester: Principal) async throws -> RequestView {
+        try await createRequest(new, by: requester, itemLimit: limits.requestItems)
+    }
+
+    func createRequest(_ new: NewAccessRequest, by requester: Principal, itemLimit: Int) async throws -> RequestView {
         try await traced(requester.id, "createRequest", targets: new.items ?? [], unit: new.unit) {
             let now = clock()
-            let (items, duration, reason) = try await validate(new, by: requester, at: now)
+            let (items, duration, reason) = try await validate(new, by: requester, at: now, itemLimit: itemLimit)
             let request = AccessRequest(id: ids.next(at: now), requester: requester.id, agency: requester.agency.id, reason: reason, itemIDs: items.map(\.id),
                                         unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
             var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
@@ -132,7 +134,7 @@ extension Hub {
     // MARK: helpers
 
     /// Checks a new request and resolves its items; every problem is a 400 naming its part.
-    func validate(_ new: NewAccessRequest, by requester: Principal, at now: Date) async throws -> ([Item], Period, String) {
+    func validate(_ new: NewAccessRequest, by requester: Principal, at now: Date, itemLimit: Int) async throws -> ([Item], Period, String) {
         guard let reason = new.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
             throw HubError.invalidField("reason", "a request needs a reason", hint: "Say why you need these items, e.g. --reason \"pre-inspection of transport-bureau\"")
         }
@@ -146,7 +148,7 @@ extension Hub {
         let items: [Item]
         switch (new.items, new.unit) {
         case (let ids?, nil):
-            items = try await requestable(ids, by: requester, at: now)
+            items = try await requestable(ids, by: requester, at: now, limit: itemLimit)
         case (nil, let unit?):
             items = try await withheldItems(of: unit, for: requester, at: now)
         default:
@@ -174,12 +176,12 @@ extension Hub {
     }
 
     /// The named items, each one the requester knows about and cannot read yet.
-    func requestable(_ ids: [String], by requester: Principal, at now: Date) async throws -> [Item] {
+    func requestable(_ ids: [String], by requester: Principal, at now: Date, limit: Int) async throws -> [Item] {
         var unique: [String] = []
         for id in ids where !unique.contains(id) { unique.append(id) }
         guard !unique.isEmpty else { throw HubError.invalidField("items", "the list of items is empty", hint: "Name at least one item id") }
-        guard unique.count <= Self.maximumItemsPerRequest else {
-            throw HubError.invalidField("items", "\(unique.count) items in one request", hint: "Ask for at most \(Self.maximumItemsPerRequest) items per request")
+        guard unique.count <= limit else {
+            throw HubError.invalidField("items", "\(unique.count) items in one request", hint: "Ask for at most \(limit) items per request")
         }
         let found = Dictionary(uniqueKeysWithValues: try await store.items(ids: unique).map { ($0.id, $0) })
         var items: [Item] = []
@@ -217,8 +219,8 @@ extension Hub {
         guard !withheld.isEmpty else {
             throw HubError.invalidField("unit", "there is nothing in \(unit) that you see withheld", hint: "`liaison list --unit \(unit)` shows what you can already read")
         }
-        guard withheld.count <= Self.maximumItemsPerRequest else {
-            throw HubError.invalidField("unit", "\(withheld.count) withheld items in \(unit)", hint: "Ask for at most \(Self.maximumItemsPerRequest) items, by id")
+        guard withheld.count <= limits.requestItems else {
+            throw HubError.invalidField("unit", "\(withheld.count) withheld items in \(unit)", hint: "Ask for at most \(limits.requestItems) items, by id, or build an inspection dossier of the unit")
         }
         return withheld.reversed()
     }

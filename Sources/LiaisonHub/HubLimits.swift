@@ -5,6 +5,9 @@ public struct HubLimits: Sendable {
     public var titleCharacters = 1_000
     public var listEntries = 200
     public var pageSize = 1_000
+    /// The most items a client may name in one access request. A dossier's request, which the hub
+    /// assembles itself from the unit's withheld items, names all of them (DESIGN.md §8: one per dossier).
+    public var requestItems = 1_000
     /// How long feed events are kept; a cursor older than that gets 410.
     public var feedRetentionSeconds: Int64 = 30 * 86_400
     /// The longest a feed request may wait for an event.

@@ -76,7 +76,8 @@ struct DossierCommand: AsyncParsableCommand {
             try Self.write(Data(Self.summary(dossier).utf8), to: "\(out)/summary.md")
             if connection.json { return try Output.json(["dossier": dossier.id, "fetched": fetched.joined(separator: ","), "withheld": String(dossier.withheld)]) }
             let withheld = dossier.items.filter { $0.access == .withheld }.map(\.id)
-            print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(withheld.joined(separator: ", "))").")
+            let named = withheld.prefix(10).joined(separator: ", ") + (withheld.count > 10 ? " and \(withheld.count - 10) more" : "")
+            print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(named)").")
         }
 
         static func write(_ data: Data, to path: String) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCore
+import LiaisonHub
 import Testing
 
 /// Pre-inspection dossiers over mTLS with the example policy: who may build one, what it holds,
@@ -87,6 +88,24 @@ struct DossierTests {
             let feedback = try #require((summary["feedback"] as? [[String: Any]])?.first)
             #expect(feedback["id"] as? String == ids["o3-feedback"]! && feedback["rectified"] as? Bool == true && feedback["rectification"] as? String == ids["rectification"]!)
             #expect(try await hub.client("office-3").get("/v1/dossiers/\(dossierID)").status == 404)
+        }
+    }
+
+    /// A client names at most `requestItems` items per request; the dossier's own request names every withheld item however many.
+    @Test func theDossierRequestNamesEveryWithheldItemBeyondTheLimitOnClientRequests() async throws {
+        var limits = HubLimits()
+        limits.requestItems = 2
+        try await TestHub.with(limits: limits) { hub in
+            let ids = try await populate(hub)
+            let withheld = [ids["st-restricted"]!, ids["st-confidential"]!, ids["commission-confidential"]!]
+            let byHand = try await hub.client("inspection-2").send(.POST, "/v1/requests", body: try JSONSerialization.data(withJSONObject: [
+                "items": withheld, "reason": "巡察", "duration": "7d"]))
+            #expect(byHand.status == 400 && byHand.errorField == "items" && byHand.text.contains("3 items in one request"), "\(byHand.text)")
+            let created = try await create(hub, as: "inspection-2")
+            #expect(created.status == 201 && created.json["withheld"] as? Int == 3, "\(created.text)")
+            let requestID = try #require(created.json["request_id"] as? String)
+            let request = try await hub.client("inspection-2").get("/v1/requests/\(requestID)")
+            #expect(Set((request.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }) == Set(withheld))
         }
     }
 
