@@ -94,12 +94,13 @@ extension Hub {
         }
     }
 
-    func visibleItem(id: String, by reader: Principal) async throws -> VisibleItem {
+    /// `openingMetadata: false` leaves a confidential item's title, persons and tags sealed, for callers that do not show them.
+    func visibleItem(id: String, by reader: Principal, openingMetadata: Bool = true) async throws -> VisibleItem {
         let cipher = self.cipher
         guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
         let access = try await access(reader, item)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
-        return VisibleItem(item: access == .read ? try opened(item, cipher) : item, access: access)
+        return VisibleItem(item: access == .read && openingMetadata ? try opened(item, cipher) : item, access: access)
     }
 
     /// The exact bytes pushed, if the reader may read them. A payload stored encrypted is opened in memory
@@ -133,7 +134,8 @@ extension Hub {
     /// The payload in plaintext, for the hub's own use (delivery seals it again when it was stored encrypted).
     func openPayload(id: String, by reader: Principal) async throws -> DeliveredPayload {
         let cipher = self.cipher
-        let visible = try await visibleItem(id: id, by: reader)
+        // Delivery needs the content type, digest and unit, none of them sealed: the title stays sealed.
+        let visible = try await visibleItem(id: id, by: reader, openingMetadata: false)
         guard visible.access == .read else {
             throw HubError(.forbidden, code: "forbidden", message: "you may not read the payload of item \(id)",
                            hint: "Ask for access with an access request; its owner's approvers decide")
