@@ -12,6 +12,7 @@ extension Hub {
             guard let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
                 throw HubError.invalidField("reason", "a dossier needs a reason", hint: "Say what the inspection is, e.g. --reason \"第二轮巡察\"")
             }
+            try HubError.requireStorable(reason, field: "reason")
             guard policy.units[unit] != nil else {
                 throw HubError.invalidField("unit", "unknown unit '\(unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
             }

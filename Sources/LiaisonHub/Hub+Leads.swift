@@ -50,6 +50,7 @@ extension Hub {
                 guard let text = disposition?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
                     throw HubError.invalidField("disposition", "closing a lead needs a disposition", hint: "Say how it was disposed of, e.g. --disposition \"立案审查\"")
                 }
+                try HubError.requireStorable(text, field: "disposition")
                 closing = text
             default:
                 break

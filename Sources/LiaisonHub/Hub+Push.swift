@@ -152,6 +152,7 @@ extension Hub {
             throw HubError.invalidField("kind", "unknown kind '\(request.kind)'", hint: "Use a kind declared in the policy: \(policy.kinds.keys.sorted().joined(separator: ", "))")
         }
         guard Self.hasText(request.title) else { throw HubError.invalidField("title", "the title is empty", hint: "Give the item a title that says what it is") }
+        try HubError.requireStorable(request.title, field: "title")
         guard Self.fits(request.title, limits.titleCharacters) else {
             throw HubError.invalidField("title", "the title has \(request.title.count) characters", hint: "Keep titles to \(limits.titleCharacters) characters; put the rest in the payload")
         }
@@ -161,6 +162,7 @@ extension Hub {
         guard let level = Classification(rawValue: request.classification) else {
             throw HubError.invalidField("classification", "unknown classification '\(request.classification)'", hint: "Use one of: \(Classification.names)")
         }
+        try HubError.requireStorable(request.contentType, field: "content_type")
         let type = request.contentType.split(separator: "/")
         guard type.count == 2, !type[0].isEmpty, !type[1].isEmpty, !request.contentType.contains(where: { $0.isWhitespace || $0.isNewline }) else {
             throw HubError.invalidField("content_type", "'\(request.contentType)' is not a media type", hint: "Use a media type such as text/plain, application/pdf or application/octet-stream")
@@ -172,6 +174,7 @@ extension Hub {
             guard list.allSatisfy({ Self.hasText($0) && Self.fits($0, 200) }) else {
                 throw HubError.invalidField(field, "\(field) has an empty or over-long entry", hint: "Each entry of \(field) is a name of 1 to 200 characters")
             }
+            for entry in list { try HubError.requireStorable(entry, field: field) }
         }
         if let key = request.idempotencyKey {
             guard !key.isEmpty, key.count <= 200, key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7f }) else {

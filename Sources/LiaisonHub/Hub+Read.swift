@@ -105,9 +105,17 @@ extension Hub {
 
     /// The exact bytes pushed, if the reader may read them. A payload stored encrypted is opened in memory
     /// and sealed again as CMS to `certificate`, the one the reader presented: plaintext never leaves the hub.
-    public func payload(id: String, by reader: Principal, presenting certificate: X509Certificate?) async throws -> DeliveredPayload {
+    /// `accepts` says whether the reader takes the payload plain (false) or sealed (true); it is asked
+    /// before the read is recorded, so a payload the reader would refuse is neither delivered nor traced as read.
+    public func payload(id: String, by reader: Principal, presenting certificate: X509Certificate?,
+                        accepts: (_ sealed: Bool) -> Bool = { _ in true }) async throws -> DeliveredPayload {
         try await traced(reader.id, "getItemPayload", targets: [id]) {
             var delivered = try await openPayload(id: id, by: reader)
+            guard accepts(delivered.encrypted) else {
+                let type = delivered.encrypted ? "application/pkcs7-mime (CMS sealed to your certificate)" : "application/octet-stream"
+                throw HubError(.notAcceptable, code: "not_acceptable", message: "item \(id) is delivered as \(type), which your Accept header excludes",
+                               hint: "Accept application/octet-stream and application/pkcs7-mime (or */*), or leave the Accept header out")
+            }
             if delivered.encrypted {
                 delivered = try sealForReader(delivered, id: id, certificate: certificate)
             }

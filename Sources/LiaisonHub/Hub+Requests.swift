@@ -79,6 +79,7 @@ extension Hub {
             guard let comment = comment?.trimmingCharacters(in: .whitespacesAndNewlines), !comment.isEmpty else {
                 throw HubError.invalidField("comment", "a review needs a comment", hint: "Say why you \(decision == .approve ? "approve" : "deny"), e.g. --comment \"needed for the inspection\"")
             }
+            try HubError.requireStorable(comment, field: "comment")
             guard comment.count <= 2000 else { throw HubError.invalidField("comment", "the comment has \(comment.count) characters", hint: "Keep comments to 2000 characters") }
             let (request, items, _) = try await visibleRequest(id: id, by: reviewer, at: now)
             let subjects = items.map { (id: $0.id, subject: $0.subject) }
@@ -138,6 +139,7 @@ extension Hub {
         guard let reason = new.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
             throw HubError.invalidField("reason", "a request needs a reason", hint: "Say why you need these items, e.g. --reason \"pre-inspection of transport-bureau\"")
         }
+        try HubError.requireStorable(reason, field: "reason")
         guard reason.count <= 2000 else { throw HubError.invalidField("reason", "the reason has \(reason.count) characters", hint: "Keep reasons to 2000 characters") }
         guard let durationText = new.duration else {
             throw HubError.invalidField("duration", "a request needs a duration", hint: "Say for how long, e.g. 7d; \(Period.formatHint)")

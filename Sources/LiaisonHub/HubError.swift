@@ -42,6 +42,13 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
         HubError(.invalid, code: "invalid_field", message: message, hint: hint, field: field)
     }
 
+    /// Refuses text with a NUL character: SQLite text ends at the first NUL, so it would be stored cut short.
+    static func requireStorable(_ text: String, field: String) throws {
+        guard !text.utf8.contains(0) else {
+            throw invalidField(field, "the field '\(field)' contains a NUL character", hint: "Remove the NUL (\\u0000) from '\(field)'")
+        }
+    }
+
     /// The same answer for an id that does not exist and one the caller may not know about,
     /// so that a 404 never confirms that a hidden item exists.
     static func itemNotFound(_ id: String) -> HubError {

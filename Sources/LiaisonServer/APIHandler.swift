@@ -77,7 +77,10 @@ struct APIHandler: APIProtocol {
     }
 
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
-        let payload = try await hub.payload(id: input.path.id, by: try principal(), presenting: RequestPrincipal.certificate)
+        let ranges = input.headers.accept.map { $0.contentType.rawValue.lowercased() }
+        let payload = try await hub.payload(id: input.path.id, by: try principal(), presenting: RequestPrincipal.certificate) { sealed in
+            AcceptMiddleware.allows(sealed ? AcceptMiddleware.sealedPayload : AcceptMiddleware.plainPayload, ranges: ranges)
+        }
         ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
         let body = HTTPBody(payload.bytes)
         return .ok(.init(headers: .init(liaisonSHA256: payload.sha256), body: payload.encrypted ? .applicationPkcs7Mime(body) : .binary(body)))

@@ -17,6 +17,7 @@ public enum HubServer {
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes))
         router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations)))
+        router.add(middleware: AcceptMiddleware())
         try APIHandler(hub: hub).registerHandlers(on: router, configuration: Wire.configuration)
         return Application(
             router: router,

@@ -18,7 +18,10 @@ struct AuditTail: Sendable, Equatable {
 
     /// Appends one entry inside the current transaction and advances the tail.
     @discardableResult
-    mutating func append(_ record: AuditRecord, _ db: Database) throws -> AuditEntry {
+    mutating func append(_ given: AuditRecord, _ db: Database) throws -> AuditEntry {
+        // Text from a request (an id in a path, a query value) may hold NUL, which SQLite text would cut
+        // off after hashing; the entry records U+FFFD in its place, hashed and stored alike.
+        let record = given.withoutNUL()
         let seq = seq + 1
         let hash = Digest.sha256Hex(AuditEntry.hashInput(previousHash: self.hash, seq: seq, record: record))
         try db.cachedStatement(sql: """
@@ -31,6 +34,20 @@ struct AuditTail: Sendable, Equatable {
         self.seq = seq
         self.hash = hash
         return entry
+    }
+}
+
+extension AuditRecord {
+    func withoutNUL() -> AuditRecord {
+        func clean(_ text: String) -> String { text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text }
+        var record = self
+        record.actor = clean(actor)
+        record.action = clean(action)
+        record.targets = targets.map(clean)
+        record.unit = unit.map(clean)
+        record.outcome = clean(outcome)
+        record.detail = Dictionary(detail.map { (clean($0.key), clean($0.value)) }, uniquingKeysWith: { first, _ in first })
+        return record
     }
 }
 

@@ -243,6 +243,21 @@ struct AuditTests {
         #expect(result.stderr.contains("entry 2"))
     }
 
+    /// Text from a request can hold NUL (here an id in the path), which SQLite text would cut short after it
+    /// was hashed; the entry records U+FFFD instead, so the stored trail still verifies.
+    @Test func aNULInRequestTextLeavesTheTrailVerifiable() async throws {
+        try await TestHub.with { hub in
+            #expect(try await hub.client("office-3").get("/v1/items/AB%00CD").status == 404)
+            #expect(try await hub.client("office-3").get("/v1/items?unit=x%00y").status == 200)
+            let verified = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                                            environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+            let entries = try await hub.client("zhao.lei").get("/v1/audit").json["entries"] as? [[String: Any]] ?? []
+            #expect(entries.first { $0["action"] as? String == "getItem" }?["targets"] as? [String] == ["AB\u{FFFD}CD"])
+            #expect(entries.first { $0["action"] as? String == "listItems" }?["unit"] as? String == "x\u{FFFD}y")
+        }
+    }
+
     /// The hashed bytes, written out by hand from docs/audit.md: each field escaped, detail keys sorted.
     @Test func theCanonicalEncodingEscapesEveryFieldAsDocumented() {
         let record = AuditRecord(time: Date(timeIntervalSince1970: 1_700_000_000.5), actor: "a\\b", action: "x\ny", targets: ["t1", "t2"],

@@ -180,6 +180,10 @@ struct ItemsEndToEndTests {
         ("bad content type", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text","payload":"YQ=="}"#, 400, "invalid_field", "content_type"),
         ("empty person", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ==","persons":[""]}"#, 400, "invalid_field", "persons"),
         ("no body", nil, 400, "invalid_json", nil),
+        // SQLite text ends at a NUL: such text would be stored cut short, so it is refused.
+        ("NUL in the title", #"{"kind":"report","title":"a\u0000b","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ=="}"#, 400, "invalid_field", "title"),
+        ("NUL in a tag", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ==","tags":["x\u0000"]}"#, 400, "invalid_field", "tags"),
+        ("NUL in the content type", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/pl\u0000ain","payload":"YQ=="}"#, 400, "invalid_field", "content_type"),
     ]
 
     @Test(arguments: badInputs.indices)
@@ -196,6 +200,32 @@ struct ItemsEndToEndTests {
             // Nothing was stored, and the hub still serves.
             let list = try await client.get("/v1/items")
             #expect((list.json["items"] as? [Any])?.count == 0)
+        }
+    }
+
+    /// The generated layer checks Accept only when it writes the answer; the hub checks it first, so a push
+    /// the client would refuse is not stored and a payload it would refuse is neither sent nor traced as read.
+    @Test func anAcceptHeaderThatExcludesTheAnswerIsA406BeforeAnythingHappens() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-finance")
+            let body = try JSONSerialization.data(withJSONObject: ["kind": "report", "title": "t", "unit": "finance-bureau", "classification": "confidential",
+                                                                  "content_type": "text/plain", "payload": Data("秘密".utf8).base64EncodedString()])
+            let refused = try await client.send(.POST, "/v1/items", body: body, headers: [("Accept", "text/html")])
+            #expect(refused.status == 406 && refused.errorCode == "not_acceptable", "\(refused.text)")
+            #expect((try await client.get("/v1/items").json["items"] as? [Any])?.count == 0)
+            let pushed = try await client.send(.POST, "/v1/items", body: body, headers: [("Accept", "text/html, application/*;q=0.5")])
+            #expect(pushed.status == 201, "\(pushed.text)")
+            let id = try #require(pushed.json["id"] as? String)
+            let plainOnly = try await client.send(.GET, "/v1/items/\(id)/payload", headers: [("Accept", "application/octet-stream")])
+            #expect(plainOnly.status == 406 && plainOnly.errorCode == "not_acceptable" && plainOnly.errorMessage.contains("application/pkcs7-mime"), "\(plainOnly.text)")
+            let sealed = try await client.send(.GET, "/v1/items/\(id)/payload", headers: [("Accept", "application/pkcs7-mime")])
+            #expect(sealed.status == 200 && sealed.isSealed)
+            let malformed = try await client.send(.GET, "/v1/whoami", headers: [("Accept", "json")])
+            #expect(malformed.status == 400 && malformed.errorCode == "bad_accept" && malformed.errorField == "Accept")
+            #expect(try await client.send(.GET, "/v1/hub/certificate", headers: [("Accept", "application/json")]).status == 406)
+            // The refused payload read is traced as a refusal; only the delivered one as a read.
+            let reads = try await hub.client("zhao.lei").get("/v1/audit?action=getItemPayload")
+            #expect((reads.json["entries"] as? [[String: Any]])?.map { $0["outcome"] as? String } == ["refused", "ok"])
         }
     }
 
