@@ -33,7 +33,8 @@ public struct AuditRecord: Sendable, Equatable {
 /// time (milliseconds since the Unix epoch, decimal), actor, action, targets joined by ",", unit
 /// (empty if none), outcome, and detail as `key=value` pairs sorted by key and joined by "&".
 /// In every field, "\" is written "\\", a newline "\n", and in detail values "&" and "=" are
-/// written "\&" and "\=". The first entry's previous hash is 64 zeros. All text is UTF-8.
+/// written "\&" and "\=". The first entry's previous hash is 64 zeros. All text is UTF-8
+/// (the store records a NUL as U+FFFD before hashing; see docs/audit.md).
 public struct AuditEntry: Sendable, Equatable {
     public let seq: Int64
     public let record: AuditRecord
