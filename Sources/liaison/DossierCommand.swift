@@ -39,7 +39,7 @@ struct DossierCommand: AsyncParsableCommand {
                 Confidential items are opened locally with your key; every file is mode 0600. Run it again later: \
                 it fetches only what became readable since (as approvals arrive) and says what is still withheld.
                 """)
-        @Argument(help: "The dossier id.") var id: String
+        @Argument(help: "The dossier id.", transform: RecordID.validated) var id: String
         @Option(help: "The folder to write to (created if missing).") var out: String
         @OptionGroup var connection: ConnectionOptions
 

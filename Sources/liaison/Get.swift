@@ -13,7 +13,7 @@ struct Get: AsyncParsableCommand {
             The bytes are checked against the item's SHA-256 before anything is written; files are mode 0600.
             """)
 
-    @Argument(help: "The item id.") var id: String
+    @Argument(help: "The item id.", transform: RecordID.validated) var id: String
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
     @Flag(help: "Write a confidential payload as the CMS envelope received (DER), without opening it.") var raw = false
     @OptionGroup var connection: ConnectionOptions

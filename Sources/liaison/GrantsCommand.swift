@@ -26,7 +26,7 @@ struct GrantsCommand: AsyncParsableCommand {
 struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a grant at once (approvers of its items).",
                                                     discussion: "The next read through the grant is refused.")
-    @Argument(help: "The grant id (`liaison grants` lists them).") var id: String
+    @Argument(help: "The grant id (`liaison grants` lists them).", transform: RecordID.validated) var id: String
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {

@@ -37,7 +37,7 @@ struct LeadsCommand: AsyncParsableCommand {
 
     struct HandOver: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "hand-over", abstract: "Hand a lead over to another agency, which may then read it.")
-        @Argument(help: "The lead's item id.") var id: String
+        @Argument(help: "The lead's item id.", transform: RecordID.validated) var id: String
         @Option(help: "The agency that takes the lead.") var to: String
         @OptionGroup var connection: ConnectionOptions
 
@@ -49,7 +49,7 @@ struct LeadsCommand: AsyncParsableCommand {
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "start", abstract: "Mark a lead in progress.")
-        @Argument(help: "The lead's item id.") var id: String
+        @Argument(help: "The lead's item id.", transform: RecordID.validated) var id: String
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
@@ -60,7 +60,7 @@ struct LeadsCommand: AsyncParsableCommand {
 
     struct Close: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "close", abstract: "Close a lead with its disposition.")
-        @Argument(help: "The lead's item id.") var id: String
+        @Argument(help: "The lead's item id.", transform: RecordID.validated) var id: String
         @Option(help: "How the lead was disposed of (required).") var disposition: String
         @OptionGroup var connection: ConnectionOptions
 

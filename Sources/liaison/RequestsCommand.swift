@@ -52,7 +52,7 @@ struct RequestsCommand: AsyncParsableCommand {
     struct ShowRequest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one request: its items, who may approve each, and its reviews.")
 
-        @Argument(help: "The request id.") var id: String
+        @Argument(help: "The request id.", transform: RecordID.validated) var id: String
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {

@@ -22,7 +22,7 @@ struct DenyCommand: AsyncParsableCommand {
 struct ReviewOptions: ParsableArguments {
     enum Verdict { case approve, deny }
 
-    @Argument(help: "The request id (`liaison requests` lists those awaiting you).") var id: String
+    @Argument(help: "The request id (`liaison requests` lists those awaiting you).", transform: RecordID.validated) var id: String
     @Option(help: "Why (required).") var comment: String
     @OptionGroup var connection: ConnectionOptions
 

@@ -6,7 +6,7 @@ import LiaisonClient
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show one item's metadata.")
 
-    @Argument(help: "The item id.") var id: String
+    @Argument(help: "The item id.", transform: RecordID.validated) var id: String
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {

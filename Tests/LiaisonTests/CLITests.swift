@@ -82,6 +82,13 @@ struct CLITests {
 
             let stranger = try await liaison(hub, ["whoami", "--as", "stranger"])
             #expect(stranger.stderr.contains("the certificate's CN 'stranger' is not a principal declared in the policy"))
+
+            // An empty id would be GET /v1/items/, the listing: it is a usage error before anything is sent.
+            for command in [["show", ""], ["get", "a/b"], ["approve", "", "--comment", "ok"], ["dossier", "pull", "../x", "--out", "/tmp"]] {
+                let odd = try await liaison(hub, command + ["--as", "office-3"])
+                #expect(odd.status == 64, "\(command)")
+                #expect(odd.stderr.contains("is not an id; ids are letters and digits"), "\(command): \(odd.stderr)")
+            }
         }
     }
 
