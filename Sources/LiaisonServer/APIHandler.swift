@@ -79,7 +79,7 @@ struct APIHandler: APIProtocol {
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
         let ranges = input.headers.accept.map { $0.contentType.rawValue.lowercased() }
         let payload = try await hub.payload(id: input.path.id, by: try principal(), presenting: RequestPrincipal.certificate) { sealed in
-            AcceptMiddleware.allows(sealed ? AcceptMiddleware.sealedPayload : AcceptMiddleware.plainPayload, ranges: ranges)
+            AcceptMiddleware.allows(sealed ? AnswerMediaTypes.sealedPayload : AnswerMediaTypes.plainPayload, ranges: ranges)
         }
         ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
         let body = HTTPBody(payload.bytes)

@@ -10,7 +10,7 @@ struct AcceptMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.accept] else { return try await next(request, context) }
-        let offered = Self.mediaTypes(answering: request.uri.path)
+        let offered = AnswerMediaTypes.of(path: request.uri.path)
         let ranges = try Self.ranges(of: header)
         guard offered.contains(where: { Self.allows($0, ranges: ranges) }) else {
             throw HubError(.notAcceptable, code: "not_acceptable", message: "\(request.uri.path) answers with \(offered.joined(separator: " or ")), which `Accept: \(header)` excludes",
@@ -18,16 +18,6 @@ struct AcceptMiddleware: RouterMiddleware {
         }
         return try await next(request, context)
     }
-
-    /// What a route's success answer can be (errors are always JSON).
-    static func mediaTypes(answering path: String) -> [String] {
-        if path == "/v1/hub/certificate" { return ["application/x-pem-file"] }
-        if path.hasPrefix("/v1/items/"), path.hasSuffix("/payload") { return [Self.plainPayload, Self.sealedPayload] }
-        return ["application/json"]
-    }
-
-    static let plainPayload = "application/octet-stream"
-    static let sealedPayload = "application/pkcs7-mime"
 
     /// The media ranges of an Accept header, parameters dropped, as the generated layer reads them.
     static func ranges(of header: String) throws -> [String] {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LiaisonHub
+import LiaisonServer
 import Testing
 
 @Suite("Items over mTLS")
@@ -226,6 +227,35 @@ struct ItemsEndToEndTests {
             // The refused payload read is traced as a refusal; only the delivered one as a read.
             let reads = try await hub.client("zhao.lei").get("/v1/audit?action=getItemPayload")
             #expect((reads.json["entries"] as? [[String: Any]])?.map { $0["outcome"] as? String } == ["refused", "ok"])
+        }
+    }
+
+    /// The Accept check runs before the generated layer, from a table of its own: it must say what openapi.yaml says
+    /// each route's success answers can be, or a new endpoint would be refused (or let through) wrongly.
+    @Test func theAcceptTableMatchesTheContract() throws {
+        let lines = try String(contentsOf: Paths.packageRoot.appendingPathComponent("Sources/LiaisonAPI/openapi.yaml"), encoding: .utf8)
+            .components(separatedBy: "\n")
+        var declared: [String: Set<String>] = [:]
+        var path: String?
+        var inSuccess = false
+        for line in lines {
+            if line.hasPrefix("  /"), line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+                declared[path!] = []
+            } else if line.hasPrefix("components:") {
+                path = nil
+            } else if line.hasPrefix("        \""), !line.hasPrefix("         ") {
+                inSuccess = line.hasPrefix("        \"2")
+            } else if line.hasPrefix("      "), !line.hasPrefix("       ") {
+                inSuccess = false  // the next section of the operation (parameters, requestBody, responses)
+            } else if let path, inSuccess, line.hasPrefix("            "), !line.hasPrefix("             "), line.hasSuffix(":"), line.contains("/") {
+                declared[path]!.insert(line.trimmingCharacters(in: .whitespaces).dropLast().description)
+            }
+        }
+        #expect(declared.count > 20)
+        for (path, types) in declared where !types.isEmpty {
+            let concrete = path.replacingOccurrences(of: "{id}", with: "01ABCDEFGHJKMNPQ")
+            #expect(Set(AnswerMediaTypes.of(path: concrete)) == types, "\(path)")
         }
     }
 

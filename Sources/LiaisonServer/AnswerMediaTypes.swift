@@ -1,0 +1,12 @@
+/// The media types a route's success answer can have (errors are always JSON), as openapi.yaml declares
+/// them; a test compares this table with the contract, so a new endpoint cannot drift from it.
+public enum AnswerMediaTypes {
+    public static let plainPayload = "application/octet-stream"
+    public static let sealedPayload = "application/pkcs7-mime"
+
+    public static func of(path: String) -> [String] {
+        if path == "/v1/hub/certificate" { return ["application/x-pem-file"] }
+        if path.hasPrefix("/v1/items/"), path.hasSuffix("/payload") { return [plainPayload, sealedPayload] }
+        return ["application/json"]
+    }
+}
