@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "liaisond", targets: ["liaisond"]),
         .executable(name: "liaison", targets: ["liaison"]),
         .executable(name: "liaison-crypto-bench", targets: ["liaison-crypto-bench"]),
+        .executable(name: "liaison-floor-bench", targets: ["liaison-floor-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -75,6 +76,7 @@ let package = Package(
             dependencies: [
                 "LiaisonAPI", "LiaisonHub", "LiaisonCore", "LiaisonCrypto", "LiaisonStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -112,6 +114,16 @@ let package = Package(
         .executableTarget(
             name: "liaison-crypto-bench",
             dependencies: ["LiaisonCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        // A bare route on the hub's HTTPS server, the floor scripts/bench compares the hub with; not shipped.
+        .executableTarget(
+            name: "liaison-floor-bench",
+            dependencies: [
+                "LiaisonServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

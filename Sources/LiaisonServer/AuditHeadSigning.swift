@@ -23,7 +23,7 @@ public struct AuditHeadSigning: Service {
         var lastSigning = clock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Checking costs two point reads, so once a second is cheap enough.
-            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
             do {
                 let pending = try await hub.unsignedAuditEntries()

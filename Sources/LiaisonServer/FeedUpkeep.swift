@@ -24,7 +24,7 @@ public struct FeedUpkeep: Service {
             } catch {
                 logger.error("feed upkeep failed; will try again", metadata: ["error": "\(error)"])
             }
-            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

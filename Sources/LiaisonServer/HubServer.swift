@@ -1,4 +1,5 @@
 public import Hummingbird
+public import HummingbirdCore
 import HummingbirdTLS
 public import LiaisonHub
 public import Logging
@@ -21,11 +22,16 @@ public enum HubServer {
         try APIHandler(hub: hub).registerHandlers(on: router, configuration: Wire.configuration)
         return Application(
             router: router,
-            server: try .tls(.http1(), tlsConfiguration: try tlsConfiguration(settings)),
+            server: try httpsServer(settings),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "liaison"),
             onServerRunning: onServerRunning,
             logger: logger
         )
+    }
+
+    /// HTTP/1.1 over mutual TLS, as the hub serves it (scripts/bench measures a bare route on the same server).
+    public static func httpsServer(_ settings: ServerSettings) throws -> HTTPServerBuilder {
+        try .tls(.http1(), tlsConfiguration: tlsConfiguration(settings))
     }
 
     /// TLS 1.2 minimum; a client certificate from the hub's CA is required (no hostname check on clients).

@@ -27,7 +27,7 @@ public struct KeyRewrapping: Service {
                     logger.error("could not rewrap data keys; will try again", metadata: ["error": "\(error)"])
                 }
             }
-            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

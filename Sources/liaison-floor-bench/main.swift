@@ -1,0 +1,27 @@
+// The framework's floor, for scripts/bench: Hummingbird with the hub's own mutual-TLS settings and one
+// route that answers "ok", with no middleware, no generated layer and no storage. Whatever the hub does
+// per request costs on top of this. Not part of the product.
+// Usage: liaison-floor-bench HOST:PORT CERT.pem KEY.pem CA.pem
+import Foundation
+import Hummingbird
+import LiaisonServer
+import Logging
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count == 4, let colon = arguments[0].lastIndex(of: ":"), let port = Int(arguments[0][arguments[0].index(after: colon)...]) else {
+    print("usage: liaison-floor-bench HOST:PORT CERT.pem KEY.pem CA.pem")
+    exit(64)
+}
+let settings = ServerSettings(host: String(arguments[0][..<colon]), port: port,
+                              certificatePath: arguments[1], keyPath: arguments[2], caPath: arguments[3])
+let router = Router()
+router.get("healthz") { _, _ in "ok" }
+var logger = Logger(label: "liaison-floor-bench")
+logger.logLevel = .warning
+let app = Application(
+    router: router,
+    server: try HubServer.httpsServer(settings),
+    configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port)),
+    logger: logger
+)
+try await app.runService()
