@@ -16,6 +16,7 @@ public enum HubServer {
     ) throws -> some ApplicationProtocol {
         let router = Router(context: LiaisonRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: WholeResponseMiddleware())
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes))
         router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations)))
         router.add(middleware: AcceptMiddleware())
