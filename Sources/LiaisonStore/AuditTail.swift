@@ -39,7 +39,11 @@ struct AuditTail: Sendable, Equatable {
 
 extension AuditRecord {
     func withoutNUL() -> AuditRecord {
-        func clean(_ text: String) -> String { text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text }
+        func hasNUL(_ text: String) -> Bool { text.utf8.contains(0) }
+        // Nearly every record has none: return it as is rather than rebuild it on the writer's queue.
+        guard hasNUL(actor) || hasNUL(action) || targets.contains(where: hasNUL) || unit.map(hasNUL) == true || hasNUL(outcome)
+                || detail.contains(where: { hasNUL($0.key) || hasNUL($0.value) }) else { return self }
+        func clean(_ text: String) -> String { hasNUL(text) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text }
         var record = self
         record.actor = clean(actor)
         record.action = clean(action)

@@ -24,9 +24,10 @@ enum DetailJSON {
         return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 
+    private static let hex = Array("0123456789abcdef".utf8)
+
     /// A JSON string: quote, backslash and control characters escaped (RFC 8259 §7); everything else as UTF-8.
     private static func appendString(_ text: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
