@@ -40,16 +40,23 @@ public struct MillisecondDateTranscoder: DateTranscoder {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The instants a timestamp may name: years 0001 to 9999. Anything beyond is refused rather than
+    /// carried into millisecond arithmetic, where it would overflow or silently match everything.
+    public static let range = Date(timeIntervalSince1970: -62_135_596_800)...Date(timeIntervalSince1970: 253_402_300_799.999)
+
     public func decode(_ text: String) throws -> Date {
         if let date = Self.parseUTC(text) { return date }
         // Other RFC 3339 forms (offsets, other precisions) take the slow, general path.
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
-        guard let date = formatter.date(from: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "'\(text)' is not an RFC 3339 timestamp"))
+        guard text.utf8.count <= 40, let date = formatter.date(from: text), Self.range.contains(date) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not an RFC 3339 timestamp between years 0001 and 9999"))
         }
         return date
     }
+
+    /// Whether `text` is a timestamp this transcoder takes.
+    public static func accepts(_ text: String) -> Bool { (try? MillisecondDateTranscoder().decode(text)) != nil }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fff]Z` by integer arithmetic (a formatter per value made `audit verify` crawl).
     static func parseUTC(_ text: String) -> Date? {
@@ -66,7 +73,7 @@ public struct MillisecondDateTranscoder: DateTranscoder {
         }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
               let minute = number(14, 2), let second = number(17, 2), (1...12).contains(month), (1...31).contains(day),
-              hour < 24, minute < 60, second < 61 else { return nil }
+              year >= 1, hour < 24, minute < 60, second < 61 else { return nil }
         let millis = bytes.count == 24 ? number(20, 3) : 0
         guard let millis else { return nil }
         var parts = tm()

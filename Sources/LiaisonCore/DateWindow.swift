@@ -13,11 +13,12 @@ public struct DateWindow: Sendable, Equatable {
 
     public func contains(_ date: Date) -> Bool { date >= from && date < endExclusive }
 
-    /// Parses `YYYY-MM-DD` as a UTC day.
+    /// Parses `YYYY-MM-DD` (ASCII digits, years 0001 to 9999) as a UTC day.
     public static func day(_ text: String) -> Date? {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].utf8.count == 4, parts[1].utf8.count == 2, parts[2].utf8.count == 2,
+              let year = DecimalText.parse(parts[0], in: 1...9999), let month = DecimalText.parse(parts[1], in: 1...12),
+              let day = DecimalText.parse(parts[2], in: 1...31) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let components = DateComponents(year: year, month: month, day: day)

@@ -90,7 +90,7 @@ struct PolicyFileReader {
 
     mutating func count(_ node: Node?, _ what: String, in range: ClosedRange<Int>) -> Int? {
         guard let text = string(node, what) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
+        guard let value = DecimalText.parse(text, in: range) else {
             problem(at: node, "\(what) '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)", hint: "Write a number such as 1 or 2")
             return nil
         }

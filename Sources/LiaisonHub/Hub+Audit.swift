@@ -48,6 +48,10 @@ extension Hub {
             guard (1...limits.pageSize).contains(query.limit) else {
                 throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
             }
+            guard query.after >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
+            if let since = query.since, let until = query.until, since > until {
+                throw HubError.invalidField("until", "until is before since", hint: "Give a time range whose since comes first")
+            }
             if let item = query.item, !item.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
                 throw HubError.invalidField("item", "'\(item)' is not an item id", hint: "Item ids are letters and digits, as `liaison list` shows them")
             }
@@ -70,7 +74,11 @@ extension Hub {
     public func signedHeads(after seq: Int64, limit: Int, by reader: Principal) async throws -> [SignedHead] {
         try await traced(reader.id, "listAuditHeads") {
             try requireAuditor(reader)
-            return try await store.signedHeads(after: seq, limit: min(max(limit, 1), limits.pageSize))
+            guard (1...limits.pageSize).contains(limit) else {
+                throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
+            }
+            guard seq >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
+            return try await store.signedHeads(after: seq, limit: limit)
         }
     }
 

@@ -13,5 +13,8 @@ public struct HubLimits: Sendable {
     /// The longest a feed request may wait for an event.
     public var feedWaitSeconds = 60
 
-    public init(payloadBytes: Int = 16 * 1024 * 1024) { self.payloadBytes = payloadBytes }
+    /// The most `payloadBytes` may be set to: 1 GiB, so that the body limit derived from it cannot overflow.
+    public static let largestPayload = 1 << 30
+
+    public init(payloadBytes: Int = 16 * 1024 * 1024) { self.payloadBytes = min(max(payloadBytes, 1), Self.largestPayload) }
 }

@@ -78,6 +78,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.invalid, code: "invalid_field", message: "the field '\(field)' must be \(describe(type))",
                             hint: "Send '\(field)' as \(describe(type))", field: field)
         case .dataCorrupted(let context):
+            if context.codingPath.isEmpty, let parameter = misfitDateParameter(of: request) {
+                return HubError(.invalid, code: "invalid_field", message: "the query parameter '\(parameter)' must be an RFC 3339 timestamp between years 0001 and 9999",
+                                hint: "Send '\(parameter)' like 2026-11-30T00:00:00Z, or leave it out", field: parameter)
+            }
             if context.codingPath.isEmpty {
                 return HubError(.invalid, code: "invalid_json", message: "the body is not valid JSON", hint: "Send a JSON object with `Content-Type: application/json`")
             }
@@ -93,6 +97,17 @@ struct ErrorMiddleware: RouterMiddleware {
         guard type is Int.Type || type is Int64.Type || type is Bool.Type else { return nil }
         let misfits = request.uri.queryParameters.filter { _, value in
             type is Bool.Type ? !["true", "false"].contains(String(value)) : Int64(String(value)) == nil
+        }.map { String($0.key) }
+        return Set(misfits).count == 1 ? misfits.first : nil
+    }
+
+    /// The query parameters openapi.yaml declares as `date-time` (a test compares this with the contract).
+    static let dateQueryParameters: Set<String> = ["since", "until"]
+
+    /// The date-time query parameter whose value is not a timestamp the hub takes, if exactly one is.
+    static func misfitDateParameter(of request: Request) -> String? {
+        let misfits = request.uri.queryParameters.filter { name, value in
+            dateQueryParameters.contains(String(name)) && !MillisecondDateTranscoder.accepts(String(value))
         }.map { String($0.key) }
         return Set(misfits).count == 1 ? misfits.first : nil
     }

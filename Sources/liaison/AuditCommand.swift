@@ -218,6 +218,10 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var filter: Filter
         @OptionGroup var connection: ConnectionOptions
 
+        func validate() throws {
+            guard (0...1_000_000).contains(lines) else { throw ValidationError("--lines must be between 0 and 1000000") }
+        }
+
         func run() async throws {
             try await connection.withConnection { hub in
                 var after = max(0, try await AuditCommand.head(hub).seq - lines)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LiaisonAPI
 import LiaisonClient
+import LiaisonCore
 
 /// Follows the caller's feed, at least once per event, resuming from a state file.
 struct WatchCommand: AsyncParsableCommand {
@@ -26,7 +27,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...60).contains(wait) else { throw ValidationError("--wait must be between 1 and 60 seconds") }
-        guard maxBackoff >= 1 else { throw ValidationError("--max-backoff must be at least 1 second") }
+        guard (1...86_400).contains(maxBackoff) else { throw ValidationError("--max-backoff must be between 1 and 86400 seconds") }
     }
 
     func run() async throws {
@@ -112,7 +113,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     static func readCursor(_ path: String) throws -> Int64? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        guard let cursor = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let cursor = DecimalText.parse(text.trimmingCharacters(in: .whitespacesAndNewlines), in: 0...Int64.max) else {
             throw ValidationError("\(path) does not hold a cursor; delete it or pass --reset")
         }
         return cursor

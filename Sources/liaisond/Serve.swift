@@ -56,8 +56,11 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard Endpoint(listen) != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:8443") }
-        guard signEvery > 0, signInterval > 0 else { throw ValidationError("--sign-every and --sign-interval must be positive") }
-        guard maxPayload > 0 else { throw ValidationError("--max-payload must be a positive number of bytes") }
+        guard (1...1_000_000_000).contains(signEvery) else { throw ValidationError("--sign-every must be between 1 and 1000000000 entries") }
+        guard (1...86_400).contains(signInterval) else { throw ValidationError("--sign-interval must be between 1 and 86400 seconds") }
+        guard (1...HubLimits.largestPayload).contains(maxPayload) else {
+            throw ValidationError("--max-payload must be between 1 and \(HubLimits.largestPayload) bytes (1 GiB)")
+        }
         guard Period(feedRetention) != nil else { throw ValidationError("--feed-retention '\(feedRetention)' is not a length of time; \(Period.formatHint)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
@@ -134,7 +137,7 @@ struct Endpoint {
     let port: Int
 
     init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = DecimalText.parse(text[text.index(after: colon)...], in: 0...65535) else { return nil }
         let host = String(text[..<colon])
         guard !host.isEmpty else { return nil }
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host

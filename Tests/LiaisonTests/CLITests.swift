@@ -127,6 +127,30 @@ struct CLITests {
         #expect(result.stderr.contains("\(bad)/p.yaml:9:13: stationed group 'g' names unit 'u2', which is not declared"))
     }
 
+    @Test func policyCheckNamesAHugeGrantCapInsteadOfCrashing() async throws {
+        let folder = try PolicyReloadTests.policyCopy()
+        let path = folder + "/sharing.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "max_grant: 90d", with: "max_grant: 200000000000000d").write(toFile: path, atomically: true, encoding: .utf8)
+        let line = text.components(separatedBy: "\n").firstIndex { $0.contains("max_grant: 90d") }! + 1
+        let result = try await liaison(nil, ["policy", "check", folder])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(folder)/sharing.yaml:\(line):"), "\(result.stderr)")
+        #expect(result.stderr.contains("'200000000000000d' is not a length of time"))
+    }
+
+    @Test func outOfRangeCLIArgumentsAreUsageErrors() async throws {
+        for arguments in [["audit", "tail", "--lines", "-9223372036854775808"], ["watch", "--max-backoff", "9223372036854775807"],
+                          ["list", "--limit", "99999999999999999999"]] {
+            let result = try await liaison(nil, arguments + ["--as", "zhao.lei"])
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+        }
+        let state = try Paths.temporaryDirectory("cursor") + "/cursor"
+        try String(repeating: "9", count: 40).write(toFile: state, atomically: true, encoding: .utf8)
+        let watch = try await liaison(nil, ["watch", "--state", state, "--as", "zhao.lei"])
+        #expect(watch.status != 0 && watch.stderr.contains("does not hold a cursor"), "\(watch.stderr)")
+    }
+
     @Test func policyExplainOfflineNamesTheRule() async throws {
         let result = try await liaison(nil, ["policy", "explain", "--principal", "inspection-2", "--owner", "stationed-transport", "--unit", "transport-bureau",
                                              "--classification", "general", "--at", "2027-03-01", "--policy", Paths.policies])

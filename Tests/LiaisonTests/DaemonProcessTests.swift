@@ -101,6 +101,36 @@ struct DaemonProcessTests {
         #expect(result.stderr.contains("\(policy)/units.yaml:6:5: unknown key 'colour' in a unit"))
     }
 
+    @Test func outOfRangeFlagsAreUsageErrorsNotCrashes() async throws {
+        for flags in [["--feed-retention", "200000000000000d"], ["--feed-retention", "106751991167301d"], ["--max-payload", "9223372036854775807"],
+                      ["--sign-interval", "9223372036854775807"], ["--listen", "127.0.0.1:99999999999999999999"], ["--listen", "127.0.0.1:+80"]] {
+            let result = try await ProcessRunner.runAsync(daemon, ["serve", "--data", try Paths.temporaryDirectory("unused")] + flags)
+            #expect(result.status == 64, "\(flags): \(result.stderr)")
+            #expect(result.stderr.contains("Error:") && result.stderr.contains(flags[0]), "\(flags): \(result.stderr)")
+        }
+    }
+
+    @Test func sighupWithAHugeGrantCapKeepsTheHubAndItsPolicy() async throws {
+        let policy = try PolicyReloadTests.policyCopy()
+        let data = try Paths.temporaryDirectory("sighup-huge")
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
+        let process = try start(data: data, port: port, policy: policy)
+        try await waitUntilUp(client)
+        let path = policy + "/sharing.yaml"
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "max_grant: 90d", with: "max_grant: 200000000000000d")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(process.isRunning)
+        let request = try JSONSerialization.data(withJSONObject: ["reason": "x", "duration": "200d", "unit": "transport-bureau"])
+        let refused = try await client.send(.POST, "/v1/requests", body: request)
+        #expect(refused.status == 400, "the old policy's caps stay in force: \(refused.text)")
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
+    }
+
     @Test func theDaemonRefusesAKeyRingOthersCanRead() async throws {
         let data = try Paths.temporaryDirectory("open-ring")
         let port = try ProcessRunner.freePort()
