@@ -10,6 +10,9 @@ extension Hub {
                 detail: [String: String] = [:]) async throws {
         do {
             try await store.record(AuditRecord(time: clock(), actor: actor, action: action, targets: targets, unit: unit, outcome: outcome, detail: detail))
+        } catch StoreError.full {
+            // Logged once per spell by the server's storage alarm, not once per refused request.
+            throw HubError.storageFull
         } catch {
             logger.critical("the audit trail cannot be written; refusing the action", metadata: ["action": "\(action)", "error": "\(error)"])
             throw HubError(.internalFailure, code: "audit_unavailable", message: "the hub cannot record this action in its audit trail, so it did not perform it",

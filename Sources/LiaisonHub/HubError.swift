@@ -11,6 +11,7 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
         case tooLarge       // 413
         case integrity      // 500: stored data failed authentication
         case internalFailure // 500
+        case unavailable    // 503: the hub cannot do this now (storage full, memory budget spent); retry later
     }
 
     public let kind: Kind
@@ -34,6 +35,10 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// The filesystem under the database is full (or below the space kept for the trail): nothing was stored.
+    public static let storageFull = HubError(.unavailable, code: "storage_full", message: "the hub cannot store anything new right now: its disk is full",
+                                             hint: "Nothing was stored; retry after the time in Retry-After. Reads still work. Tell the hub's operator if it persists")
 
     /// A body the generated layer could not take as JSON.
     public static let bodyNotJSON = HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LiaisonAPI
 import LiaisonHub
+import LiaisonStore
 import Logging
 import OpenAPIRuntime
 
@@ -11,6 +12,7 @@ import OpenAPIRuntime
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
     let logger: Logger
+    let storageAlarm: StorageAlarm
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -18,22 +20,30 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch {
             let hubError = Self.translate(error, request: request)
             if hubError.kind == .internalFailure {
-                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "method": "\(request.method)", "error": "\(String(reflecting: error))"])
+                // The operation, who asked, and the cause's kind: never the request's input (see FailureLog).
+                var metadata: Logger.Metadata = ["method": "\(request.method)", "path": "\(request.uri.path)", "cause": "\(FailureLog.cause(of: error))"]
+                if let operation = FailureLog.operation(of: FailureLog.unattributed(error)) { metadata["operation"] = "\(operation)" }
+                if let principal = (error as? AttributedFailure)?.principal { metadata["principal"] = "\(principal)" }
+                logger.error("request failed", metadata: metadata)
             }
+            if hubError == HubError.storageFull { storageAlarm.noteRefusal() }
             return Self.response(for: hubError)
         }
     }
 
     static func translate(_ error: any Error, request: Request) -> HubError {
         switch error {
+        case let error as AttributedFailure:
+            return translate(error.error, request: request)
         case let error as HubError:
             return error
+        case StoreError.full:
+            return HubError.storageFull
         case let error as ServerError:
             if let hubError = error.underlyingError as? HubError { return hubError }
+            if case StoreError.full = error.underlyingError { return HubError.storageFull }
             // No operation input means the request itself could not be understood: the caller's mistake.
-            guard error.operationInput == nil else {
-                return HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request", hint: "Try again; if it persists, report it to the hub's operator")
-            }
+            guard error.operationInput == nil else { return internalFailure }
             return badRequest(error.underlyingError, cause: error.causeDescription, request: request)
         case let error as HTTPError:
             switch error.status {
@@ -47,10 +57,15 @@ struct ErrorMiddleware: RouterMiddleware {
             default:
                 return HubError(.invalid, code: "bad_request", message: error.body ?? "the request is malformed", hint: "See openapi.yaml for the request format")
             }
+        case let error as any HTTPResponseError where error.status == .contentTooLarge:
+            return HubError(.tooLarge, code: "payload_too_large", message: "the request body is too large", hint: "Split the material into several items")
         default:
-            return HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request", hint: "Try again; if it persists, report it to the hub's operator")
+            return internalFailure
         }
     }
+
+    static let internalFailure = HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request",
+                                          hint: "Try again; if it persists, report it to the hub's operator")
 
     /// A 400 that names the field the decoder choked on.
     static func badRequest(_ error: any Error, cause: String, request: Request) -> HubError {
@@ -134,13 +149,16 @@ struct ErrorMiddleware: RouterMiddleware {
         case .notAcceptable: return .notAcceptable
         case .gone: return .gone
         case .integrity, .internalFailure: return .internalServerError
+        case .unavailable: return .serviceUnavailable
         }
     }
 
     static func response(for error: HubError) -> Response {
         let body = Components.Schemas.ErrorResponse(error: .init(code: error.code, message: error.message, hint: error.hint, field: error.field))
         let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)
-        return Response(status: status(of: error.kind), headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        // A full disk takes an operator; a spent memory budget frees itself within a request or two.
+        if error.kind == .unavailable { headers[.retryAfter] = error.code == "busy" ? "1" : "30" }
+        return Response(status: status(of: error.kind), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -15,10 +15,16 @@ public enum HubServer {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: LiaisonRequestContext.self)
-        router.add(middleware: ErrorMiddleware(logger: logger))
+        let alarm = StorageAlarm(logger: logger, dataDirectory: settings.dataDirectory)
+        let bodyLimit = BodyLimitMiddleware.bodyLimit(payloadLimit: hub.limits.payloadBytes)
+        router.add(middleware: ErrorMiddleware(logger: logger, storageAlarm: alarm))
         router.add(middleware: WholeResponseMiddleware())
-        router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes))
+        // The budget holds at least one largest body, or the largest push could never be taken.
+        router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit))))
         router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations)))
+        if let data = settings.dataDirectory, settings.reserveBytes > 0 {
+            router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit, alarm: alarm))
+        }
         router.add(middleware: AcceptMiddleware())
         try APIHandler(hub: hub).registerHandlers(on: router, configuration: Wire.configuration)
         return Application(
@@ -30,9 +36,17 @@ public enum HubServer {
         )
     }
 
-    /// HTTP/1.1 over mutual TLS, as the hub serves it (scripts/bench measures a bare route on the same server).
+    /// HTTP/1.1 over mutual TLS, as the hub serves it (scripts/bench measures a bare route on the same server),
+    /// with the connection cap and the handshake, header and idle deadlines of `settings.connections`.
     public static func httpsServer(_ settings: ServerSettings) throws -> HTTPServerBuilder {
-        try .tls(.http1(), tlsConfiguration: tlsConfiguration(settings))
+        let context = try NIOSSLContext(configuration: tlsConfiguration(settings))
+        let limits = settings.connections
+        let gauge = ConnectionGauge(maximum: limits.maximumConnections)
+        return HTTPServerBuilder { responder in
+            let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestHeadWatcher()],
+                                                                                idleTimeout: TimeAmount(limits.idleTimeout)))
+            return GuardedTLSChannel(base: http, sslContext: context, limits: limits, gauge: gauge)
+        }
     }
 
     /// TLS 1.2 minimum; a client certificate from the hub's CA is required (no hostname check on clients).
@@ -43,6 +57,12 @@ public enum HubServer {
         configuration.minimumTLSVersion = .tlsv12
         configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(settings.caPath))
         configuration.certificateVerification = .noHostnameVerification
+        // BoringSSL leaves Ed25519 out of the signature algorithms it asks clients for unless told: without
+        // it an Ed25519 client certificate is never sent and the handshake fails with "certificate required".
+        configuration.verifySignatureAlgorithms = [
+            .ecdsaSecp256R1Sha256, .rsaPssRsaeSha256, .rsaPkcs1Sha256, .ecdsaSecp384R1Sha384, .rsaPssRsaeSha384, .rsaPkcs1Sha384,
+            .ecdsaSecp521R1Sha512, .rsaPssRsaeSha512, .rsaPkcs1Sha512, .ed25519,
+        ]
         return configuration
     }
 }

@@ -28,8 +28,8 @@ struct IdentityMiddleware: RouterMiddleware {
             // Refusals the hub did not see (input the generated layer rejected) are traced here.
             let refused = ErrorMiddleware.translate(error, request: request)
             if refused.recorded { throw refused }
-            // Failures of the hub are not refusals; the original error goes on to be logged.
-            if refused.kind == .internalFailure || refused.kind == .integrity { throw error }
+            // Failures of the hub are not refusals; the original error goes on to be logged, with whose request it was.
+            if refused.kind == .internalFailure || refused.kind == .integrity { throw AttributedFailure(principal: principal.id, error: error) }
             throw await hub.refusal(refused, actor: principal.id, action: Self.operation(of: error) ?? "\(request.method) \(request.uri.path)")
         }
     }

@@ -62,7 +62,7 @@ final class GroupCommitter: Sendable {
         do {
             start = try tail.withLock { $0 } ?? AuditTail.load(db)
         } catch {
-            for pending in batch { pending.continuation.resume(throwing: error) }
+            for pending in batch { pending.continuation.resume(throwing: StoreError.from(error)) }
             return
         }
         var results: [Result<any Sendable, any Error>] = []
@@ -87,7 +87,7 @@ final class GroupCommitter: Sendable {
                             }
                         } catch {
                             end = before
-                            result = .failure(error)
+                            result = .failure(StoreError.from(error))
                         }
                         results.append(result)
                     }
@@ -96,7 +96,7 @@ final class GroupCommitter: Sendable {
             } catch {
                 // The commit itself failed: nothing of this batch is stored, and the chain did not move.
                 tail.withLock { $0 = nil }
-                for pending in batch { pending.continuation.resume(throwing: error) }
+                for pending in batch { pending.continuation.resume(throwing: StoreError.from(error)) }
                 return
             }
         }

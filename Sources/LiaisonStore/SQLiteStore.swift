@@ -12,6 +12,7 @@ public final class SQLiteStore: HubStore {
     /// Opens (creating if needed) the database at `path` and runs migrations.
     public init(path: String) throws {
         self.path = path
+        try Self.restrictToOwner(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.maximumReaderCount = 8
@@ -24,6 +25,19 @@ public final class SQLiteStore: HubStore {
         }
         try Self.migrator.migrate(pool)
         committer = GroupCommitter(pool: pool)
+    }
+
+    /// Creates the database file readable by its owner only (SQLite gives `-wal` and `-shm` the same mode),
+    /// and takes group and others' access away from files an older hub made 0644.
+    static func restrictToOwner(_ path: String) throws {
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError.durability("cannot create \(path): \(String(cString: strerror(errno)))") }
+        close(descriptor)
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            guard chmod(file, 0o600) == 0 else { throw StoreError.durability("cannot make \(file) private (chmod 600): \(String(cString: strerror(errno)))") }
+        }
     }
 
     static var migrator: DatabaseMigrator {

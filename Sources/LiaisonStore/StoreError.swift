@@ -1,12 +1,28 @@
-/// A storage failure that is not the caller's fault.
+import GRDB
+
+/// A storage failure that is not the caller's fault. Descriptions name what failed, never the values
+/// being written, so they are safe to log.
 public enum StoreError: Error, CustomStringConvertible {
     case durability(String)
     case corrupt(String)
+    /// The filesystem holding the database is full: nothing was written; retrying later can succeed.
+    case full
+    /// SQLite reported another failure; `code` is its extended result code, `message` its text (no values).
+    case database(code: Int32, message: String)
 
     public var description: String {
         switch self {
         case .durability(let what): return "storage durability: \(what)"
         case .corrupt(let what): return "stored data is corrupt: \(what)"
+        case .full: return "the database's filesystem is full"
+        case .database(let code, let message): return "SQLite error \(code): \(message)"
         }
+    }
+
+    /// A store error for what GRDB threw; other errors (refusals decided inside a transaction) pass through.
+    static func from(_ error: any Error) -> any Error {
+        guard let database = error as? DatabaseError else { return error }
+        if database.resultCode == .SQLITE_FULL { return StoreError.full }
+        return StoreError.database(code: database.extendedResultCode.rawValue, message: database.message ?? "no message")
     }
 }

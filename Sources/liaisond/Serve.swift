@@ -48,6 +48,24 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest payload accepted, in bytes.")
     var maxPayload: Int = 16 * 1024 * 1024
 
+    @Option(help: "Free space, in bytes, kept under the data folder for the audit trail: a push that would leave less gets 503 storage_full, reads go on (0: no check).")
+    var reserveSpace: Int = 64 * 1024 * 1024
+
+    @Option(help: "Bytes of request bodies held at once across all requests (at least one largest push); past it, 503 busy with Retry-After.")
+    var bodyBudget: Int = 192 * 1024 * 1024
+
+    @Option(help: "Seconds a new connection has to finish its TLS handshake.")
+    var handshakeTimeout: Int = 10
+
+    @Option(help: "Seconds a request has, from its first byte, to send all its headers.")
+    var headerTimeout: Int = 10
+
+    @Option(help: "Seconds a keep-alive connection may stay idle between requests.")
+    var idleTimeout: Int = 60
+
+    @Option(help: "Connections open at once; more are closed as soon as they are accepted.")
+    var maxConnections: Int = 1_000
+
     @Option(help: "How long feed events are kept, e.g. 30d; a client whose cursor is older gets 410 and must resynchronise.")
     var feedRetention: String = "30d"
 
@@ -61,6 +79,12 @@ struct Serve: AsyncParsableCommand {
         guard (1...HubLimits.largestPayload).contains(maxPayload) else {
             throw ValidationError("--max-payload must be between 1 and \(HubLimits.largestPayload) bytes (1 GiB)")
         }
+        guard (0...(1 << 40)).contains(reserveSpace) else { throw ValidationError("--reserve-space must be between 0 and 1099511627776 bytes") }
+        guard (1...(1 << 40)).contains(bodyBudget) else { throw ValidationError("--body-budget must be between 1 and 1099511627776 bytes") }
+        for (flag, seconds) in [("--handshake-timeout", handshakeTimeout), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)] {
+            guard (1...3600).contains(seconds) else { throw ValidationError("\(flag) must be between 1 and 3600 seconds") }
+        }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         guard Period(feedRetention) != nil else { throw ValidationError("--feed-retention '\(feedRetention)' is not a length of time; \(Period.formatHint)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
@@ -91,12 +115,24 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw refuseToStart(error)
         }
+        var folder = stat()
+        if stat(data, &folder) == 0, folder.st_mode & 0o077 != 0 {
+            logger.warning("the data folder can be entered by group or others; the database is 0600, but keep the folder private with chmod 700",
+                           metadata: ["data": "\(data)", "mode": "\(String(folder.st_mode & 0o777, radix: 8))"])
+        }
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
         var limits = HubLimits(payloadBytes: maxPayload)
         limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
         let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits,
                       identity: identity, logger: logger)
-        let settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
+        var settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
+        settings.dataDirectory = data
+        settings.reserveBytes = reserveSpace
+        settings.bodyBudgetBytes = bodyBudget
+        settings.connections.handshakeTimeout = .seconds(handshakeTimeout)
+        settings.connections.headerTimeout = .seconds(headerTimeout)
+        settings.connections.idleTimeout = .seconds(idleTimeout)
+        settings.connections.maximumConnections = maxConnections
         let app = try refusing("the hub's certificate \(cert), key \(key) or CA \(ca) cannot be used for TLS") {
             try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
                 logger.notice("liaisond listening", metadata: ["address": "https://\(listen)", "principals": "\(loadedPolicy.principalIDs.count)", "data": "\(data)"])

@@ -8,13 +8,19 @@ struct DaemonProcessTests {
     let pki = TestPKI.shared
     var daemon: String { Paths.binaries + "/liaisond" }
 
-    func start(data: String, port: Int, policy: String = Paths.policies) throws -> Process {
+    /// Starts the daemon; with `log`, its standard error (at `--log-level trace` unless `extra` says otherwise) goes there.
+    func start(data: String, port: Int, policy: String = Paths.policies, extra: [String] = [], log: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: daemon)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data", data, "--policy", policy,
-                             "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca, "--log-level", "warning"]
+                             "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca, "--log-level", log == nil ? "warning" : "trace"] + extra
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: log)
+        } else {
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        }
         try process.run()
         return process
     }
@@ -126,6 +132,114 @@ struct DaemonProcessTests {
         let request = try JSONSerialization.data(withJSONObject: ["reason": "x", "duration": "200d", "unit": "transport-bureau"])
         let refused = try await client.send(.POST, "/v1/requests", body: request)
         #expect(refused.status == 400, "the old policy's caps stay in force: \(refused.text)")
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
+    }
+
+    /// A real small filesystem: a tmpfs mounted by the test (CI runs as root), unmounted by `release`.
+    func smallDisk(megabytes: Int) throws -> String {
+        let disk = try Paths.temporaryDirectory("small-disk")
+        let mounted = try ProcessRunner.run("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", disk])
+        guard mounted.status == 0 else { throw TestFailure("mounting a tmpfs needs root, as CI has: \(mounted.stderr)") }
+        return disk
+    }
+
+    func release(_ disk: String) { _ = try? ProcessRunner.run("/usr/bin/env", ["umount", "-l", disk]) }
+
+    func auditVerifies(port: Int) async throws -> Bool {
+        let verify = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                                      environment: ["LIAISON_DEV_CERTS": pki.directory, "LIAISON_URL": "https://127.0.0.1:\(port)"])
+        return verify.status == 0
+    }
+
+    @Test func pushesStopWhileSpaceForTheTrailIsLeftAndReadsGoOn() async throws {
+        let disk = try smallDisk(megabytes: 24)
+        defer { release(disk) }
+        let data = disk + "/data"
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
+        var process = try start(data: data, port: port, extra: ["--reserve-space", String(4 << 20)])
+        try await waitUntilUp(client)
+        var acknowledged: [String: Data] = [:]
+        var refusal: TestClient.Response?
+        for index in 0..<40 {
+            let payload = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) })
+            let response = try await client.push(unit: "transport-bureau", classification: "general", payload: payload)
+            if response.status == 201, let id = response.json["id"] as? String { acknowledged[id] = payload; continue }
+            refusal = response
+            break
+        }
+        #expect(refusal?.status == 503)
+        #expect(refusal?.errorCode == "storage_full")
+        #expect(refusal?.headers.first(name: "Retry-After") == "30")
+        #expect(acknowledged.count >= 3)
+        #expect(try await client.get("/v1/items?limit=100").status == 200, "listing works while pushes cannot")
+        for (id, payload) in acknowledged {
+            let read = try await client.get("/v1/items/\(id)/payload")
+            #expect(read.status == 200 && read.body == payload, "item \(id) reads while pushes cannot")
+        }
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+
+        // Nothing acknowledged was lost, and the trail verifies.
+        process = try start(data: data, port: port)
+        try await waitUntilUp(client)
+        for (id, payload) in acknowledged {
+            let read = try await client.get("/v1/items/\(id)/payload")
+            #expect(read.status == 200 && read.body == payload)
+        }
+        #expect(try await auditVerifies(port: port))
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
+    }
+
+    @Test func aFullDiskIsA503AndFailedConfidentialPushesLeaveNothingInTheLog() async throws {
+        let disk = try smallDisk(megabytes: 8)
+        defer { release(disk) }
+        let log = try Paths.temporaryDirectory("full-disk-log") + "/liaisond.log"
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
+        // No reserve: the store itself meets the full disk.
+        let process = try start(data: disk + "/data", port: port, extra: ["--reserve-space", "0"], log: log)
+        try await waitUntilUp(client)
+        let filler = try ProcessRunner.run("/usr/bin/env", ["dd", "if=/dev/zero", "of=\(disk)/filler", "bs=4k"])
+        #expect(filler.stderr.contains("No space left"), "the disk is full now")
+        let title = "MARKER-TITLE-3f9c2e 关于某项目的线索"
+        let secret = Data("MARKER-PAYLOAD-8b1d44 ".utf8) + Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0) })
+        for _ in 0..<5 {
+            let response = try await client.push(title: title, unit: "transport-bureau", classification: "confidential", payload: secret,
+                                                 overrides: ["persons": ["MARKER-PERSON-77aa"], "tags": ["MARKER-TAG-90bb"]])
+            #expect(response.status == 503, "\(response.text)")
+            #expect(response.errorCode == "storage_full")
+            #expect(response.headers.first(name: "Retry-After") == "30")
+        }
+        try FileManager.default.removeItem(atPath: disk + "/filler")
+        let after = try await client.push(title: title, unit: "transport-bureau", classification: "confidential", payload: secret)
+        #expect(after.status == 201, "pushes resume once space returns: \(after.text)")
+        #expect(try await auditVerifies(port: port), "the chain is intact once space returns")
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        for marker in ["MARKER-TITLE", "MARKER-PAYLOAD", "MARKER-PERSON", "MARKER-TAG", String(secret.prefix(21).base64EncodedString().prefix(28)), "关于某项目"] {
+            #expect(!text.contains(marker), "the log holds \(marker)")
+        }
+        #expect(text.components(separatedBy: "the disk under the hub's data folder is full").count - 1 == 1, "one line about the full disk, not one per request:\n\(text)")
+    }
+
+    @Test func theDatabaseFilesAreReadableByTheirOwnerOnly() async throws {
+        let data = try Paths.temporaryDirectory("modes")
+        let port = try ProcessRunner.freePort()
+        // A database an older hub made 0644 is made private too.
+        FileManager.default.createFile(atPath: data + "/liaison.sqlite", contents: nil, attributes: [.posixPermissions: 0o644])
+        let (process, client) = try await startAndConnect(data: data, port: port)
+        #expect(try await client.push(unit: "finance-bureau", classification: "general").status == 201)
+        for file in ["liaison.sqlite", "liaison.sqlite-wal", "liaison.sqlite-shm"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: data + "/" + file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file) has mode \(String(mode ?? 0, radix: 8))")
+        }
         process.terminate()
         #expect(await waitForExit(process) == 0)
         await client.shutdown()

@@ -60,6 +60,7 @@ enum TestHub {
     static func with<T: Sendable>(
         clock: TestClock = TestClock(), limits: HubLimits = HubLimits(), dataDirectory: String? = nil, policy: Policy = examplePolicy,
         revocations: RevocationList? = nil, signEvery: Int64 = 1_000_000, port: Int = 0,
+        configure: (inout ServerSettings) -> Void = { _ in },
         _ body: @Sendable (RunningHub) async throws -> T
     ) async throws -> T {
         let pki = TestPKI.shared
@@ -67,7 +68,8 @@ enum TestHub {
         let store = try SQLiteStore(path: data + "/liaison.sqlite")
         let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
         let hub = Hub(policy: policy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits, identity: try HubIdentity(keyFile: pki.hubKey, certificateFile: pki.hubCertificate), logger: quietLogger, clock: clock.function)
-        let settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
+        var settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
+        configure(&settings)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)

@@ -26,6 +26,8 @@ struct TestPKI: Sendable {
         try FileManager.default.createDirectory(atPath: directory + "/revoked", withIntermediateDirectories: true)
         try devCerts(["issue", "office-5", "--out", directory + "/revoked", "--ca-dir", directory])
         try devCerts(["revoke", directory + "/revoked/office-5.pem", "--ca-dir", directory])
+        // Ed25519 certificates for declared principals: they connect, but cannot be sealed to.
+        try devCerts(["issue", "stationed-transport", "--out", directory + "/ed25519", "--key-type", "ed25519", "--ca-dir", directory])
         // A second CA issuing the same names: the hub must not trust any of them (nor its CRL).
         try devCerts(["--out", foreign, "--policy", Paths.policies])
         try devCerts(["revoke", foreign + "/office-3.pem", "--ca-dir", foreign])

@@ -1,0 +1,71 @@
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// Closes a connection that does not finish its TLS handshake in time, or whose request headers do not
+/// arrive in time once the request began. It sits right after TLS, where it sees the handshake's end and
+/// the first plaintext bytes of each request; `RequestHeadWatcher`, after the HTTP decoder, tells it when
+/// the headers are complete and when the answer is written.
+final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private enum Stage { case handshaking, idle, readingHead, inRequest }
+    private var stage = Stage.handshaking
+    private var deadline: Scheduled<Void>?
+    private let limits: ConnectionLimits
+
+    init(limits: ConnectionLimits) { self.limits = limits }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        arm(limits.handshakeTimeout, context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls, stage == .handshaking {
+            disarm()
+            stage = .idle
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if stage == .idle {
+            stage = .readingHead
+            arm(limits.headerTimeout, context: context)
+        }
+        context.fireChannelRead(data)
+    }
+
+    /// The request's headers are complete: its body and answer take as long as they take.
+    func headReceived() {
+        disarm()
+        stage = .inRequest
+    }
+
+    /// The answer is written: the next bytes start the next request's header deadline.
+    func answerWritten() {
+        if stage == .inRequest { stage = .idle }
+    }
+
+    private func arm(_ timeout: Duration, context: ChannelHandlerContext) {
+        disarm()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { channel.close(promise: nil) }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionDeadlines: Sendable {}

@@ -1,0 +1,164 @@
+import AsyncHTTPClient
+import Foundation
+import LiaisonHub
+import LiaisonServer
+import NIOCore
+import Testing
+
+/// Idle and half-open sockets, oversized and concurrent bodies, and client key types (issue 13).
+@Suite("Connection hardening")
+struct ConnectionHardeningTests {
+    static func shortDeadlines(_ settings: inout ServerSettings) {
+        settings.connections.handshakeTimeout = .seconds(1)
+        settings.connections.headerTimeout = .seconds(1)
+        settings.connections.idleTimeout = .seconds(2)
+    }
+
+    /// `RawSocket.isClosedByPeer` off the cooperative pool, so waiting never starves the in-process hub.
+    static func closed(_ socket: RawSocket, within seconds: Double) async -> Bool {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: socket.isClosedByPeer(within: seconds)) }
+        }
+    }
+
+    @Test func silentAndSlowConnectionsAreClosedWhileRequestsGoOn() async throws {
+        try await TestHub.with(configure: Self.shortDeadlines) { hub in
+            let silent = try (0..<20).map { _ in try RawSocket(port: hub.port) }
+            let client = try hub.client("office-3")
+            #expect(try await client.get("/v1/whoami").status == 200)
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try await client.get("/v1/whoami").status == 200, "a connection that finished its handshake outlives the handshake timeout")
+            for socket in silent { #expect(await Self.closed(socket, within: 4), "a socket that never starts TLS is closed after the handshake timeout") }
+
+            // Slow loris: TLS done, then headers that never end.
+            #expect(try await Self.slowLoris(hub, give: 20) < 5)
+            #expect(try await client.get("/v1/whoami").status == 200)
+        }
+    }
+
+    /// Seconds until the hub closes a TLS connection whose request headers never end (python's ssl module,
+    /// which reports the close at once; at most `give` seconds).
+    static func slowLoris(_ hub: RunningHub, give: Int) async throws -> Double {
+        let script = """
+            import socket, ssl, sys, time
+            context = ssl.create_default_context(cafile=sys.argv[2])
+            context.check_hostname = False
+            context.load_cert_chain(sys.argv[3], sys.argv[4])
+            raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            tls = context.wrap_socket(raw)
+            start = time.monotonic()
+            tls.sendall(b"GET /v1/whoami HTTP/1.1\\r\\nHost: x\\r\\n")
+            tls.settimeout(float(sys.argv[5]))
+            try:
+                while tls.recv(4096): pass
+            except Exception:
+                pass
+            print(round(time.monotonic() - start, 2))
+            """
+        let result = try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", script, String(hub.port), hub.pki.ca,
+                                                                       hub.pki.certificate("office-3"), hub.pki.key("office-3"), String(give)])
+        guard let seconds = Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw TestFailure("the slow-loris client failed: \(result.stdout) \(result.stderr)")
+        }
+        return seconds
+    }
+
+    @Test func aSlowLorisIsClosedAfterTheHeaderTimeoutNotTheIdleOne() async throws {
+        try await TestHub.with(configure: { settings in
+            settings.connections.headerTimeout = .seconds(1)
+            settings.connections.idleTimeout = .seconds(30)
+        }) { hub in
+            let seconds = try await Self.slowLoris(hub, give: 20)
+            #expect(seconds >= 0.9 && seconds < 5, "closed by the 1 s header deadline, not by the 30 s idle timeout: \(seconds) s")
+        }
+    }
+
+    @Test func pastTheCapNewConnectionsAreRefusedAndOpenOnesKeepWorking() async throws {
+        try await TestHub.with(configure: { settings in
+            settings.connections.maximumConnections = 8
+        }) { hub in
+            let established = try hub.client("office-3")
+            #expect(try await established.get("/v1/whoami").status == 200)
+            let fillers = try (0..<7).map { _ in try RawSocket(port: hub.port) }
+            try await Task.sleep(for: .milliseconds(200))
+            // curl, which does not retry (AsyncHTTPClient would, until the cap frees up).
+            let curl = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "--cacert", hub.pki.ca, "--cert", hub.pki.certificate("office-3"),
+                        "--key", hub.pki.key("office-3"), hub.baseURL + "/v1/whoami"]
+            let refused = try await ProcessRunner.runAsync("/usr/bin/curl", curl)
+            #expect(refused.status != 0 && refused.stdout == "000", "the cap is reached: a new connection is closed (\(refused.status) \(refused.stdout))")
+            #expect(try await established.get("/v1/whoami").status == 200, "the established connection is not hurt")
+            for socket in fillers { socket.hangUp() }
+            try await Task.sleep(for: .milliseconds(300))
+            let admitted = try await ProcessRunner.runAsync("/usr/bin/curl", curl)
+            #expect(admitted.stdout == "200", "room again once the idle sockets are gone")
+        }
+    }
+
+    @Test func aChunkedBodyOverTheLimitIsA413() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 1024)) { hub in
+            let client = try hub.client("office-3")
+            var request = HTTPClientRequest(url: hub.baseURL + "/v1/items")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            let chunk = ByteBuffer(repeating: UInt8(ascii: "a"), count: 64 * 1024)
+            request.body = .stream(AsyncStream { continuation in
+                for _ in 0..<64 { continuation.yield(chunk) }
+                continuation.finish()
+            }, length: .unknown)
+            let response = try await client.http.execute(request, timeout: .seconds(30))
+            #expect(response.status.code == 413)
+            let body = try await response.body.collect(upTo: 1 << 20)
+            #expect(String(buffer: body).contains("payload_too_large"))
+            #expect(try await client.get("/v1/whoami").status == 200)
+        }
+    }
+
+    @Test func bodiesPastTheMemoryBudgetWaitWithA503() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 1024), configure: { $0.bodyBudgetBytes = 0 }) { hub in
+            let client = try hub.client("office-3")
+            let bodyLimit = (1024 + 2) / 3 * 4 + 256 * 1024 // the body limit of a 1 KiB payload limit
+            // A push that declares the largest body and sends it slowly holds the whole budget meanwhile.
+            let (stream, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
+            var slow = HTTPClientRequest(url: hub.baseURL + "/v1/items")
+            slow.method = .POST
+            slow.headers.add(name: "Content-Type", value: "application/json")
+            slow.body = .stream(stream, length: .known(Int64(bodyLimit)))
+            let holder = Task { try await client.http.execute(slow, timeout: .seconds(30)).status.code }
+            feed.yield(ByteBuffer(string: "{"))
+            try await Task.sleep(for: .milliseconds(300))
+            let other = try hub.client("office-5")
+            let refused = try await other.push(unit: "finance-bureau", classification: "general")
+            #expect(refused.status == 503)
+            #expect(refused.errorCode == "busy")
+            #expect(refused.headers.first(name: "Retry-After") == "1")
+            feed.yield(ByteBuffer(repeating: UInt8(ascii: " "), count: bodyLimit - 2))
+            feed.yield(ByteBuffer(string: "}"))
+            feed.finish()
+            #expect(try await holder.value == 400, "the slow push ends (its body is no item) and gives the budget back")
+            #expect(try await other.push(unit: "finance-bureau", classification: "general").status == 201)
+        }
+    }
+
+    @Test func anEd25519ClientCertificateConnectsAndIsRefusedOnlySealedPayloads() async throws {
+        try await TestHub.with { hub in
+            let owner = try hub.client("stationed-transport")
+            let pushed = try await owner.push(unit: "transport-bureau", classification: "confidential")
+            #expect(pushed.status == 201)
+            let id = pushed.json["id"] as? String ?? ""
+            let folder = hub.pki.directory + "/ed25519"
+            let ed25519 = try TestClient(baseURL: hub.baseURL, certificate: folder + "/stationed-transport.pem", key: folder + "/stationed-transport.key", ca: hub.pki.ca)
+            let whoami = try await ed25519.get("/v1/whoami")
+            #expect(whoami.status == 200)
+            #expect(whoami.json["principal"] as? String == "stationed-transport")
+            #expect(try await ed25519.get("/v1/items/\(id)").status == 200)
+            let payload = try await ed25519.get("/v1/items/\(id)/payload")
+            #expect(payload.status == 406)
+            #expect(payload.errorCode == "unaddressable_key")
+            // curl, over the system OpenSSL, too.
+            let curl = try await ProcessRunner.runAsync("/usr/bin/curl", ["-s", "--cacert", hub.pki.ca, "--cert", folder + "/stationed-transport.pem",
+                                                                          "--key", folder + "/stationed-transport.key", hub.baseURL + "/v1/whoami"])
+            #expect(curl.stdout.contains("\"principal\":\"stationed-transport\""), "\(curl.stdout) \(curl.stderr)")
+            await ed25519.shutdown()
+        }
+    }
+}
