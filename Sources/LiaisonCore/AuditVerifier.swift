@@ -10,8 +10,10 @@ public struct AuditVerifier {
         case gap(expected: Int64, found: Int64)
         /// The trail ends before the head the hub published: entries were cut from the end.
         case truncated(headSeq: Int64, lastSeq: Int64)
-        /// The entry at the published head's position is not the head the hub published.
-        case headMismatch(seq: Int64)
+        /// The entry at a published, signed or remembered head's position is not that head, though every hash and
+        /// link checks: the chain was recomputed after an edit somewhere after `intactThrough` (the last head it
+        /// still passes through, 0 if none) and up to `seq`. Which entry was edited cannot be known from the trail.
+        case rewritten(seq: Int64, intactThrough: Int64)
 
         public var description: String {
             switch self {
@@ -19,7 +21,11 @@ public struct AuditVerifier {
             case .brokenLink(let seq): return "entry \(seq) does not follow the entry before it (an entry was inserted, deleted or reordered)"
             case .gap(let expected, let found): return "entry \(expected) is missing (the next entry is \(found))"
             case .truncated(let headSeq, let lastSeq): return "the trail ends at entry \(lastSeq) but reached entry \(headSeq) in a head published, signed or verified before: entries were removed from the end"
-            case .headMismatch(let seq): return "entry \(seq) is not the one the hub published or signed for that position"
+            case .rewritten(let seq, let intact):
+                let span = intact > 0 ? "between entries \(intact + 1) and \(seq)" : "before entry \(seq)"
+                return "the chain was rewritten \(span): entry \(seq) is not the one the hub published, signed or you verified for that position, "
+                    + "though every hash and link checks (the edited entry's hash was recomputed, so which entry was edited cannot be told)"
+                    + (intact > 0 ? "; entries up to \(intact) still match the head checked there" : "")
             }
         }
     }
@@ -28,6 +34,8 @@ public struct AuditVerifier {
     public private(set) var lastSeq: Int64 = 0
     public private(set) var lastHash: String = AuditEntry.genesisHash
     public private(set) var checked = 0
+    /// The furthest checkpoint the chain has passed through.
+    public private(set) var intactThrough: Int64 = 0
 
     /// Hashes the chain must have at these positions (the published and the signed heads).
     let checkpoints: [Int64: String]
@@ -48,7 +56,10 @@ public struct AuditVerifier {
                 throw .alteredEntry(seq: entry.seq)
             }
             guard entry.previousHash == lastHash else { throw .brokenLink(seq: entry.seq) }
-            if let expected = checkpoints[entry.seq], expected != entry.hash { throw .headMismatch(seq: entry.seq) }
+            if let expected = checkpoints[entry.seq] {
+                guard expected == entry.hash else { throw .rewritten(seq: entry.seq, intactThrough: intactThrough) }
+                intactThrough = entry.seq
+            }
             lastSeq = entry.seq
             lastHash = entry.hash
             checked += 1

@@ -123,6 +123,35 @@ struct AuditTests {
         }
     }
 
+    /// A chain of `count` entries hashed as the hub hashes them, with entry `edited` given another actor
+    /// and every later hash recomputed (what someone who rewrites the database can do).
+    static func chain(count: Int64, rewrittenFrom edited: Int64? = nil) -> [AuditEntry] {
+        var entries: [AuditEntry] = []
+        var previous = AuditEntry.genesisHash
+        for seq in 1...count {
+            let record = AuditRecord(time: Date(timeIntervalSince1970: 1_796_083_200 + Double(seq)), actor: seq == edited ? "forger" : "office-3",
+                                     action: "pushItem", outcome: "ok")
+            let hash = Digest.sha256Hex(AuditEntry.hashInput(previousHash: previous, seq: seq, record: record))
+            entries.append(AuditEntry(seq: seq, record: record, previousHash: previous, hash: hash))
+            previous = hash
+        }
+        return entries
+    }
+
+    @Test func aRecomputedChainIsBlamedOnTheSpanBetweenTheHeadsThatStillMatchAndTheFirstThatDoesNot() throws {
+        let genuine = Self.chain(count: 10)
+        let checkpoints: [Int64: String] = [3: genuine[2].hash, 8: genuine[7].hash, 10: genuine[9].hash]
+        var verifier = AuditVerifier(checkpoints: checkpoints, sha256Hex: { Digest.sha256Hex($0) })
+        #expect(throws: AuditVerifier.Failure.rewritten(seq: 8, intactThrough: 3)) { try verifier.check(Self.chain(count: 10, rewrittenFrom: 5)) }
+        let failure = AuditVerifier.Failure.rewritten(seq: 8, intactThrough: 3)
+        #expect(failure.description.hasPrefix("the chain was rewritten between entries 4 and 8: entry 8 is not the one"))
+        #expect(AuditVerifier.Failure.rewritten(seq: 3, intactThrough: 0).description.hasPrefix("the chain was rewritten before entry 3:"))
+        var intact = AuditVerifier(checkpoints: checkpoints, sha256Hex: { Digest.sha256Hex($0) })
+        try intact.check(genuine)
+        try intact.finish()
+        #expect(intact.intactThrough == 10)
+    }
+
     @Test func verifyPassesAnUntouchedTrail() async throws {
         let result = try await verifyAfter { _ in }
         #expect(result.status == 0)
