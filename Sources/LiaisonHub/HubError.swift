@@ -12,6 +12,7 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
         case integrity      // 500: stored data failed authentication
         case internalFailure // 500
         case unavailable    // 503: the hub cannot do this now (storage full, memory budget spent); retry later
+        case methodNotAllowed // 405: a known path, another method
     }
 
     public let kind: Kind
@@ -21,6 +22,8 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String?
     /// Whether the refusal is already in the audit trail, so that no layer records it twice.
     public var recorded = false
+    /// For a 405: the methods the path answers (the `Allow` header).
+    public var allow: [String] = []
 
     public static func == (lhs: HubError, rhs: HubError) -> Bool {
         lhs.kind == rhs.kind && lhs.code == rhs.code && lhs.message == rhs.message && lhs.hint == rhs.hint && lhs.field == rhs.field

@@ -48,10 +48,16 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as HTTPError:
             switch error.status {
             case .notFound:
+                if let allowed = EndpointMethods.allowed(on: request.uri.path), !allowed.contains(request.method.rawValue) {
+                    var error = HubError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)",
+                                         hint: "Use \(allowed.joined(separator: " or ")); see openapi.yaml")
+                    error.allow = allowed
+                    return error
+                }
                 return HubError(.notFound, code: "no_such_endpoint", message: "\(request.method) \(request.uri.path) is not an endpoint of this hub",
                                 hint: "See openapi.yaml for the endpoints; all of them start with /v1")
             case .methodNotAllowed:
-                return HubError(.invalid, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)", hint: "See openapi.yaml")
+                return HubError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)", hint: "See openapi.yaml")
             case .contentTooLarge:
                 return HubError(.tooLarge, code: "payload_too_large", message: "the request body is too large", hint: "Split the material into several items")
             default:
@@ -150,6 +156,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .gone: return .gone
         case .integrity, .internalFailure: return .internalServerError
         case .unavailable: return .serviceUnavailable
+        case .methodNotAllowed: return .methodNotAllowed
         }
     }
 
@@ -159,6 +166,7 @@ struct ErrorMiddleware: RouterMiddleware {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         // A full disk takes an operator; a spent memory budget frees itself within a request or two.
         if error.kind == .unavailable { headers[.retryAfter] = error.code == "busy" ? "1" : "30" }
+        if !error.allow.isEmpty { headers[.allow] = error.allow.joined(separator: ", ") }
         return Response(status: status(of: error.kind), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -259,6 +259,39 @@ struct ItemsEndToEndTests {
         }
     }
 
+    @Test func theMethodTableMatchesTheContract() throws {
+        let lines = try String(contentsOf: Paths.packageRoot.appendingPathComponent("Sources/LiaisonAPI/openapi.yaml"), encoding: .utf8)
+            .components(separatedBy: "\n")
+        var declared: [String: Set<String>] = [:]
+        var path: String?
+        for line in lines {
+            if line.hasPrefix("  /"), line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+                declared[path!] = []
+            } else if line.hasPrefix("components:") {
+                path = nil
+            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":"),
+                      ["get", "post", "put", "patch", "delete"].contains(line.trimmingCharacters(in: .whitespaces).dropLast().description) {
+                declared[path]!.insert(line.trimmingCharacters(in: .whitespaces).dropLast().uppercased())
+            }
+        }
+        #expect(declared.count == EndpointMethods.table.count)
+        for (template, methods) in EndpointMethods.table { #expect(declared[template] == Set(methods), "\(template)") }
+    }
+
+    @Test func anotherMethodOnAKnownPathIsA405WithAllow() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("office-3")
+            let delete = try await client.send(.DELETE, "/v1/items")
+            #expect(delete.status == 405)
+            #expect(delete.errorCode == "method_not_allowed")
+            #expect(delete.headers.first(name: "Allow") == "GET, POST")
+            let put = try await client.send(.PUT, "/v1/grants/01ABCDEFGHJKMNPQ", body: Data("{}".utf8))
+            #expect(put.status == 405 && put.headers.first(name: "Allow") == "DELETE")
+            #expect(try await client.send(.DELETE, "/v1/nothing-here").status == 404)
+        }
+    }
+
     @Test func wrongIdempotencyKeyIsA400() async throws {
         try await TestHub.with { hub in
             let response = try await hub.client("office-3").push(unit: "finance-bureau", classification: "general", key: String(repeating: "k", count: 201))
