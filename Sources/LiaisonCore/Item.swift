@@ -22,6 +22,8 @@ public struct Item: Sendable, Equatable {
     public var sealedMetadata: SealedMetadata?
     /// For a rectification: the feedback item it answers.
     public var answers: String?
+    /// The hub's seal over `sealInput()` as stored: an item whose row was edited no longer matches it.
+    public var seal: [UInt8]?
 
     public init(id: String, kind: String, title: String, unit: String, persons: [String], tags: [String], classification: Classification,
                 owner: String, pushedBy: String, contentType: String, sha256: String, size: Int, createdAt: Date) {
@@ -48,7 +50,37 @@ public struct Item: Sendable, Equatable {
                         pushedBy: pushedBy, contentType: contentType, sha256: sha256, size: size, createdAt: createdAt)
         copy.sealedMetadata = sealedMetadata
         copy.answers = answers
+        copy.seal = seal
         return copy
+    }
+
+    /// Every stored field of the item in one canonical byte string, for the hub's seal: id, kind, unit, level,
+    /// owner, pusher, content type, the payload's SHA-256 and size, the time, what it answers, and its content
+    /// (title, persons and tags, or for a confidential item their sealed ciphertext, which key rotation leaves alone).
+    /// Each field is its length (4 bytes, big-endian) and its UTF-8 bytes.
+    public func sealInput() -> [UInt8] {
+        var out = Array("liaison-item-v1".utf8)
+        func field(_ bytes: some Collection<UInt8>) {
+            let count = UInt32(truncatingIfNeeded: bytes.count)
+            out += [UInt8(count >> 24), UInt8((count >> 16) & 0xff), UInt8((count >> 8) & 0xff), UInt8(count & 0xff)]
+            out += bytes
+        }
+        for text in [id, kind, unit, classification.rawValue, owner, pushedBy, contentType, sha256, String(size),
+                     String(Int64((createdAt.timeIntervalSince1970 * 1000).rounded())), answers ?? ""] {
+            field(text.utf8)
+        }
+        if let sealedMetadata {
+            field("sealed".utf8)
+            field(sealedMetadata.ciphertext)
+        } else {
+            field("plain".utf8)
+            field(title.utf8)
+            for list in [persons, tags] {
+                field(String(list.count).utf8)
+                for entry in list { field(entry.utf8) }
+            }
+        }
+        return out
     }
 }
 

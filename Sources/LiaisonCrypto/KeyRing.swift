@@ -5,7 +5,11 @@ public import Foundation
 /// older versions stay until no wrapped key uses them (see `KeyCustody` for rotation).
 ///
 /// File format (JSON, mode 0600, readable only by the daemon; documented in docs/keys.md):
-/// `{"format": "liaison-keyring-v1", "current": 1, "keys": [{"version": 1, "created_at": "...", "key": "<base64 of 32 bytes>"}]}`
+/// `{"format": "liaison-keyring-v1", "current": 1, "keys": [{"version": 1, "created_at": "...", "key": "<base64 of 32 bytes>"}],
+///   "integrity_key": "<base64 of 32 bytes>"}`
+///
+/// The integrity key seals every stored item's fields (`itemSeal`); it never rotates, since every item's seal is
+/// made under it, and rings written before it existed get one the first time they are loaded.
 public struct KeyRing: Sendable {
     public struct Version: Sendable, Codable {
         public let version: UInt32
@@ -42,15 +46,25 @@ public struct KeyRing: Sendable {
         var format: String
         var current: UInt32
         var keys: [Version]
+        var integrityKey: String?
+
+        enum CodingKeys: String, CodingKey { case format, current, keys, integrityKey = "integrity_key" }
     }
 
     public static let format = "liaison-keyring-v1"
     public let current: UInt32
     let versions: [UInt32: Version]
+    let integrityKey: [UInt8]
 
-    init(current: UInt32, versions: [Version]) {
+    init(current: UInt32, versions: [Version], integrityKey: [UInt8]) {
         self.current = current
         self.versions = Dictionary(uniqueKeysWithValues: versions.map { ($0.version, $0) })
+        self.integrityKey = integrityKey
+    }
+
+    /// The seal of an item's canonical fields (`Item.sealInput`): a row edited in the database no longer matches it.
+    public func itemSeal(_ input: [UInt8]) -> [UInt8] {
+        HMACSHA256.mac(key: integrityKey, message: input)
     }
 
     /// The versions held, oldest first.
@@ -60,17 +74,18 @@ public struct KeyRing: Sendable {
     public func rotated(now: Date = Date()) throws -> KeyRing {
         let next = (versions.keys.max() ?? 0) + 1
         let fresh = Version(version: next, createdAt: ISO8601DateFormatter().string(from: now), key: try SecureRandom.bytes(AESGCM.keySize))
-        return KeyRing(current: next, versions: Array(versions.values) + [fresh])
+        return KeyRing(current: next, versions: Array(versions.values) + [fresh], integrityKey: integrityKey)
     }
 
     /// The ring without `retired` versions; the current one always stays.
     public func retiring(_ retired: Set<UInt32>) -> KeyRing {
-        KeyRing(current: current, versions: versions.values.filter { $0.version == current || !retired.contains($0.version) })
+        KeyRing(current: current, versions: versions.values.filter { $0.version == current || !retired.contains($0.version) }, integrityKey: integrityKey)
     }
 
     /// A ring with one fresh version, not yet on disk.
     public static func generate(now: Date = Date()) throws -> KeyRing {
-        KeyRing(current: 1, versions: [Version(version: 1, createdAt: ISO8601DateFormatter().string(from: now), key: try SecureRandom.bytes(AESGCM.keySize))])
+        KeyRing(current: 1, versions: [Version(version: 1, createdAt: ISO8601DateFormatter().string(from: now), key: try SecureRandom.bytes(AESGCM.keySize))],
+                integrityKey: try SecureRandom.bytes(HMACSHA256.size))
     }
 
     /// Loads the ring at `path`, creating it (mode 0600) if the file does not exist.
@@ -99,8 +114,19 @@ public struct KeyRing: Sendable {
             throw CryptoError.file(path: path, problem: "is not a Liaison key ring (\(error))")
         }
         guard file.format == format else { throw CryptoError.file(path: path, problem: "has format \(file.format), expected \(format)") }
-        let ring = KeyRing(current: file.current, versions: file.keys)
+        let integrityKey: [UInt8]
+        if let text = file.integrityKey {
+            guard let bytes = Data(base64Encoded: text), bytes.count == HMACSHA256.size else {
+                throw CryptoError.file(path: path, problem: "has an integrity_key that is not 32 bytes of base64")
+            }
+            integrityKey = Array(bytes)
+        } else {
+            integrityKey = try SecureRandom.bytes(HMACSHA256.size)
+        }
+        let ring = KeyRing(current: file.current, versions: file.keys, integrityKey: integrityKey)
         guard ring.versions[file.current] != nil else { throw CryptoError.file(path: path, problem: "names current version \(file.current), which has no key") }
+        // A ring from before item seals gets its integrity key now, kept at once so that every seal uses the same one.
+        if file.integrityKey == nil { try ring.write(to: path) }
         return ring
     }
 
@@ -108,7 +134,7 @@ public struct KeyRing: Sendable {
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(File(format: Self.format, current: current, keys: versionList))
+        let data = try encoder.encode(File(format: Self.format, current: current, keys: versionList, integrityKey: Data(integrityKey).base64EncodedString()))
         let temp = path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw CryptoError.file(path: temp, problem: "cannot be created (\(String(cString: strerror(errno))))") }

@@ -108,13 +108,9 @@ extension Hub {
         let cipher = self.cipher
         var visible: [VisibleItem] = []
         for item in items {
-            switch accessNow.of(item) {
-            case .read:
-                do { visible.append(VisibleItem(item: try opened(item, cipher), access: .read)) } catch { visible.append(VisibleItem(item: item, access: .read, damaged: true)) }
-            case .withheld, .hidden:
-                // An item of the dossier the team can no longer read still shows as the stub it was.
-                visible.append(VisibleItem(item: item, access: .withheld))
-            }
+            // An item of the dossier the team can no longer read still shows as the stub it was.
+            let access = accessNow.of(item)
+            visible.append(shown(item, as: access == .read ? .read : .withheld, cipher))
         }
         let readable = visible.filter { !$0.isWithheld && !$0.damaged }.map(\.item)
         var persons: [String: [String]] = [:]

@@ -23,9 +23,12 @@ extension Hub {
         let claim = request.idempotencyKey.map { key in
             IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: sha256))
         }
-        // The trail entry commits in the same transaction as the item; it names neither title nor payload.
-        let audit = AuditRecord(time: now, actor: pusher.id, action: "pushItem", targets: [id], unit: item.unit, outcome: "ok",
-                                detail: ["classification": level.rawValue, "kind": item.kind, "size": String(item.size)])
+        // The trail entry commits in the same transaction as the item; it names neither title nor payload. It records what
+        // an auditor cross-checks the stored item with (`liaison audit items`); not the digest of a payload kept encrypted,
+        // which would let a reader of the trail confirm a guessed plaintext.
+        var detail = ["classification": level.rawValue, "kind": item.kind, "size": String(item.size), "owner": item.owner]
+        if policy.levels[level]?.payloadAtRest != .encrypted { detail["sha256"] = sha256 }
+        let audit = AuditRecord(time: now, actor: pusher.id, action: "pushItem", targets: [id], unit: item.unit, outcome: "ok", detail: detail)
         let events = pushEvents(item, by: pusher)
         let outcome: InsertOutcome
         if policy.levels[level]?.payloadAtRest == .encrypted {
@@ -35,12 +38,14 @@ extension Hub {
                 let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
                 let sealed = try cipher.seal(request.payload, metadata: Array(metadata), binding: binding(of: item))
                 let key = sealed.payload.wrappedKey
-                let kept = item.with(title: "", persons: [], tags: [],
+                var kept = item.with(title: "", persons: [], tags: [],
                                      sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
+                kept.seal = keys.ring.itemSeal(kept.sealInput())
                 return try await store.insert(kept, payload: StoredPayload(bytes: sealed.payload.ciphertext, wrappedKey: key.sealed, keyVersion: key.version),
                                               claim: claim, audit: audit, events: events)
             }
         } else {
+            item.seal = keys.ring.itemSeal(item.sealInput())
             outcome = try await store.insert(item, payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim, audit: audit,
                                              events: events)
         }
@@ -59,9 +64,10 @@ extension Hub {
         }
     }
 
-    /// The item with its sealed title, persons and tags opened; an integrity error if they fail authentication.
-    /// `cipher` is the key ring as it was before the item was read (see `withDataKey`).
+    /// The item with its sealed title, persons and tags opened, once its seal shows the row is as pushed; an
+    /// integrity error otherwise. `cipher` is the key ring as it was before the item was read (see `withDataKey`).
     func opened(_ item: Item, _ cipher: PayloadCipher) throws -> Item {
+        try checkSeal(item)
         guard let sealed = item.sealedMetadata else { return item }
         do {
             let bytes = try withDataKey(cipher) {
@@ -71,8 +77,28 @@ extension Hub {
             return item.with(title: content.title, persons: content.persons, tags: content.tags, sealedMetadata: nil)
         } catch {
             logger.critical("stored metadata failed authentication", metadata: ["item": "\(item.id)", "error": "\(error)"])
-            throw HubError(.integrity, code: "integrity", message: "the stored metadata of item \(item.id) failed its integrity check",
-                           hint: "Report this to the hub's operator; the item's stored data was altered or damaged")
+            throw HubError.damaged(item.id)
+        }
+    }
+
+    /// What a reader is shown of an item: opened when readable, a stub otherwise; marked damaged, and never
+    /// opened, when its row is not as pushed (a stub's level and owner come from the row too).
+    func shown(_ item: Item, as access: AccessDecision.Access, _ cipher: PayloadCipher) -> VisibleItem {
+        do {
+            if access == .read { return VisibleItem(item: try opened(item, cipher), access: .read) }
+            try checkSeal(item)
+            return VisibleItem(item: item, access: access)
+        } catch {
+            return VisibleItem(item: item, access: access, damaged: true)
+        }
+    }
+
+    /// Whether the stored row is the one pushed: its seal binds every field (`Item.sealInput`), so an edit of the
+    /// title, level, owner, unit or digest in the database is caught here, before anything of it is shown.
+    func checkSeal(_ item: Item) throws {
+        guard let seal = item.seal, HMACSHA256.equal(seal, keys.ring.itemSeal(item.sealInput())) else {
+            logger.critical("a stored item does not match its seal", metadata: ["item": "\(item.id)"])
+            throw HubError.damaged(item.id)
         }
     }
 

@@ -60,15 +60,7 @@ extension Hub {
             for item in batch {
                 let access = accessNow.of(item)
                 guard access != .hidden else { continue }
-                if access == .read {
-                    do {
-                        visible.append(VisibleItem(item: try opened(item, cipher), access: access))
-                    } catch let error as HubError where error.kind == .integrity {
-                        visible.append(VisibleItem(item: item, access: access, damaged: true))
-                    }
-                } else {
-                    visible.append(VisibleItem(item: item, access: access))
-                }
+                visible.append(shown(item, as: access, cipher))
                 if visible.count == request.limit { return ItemPage(items: visible, nextCursor: item.id) }
             }
             guard batch.count == query.limit, let last = batch.last else { return ItemPage(items: visible, nextCursor: nil) }
@@ -149,6 +141,7 @@ extension Hub {
                            hint: "Ask for access with an access request; its owner's approvers decide")
         }
         let item = visible.item
+        try checkSeal(item)
         guard let stored = try await store.payload(id: id) else {
             logger.error("item has no stored payload", metadata: ["item": "\(id)"])
             throw HubError(.integrity, code: "integrity", message: "the payload of item \(id) is missing", hint: "Report this to the hub's operator")
@@ -161,10 +154,14 @@ extension Hub {
                 }
             } catch {
                 logger.critical("stored ciphertext failed authentication", metadata: ["item": "\(id)", "error": "\(error)"])
-                throw HubError(.integrity, code: "integrity", message: "the stored payload of item \(id) failed its integrity check",
-                               hint: "Report this to the hub's operator; the item's stored data was altered or damaged")
+                throw HubError.damaged(id)
             }
         } else {
+            // A plain payload is bound to its item through the sealed digest.
+            guard Digest.sha256Hex(stored.bytes) == item.sha256 else {
+                logger.critical("a stored payload does not match its item's digest", metadata: ["item": "\(id)"])
+                throw HubError.damaged(id)
+            }
             bytes = stored.bytes
         }
         return DeliveredPayload(bytes: bytes, contentType: item.contentType, sha256: item.sha256, unit: item.unit, encrypted: stored.wrappedKey != nil)

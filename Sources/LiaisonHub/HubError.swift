@@ -57,6 +57,12 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A stored item that is not as it was pushed (its seal, its sealed metadata or its payload does not check).
+    static func damaged(_ id: String) -> HubError {
+        HubError(.integrity, code: "integrity", message: "the stored data of item \(id) failed its integrity check",
+                 hint: "Report this to the hub's operator; the item's stored data was altered or damaged")
+    }
+
     /// The same answer for an id that does not exist and one the caller may not know about,
     /// so that a 404 never confirms that a hidden item exists.
     static func itemNotFound(_ id: String) -> HubError {

@@ -127,11 +127,11 @@ struct APIHandler: APIProtocol {
         let item = visible.item
         var schema = Components.Schemas.Item(id: item.id, access: visible.isWithheld ? .withheld : .read, kind: item.kind,
                                              classification: item.classification.rawValue, owner: item.owner, unit: item.unit, createdAt: item.createdAt)
-        guard !visible.isWithheld else { return schema }
         guard !visible.damaged else {
             schema.integrityError = true
             return schema
         }
+        guard !visible.isWithheld else { return schema }
         schema.title = item.title
         schema.persons = item.persons
         schema.tags = item.tags

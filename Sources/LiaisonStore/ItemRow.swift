@@ -4,7 +4,7 @@ import LiaisonCore
 
 /// Maps the `item` table to `Item`.
 enum ItemRow {
-    static let columns = "id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at, sealed_meta, meta_key, meta_key_version, answers"
+    static let columns = "id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at, sealed_meta, meta_key, meta_key_version, answers, seal"
 
     /// Reads by position, in the order of `columns` (by name costs a case-insensitive search per field).
     static func item(from row: Row) throws -> Item {
@@ -18,6 +18,7 @@ enum ItemRow {
             item.sealedMetadata = SealedMetadata(ciphertext: Array(sealed), wrappedKey: Array(key), keyVersion: UInt32(version))
         }
         item.answers = row[16]
+        if let seal: Data = row[17] { item.seal = Array(seal) }
         return item
     }
 

@@ -9,8 +9,10 @@ public final class SQLiteStore: HubStore {
     let pool: DatabasePool
     let committer: GroupCommitter
 
-    /// Opens (creating if needed) the database at `path` and runs migrations.
-    public init(path: String) throws {
+    /// Opens (creating if needed) the database at `path` and runs migrations. `legacySeal` seals the items stored
+    /// before item seals existed, once, in the migration that adds them (the daemon passes its key ring's); without
+    /// it such items would read as damaged.
+    public init(path: String, legacySeal: (@Sendable (Item) -> [UInt8])? = nil) throws {
         self.path = path
         try Self.restrictToOwner(path)
         var configuration = Configuration()
@@ -23,7 +25,7 @@ public final class SQLiteStore: HubStore {
             let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
             guard level == 2 else { throw StoreError.durability("SQLite refused synchronous=FULL (got \(level ?? -1))") }
         }
-        try Self.migrator.migrate(pool)
+        try Self.migrator(legacySeal: legacySeal).migrate(pool)
         committer = GroupCommitter(pool: pool)
     }
 
@@ -40,7 +42,7 @@ public final class SQLiteStore: HubStore {
         }
     }
 
-    static var migrator: DatabaseMigrator {
+    static func migrator(legacySeal: (@Sendable (Item) -> [UInt8])?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: items, payloads, idempotency keys") { db in
             try db.execute(sql: """
@@ -121,6 +123,14 @@ public final class SQLiteStore: HubStore {
         registerFeedMigration(&migrator)
         registerLeadMigration(&migrator)
         registerDossierMigration(&migrator)
+        migrator.registerMigration("v10: item seals") { db in
+            try db.execute(sql: "ALTER TABLE item ADD COLUMN seal BLOB")
+            // Items from before seals are sealed as they are now, once; from here on a row without its seal is a damaged row.
+            guard let legacySeal else { return }
+            for item in try Row.fetchAll(db, sql: "SELECT \(ItemRow.columns) FROM item").map(ItemRow.item(from:)) {
+                try db.execute(sql: "UPDATE item SET seal = ? WHERE id = ?", arguments: [Data(legacySeal(item)), item.id])
+            }
+        }
         return migrator
     }
 
@@ -206,13 +216,13 @@ public final class SQLiteStore: HubStore {
         // Cached statements: the SQL is parsed once per connection, not once per push.
         try db.cachedStatement(sql: """
             INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
-                              sealed_meta, meta_key, meta_key_version, answers)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              sealed_meta, meta_key, meta_key_version, answers, seal)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [item.id, item.kind, item.title, item.unit, ItemRow.encodeList(item.persons), ItemRow.encodeList(item.tags),
                         item.classification.rawValue, item.owner, item.pushedBy, item.contentType, item.sha256, item.size,
                         Int64((item.createdAt.timeIntervalSince1970 * 1000).rounded()),
                         item.sealedMetadata.map { Data($0.ciphertext) }, item.sealedMetadata.map { Data($0.wrappedKey) },
-                        item.sealedMetadata.map { Int64($0.keyVersion) }, item.answers])
+                        item.sealedMetadata.map { Int64($0.keyVersion) }, item.answers, item.seal.map { Data($0) }])
         try db.cachedStatement(sql: "INSERT INTO payload (item_id, bytes, wrapped_key, key_version) VALUES (?, ?, ?, ?)").execute(arguments: [item.id, Data(payload.bytes), payload.wrappedKey.map { Data($0) }, payload.keyVersion.map { Int64($0) }])
         if let claim {
             try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (?, ?, ?, ?)").execute(arguments: [claim.principal, claim.key, claim.fingerprint, item.id])

@@ -8,7 +8,7 @@ import LiaisonCrypto
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read and verify the hub's audit trail (auditors).",
-        subcommands: [Verify.self, Export.self, Tail.self])
+        subcommands: [Verify.self, Items.self, Export.self, Tail.self])
 
     /// Pages through the trail from `after`, handing each page to `body`; stops at `until` (inclusive) if given.
     static func pages(_ hub: HubConnection, after start: Int64 = 0, until: Int64? = nil, filter: Query = Query(),

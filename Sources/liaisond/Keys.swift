@@ -44,7 +44,7 @@ struct Keys: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-            let store = try SQLiteStore(path: data + "/liaison.sqlite")
+            let store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { rotated.itemSeal($0.sealInput()) })
             try await store.record(AuditRecord(time: Date(), actor: "operator", action: "rotateKeys", targets: [], unit: nil, outcome: "ok",
                                                detail: ["version": String(rotated.current), "mode": "offline"]))
             let stale = try await store.dataKeyCounts().filter { $0.key != rotated.current }.values.reduce(0, +)
@@ -61,7 +61,7 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             let ring: KeyRing
             do { ring = try KeyRing.load(at: data + "/keyring.json") } catch { throw ValidationError("\(error)") }
-            let counts = try await SQLiteStore(path: data + "/liaison.sqlite").dataKeyCounts()
+            let counts = try await SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { ring.itemSeal($0.sealInput()) }).dataKeyCounts()
             print("VERSION  CREATED                 DATA KEYS")
             for version in ring.versionList {
                 let marker = version.version == ring.current ? "  (current)" : ""

@@ -120,7 +120,7 @@ struct Serve: AsyncParsableCommand {
             logger.warning("the data folder can be entered by group or others; the database is 0600, but keep the folder private with chmod 700",
                            metadata: ["data": "\(data)", "mode": "\(String(folder.st_mode & 0o777, radix: 8))"])
         }
-        let store = try SQLiteStore(path: data + "/liaison.sqlite")
+        let store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) })
         var limits = HubLimits(payloadBytes: maxPayload)
         limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
         let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits,

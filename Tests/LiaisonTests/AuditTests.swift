@@ -52,7 +52,7 @@ struct AuditTests {
             ], "\(seen)")
             #expect(entries.map(\.seq) == Array(1...13))
             #expect(entries[0].record.targets == [id] && entries[0].record.unit == "transport-bureau")
-            #expect(entries[0].record.detail == ["classification": "confidential", "kind": "report", "size": String("机密载荷".utf8.count)])
+            #expect(entries[0].record.detail == ["classification": "confidential", "kind": "report", "size": String("机密载荷".utf8.count), "owner": "stationed-transport"])
             #expect(entries[3].record.detail["field"] == "kind")
             #expect(entries[5].record.targets == [id])
             // No entry carries a title or a payload.

@@ -17,7 +17,7 @@ struct ParserBoundsTests {
 
     /// Seeded random strings over digits, signs, units and a few odd characters.
     static func randomTexts(count: Int, seed: UInt64) -> [String] {
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix(state: seed)
         let alphabet = Array("0123456789+-dhDH:TZ.,  ٣９e\u{0}")
         return (0..<count).map { _ in
             let length = Int(generator.next() % 24)
@@ -105,18 +105,5 @@ struct ParserBoundsTests {
             try text.replacingOccurrences(of: "approvals_required: 2", with: "approvals_required: \(value)").write(toFile: path, atomically: true, encoding: .utf8)
             #expect(throws: PolicyError.self) { _ = try PolicyLoader.load(directory: folder) }
         }
-    }
-}
-
-/// A small deterministic generator, so a failing random case can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -65,8 +65,8 @@ enum TestHub {
     ) async throws -> T {
         let pki = TestPKI.shared
         let data = try dataDirectory ?? Paths.temporaryDirectory("hub")
-        let store = try SQLiteStore(path: data + "/liaison.sqlite")
         let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
+        let store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) })
         let hub = Hub(policy: policy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits, identity: try HubIdentity(keyFile: pki.hubKey, certificateFile: pki.hubCertificate), logger: quietLogger, clock: clock.function)
         var settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
         configure(&settings)
