@@ -14,7 +14,7 @@ extension APIHandler {
     }
 
     func listRequests(_ input: Operations.ListRequests.Input) async throws -> Operations.ListRequests.Output {
-        let views = try await hub.requests(mine: input.query.mine ?? false, status: input.query.status, by: try principal())
+        let views = try await hub.requests(mine: input.query.mine ?? false, status: input.query.status?.rawValue, by: try principal())
         return .ok(.init(body: .json(.init(requests: views.map(Self.schema)))))
     }
 
@@ -88,7 +88,7 @@ extension APIHandler {
 extension APIHandler {
     func updateItem(_ input: Operations.UpdateItem.Input) async throws -> Operations.UpdateItem.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        let view = try await hub.moveLead(id: input.path.id, to: body.status, holder: body.holder, disposition: body.disposition, by: try principal())
+        let view = try await hub.moveLead(id: input.path.id, to: body.status.rawValue, holder: body.holder, disposition: body.disposition, by: try principal())
         return .ok(.init(body: .json(Self.schema(view))))
     }
 
@@ -107,8 +107,7 @@ extension APIHandler {
 extension APIHandler {
     func createDossier(_ input: Operations.CreateDossier.Input) async throws -> Operations.CreateDossier.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        guard let unit = body.unit else { throw HubError(.invalid, code: "invalid_field", message: "a dossier names its unit", hint: "Give the unit to inspect", field: "unit") }
-        return .created(.init(body: .json(Self.schema(try await hub.createDossier(unit: unit, reason: body.reason, by: try principal())))))
+        return .created(.init(body: .json(Self.schema(try await hub.createDossier(unit: body.unit, reason: body.reason, by: try principal())))))
     }
 
     func getDossier(_ input: Operations.GetDossier.Input) async throws -> Operations.GetDossier.Output {
@@ -123,6 +122,10 @@ extension APIHandler {
         .init(id: feedback.itemID, title: feedback.title, rectified: feedback.rectification != nil, rectification: feedback.rectification, rectifiedAt: feedback.rectifiedAt)
     }
 
+    static func schema(_ lead: DossierSummary.OpenLead) -> Components.Schemas.OpenLead {
+        .init(id: lead.itemID, status: .init(rawValue: lead.status.rawValue) ?? .open, ageDays: Int64(lead.ageDays))
+    }
+
     static func schema(_ view: DossierView) -> Components.Schemas.Dossier {
         let dossier = view.dossier
         let summary = view.summary
@@ -133,7 +136,7 @@ extension APIHandler {
                      summary: .init(byKind: .init(additionalProperties: summary.byKind.mapValues(Int64.init)),
                                     byLevel: .init(additionalProperties: summary.byLevel.mapValues(Int64.init)),
                                     persons: mentions(summary.persons), tags: mentions(summary.tags),
-                                    openLeads: summary.openLeads.map { .init(id: $0.itemID, status: $0.status.rawValue, ageDays: Int64($0.ageDays)) },
+                                    openLeads: summary.openLeads.map(Self.schema),
                                     feedback: summary.feedback.map(Self.schema)))
     }
 }

@@ -34,8 +34,8 @@ struct APIHandler: APIProtocol {
             throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",
                            hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
         }
-        var request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification,
-                                  contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding,
+        var request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification.rawValue,
+                                  contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding?.rawValue,
                                   persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: input.headers.idempotencyKey)
         request.answers = body.answers
         let receipt = try await hub.push(request, by: pusher)
@@ -67,7 +67,7 @@ struct APIHandler: APIProtocol {
 
     func listItems(_ input: Operations.ListItems.Input) async throws -> Operations.ListItems.Output {
         let query = input.query
-        let page = try await hub.list(ListRequest(unit: query.unit, kind: query.kind, classification: query.classification, owner: query.owner,
+        let page = try await hub.list(ListRequest(unit: query.unit, kind: query.kind, classification: query.classification?.rawValue, owner: query.owner,
                                                   cursor: query.cursor, limit: query.limit ?? 100), by: try principal())
         return .ok(.init(body: .json(.init(items: page.items.map(Self.schema), nextCursor: page.nextCursor))))
     }

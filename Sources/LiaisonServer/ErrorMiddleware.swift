@@ -99,6 +99,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.invalid, code: "invalid_field", message: "the field '\(field)' must be \(describe(type))",
                             hint: "Send '\(field)' as \(describe(type))", field: field)
         case .dataCorrupted(let context):
+            if context.codingPath.isEmpty, let (parameter, allowed) = misfitEnumParameter(of: request) {
+                return HubError(.invalid, code: "invalid_field", message: "the query parameter '\(parameter)' must be one of \(allowed.joined(separator: ", "))",
+                                hint: "Send '\(parameter)' as one of \(allowed.joined(separator: ", ")), or leave it out", field: parameter)
+            }
             if context.codingPath.isEmpty, let parameter = misfitDateParameter(of: request) {
                 return HubError(.invalid, code: "invalid_field", message: "the query parameter '\(parameter)' must be an RFC 3339 timestamp between years 0001 and 9999",
                                 hint: "Send '\(parameter)' like 2026-11-30T00:00:00Z, or leave it out", field: parameter)
@@ -122,13 +126,19 @@ struct ErrorMiddleware: RouterMiddleware {
         return Set(misfits).count == 1 ? misfits.first : nil
     }
 
-    /// The query parameters openapi.yaml declares as `date-time` (a test compares this with the contract).
-    static let dateQueryParameters: Set<String> = ["since", "until"]
+    /// The enum query parameter whose value is not one of its values, if exactly one is.
+    static func misfitEnumParameter(of request: Request) -> (String, [String])? {
+        let misfits = request.uri.queryParameters.compactMap { name, value -> (String, [String])? in
+            guard let allowed = QueryParameterTypes.enums[String(name)], !allowed.contains(String(value)) else { return nil }
+            return (String(name), allowed)
+        }
+        return misfits.count == 1 ? misfits.first : nil
+    }
 
     /// The date-time query parameter whose value is not a timestamp the hub takes, if exactly one is.
     static func misfitDateParameter(of request: Request) -> String? {
         let misfits = request.uri.queryParameters.filter { name, value in
-            dateQueryParameters.contains(String(name)) && !MillisecondDateTranscoder.accepts(String(value))
+            QueryParameterTypes.dates.contains(String(name)) && !MillisecondDateTranscoder.accepts(String(value))
         }.map { String($0.key) }
         return Set(misfits).count == 1 ? misfits.first : nil
     }

@@ -63,7 +63,7 @@ enum AuditRow {
         let targets: String = row[4]
         let millis: Int64 = row[1]
         let record = AuditRecord(time: Date(timeIntervalSince1970: Double(millis) / 1000), actor: row[2], action: row[3],
-                                 targets: targets.isEmpty ? [] : targets.split(separator: ",").map(String.init), unit: row[5],
+                                 targets: targets.isEmpty ? [] : targets.split(separator: ",", omittingEmptySubsequences: false).map(String.init), unit: row[5],
                                  outcome: row[6], detail: DetailJSON.decode(row[7]))
         return AuditEntry(seq: row[0], record: record, previousHash: row[8], hash: row[9])
     }

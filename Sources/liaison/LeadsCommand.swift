@@ -42,7 +42,7 @@ struct LeadsCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let lead = try await LeadsCommand.move(id, .init(status: "handed-over", holder: to), connection)
+            let lead = try await LeadsCommand.move(id, .init(status: .handedOver, holder: to), connection)
             print("Handed lead \(lead.item.id) over to \(lead.holder); it may now read it.")
         }
     }
@@ -53,7 +53,7 @@ struct LeadsCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let lead = try await LeadsCommand.move(id, .init(status: "in-progress"), connection)
+            let lead = try await LeadsCommand.move(id, .init(status: .inProgress), connection)
             print("Lead \(lead.item.id) is in progress with \(lead.holder).")
         }
     }
@@ -65,7 +65,7 @@ struct LeadsCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let lead = try await LeadsCommand.move(id, .init(status: "closed", disposition: disposition), connection)
+            let lead = try await LeadsCommand.move(id, .init(status: .closed, disposition: disposition), connection)
             print("Closed lead \(lead.item.id): \(lead.disposition ?? "").")
         }
     }

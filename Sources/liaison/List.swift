@@ -9,7 +9,7 @@ struct List: AsyncParsableCommand {
 
     @Option(help: "Only items about this unit.") var unit: String?
     @Option(help: "Only items of this kind.") var kind: String?
-    @Option(help: "Only items of this level.") var classification: String?
+    @Option(help: "Only items of this level.") var classification: Components.Schemas.Classification?
     @Option(help: "Only items owned by this agency.") var owner: String?
     @Option(help: "At most this many items (default 100).") var limit: Int = 100
     @Option(help: "Continue after this cursor (printed at the end of a page).") var cursor: String?

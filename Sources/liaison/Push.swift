@@ -27,8 +27,8 @@ struct Push: AsyncParsableCommand {
     @Option(help: "The unit the item is about.")
     var unit: String
 
-    @Option(help: "general, restricted or confidential.")
-    var classification: String
+    @Option(help: "The item's level.")
+    var classification: Components.Schemas.Classification
 
     @Option(help: "The payload's media type (default: guessed from the file name, else application/octet-stream).")
     var contentType: String?
@@ -66,7 +66,7 @@ struct Push: AsyncParsableCommand {
             let sent = seal ? Data(try await sealed(payload, hub: hub)) : payload
             let body = Components.Schemas.NewItem(kind: kind, title: title, unit: unit, classification: classification,
                                                   contentType: contentType ?? Self.guessType(file), payload: sent.base64EncodedString(),
-                                                  answers: answers, contentEncoding: seal ? "cms" : nil, persons: persons.isEmpty ? nil : persons, tags: tags.isEmpty ? nil : tags)
+                                                  answers: answers, contentEncoding: seal ? .cms : nil, persons: persons.isEmpty ? nil : persons, tags: tags.isEmpty ? nil : tags)
             // Transport failures are retried under the same key: the hub stores the item at most once.
             var attempt = 0
             while true {

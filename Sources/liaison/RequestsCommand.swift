@@ -18,7 +18,7 @@ struct RequestsCommand: AsyncParsableCommand {
             discussion: "Approve with `liaison approve ID --comment \"...\"`, deny with `liaison deny ID --comment \"...\"`.")
 
         @Flag(help: "Your agency's requests instead of those awaiting your review.") var mine = false
-        @Option(help: "With --mine: only requests of this status (pending, approved, denied, expired).") var status: String?
+        @Option(help: "With --mine: only requests of this status.") var status: Components.Schemas.RequestStatus?
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {

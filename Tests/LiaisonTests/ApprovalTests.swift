@@ -172,11 +172,11 @@ struct ApprovalTests {
             let cases: [([String: Any], String, String)] = [
                 (["items": ["0000000000000000"], "reason": "r", "duration": "1d"], "items", "item 0000000000000000 does not exist or is not visible to you"),
                 (["items": [ids["general"]!], "reason": "r", "duration": "1d"], "items", "you can already read item \(ids["general"]!)"),
-                (["items": [ids["confidential"]!], "duration": "1d"], "reason", "a request needs a reason"),
+                (["items": [ids["confidential"]!], "duration": "1d"], "reason", "the field 'reason' is missing"),
                 (["items": [ids["confidential"]!], "reason": "  ", "duration": "1d"], "reason", "a request needs a reason"),
                 (["items": [ids["confidential"]!], "reason": "r", "duration": "15d"], "duration", "15d is longer than the 14d the policy allows for confidential items"),
                 (["items": [ids["confidential"]!], "reason": "r", "duration": "a week"], "duration", "'a week' is not a duration"),
-                (["items": [ids["confidential"]!], "reason": "r"], "duration", "a request needs a duration"),
+                (["items": [ids["confidential"]!], "reason": "r"], "duration", "the field 'duration' is missing"),
                 (["items": [ids["confidential"]!], "unit": "transport-bureau", "reason": "r", "duration": "1d"], "items", "give either items or unit, not both and not neither"),
                 (["unit": "moon-bureau", "reason": "r", "duration": "1d"], "unit", "unknown unit 'moon-bureau'"),
             ]

@@ -152,6 +152,22 @@ struct AuditTests {
         #expect(intact.intactThrough == 10)
     }
 
+    @Test func idsWithCommasAndControlCharactersLeaveAVerifiableTrail() async throws {
+        // Found by fuzzing: a target starting with a comma was read back as another list than the one hashed.
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-transport")
+            for path in ["/v1/items/%2C%C3%AE%01x", "/v1/items/a%2C%2Cb", "/v1/dossiers/%2C", "/v1/requests/x%2C"] {
+                #expect(try await client.get(path).status == 404, "\(path)")
+            }
+            let verify = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                                          environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            #expect(verify.status == 0, "\(verify.stderr)")
+            let entries = try await hub.store.auditEntries(matching: AuditQuery(action: "getItem"))
+            // Targets are kept comma-joined, as they are hashed: an id with commas reads back as the same joined text.
+            #expect(entries.map { $0.record.targets.joined(separator: ",") } == [",\u{EE}\u{01}x", "a,,b"])
+        }
+    }
+
     @Test func verifyPassesAnUntouchedTrail() async throws {
         let result = try await verifyAfter { _ in }
         #expect(result.status == 0)

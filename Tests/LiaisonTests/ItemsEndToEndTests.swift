@@ -279,6 +279,24 @@ struct ItemsEndToEndTests {
         for (template, methods) in EndpointMethods.table { #expect(declared[template] == Set(methods), "\(template)") }
     }
 
+    @Test func theQueryParameterTablesMatchTheContract() throws {
+        let text = try String(contentsOf: Paths.packageRoot.appendingPathComponent("Sources/LiaisonAPI/openapi.yaml"), encoding: .utf8)
+        let lines = text.components(separatedBy: "\n")
+        // Parameters are written on one line, or as `- name: X` with `in: query` and a schema on the lines after.
+        var dates = Set<String>(), enums: [String: String] = [:]
+        for (index, line) in lines.enumerated() {
+            guard let range = line.range(of: "- { name: ") ?? line.range(of: "- name: ") else { continue }
+            let name = String(line[range.upperBound...].prefix { $0 != "," && $0 != " " })
+            let block = ([line] + lines[(index + 1)..<min(index + 6, lines.count)].prefix { !$0.contains("- name:") && !$0.contains("- { name:") }).joined(separator: " ")
+            guard block.contains("in: query") else { continue }
+            if block.contains("format: date-time") { dates.insert(name) }
+            if let ref = block.range(of: "#/components/schemas/") { enums[name] = String(block[ref.upperBound...].prefix { $0 != "\"" }) }
+        }
+        #expect(dates == QueryParameterTypes.dates)
+        #expect(Set(enums.keys) == Set(QueryParameterTypes.enums.keys))
+        #expect(enums["classification"] == "Classification" && enums["status"] == "RequestStatus")
+    }
+
     @Test func anotherMethodOnAKnownPathIsA405WithAllow() async throws {
         try await TestHub.with { hub in
             let client = try hub.client("office-3")
