@@ -18,7 +18,7 @@ public struct ServerSettings: Sendable {
     /// failure on a full disk is then the only answer, also a 503).
     public var reserveBytes = 64 * 1024 * 1024
     /// Bytes of request bodies held at once across all requests; past it, 503 busy (at least one largest body).
-    public var bodyBudgetBytes = 192 * 1024 * 1024
+    public var bodyBudgetBytes = 96 * 1024 * 1024
     public var connections = ConnectionLimits()
 
     public init(host: String = "127.0.0.1", port: Int = 8443, certificatePath: String, keyPath: String, caPath: String, revocations: RevocationList? = nil) {

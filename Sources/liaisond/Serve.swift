@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
     var reserveSpace: Int = 64 * 1024 * 1024
 
     @Option(help: "Bytes of request bodies held at once across all requests (at least one largest push); past it, 503 busy with Retry-After.")
-    var bodyBudget: Int = 192 * 1024 * 1024
+    var bodyBudget: Int = 96 * 1024 * 1024
 
     @Option(help: "Seconds a new connection has to finish its TLS handshake.")
     var handshakeTimeout: Int = 10

@@ -26,9 +26,10 @@ struct DaemonProcessTests {
     }
 
     /// Starts the daemon and returns it with a client of `principal` once it answers.
-    func startAndConnect(data: String, port: Int, as principal: String = "office-3") async throws -> (Process, TestClient) {
+    func startAndConnect(data: String, port: Int, as principal: String = "office-3", policy: String = Paths.policies,
+                         log: String? = nil) async throws -> (Process, TestClient) {
         let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate(principal), key: pki.key(principal), ca: pki.ca)
-        let process = try start(data: data, port: port)
+        let process = try start(data: data, port: port, policy: policy, log: log)
         try await waitUntilUp(client)
         return (process, client)
     }
@@ -120,9 +121,7 @@ struct DaemonProcessTests {
         let policy = try PolicyReloadTests.policyCopy()
         let data = try Paths.temporaryDirectory("sighup-huge")
         let port = try ProcessRunner.freePort()
-        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
-        let process = try start(data: data, port: port, policy: policy)
-        try await waitUntilUp(client)
+        let (process, client) = try await startAndConnect(data: data, port: port, policy: policy)
         let path = policy + "/sharing.yaml"
         try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "max_grant: 90d", with: "max_grant: 200000000000000d")
             .write(toFile: path, atomically: true, encoding: .utf8)
@@ -232,9 +231,11 @@ struct DaemonProcessTests {
     @Test func theDatabaseFilesAreReadableByTheirOwnerOnly() async throws {
         let data = try Paths.temporaryDirectory("modes")
         let port = try ProcessRunner.freePort()
-        // A database an older hub made 0644 is made private too.
+        // A database an older hub made 0644 is made private too; a folder others may enter is warned about.
         FileManager.default.createFile(atPath: data + "/liaison.sqlite", contents: nil, attributes: [.posixPermissions: 0o644])
-        let (process, client) = try await startAndConnect(data: data, port: port)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: data)
+        let log = try Paths.temporaryDirectory("modes-log") + "/liaisond.log"
+        let (process, client) = try await startAndConnect(data: data, port: port, log: log)
         #expect(try await client.push(unit: "finance-bureau", classification: "general").status == 201)
         for file in ["liaison.sqlite", "liaison.sqlite-wal", "liaison.sqlite-shm"] {
             let mode = try FileManager.default.attributesOfItem(atPath: data + "/" + file)[.posixPermissions] as? Int
@@ -243,6 +244,7 @@ struct DaemonProcessTests {
         process.terminate()
         #expect(await waitForExit(process) == 0)
         await client.shutdown()
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("the data folder can be entered by group or others"))
     }
 
     @Test func theDaemonRefusesAKeyRingOthersCanRead() async throws {
@@ -273,9 +275,7 @@ struct DaemonProcessTests {
         let policy = try PolicyReloadTests.policyCopy()
         let data = try Paths.temporaryDirectory("sighup")
         let port = try ProcessRunner.freePort()
-        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("office-3"), key: pki.key("office-3"), ca: pki.ca)
-        let process = try start(data: data, port: port, policy: policy)
-        try await waitUntilUp(client)
+        let (process, client) = try await startAndConnect(data: data, port: port, policy: policy)
         #expect(try await client.push(unit: "water-bureau", classification: "general").status == 400)
         try PolicyReloadTests.addUnit("water-bureau", to: policy)
         kill(process.processIdentifier, SIGHUP)

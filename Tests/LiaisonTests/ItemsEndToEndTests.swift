@@ -232,23 +232,31 @@ struct ItemsEndToEndTests {
 
     /// The Accept check runs before the generated layer, from a table of its own: it must say what openapi.yaml says
     /// each route's success answers can be, or a new endpoint would be refused (or let through) wrongly.
-    @Test func theAcceptTableMatchesTheContract() throws {
+    /// The lines of openapi.yaml's `paths:`, each with the path it belongs to (a path's own line included).
+    static func contractPathLines() throws -> [(path: String, line: String)] {
         let lines = try String(contentsOf: Paths.packageRoot.appendingPathComponent("Sources/LiaisonAPI/openapi.yaml"), encoding: .utf8)
             .components(separatedBy: "\n")
-        var declared: [String: Set<String>] = [:]
+        var out: [(path: String, line: String)] = []
         var path: String?
-        var inSuccess = false
         for line in lines {
-            if line.hasPrefix("  /"), line.hasSuffix(":") {
-                path = String(line.dropFirst(2).dropLast())
-                declared[path!] = []
-            } else if line.hasPrefix("components:") {
-                path = nil
+            if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
+            if line.hasPrefix("components:") { path = nil }
+            if let path { out.append((path, line)) }
+        }
+        return out
+    }
+
+    @Test func theAcceptTableMatchesTheContract() throws {
+        var declared: [String: Set<String>] = [:]
+        var inSuccess = false
+        for (path, line) in try Self.contractPathLines() {
+            if line.hasPrefix("  /") {
+                declared[path] = []
             } else if line.hasPrefix("        \""), !line.hasPrefix("         ") {
                 inSuccess = line.hasPrefix("        \"2")
             } else if line.hasPrefix("      "), !line.hasPrefix("       ") {
                 inSuccess = false  // the next section of the operation (parameters, requestBody, responses)
-            } else if let path, inSuccess, line.hasPrefix("            "), !line.hasPrefix("             "), line.hasSuffix(":"), line.contains("/") {
+            } else if inSuccess, line.hasPrefix("            "), !line.hasPrefix("             "), line.hasSuffix(":"), line.contains("/") {
                 declared[path]!.insert(line.trimmingCharacters(in: .whitespaces).dropLast().description)
             }
         }
@@ -260,17 +268,11 @@ struct ItemsEndToEndTests {
     }
 
     @Test func theMethodTableMatchesTheContract() throws {
-        let lines = try String(contentsOf: Paths.packageRoot.appendingPathComponent("Sources/LiaisonAPI/openapi.yaml"), encoding: .utf8)
-            .components(separatedBy: "\n")
         var declared: [String: Set<String>] = [:]
-        var path: String?
-        for line in lines {
-            if line.hasPrefix("  /"), line.hasSuffix(":") {
-                path = String(line.dropFirst(2).dropLast())
-                declared[path!] = []
-            } else if line.hasPrefix("components:") {
-                path = nil
-            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":"),
+        for (path, line) in try Self.contractPathLines() {
+            if line.hasPrefix("  /") {
+                declared[path] = []
+            } else if line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":"),
                       ["get", "post", "put", "patch", "delete"].contains(line.trimmingCharacters(in: .whitespaces).dropLast().description) {
                 declared[path]!.insert(line.trimmingCharacters(in: .whitespaces).dropLast().uppercased())
             }

@@ -28,6 +28,9 @@ struct TestPKI: Sendable {
         try devCerts(["revoke", directory + "/revoked/office-5.pem", "--ca-dir", directory])
         // Ed25519 certificates for declared principals: they connect, but cannot be sealed to.
         try devCerts(["issue", "stationed-transport", "--out", directory + "/ed25519", "--key-type", "ed25519", "--ca-dir", directory])
+        // Hub certificates from the right CA that are not valid now, for the client's trust checks.
+        try devCerts(["issue", "hub", "--hub", "--expired", "--out", directory + "/expired-hub", "--ca-dir", directory])
+        try devCerts(["issue", "hub", "--hub", "--not-yet-valid", "--out", directory + "/future-hub", "--ca-dir", directory])
         // A second CA issuing the same names: the hub must not trust any of them (nor its CRL).
         try devCerts(["--out", foreign, "--policy", Paths.policies])
         try devCerts(["revoke", foreign + "/office-3.pem", "--ca-dir", foreign])
