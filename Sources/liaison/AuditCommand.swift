@@ -162,9 +162,11 @@ struct AuditCommand: AsyncParsableCommand {
         func signedCheckpoints(_ hub: HubConnection, head: Components.Schemas.AuditHead, settings: ClientSettings,
                                into checkpoints: inout [Int64: String], outcome: inout Outcome) async throws -> String? {
             guard let pem = head.certificate else { return head.signedHead == nil ? nil : "the hub signs heads but does not show its certificate" }
-            let host = settings.url.host ?? ""
-            guard let certificate = settings.trustedHubCertificate(pem: pem) else {
-                return "the certificate the hub signs heads with is not one your CA (\(settings.caPath)) issued for \(host)"
+            let certificate: X509Certificate
+            do {
+                certificate = try await settings.trustedHubCertificate(pem: pem, what: "the certificate the hub signs heads with")
+            } catch let failure as CLIFailure {
+                return failure.error.message
             }
             var after: Int64 = 0
             while true {

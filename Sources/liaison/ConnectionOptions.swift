@@ -61,12 +61,18 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 extension ClientSettings {
-    /// `pem` as the hub's certificate, if the client's CA issued it for the host the client connects to;
-    /// nil otherwise. Whatever the hub signs, or what is sealed to it, is only as good as this check.
-    func trustedHubCertificate(pem: String) -> X509Certificate? {
-        guard let certificate = try? X509Certificate(pem: pem), let authority = try? X509Certificate(file: caPath),
-              certificate.isIssued(by: authority), certificate.matches(host: url.host ?? "") else { return nil }
-        return certificate
+    /// `pem` as the hub's certificate if the client's CA issued it for the host the client connects to and it
+    /// is valid now (`HubCertificateTrust`); otherwise a failure that says what `what` is and why it is refused.
+    /// Whatever the hub signs, or what is sealed to it, is only as good as this check.
+    func trustedHubCertificate(pem: String, what: String) async throws -> X509Certificate {
+        let host = url.host ?? ""
+        switch await HubCertificateTrust.check(pem: pem, caPEMFile: caPath, host: host) {
+        case .trusted:
+            return try X509Certificate(pem: pem)
+        case .refused(let reason):
+            throw CLIFailure(LiaisonClientError(code: "untrusted_hub_certificate", message: "\(what) is not one your CA (\(caPath)) issued for \(host) and valid now: \(reason)",
+                                                hint: "Check --url and --ca, and the hub certificate's dates; nothing was sent"))
+        }
     }
 }
 

@@ -103,11 +103,7 @@ struct Push: AsyncParsableCommand {
             case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
             }
         }
-        guard let certificate = settings.trustedHubCertificate(pem: pem) else {
-            throw CLIFailure(LiaisonClientError(code: "untrusted_hub_certificate",
-                                                message: "the hub's certificate is not one your CA (\(settings.caPath)) issued for \(settings.url.host ?? "")",
-                                                hint: "Check --url and --ca; nothing was sent"))
-        }
+        let certificate = try await settings.trustedHubCertificate(pem: pem, what: "the hub's certificate")
         do {
             return try CMSEnvelope.seal(payload, to: certificate)
         } catch {

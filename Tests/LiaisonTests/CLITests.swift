@@ -127,6 +127,25 @@ struct CLITests {
         #expect(result.stderr.contains("\(bad)/p.yaml:9:13: stationed group 'g' names unit 'u2', which is not declared"))
     }
 
+    @Test func sealingRefusesAHubCertificateThatIsExpiredNotYetValidOrFromAnotherCA() async throws {
+        try await TestHub.with { hub in
+            let pki = TestPKI.shared
+            for (certificate, reason) in [(pki.directory + "/expired-hub/hub.pem", "it expired on 2020-01-02"), (pki.directory + "/future-hub/hub.pem", "it is valid only from 2099-01-01"),
+                                          (pki.foreignDirectory + "/hub.pem", "no chain leads from it to the CA")] {
+                let result = try await liaison(hub, ["push", "-", "--kind", "lead", "--title", "t", "--unit", "transport-bureau", "--classification", "confidential",
+                                                     "--seal", "--hub-cert", certificate, "--as", "stationed-transport"], input: Data("线索".utf8))
+                #expect(result.status == 1, "\(certificate)")
+                #expect(result.stderr.contains("the hub's certificate is not one your CA (\(pki.ca)) issued for 127.0.0.1 and valid now"), "\(result.stderr)")
+                #expect(result.stderr.contains(reason), "\(certificate): \(result.stderr)")
+            }
+            let trusted = try await liaison(hub, ["push", "-", "--kind", "lead", "--title", "t", "--unit", "transport-bureau", "--classification", "confidential",
+                                                  "--seal", "--hub-cert", pki.hubCertificate, "--as", "stationed-transport"], input: Data("线索".utf8))
+            #expect(trusted.status == 0, "\(trusted.stderr)")
+            let listed = try await hub.client("stationed-transport").get("/v1/items")
+            #expect((listed.json["items"] as? [Any])?.count == 1, "only the push sealed to a trusted certificate was sent")
+        }
+    }
+
     @Test func policyCheckNamesAHugeGrantCapInsteadOfCrashing() async throws {
         let folder = try PolicyReloadTests.policyCopy()
         let path = folder + "/sharing.yaml"
