@@ -70,7 +70,8 @@ extension Hub {
 
     /// Every declared principal acting for `agency`: the agency itself and its people.
     func principals(of agency: String) -> [String] {
-        policy.principalIDs.filter { policy.principal($0)?.agency.id == agency }
+        let policy = self.policy
+        return policy.principalIDs.filter { policy.principal($0)?.agency.id == agency }
     }
 
     /// "Item readable" events for everyone but the pusher whom the policy lets read a new item.

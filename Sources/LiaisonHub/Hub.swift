@@ -7,9 +7,17 @@ import Synchronization
 
 /// The use cases of Liaison: where the policy's rules meet storage and crypto. Testable without HTTP.
 public final class Hub: Sendable {
-    /// The policy in force; replaced whole by `reloadPolicy`, so a request sees one policy throughout a decision.
-    public var policy: Policy { current.withLock { $0 } }
+    /// The policy a decision reads: the snapshot of the request being handled (`withPolicySnapshot`), else the
+    /// policy in force now. `reloadPolicy` replaces the one in force whole, and never a snapshot already taken.
+    public var policy: Policy { Self.snapshot ?? current.withLock { $0 } }
     private let current: Mutex<Policy>
+    @TaskLocal static var snapshot: Policy?
+
+    /// Runs `body` (one request) against one snapshot of the policy from start to end, so that a reload in
+    /// between cannot mix two policies in one answer.
+    public func withPolicySnapshot<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await Self.$snapshot.withValue(current.withLock { $0 }) { try await body() }
+    }
     let store: any HubStore
     /// The key ring, which rotation changes while the hub serves.
     public let keys: KeyCustody

@@ -13,6 +13,11 @@ struct IdentityMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
+        // From who the caller is to the answer, the request sees one policy, whatever a SIGHUP reloads meanwhile.
+        return try await hub.withPolicySnapshot { try await identified(request, context: context, next: next) }
+    }
+
+    func identified(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let peer = try await identities.identity(of: context.channel)
         let principal = try await authenticate(peer)
         let extraHeaders = ResponseHeaders()

@@ -4,30 +4,6 @@ public import LiaisonCore
 
 /// Dossiers, and the link from rectification items to the feedback they answer.
 extension SQLiteStore {
-    static func registerDossierMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v9: dossiers and rectifications") { db in
-            try db.execute(sql: """
-                ALTER TABLE item ADD COLUMN answers TEXT;
-                CREATE INDEX item_by_answers ON item(answers) WHERE answers IS NOT NULL;
-                CREATE TABLE dossier (
-                    id TEXT PRIMARY KEY,
-                    unit TEXT NOT NULL,
-                    agency TEXT NOT NULL,
-                    requester TEXT NOT NULL,
-                    reason TEXT NOT NULL,
-                    request_id TEXT,
-                    created_at INTEGER NOT NULL
-                );
-                CREATE TABLE dossier_item (
-                    dossier_id TEXT NOT NULL REFERENCES dossier(id),
-                    item_id TEXT NOT NULL,
-                    position INTEGER NOT NULL,
-                    PRIMARY KEY (dossier_id, item_id)
-                );
-                """)
-        }
-    }
-
     public func insertDossier(_ dossier: Dossier, audit: AuditRecord) async throws {
         _ = try await committer.submit { db, tail in
             try db.execute(sql: "INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -41,7 +17,7 @@ extension SQLiteStore {
     }
 
     public func dossier(id: String) async throws -> Dossier? {
-        try readNow { db in
+        try readSnapshot { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, unit, agency, requester, reason, request_id, created_at FROM dossier WHERE id = ?", arguments: [id]) else { return nil }
             let items = try String.fetchAll(db, sql: "SELECT item_id FROM dossier_item WHERE dossier_id = ? ORDER BY position", arguments: [id])
             return Dossier(id: row[0], unit: row[1], agency: row[2], requester: row[3], reason: row[4], requestID: row[5], itemIDs: items, createdAt: Self.date(row[6]))

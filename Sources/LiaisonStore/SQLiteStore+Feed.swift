@@ -4,28 +4,6 @@ public import LiaisonCore
 
 /// Feeds: events per principal, appended in the transaction of the action that caused them.
 extension SQLiteStore {
-    static func registerFeedMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v7: feeds") { db in
-            // AUTOINCREMENT: a cursor is never reused, even after old events are pruned.
-            try db.execute(sql: """
-                CREATE TABLE feed_event (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    principal TEXT NOT NULL,
-                    time INTEGER NOT NULL,
-                    type TEXT NOT NULL,
-                    item TEXT,
-                    request TEXT,
-                    grant_id TEXT,
-                    detail TEXT NOT NULL
-                );
-                CREATE INDEX feed_by_principal ON feed_event(principal, seq);
-                CREATE TABLE feed_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
-                INSERT INTO feed_horizon (id, seq) VALUES (1, 0);
-                ALTER TABLE access_grant ADD COLUMN expiry_notice INTEGER NOT NULL DEFAULT 0;
-                """)
-        }
-    }
-
     static func append(_ events: [FeedEvent], in db: Database) throws {
         for event in events {
             try db.cachedStatement(sql: "INSERT INTO feed_event (principal, time, type, item, request, grant_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -70,7 +48,7 @@ extension SQLiteStore {
 
     public func grantsDue(notice: GrantNotice, at now: Date) async throws -> [Grant] {
         let (threshold, level) = notice == .expiring ? (Self.millis(now.addingTimeInterval(86_400)), 1) : (Self.millis(now), 2)
-        return try readNow { db in
+        return try readSnapshot { db in
             try String.fetchAll(db, sql: "SELECT id FROM access_grant WHERE revoked_at IS NULL AND expires_at <= ? AND expiry_notice < ?",
                                 arguments: [threshold, level]).compactMap { try Self.fetchGrant(id: $0, in: db) }
         }

@@ -4,24 +4,6 @@ public import LiaisonCore
 
 /// Lead status and holder. A lead without a row is open and held by its owner.
 extension SQLiteStore {
-    static func registerLeadMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v8: leads") { db in
-            try db.execute(sql: """
-                CREATE TABLE lead (
-                    item_id TEXT PRIMARY KEY REFERENCES item(id),
-                    owner TEXT NOT NULL,
-                    holder TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    disposition TEXT,
-                    updated_at INTEGER NOT NULL,
-                    updated_by TEXT
-                );
-                CREATE INDEX lead_by_holder ON lead(holder);
-                CREATE INDEX item_by_kind ON item(kind, owner, id);
-                """)
-        }
-    }
-
     public func lead(itemID: String) async throws -> Lead? {
         try readNow { db in try Self.fetchLead(itemID: itemID, in: db) }
     }
@@ -31,7 +13,7 @@ extension SQLiteStore {
     }
 
     public func leads(concerning agency: String) async throws -> [(Item, Lead?)] {
-        try readNow { db in
+        try readSnapshot { db in
             let ids = try String.fetchAll(db, sql: """
                 SELECT id FROM item WHERE kind = 'lead' AND owner = ?
                 UNION SELECT item_id FROM lead WHERE holder = ?

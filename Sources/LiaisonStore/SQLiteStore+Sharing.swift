@@ -4,60 +4,6 @@ public import LiaisonCore
 
 /// Access requests, their reviews and the grants they yield.
 extension SQLiteStore {
-    static func registerSharingMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v6: access requests, reviews and grants") { db in
-            try db.execute(sql: """
-                CREATE TABLE access_request (
-                    id TEXT PRIMARY KEY,
-                    requester TEXT NOT NULL,
-                    agency TEXT NOT NULL,
-                    reason TEXT NOT NULL,
-                    unit TEXT,
-                    duration INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    expires_at INTEGER NOT NULL,
-                    decision TEXT NOT NULL,
-                    decided_at INTEGER,
-                    grant_id TEXT
-                );
-                CREATE INDEX access_request_by_agency ON access_request(agency, id);
-                CREATE INDEX access_request_by_decision ON access_request(decision, expires_at);
-                CREATE TABLE request_item (
-                    request_id TEXT NOT NULL REFERENCES access_request(id),
-                    item_id TEXT NOT NULL,
-                    position INTEGER NOT NULL,
-                    PRIMARY KEY (request_id, item_id)
-                );
-                CREATE TABLE review (
-                    request_id TEXT NOT NULL REFERENCES access_request(id),
-                    reviewer TEXT NOT NULL,
-                    agency TEXT NOT NULL,
-                    decision TEXT NOT NULL,
-                    comment TEXT NOT NULL,
-                    time INTEGER NOT NULL,
-                    PRIMARY KEY (request_id, reviewer)
-                );
-                CREATE TABLE access_grant (
-                    id TEXT PRIMARY KEY,
-                    request_id TEXT NOT NULL REFERENCES access_request(id),
-                    agency TEXT NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    expires_at INTEGER NOT NULL,
-                    revoked_at INTEGER,
-                    revoked_by TEXT
-                );
-                CREATE INDEX access_grant_by_agency ON access_grant(agency, expires_at);
-                CREATE TABLE grant_item (
-                    grant_id TEXT NOT NULL REFERENCES access_grant(id),
-                    item_id TEXT NOT NULL,
-                    agency TEXT NOT NULL,
-                    PRIMARY KEY (grant_id, item_id)
-                );
-                CREATE INDEX grant_item_by_reader ON grant_item(agency, item_id);
-                """)
-        }
-    }
-
     public func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws {
         _ = try await committer.submit { db, tail in
             try db.execute(sql: """
@@ -75,7 +21,7 @@ extension SQLiteStore {
     }
 
     public func request(id: String) async throws -> AccessRequest? {
-        try readNow { db in try Self.fetchRequest(id: id, in: db) }
+        try readSnapshot { db in try Self.fetchRequest(id: id, in: db) }
     }
 
     public func requests(matching query: RequestQuery) async throws -> [AccessRequest] {
@@ -87,7 +33,7 @@ extension SQLiteStore {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let sql = "SELECT \(Self.requestColumns) FROM access_request \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
         let finalArguments = arguments
-        return try readNow { db in
+        return try readSnapshot { db in
             try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { try Self.request(from: $0, in: db) }
         }
     }
@@ -97,7 +43,7 @@ extension SQLiteStore {
     }
 
     public func items(ids: [String]) async throws -> [Item] {
-        try readNow { db in try ids.compactMap { try Self.fetchItem(id: $0, in: db) } }
+        try readSnapshot { db in try ids.compactMap { try Self.fetchItem(id: $0, in: db) } }
     }
 
     public func review(_ review: Review, resolve: @escaping @Sendable (AccessRequest, [Review]) throws -> ReviewResolution) async throws -> ReviewResolution {
@@ -119,7 +65,7 @@ extension SQLiteStore {
     }
 
     public func grant(id: String) async throws -> Grant? {
-        try readNow { db in try Self.fetchGrant(id: id, in: db) }
+        try readSnapshot { db in try Self.fetchGrant(id: id, in: db) }
     }
 
     public func grants(matching query: GrantQuery) async throws -> [Grant] {
@@ -130,7 +76,7 @@ extension SQLiteStore {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let sql = "SELECT id FROM access_grant \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
         let finalArguments = arguments
-        return try readNow { db in
+        return try readSnapshot { db in
             try String.fetchAll(db, sql: sql, arguments: finalArguments).compactMap { try Self.fetchGrant(id: $0, in: db) }
         }
     }

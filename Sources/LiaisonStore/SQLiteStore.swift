@@ -42,98 +42,6 @@ public final class SQLiteStore: HubStore {
         }
     }
 
-    static func migrator(legacySeal: (@Sendable (Item) -> [UInt8])?) -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: items, payloads, idempotency keys") { db in
-            try db.execute(sql: """
-                CREATE TABLE item (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    kind TEXT NOT NULL,
-                    title TEXT NOT NULL,
-                    unit TEXT NOT NULL,
-                    persons TEXT NOT NULL,
-                    tags TEXT NOT NULL,
-                    classification TEXT NOT NULL,
-                    owner TEXT NOT NULL,
-                    pushed_by TEXT NOT NULL,
-                    content_type TEXT NOT NULL,
-                    sha256 TEXT NOT NULL,
-                    size INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX item_by_unit ON item(unit, id);
-                CREATE INDEX item_by_owner ON item(owner, id);
-                CREATE TABLE payload (
-                    item_id TEXT PRIMARY KEY NOT NULL REFERENCES item(id),
-                    bytes BLOB NOT NULL,
-                    wrapped_key BLOB,
-                    key_version INTEGER
-                );
-                CREATE TABLE idempotency (
-                    principal TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    fingerprint TEXT NOT NULL,
-                    item_id TEXT NOT NULL REFERENCES item(id),
-                    PRIMARY KEY (principal, key)
-                ) WITHOUT ROWID;
-                """)
-        }
-        migrator.registerMigration("v2: audit trail") { db in
-            try db.execute(sql: """
-                CREATE TABLE audit (
-                    seq INTEGER PRIMARY KEY NOT NULL,
-                    time INTEGER NOT NULL,
-                    actor TEXT NOT NULL,
-                    action TEXT NOT NULL,
-                    targets TEXT NOT NULL,
-                    unit TEXT,
-                    outcome TEXT NOT NULL,
-                    detail TEXT NOT NULL,
-                    prev_hash TEXT NOT NULL,
-                    hash TEXT NOT NULL
-                );
-                CREATE INDEX audit_by_actor ON audit(actor, seq);
-                CREATE INDEX audit_by_unit ON audit(unit, seq);
-                """)
-        }
-        migrator.registerMigration("v3: signed audit heads") { db in
-            try db.execute(sql: """
-                CREATE TABLE audit_head (
-                    seq INTEGER PRIMARY KEY NOT NULL,
-                    hash TEXT NOT NULL,
-                    time INTEGER NOT NULL,
-                    signature BLOB NOT NULL
-                )
-                """)
-        }
-        migrator.registerMigration("v4: sealed metadata of confidential items") { db in
-            // The wrapped data key is kept beside the sealed metadata (as well as with the payload) so
-            // that listings open titles without touching the payload rows; key rotation rewraps both.
-            try db.execute(sql: """
-                ALTER TABLE item ADD COLUMN sealed_meta BLOB;
-                ALTER TABLE item ADD COLUMN meta_key BLOB;
-                ALTER TABLE item ADD COLUMN meta_key_version INTEGER;
-                """)
-        }
-        migrator.registerMigration("v5: data keys by key-ring version") { db in
-            // Rotation counts and rewraps data keys by version without reading the payload rows.
-            try db.execute(sql: "CREATE INDEX payload_by_key_version ON payload(key_version) WHERE key_version IS NOT NULL")
-        }
-        registerSharingMigration(&migrator)
-        registerFeedMigration(&migrator)
-        registerLeadMigration(&migrator)
-        registerDossierMigration(&migrator)
-        migrator.registerMigration("v10: item seals") { db in
-            try db.execute(sql: "ALTER TABLE item ADD COLUMN seal BLOB")
-            // Items from before seals are sealed as they are now, once; from here on a row without its seal is a damaged row.
-            guard let legacySeal else { return }
-            for item in try Row.fetchAll(db, sql: "SELECT \(ItemRow.columns) FROM item").map(ItemRow.item(from:)) {
-                try db.execute(sql: "UPDATE item SET seal = ? WHERE id = ?", arguments: [Data(legacySeal(item)), item.id])
-            }
-        }
-        return migrator
-    }
-
     public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
         try await committer.submit { db, tail in
             let outcome = try Self.insert(item, payload: payload, claim: claim, in: db)
@@ -236,12 +144,17 @@ public final class SQLiteStore: HubStore {
 
     // Reads are synchronous on purpose: a point read takes microseconds, far less than the two
     // thread hops of GRDB's async read, which cost a quarter of the read rate in scripts/bench.
-    // They run outside a transaction (no BEGIN/COMMIT per read): each is one SELECT, and the only
-    // update rows see (a rewrap of the data key) changes a wrapped key and its version together in
-    // one row, so a statement's own snapshot is consistent enough.
+    // A read of one SELECT runs outside a transaction (no BEGIN/COMMIT per read): the only update
+    // rows see (a rewrap of the data key) changes a wrapped key and its version together in one row,
+    // so a statement's own snapshot is consistent enough. Reads of several statements take a snapshot.
 
-    /// A synchronous read without a transaction; from an async function the compiler would pick GRDB's async overload.
+    /// A synchronous read of one statement, without a transaction; from an async function the compiler would pick
+    /// GRDB's async overload.
     func readNow<T>(_ body: (Database) throws -> T) throws -> T { try pool.unsafeRead(body) }
+
+    /// A synchronous read of several statements in one snapshot (a read transaction), so that a commit between
+    /// them cannot show half of it (a request without the items it was stored with, a grant without its items).
+    func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
 
     public func item(id: String) async throws -> Item? {
         try readNow { db in try Self.fetchItem(id: id, in: db) }

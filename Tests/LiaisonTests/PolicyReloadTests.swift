@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCore
+import LiaisonHub
 import LiaisonStore
 import Testing
 
@@ -36,6 +37,30 @@ struct PolicyReloadTests {
             let reloads = try await hub.store.auditEntries(matching: AuditQuery(action: "reloadPolicy"))
             #expect(reloads.map(\.record.outcome) == ["ok", "refused"])
             #expect(reloads.last?.record.detail["code"] == "invalid_policy")
+        }
+    }
+
+    @Test func aRequestSeesOnePolicyFromStartToEndWhateverIsReloadedMeanwhile() async throws {
+        let folder = try Self.policyCopy()
+        try Self.addUnit("water-bureau", to: folder)
+        try await TestHub.with { hub in
+            let office = try hub.hub.principal(commonName: "office-3")
+            let push = PushRequest(kind: "report", title: "t", unit: "water-bureau", classification: "general", contentType: "text/plain", payload: Array("x".utf8))
+            try await hub.hub.withPolicySnapshot {
+                #expect(hub.hub.policy.units["water-bureau"] == nil)
+                // A reload lands in the middle of the request: the request keeps the policy it started with.
+                _ = try await hub.hub.reloadPolicy(from: folder)
+                #expect(hub.hub.policy.units["water-bureau"] == nil)
+                await #expect(throws: HubError.self) { _ = try await hub.hub.push(push, by: office) }
+            }
+            // The next request sees the new policy.
+            try await hub.hub.withPolicySnapshot {
+                #expect(hub.hub.policy.units["water-bureau"] != nil)
+                let receipt = try await hub.hub.push(push, by: office)
+                #expect(receipt.item.item.unit == "water-bureau")
+            }
+            // And over the wire, a reload between two requests is seen by the second one.
+            #expect(try await hub.client("office-3").push(unit: "water-bureau", classification: "general").status == 201)
         }
     }
 }

@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+import LiaisonCore
+
+/// Every migration of the store, in order, in one migrator (as GRDB's demo `AppDatabase` keeps them): a
+/// database is brought to the current schema by running what it has not run yet, by name.
+extension SQLiteStore {
+    static func migrator(legacySeal: (@Sendable (Item) -> [UInt8])?) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: items, payloads, idempotency keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE item (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    persons TEXT NOT NULL,
+                    tags TEXT NOT NULL,
+                    classification TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    pushed_by TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX item_by_unit ON item(unit, id);
+                CREATE INDEX item_by_owner ON item(owner, id);
+                CREATE TABLE payload (
+                    item_id TEXT PRIMARY KEY NOT NULL REFERENCES item(id),
+                    bytes BLOB NOT NULL,
+                    wrapped_key BLOB,
+                    key_version INTEGER
+                );
+                CREATE TABLE idempotency (
+                    principal TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    item_id TEXT NOT NULL REFERENCES item(id),
+                    PRIMARY KEY (principal, key)
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v2: audit trail") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    time INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    targets TEXT NOT NULL,
+                    unit TEXT,
+                    outcome TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE INDEX audit_by_actor ON audit(actor, seq);
+                CREATE INDEX audit_by_unit ON audit(unit, seq);
+                """)
+        }
+        migrator.registerMigration("v3: signed audit heads") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_head (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    hash TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    signature BLOB NOT NULL
+                )
+                """)
+        }
+        migrator.registerMigration("v4: sealed metadata of confidential items") { db in
+            // The wrapped data key is kept beside the sealed metadata (as well as with the payload) so
+            // that listings open titles without touching the payload rows; key rotation rewraps both.
+            try db.execute(sql: """
+                ALTER TABLE item ADD COLUMN sealed_meta BLOB;
+                ALTER TABLE item ADD COLUMN meta_key BLOB;
+                ALTER TABLE item ADD COLUMN meta_key_version INTEGER;
+                """)
+        }
+        migrator.registerMigration("v5: data keys by key-ring version") { db in
+            // Rotation counts and rewraps data keys by version without reading the payload rows.
+            try db.execute(sql: "CREATE INDEX payload_by_key_version ON payload(key_version) WHERE key_version IS NOT NULL")
+        }
+
+        migrator.registerMigration("v6: access requests, reviews and grants") { db in
+            try db.execute(sql: """
+                CREATE TABLE access_request (
+                    id TEXT PRIMARY KEY,
+                    requester TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    unit TEXT,
+                    duration INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    decision TEXT NOT NULL,
+                    decided_at INTEGER,
+                    grant_id TEXT
+                );
+                CREATE INDEX access_request_by_agency ON access_request(agency, id);
+                CREATE INDEX access_request_by_decision ON access_request(decision, expires_at);
+                CREATE TABLE request_item (
+                    request_id TEXT NOT NULL REFERENCES access_request(id),
+                    item_id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (request_id, item_id)
+                );
+                CREATE TABLE review (
+                    request_id TEXT NOT NULL REFERENCES access_request(id),
+                    reviewer TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    decision TEXT NOT NULL,
+                    comment TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    PRIMARY KEY (request_id, reviewer)
+                );
+                CREATE TABLE access_grant (
+                    id TEXT PRIMARY KEY,
+                    request_id TEXT NOT NULL REFERENCES access_request(id),
+                    agency TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    revoked_by TEXT
+                );
+                CREATE INDEX access_grant_by_agency ON access_grant(agency, expires_at);
+                CREATE TABLE grant_item (
+                    grant_id TEXT NOT NULL REFERENCES access_grant(id),
+                    item_id TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    PRIMARY KEY (grant_id, item_id)
+                );
+                CREATE INDEX grant_item_by_reader ON grant_item(agency, item_id);
+                """)
+        }
+
+        migrator.registerMigration("v7: feeds") { db in
+            // AUTOINCREMENT: a cursor is never reused, even after old events are pruned.
+            try db.execute(sql: """
+                CREATE TABLE feed_event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    principal TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    item TEXT,
+                    request TEXT,
+                    grant_id TEXT,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX feed_by_principal ON feed_event(principal, seq);
+                CREATE TABLE feed_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+                INSERT INTO feed_horizon (id, seq) VALUES (1, 0);
+                ALTER TABLE access_grant ADD COLUMN expiry_notice INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
+
+        migrator.registerMigration("v8: leads") { db in
+            try db.execute(sql: """
+                CREATE TABLE lead (
+                    item_id TEXT PRIMARY KEY REFERENCES item(id),
+                    owner TEXT NOT NULL,
+                    holder TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    disposition TEXT,
+                    updated_at INTEGER NOT NULL,
+                    updated_by TEXT
+                );
+                CREATE INDEX lead_by_holder ON lead(holder);
+                CREATE INDEX item_by_kind ON item(kind, owner, id);
+                """)
+        }
+
+        migrator.registerMigration("v9: dossiers and rectifications") { db in
+            try db.execute(sql: """
+                ALTER TABLE item ADD COLUMN answers TEXT;
+                CREATE INDEX item_by_answers ON item(answers) WHERE answers IS NOT NULL;
+                CREATE TABLE dossier (
+                    id TEXT PRIMARY KEY,
+                    unit TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    requester TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    request_id TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE dossier_item (
+                    dossier_id TEXT NOT NULL REFERENCES dossier(id),
+                    item_id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (dossier_id, item_id)
+                );
+                """)
+        }
+        migrator.registerMigration("v10: item seals") { db in
+            try db.execute(sql: "ALTER TABLE item ADD COLUMN seal BLOB")
+            // Items from before seals are sealed as they are now, once; from here on a row without its seal is a damaged row.
+            guard let legacySeal else { return }
+            for item in try Row.fetchAll(db, sql: "SELECT \(ItemRow.columns) FROM item").map(ItemRow.item(from:)) {
+                try db.execute(sql: "UPDATE item SET seal = ? WHERE id = ?", arguments: [Data(legacySeal(item)), item.id])
+            }
+        }
+        return migrator
+    }
+}
