@@ -1,7 +1,6 @@
 import Hummingbird
 import LiaisonCore
 import LiaisonHub
-import OpenAPIRuntime
 
 /// Resolves the TLS peer's certificate CN to a declared principal; identity never comes from a header.
 struct IdentityMiddleware: RouterMiddleware {
@@ -35,7 +34,7 @@ struct IdentityMiddleware: RouterMiddleware {
             if refused.recorded { throw refused }
             // Failures of the hub are not refusals; the original error goes on to be logged, with whose request it was.
             if refused.kind == .internalFailure || refused.kind == .integrity { throw AttributedFailure(principal: principal.id, error: error) }
-            throw await hub.refusal(refused, actor: principal.id, action: Self.operation(of: error) ?? "\(request.method) \(request.uri.path)")
+            throw await hub.refusal(refused, actor: principal.id, action: FailureLog.operation(of: error) ?? "\(request.method) \(request.uri.path)")
         }
     }
 
@@ -57,10 +56,5 @@ struct IdentityMiddleware: RouterMiddleware {
                                              hint: "Ask the hub's administrator for a new certificate"),
                                     actor: "cn:\(name)", action: "authenticate")
         }
-    }
-
-    /// The OpenAPI operation an error came from, when the generated layer says.
-    static func operation(of error: any Error) -> String? {
-        (error as? ServerError)?.operationID
     }
 }
