@@ -23,7 +23,7 @@ public enum HubServer {
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit))))
         router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations)))
         if let data = settings.dataDirectory, settings.reserveBytes > 0 {
-            router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit, alarm: alarm))
+            router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit))
         }
         router.add(middleware: AcceptMiddleware())
         try APIHandler(hub: hub).registerHandlers(on: router, configuration: Wire.configuration)

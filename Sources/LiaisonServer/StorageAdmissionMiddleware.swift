@@ -7,7 +7,6 @@ struct StorageAdmissionMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
     let space: StorageSpace
     let bodyLimit: Int
-    let alarm: StorageAlarm
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, request.uri.path == "/v1/items" else { return try await next(request, context) }
