@@ -55,38 +55,55 @@ public final class HubConnection: Sendable {
         }
     }
 
-    /// Turns transport failures into sentences that say which file or setting is wrong.
+    /// Turns transport failures into sentences that say which file or setting is wrong, by the error's type
+    /// (AsyncHTTPClient's, NIO's, NIOSSL's) and, for a failed handshake, the reason BoringSSL gives.
     public func explain(_ error: any Error) -> LiaisonClientError {
         if let error = error as? LiaisonClientError { return error }
-        var underlying: any Error = error
-        if let clientError = error as? ClientError { underlying = clientError.underlyingError }
-        let text = String(describing: underlying) + " " + String(reflecting: underlying)
+        let underlying = (error as? ClientError)?.underlyingError ?? error
         let url = settings.url.absoluteString
-        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("ECONNREFUSED") {
+        switch underlying {
+        case let error as IOError where error.errnoCode == ECONNREFUSED:
             return LiaisonClientError(code: "connection_refused", message: "nothing is listening at \(url)",
                                       hint: "Start the hub with ./scripts/run, or point LIAISON_URL / --url at a running hub")
-        }
-        if text.contains("connectTimeout") || text.contains("Timeout") || text.contains("deadlineExceeded") {
+        case let error as HTTPClientError where error == .connectTimeout || error == .deadlineExceeded || error == .readTimeout:
             return LiaisonClientError(code: "timeout", message: "the hub at \(url) did not answer in time", hint: "Check that the address is right and the hub is running")
+        case NIOSSLError.failedToLoadPrivateKey:
+            // BoringSSL refuses a key that does not match the certificate when the connection is set up.
+            return LiaisonClientError(code: "tls", message: "the private key \(settings.keyPath) does not belong to the certificate \(settings.certificatePath)",
+                                      hint: "Use the key file made together with your certificate")
+        case NIOSSLError.handshakeFailed(let failure):
+            return handshakeFailure(Self.reasons(failure))
+        case let failure as BoringSSLError:
+            return handshakeFailure(Self.reasons(failure))
+        case NIOSSLError.unableToValidateCertificate, is NIOSSLExtraError:
+            return handshakeFailure(["CERTIFICATE_VERIFY_FAILED"])
+        default:
+            return LiaisonClientError(code: "transport", message: "talking to \(url) failed: \(underlying)", hint: "Check LIAISON_URL and that the hub is running")
         }
-        if text.contains("certificate verify failed") || text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") {
+    }
+
+    /// A failed handshake, by what BoringSSL said: this side could not verify the hub, or the hub refused this side.
+    func handshakeFailure(_ reasons: [String]) -> LiaisonClientError {
+        if reasons.contains("CERTIFICATE_VERIFY_FAILED") {
             return LiaisonClientError(code: "tls", message: "the hub's certificate is not trusted by the CA file \(settings.caPath) (or does not name \(settings.url.host ?? "the host"))",
                                       hint: "Use the CA that issued the hub's certificate (certs/dev/ca.pem for a development hub) with LIAISON_CA / --ca")
         }
-        if text.contains("KEY_VALUES_MISMATCH") || text.contains("key values mismatch") {
-            return LiaisonClientError(code: "tls", message: "the private key \(settings.keyPath) does not belong to the certificate \(settings.certificatePath)",
-                                      hint: "Use the key file made together with your certificate")
-        }
-        if text.contains("CERTIFICATE_EXPIRED") || text.contains("certificate expired") {
+        if reasons.contains("SSLV3_ALERT_CERTIFICATE_EXPIRED") {
             return LiaisonClientError(code: "tls", message: "the hub refused the client certificate \(settings.certificatePath): it has expired",
                                       hint: "Ask for a new certificate (see certs/README.md)")
         }
-        if text.contains("UNKNOWN_CA") || text.contains("unknown ca") || text.contains("CERTIFICATE_REQUIRED") || text.contains("BAD_CERTIFICATE")
-            || text.contains("handshakeFailed") || text.contains("SSL") {
-            return LiaisonClientError(code: "tls", message: "the TLS handshake with \(url) failed: the hub refused the client certificate \(settings.certificatePath), or the CA \(settings.caPath) is not the hub's",
-                                      hint: "Use a certificate issued by the hub's CA (LIAISON_CERT / LIAISON_KEY) and the hub's CA (LIAISON_CA)")
+        return LiaisonClientError(code: "tls", message: "the TLS handshake with \(settings.url.absoluteString) failed: the hub refused the client certificate \(settings.certificatePath), or the CA \(settings.caPath) is not the hub's",
+                                  hint: "Use a certificate issued by the hub's CA (LIAISON_CERT / LIAISON_KEY) and the hub's CA (LIAISON_CA)")
+    }
+
+    /// The reason names of BoringSSL's error stack (`CERTIFICATE_VERIFY_FAILED`, `TLSV1_ALERT_UNKNOWN_CA`, ...): NIOSSL
+    /// keeps the numeric codes private and prints `error:CODE:LIBRARY:FUNCTION:REASON at FILE`.
+    static func reasons(_ failure: BoringSSLError) -> [String] {
+        guard case .sslError(let stack) = failure else { return [] }
+        return stack.compactMap { entry in
+            let fields = entry.description.split(separator: ":")
+            return fields.count > 5 ? fields[5].split(separator: " ").first.map(String.init) : nil
         }
-        return LiaisonClientError(code: "transport", message: "talking to \(url) failed: \(underlying)", hint: "Check LIAISON_URL and that the hub is running")
     }
 
     /// The hub's error response as a client error.

@@ -110,6 +110,13 @@ struct CLITests {
             let foreignCert = try await liaison(hub, ["whoami", "--cert", foreign + "/office-3.pem", "--key", foreign + "/office-3.key", "--ca", TestPKI.shared.ca])
             #expect(foreignCert.status == 1)
             #expect(foreignCert.stderr.contains("the TLS handshake with") || foreignCert.stderr.contains("refused the client certificate"))
+            let pki = TestPKI.shared
+            let mismatch = try await liaison(hub, ["whoami", "--cert", pki.certificate("office-3"), "--key", pki.key("office-5"), "--ca", pki.ca])
+            #expect(mismatch.status == 1)
+            #expect(mismatch.stderr.contains("the private key \(pki.key("office-5")) does not belong to the certificate \(pki.certificate("office-3"))"), "\(mismatch.stderr)")
+            let expired = try await liaison(hub, ["whoami", "--cert", pki.certificate("expired-agency"), "--key", pki.key("expired-agency"), "--ca", pki.ca])
+            #expect(expired.status == 1)
+            #expect(expired.stderr.contains("the hub refused the client certificate \(pki.certificate("expired-agency")): it has expired"), "\(expired.stderr)")
         }
     }
 
