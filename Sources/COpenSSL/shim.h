@@ -10,6 +10,7 @@
 #include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <openssl/params.h>
 
 // Function-like macros do not import into Swift: wrap the ones we need.
 

@@ -1,20 +1,38 @@
 import COpenSSL
 
 /// HMAC-SHA-256 through libcrypto, for the seal that binds every stored item's fields (see `KeyRing.itemSeal`).
-public enum HMACSHA256 {
+/// The key is set once into a MAC context that each seal copies: fetching the algorithm and keying it for every
+/// item (`EVP_Q_mac`) cost 2.3 µs a seal here, the copy 1.0 µs, and every read and listed item is checked.
+public final class HMACSHA256: @unchecked Sendable {
     public static let size = 32
+    /// Keyed once, then only read (duplicated), never updated: safe to share between threads.
+    private let keyed: OpaquePointer
 
-    public static func mac(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: size)
-        var length = 0
-        let result = key.withUnsafeBytes { keyBytes in
-            message.withUnsafeBytes { messageBytes in
-                EVP_Q_mac(nil, "HMAC", nil, "SHA256", nil, keyBytes.baseAddress, keyBytes.count,
-                          messageBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBytes.count, &out, size, &length)
+    public init(key: [UInt8]) {
+        // HMAC-SHA-256 is always available in libcrypto; a failure here is memory exhaustion.
+        guard let algorithm = EVP_MAC_fetch(nil, "HMAC", nil) else { preconditionFailure("HMAC is not available in libcrypto") }
+        defer { EVP_MAC_free(algorithm) }
+        guard let context = EVP_MAC_CTX_new(algorithm) else { preconditionFailure("EVP_MAC_CTX_new failed") }
+        let keyed = "digest".withCString { name in
+            "SHA256".withCString { digest in
+                var parameters = [OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: digest), 0), OSSL_PARAM_construct_end()]
+                return key.withUnsafeBytes { EVP_MAC_init(context, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &parameters) }
             }
         }
-        // HMAC-SHA-256 with a key in memory fails only when memory is exhausted.
-        precondition(result != nil && length == size, "HMAC-SHA-256 failed")
+        precondition(keyed == 1, "EVP_MAC_init(HMAC-SHA-256) failed")
+        self.keyed = context
+    }
+
+    deinit { EVP_MAC_CTX_free(keyed) }
+
+    public func mac(_ message: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Self.size)
+        var length = 0
+        guard let context = EVP_MAC_CTX_dup(keyed) else { preconditionFailure("EVP_MAC_CTX_dup failed") }
+        defer { EVP_MAC_CTX_free(context) }
+        let ok = message.withUnsafeBytes { EVP_MAC_update(context, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) } == 1
+            && EVP_MAC_final(context, &out, &length, Self.size) == 1
+        precondition(ok && length == Self.size, "HMAC-SHA-256 failed")
         return out
     }
 

@@ -55,16 +55,19 @@ public struct KeyRing: Sendable {
     public let current: UInt32
     let versions: [UInt32: Version]
     let integrityKey: [UInt8]
+    /// The integrity key, keyed into a MAC context once.
+    private let sealer: HMACSHA256
 
     init(current: UInt32, versions: [Version], integrityKey: [UInt8]) {
         self.current = current
         self.versions = Dictionary(uniqueKeysWithValues: versions.map { ($0.version, $0) })
         self.integrityKey = integrityKey
+        self.sealer = HMACSHA256(key: integrityKey)
     }
 
     /// The seal of an item's canonical fields (`Item.sealInput`): a row edited in the database no longer matches it.
     public func itemSeal(_ input: [UInt8]) -> [UInt8] {
-        HMACSHA256.mac(key: integrityKey, message: input)
+        sealer.mac(input)
     }
 
     /// The versions held, oldest first.

@@ -48,10 +48,7 @@ extension Hub {
     public func auditEntries(_ query: AuditQuery, by reader: Principal) async throws -> [AuditEntry] {
         try await traced(reader.id, "listAudit") {
             try requireAuditor(reader)
-            guard (1...limits.pageSize).contains(query.limit) else {
-                throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
-            }
-            guard query.after >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
+            try validatePage(after: query.after, limit: query.limit)
             if let since = query.since, let until = query.until, since > until {
                 throw HubError.invalidField("until", "until is before since", hint: "Give a time range whose since comes first")
             }
@@ -77,10 +74,7 @@ extension Hub {
     public func signedHeads(after seq: Int64, limit: Int, by reader: Principal) async throws -> [SignedHead] {
         try await traced(reader.id, "listAuditHeads") {
             try requireAuditor(reader)
-            guard (1...limits.pageSize).contains(limit) else {
-                throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
-            }
-            guard seq >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
+            try validatePage(after: seq, limit: limit)
             return try await store.signedHeads(after: seq, limit: limit)
         }
     }
@@ -103,6 +97,14 @@ extension Hub {
     public func unsignedAuditEntries() async throws -> Int64 {
         let head = try await store.auditHead()
         return head.seq - (try await store.latestSignedHead()?.seq ?? 0)
+    }
+
+    /// A page of the trail or of its signed heads: `after` a sequence number, at most a page's worth.
+    func validatePage(after: Int64, limit: Int) throws {
+        guard (1...limits.pageSize).contains(limit) else {
+            throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
+        }
+        guard after >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
     }
 
     func requireAuditor(_ reader: Principal) throws {

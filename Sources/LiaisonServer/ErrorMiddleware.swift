@@ -59,16 +59,18 @@ struct ErrorMiddleware: RouterMiddleware {
             case .methodNotAllowed:
                 return HubError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)", hint: "See openapi.yaml")
             case .contentTooLarge:
-                return HubError(.tooLarge, code: "payload_too_large", message: "the request body is too large", hint: "Split the material into several items")
+                return tooLarge
             default:
                 return HubError(.invalid, code: "bad_request", message: error.body ?? "the request is malformed", hint: "See openapi.yaml for the request format")
             }
         case let error as any HTTPResponseError where error.status == .contentTooLarge:
-            return HubError(.tooLarge, code: "payload_too_large", message: "the request body is too large", hint: "Split the material into several items")
+            return tooLarge
         default:
             return internalFailure
         }
     }
+
+    static let tooLarge = HubError(.tooLarge, code: "payload_too_large", message: "the request body is too large", hint: "Split the material into several items")
 
     static let internalFailure = HubError(.internalFailure, code: "internal", message: "the hub failed to handle this request",
                                           hint: "Try again; if it persists, report it to the hub's operator")
