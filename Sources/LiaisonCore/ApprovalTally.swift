@@ -64,3 +64,24 @@ extension Policy {
         }
     }
 }
+
+extension Policy {
+    /// Ids of the items no set of approvers the policy allows could approve for `agency`. Decided once per
+    /// owner, unit and level, which is all it depends on: a dossier's thousands of items share a few of those.
+    public func unapprovable(_ items: [Item], forRequestBy agency: String, at now: Date) -> Set<String> {
+        let probe = AccessRequest(id: "", requester: "", agency: agency, reason: "", itemIDs: [], unit: nil, duration: Period(seconds: 1), createdAt: now, expiresAt: now)
+        var decided: [ItemSubject: Bool] = [:]
+        var refused: Set<String> = []
+        for item in items {
+            let subject = item.subject
+            let approvable = decided[subject] ?? {
+                guard levels[subject.classification]?.approval != nil else { return false }
+                return tally(probe, items: [(item.id, subject)], approvals: eligibleApprovers(for: subject, forRequestBy: agency, at: now), at: now)
+                    .allSatisfy(\.isSatisfied)
+            }()
+            decided[subject] = approvable
+            if !approvable { refused.insert(item.id) }
+        }
+        return refused
+    }
+}

@@ -66,7 +66,7 @@ public struct AuditEntry: Sendable, Equatable {
         out.append(newline)
         out.append(contentsOf: String(seq).utf8)
         out.append(newline)
-        out.append(contentsOf: String(Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down))).utf8)
+        out.append(contentsOf: String(record.time.millisecondsSince1970).utf8)
         out.append(newline)
         appendEscaped(record.actor, to: &out)
         out.append(newline)

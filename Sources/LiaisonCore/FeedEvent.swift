@@ -50,3 +50,10 @@ public struct StoredFeedEvent: Sendable, Equatable {
         self.event = event
     }
 }
+
+extension FeedEvent {
+    /// What an event may say about an item: the fields of a withheld stub, and how it became readable.
+    public static func stub(_ item: Item, via: String) -> [String: String] {
+        ["kind": item.kind, "classification": item.classification.rawValue, "owner": item.owner, "unit": item.unit, "via": via]
+    }
+}

@@ -66,7 +66,7 @@ public struct Item: Sendable, Equatable {
             out += bytes
         }
         for text in [id, kind, unit, classification.rawValue, owner, pushedBy, contentType, sha256, String(size),
-                     String(Int64((createdAt.timeIntervalSince1970 * 1000).rounded())), answers ?? ""] {
+                     String(createdAt.millisecondsSince1970), answers ?? ""] {
             field(text.utf8)
         }
         if let sealedMetadata {

@@ -10,7 +10,7 @@ public final class ItemIDGenerator: Sendable {
     public init() {}
 
     public func next(at date: Date) -> String {
-        let now = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let now = UInt64(max(0, date.millisecondsSince1970))
         let (millis, sequence) = state.withLock { state -> (UInt64, UInt64) in
             if now > state.millis {
                 // A random start within the millisecond keeps ids of two hubs apart; the low half leaves room to count.

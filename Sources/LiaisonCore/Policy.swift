@@ -46,33 +46,25 @@ public struct Policy: Sendable {
 
     public var principalIDs: [String] { principals.keys.sorted() }
 
-    /// What `reader` may see of `item` at `now`: the level's rule, the first relationship that holds wins.
-    public func access(of reader: Principal, to item: ItemSubject, at now: Date) -> AccessDecision.Access {
-        guard let rule = levels[item.classification] else { return .hidden }
-        if rule.readableWithoutApproval.contains(where: { holds($0, reader: reader, item: item, at: now) }) { return .read }
-        if rule.withheldStubVisibleTo.contains(where: { holds($0, reader: reader, item: item, at: now) }) { return .withheld }
-        return .hidden
+    /// Every declared principal acting for `agency`: the agency itself and its people, sorted.
+    public func principals(of agency: String) -> [String] {
+        principalIDs.filter { principals[$0]?.agency.id == agency }
     }
 
-    /// The same decision with the sentence that says which rule made it (for `liaison policy explain`).
+    /// What `reader` may see of `item` at `now`: the level's rule, the first relationship that holds wins.
+    public func access(of reader: Principal, to item: ItemSubject, at now: Date) -> AccessDecision.Access {
+        decide(for: reader, about: item, at: now).access
+    }
+
+    /// The decision, carrying what made it; its sentence (`reason`, for `liaison policy explain`) is built only when asked.
     public func decide(for reader: Principal, about item: ItemSubject, at now: Date) -> AccessDecision {
-        guard let rule = levels[item.classification] else {
-            return AccessDecision(access: .hidden, reason: "the policy has no rule for \(item.classification.rawValue) items")
+        guard let rule = levels[item.classification] else { return AccessDecision(access: .hidden, basis: .noRule(item.classification)) }
+        if let (relationship, evidence) = firstHolding(rule.readableWithoutApproval, reader: reader, item: item, at: now) {
+            return AccessDecision(access: .read, basis: .readable(rule, relationship, evidence))
         }
-        let level = item.classification.rawValue
-        if let relationship = rule.readableWithoutApproval.first(where: { holds($0, reader: reader, item: item, at: now) }) {
-            return AccessDecision(access: .read, reason: "\(level) items are readable by \(relationship.rawValue): \(why(relationship, reader: reader, item: item))")
+        if let (relationship, evidence) = firstHolding(rule.withheldStubVisibleTo, reader: reader, item: item, at: now) {
+            return AccessDecision(access: .withheld, basis: .withheld(rule, reader: reader.agency.id, relationship, evidence))
         }
-        let readers = rule.readableWithoutApproval.map(\.rawValue).joined(separator: ", ")
-        if let relationship = rule.withheldStubVisibleTo.first(where: { holds($0, reader: reader, item: item, at: now) }) {
-            return AccessDecision(
-                access: .withheld,
-                reason: "\(level) items are readable without approval only by \(readers); \(reader.agency.id) is none of these, "
-                    + "but \(relationship.rawValue) sees a withheld stub (\(why(relationship, reader: reader, item: item))) and may ask for access")
-        }
-        return AccessDecision(
-            access: .hidden,
-            reason: "\(level) items are readable without approval only by \(readers), and withheld stubs are shown only to "
-                + "\(rule.withheldStubVisibleTo.map(\.rawValue).joined(separator: ", ")); \(reader.agency.id) is none of these")
+        return AccessDecision(access: .hidden, basis: .hidden(rule, reader: reader.agency.id))
     }
 }

@@ -34,41 +34,65 @@ public struct ItemSubject: Sendable, Hashable {
     }
 }
 
+/// The facts that made a relationship hold, put in words only when asked (for `policy explain`), so that one
+/// evaluation serves both the hot path, which only asks whether it holds, and the explanation.
+public enum RelationshipEvidence: Sendable, Equatable, CustomStringConvertible {
+    case owns(agency: String)
+    case leadsOwner(office: String, owner: String)
+    case ledByOwnersOffice(group: String, office: String)
+    case assigned(team: String, unit: String)
+    case stationed(group: String, unit: String)
+    case commission(agency: String)
+    case declared(principal: String)
+
+    public var description: String {
+        switch self {
+        case .owns(let agency): return "\(agency) owns the item"
+        case .leadsOwner(let office, let owner): return "\(office) is the office that leads \(owner), the owner"
+        case .ledByOwnersOffice(let group, let office): return "\(group) is a stationed group led by \(office), the owner's office"
+        case .assigned(let team, let unit): return "\(team) is assigned to \(unit) and its window is open"
+        case .stationed(let group, let unit): return "\(group) is the stationed group in \(unit)"
+        case .commission(let agency): return "\(agency) is the commission"
+        case .declared(let principal): return "\(principal) is a declared principal"
+        }
+    }
+}
+
 extension Policy {
-    /// Whether `relationship` holds between `reader` and `item` at `now`. No strings are built: this runs for every item listed.
-    public func holds(_ relationship: Relationship, reader: Principal, item: ItemSubject, at now: Date) -> Bool {
+    /// Whether `relationship` holds between `reader` and `item` at `now`, with the evidence if it does.
+    /// No strings are built: this runs for every item listed.
+    public func evidence(_ relationship: Relationship, reader: Principal, item: ItemSubject, at now: Date) -> RelationshipEvidence? {
         let agency = reader.agency
         switch relationship {
         case .owner:
-            return agency.id == item.owner
+            return agency.id == item.owner ? .owns(agency: agency.id) : nil
         case .ownerOffice:
-            return agency.type == .office && agency.leads.contains(item.owner)
+            return agency.type == .office && agency.leads.contains(item.owner) ? .leadsOwner(office: agency.id, owner: item.owner) : nil
         case .ownerOfficeStationedGroups:
-            guard agency.type == .stationedGroup, let office = office(of: item.owner) else { return false }
-            return office.leads.contains(agency.id)
+            guard agency.type == .stationedGroup, let office = office(of: item.owner), office.leads.contains(agency.id) else { return nil }
+            return .ledByOwnersOffice(group: agency.id, office: office.id)
         case .assignedInspectionTeam:
-            return agency.type == .inspectionTeam && agency.assignments.contains { $0.unit == item.unit && $0.window.contains(now) }
+            let assigned = agency.type == .inspectionTeam && agency.assignments.contains { $0.unit == item.unit && $0.window.contains(now) }
+            return assigned ? .assigned(team: agency.id, unit: item.unit) : nil
         case .unitStationedGroup:
-            return agency.type == .stationedGroup && agency.units.contains(item.unit)
+            return agency.type == .stationedGroup && agency.units.contains(item.unit) ? .stationed(group: agency.id, unit: item.unit) : nil
         case .commission:
-            return agency.type == .commission
+            return agency.type == .commission ? .commission(agency: agency.id) : nil
         case .anyPrincipal:
-            return true
+            return .declared(principal: reader.id)
         }
     }
 
-    /// Why a relationship that holds does so, in words, for `policy explain`.
-    func why(_ relationship: Relationship, reader: Principal, item: ItemSubject) -> String {
-        let agency = reader.agency.id
-        switch relationship {
-        case .owner: return "\(agency) owns the item"
-        case .ownerOffice: return "\(agency) is the office that leads \(item.owner), the owner"
-        case .ownerOfficeStationedGroups: return "\(agency) is a stationed group led by \(office(of: item.owner)?.id ?? "?"), the owner's office"
-        case .assignedInspectionTeam: return "\(agency) is assigned to \(item.unit) and its window is open"
-        case .unitStationedGroup: return "\(agency) is the stationed group in \(item.unit)"
-        case .commission: return "\(agency) is the commission"
-        case .anyPrincipal: return "\(reader.id) is a declared principal"
+    public func holds(_ relationship: Relationship, reader: Principal, item: ItemSubject, at now: Date) -> Bool {
+        evidence(relationship, reader: reader, item: item, at: now) != nil
+    }
+
+    /// The first of `relationships` that holds, with its evidence.
+    func firstHolding(_ relationships: [Relationship], reader: Principal, item: ItemSubject, at now: Date) -> (Relationship, RelationshipEvidence)? {
+        for relationship in relationships {
+            if let evidence = evidence(relationship, reader: reader, item: item, at: now) { return (relationship, evidence) }
         }
+        return nil
     }
 
     /// The office an agency reports to: itself if it is an office, the office that leads it if it is a stationed group.

@@ -1,3 +1,5 @@
+import LiaisonCore
+
 /// A refusal or failure the hub reports to its caller. The HTTP layer maps `kind` to a status;
 /// `message` and `hint` are written for the person reading them and never contain payloads or keys.
 public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -68,5 +70,13 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     static func itemNotFound(_ id: String) -> HubError {
         HubError(.notFound, code: "not_found", message: "no item \(id) is visible to you",
                  hint: "Check the id; `liaison list` shows the items you can see")
+    }
+}
+
+extension HubError {
+    /// Refuses a unit the policy does not declare, listing those it does.
+    static func requireUnit(_ unit: String, in policy: Policy, field: String = "unit") throws {
+        guard policy.units[unit] == nil else { return }
+        throw invalidField(field, "unknown unit '\(unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
     }
 }

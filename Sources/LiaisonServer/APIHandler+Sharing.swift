@@ -9,35 +9,35 @@ import ServiceLifecycle
 extension APIHandler {
     func createRequest(_ input: Operations.CreateRequest.Input) async throws -> Operations.CreateRequest.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        let view = try await hub.createRequest(NewAccessRequest(items: body.items, unit: body.unit, reason: body.reason, duration: body.duration), by: try principal())
+        let view = try await hub.sharing.createRequest(NewAccessRequest(items: body.items, unit: body.unit, reason: body.reason, duration: body.duration), in: try context())
         return .created(.init(body: .json(Self.schema(view))))
     }
 
     func listRequests(_ input: Operations.ListRequests.Input) async throws -> Operations.ListRequests.Output {
-        let views = try await hub.requests(mine: input.query.mine ?? false, status: input.query.status?.rawValue, by: try principal())
+        let views = try await hub.sharing.requests(mine: input.query.mine ?? false, status: input.query.status?.rawValue, in: try context())
         return .ok(.init(body: .json(.init(requests: views.map(Self.schema)))))
     }
 
     func getRequest(_ input: Operations.GetRequest.Input) async throws -> Operations.GetRequest.Output {
-        .ok(.init(body: .json(Self.schema(try await hub.request(id: input.path.id, by: try principal())))))
+        .ok(.init(body: .json(Self.schema(try await hub.sharing.request(id: input.path.id, in: try context())))))
     }
 
     func approveRequest(_ input: Operations.ApproveRequest.Input) async throws -> Operations.ApproveRequest.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        return .ok(.init(body: .json(Self.schema(try await hub.review(requestID: input.path.id, .approve, comment: body.comment, by: try principal())))))
+        return .ok(.init(body: .json(Self.schema(try await hub.sharing.review(requestID: input.path.id, .approve, comment: body.comment, in: try context())))))
     }
 
     func denyRequest(_ input: Operations.DenyRequest.Input) async throws -> Operations.DenyRequest.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        return .ok(.init(body: .json(Self.schema(try await hub.review(requestID: input.path.id, .deny, comment: body.comment, by: try principal())))))
+        return .ok(.init(body: .json(Self.schema(try await hub.sharing.review(requestID: input.path.id, .deny, comment: body.comment, in: try context())))))
     }
 
     func listGrants(_ input: Operations.ListGrants.Input) async throws -> Operations.ListGrants.Output {
-        .ok(.init(body: .json(.init(grants: try await hub.grants(by: try principal()).map(Self.schema)))))
+        .ok(.init(body: .json(.init(grants: try await hub.sharing.grants(in: try context()).map(Self.schema)))))
     }
 
     func revokeGrant(_ input: Operations.RevokeGrant.Input) async throws -> Operations.RevokeGrant.Output {
-        .ok(.init(body: .json(Self.schema(try await hub.revokeGrant(id: input.path.id, by: try principal())))))
+        .ok(.init(body: .json(Self.schema(try await hub.sharing.revokeGrant(id: input.path.id, in: try context())))))
     }
 
     static func schema(_ view: RequestView) -> Components.Schemas.AccessRequest {
@@ -69,12 +69,12 @@ extension APIHandler {
 extension APIHandler {
     func readFeed(_ input: Operations.ReadFeed.Input) async throws -> Operations.ReadFeed.Output {
         let query = input.query
-        let reader = try principal()
+        let context = try context()
         // A graceful shutdown ends long-polls at once (with what they have) instead of waiting up to a minute for them.
         let page = try await withGracefulShutdownHandler {
-            try await hub.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, by: reader)
+            try await hub.feeds.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, in: context)
         } onGracefulShutdown: {
-            hub.releaseFeedReaders()
+            hub.feeds.releaseReaders()
         }
         return .ok(.init(body: .json(.init(events: page.events.map { stored in
             let event = stored.event
@@ -88,12 +88,12 @@ extension APIHandler {
 extension APIHandler {
     func updateItem(_ input: Operations.UpdateItem.Input) async throws -> Operations.UpdateItem.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        let view = try await hub.moveLead(id: input.path.id, to: body.status.rawValue, holder: body.holder, disposition: body.disposition, by: try principal())
+        let view = try await hub.leads.moveLead(id: input.path.id, to: body.status.rawValue, holder: body.holder, disposition: body.disposition, in: try context())
         return .ok(.init(body: .json(Self.schema(view))))
     }
 
     func listLeads(_ input: Operations.ListLeads.Input) async throws -> Operations.ListLeads.Output {
-        .ok(.init(body: .json(.init(leads: try await hub.leads(by: try principal()).map(Self.schema)))))
+        .ok(.init(body: .json(.init(leads: try await hub.leads.leads(in: try context()).map(Self.schema)))))
     }
 
     static func schema(_ view: LeadView) -> Components.Schemas.LeadEntry {
@@ -107,15 +107,15 @@ extension APIHandler {
 extension APIHandler {
     func createDossier(_ input: Operations.CreateDossier.Input) async throws -> Operations.CreateDossier.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        return .created(.init(body: .json(Self.schema(try await hub.createDossier(unit: body.unit, reason: body.reason, by: try principal())))))
+        return .created(.init(body: .json(Self.schema(try await hub.dossiers.createDossier(unit: body.unit, reason: body.reason, in: try context())))))
     }
 
     func getDossier(_ input: Operations.GetDossier.Input) async throws -> Operations.GetDossier.Output {
-        .ok(.init(body: .json(Self.schema(try await hub.dossier(id: input.path.id, by: try principal())))))
+        .ok(.init(body: .json(Self.schema(try await hub.dossiers.dossier(id: input.path.id, in: try context())))))
     }
 
     func listRectification(_ input: Operations.ListRectification.Input) async throws -> Operations.ListRectification.Output {
-        .ok(.init(body: .json(.init(feedback: try await hub.rectification(unit: input.query.unit, by: try principal()).map(Self.schema)))))
+        .ok(.init(body: .json(.init(feedback: try await hub.dossiers.rectification(unit: input.query.unit, in: try context()).map(Self.schema)))))
     }
 
     static func schema(_ feedback: DossierSummary.Feedback) -> Components.Schemas.FeedbackStatus {

@@ -2,18 +2,18 @@ import Foundation
 import LiaisonAPI
 import LiaisonCore
 import LiaisonHub
-import LiaisonStore
 import OpenAPIRuntime
 
 /// The generated API protocol, implemented by translating to and from the hub's use cases. No rules live here.
 struct APIHandler: APIProtocol {
     let hub: Hub
 
-    func principal() throws -> Principal {
-        guard let principal = RequestPrincipal.current else {
+    /// The request as the hub's services take it: its principal, policy snapshot and time.
+    func context() throws -> HubContext {
+        guard let context = RequestPrincipal.context else {
             throw HubError(.forbidden, code: "no_identity", message: "the request carries no client identity", hint: "Connect with a client certificate issued by the hub's CA")
         }
-        return principal
+        return context
     }
 
     func healthz(_ input: Operations.Healthz.Input) async throws -> Operations.Healthz.Output {
@@ -21,13 +21,13 @@ struct APIHandler: APIProtocol {
     }
 
     func whoami(_ input: Operations.Whoami.Input) async throws -> Operations.Whoami.Output {
-        let principal = try principal()
+        let principal = try context().principal
         return .ok(.init(body: .json(.init(principal: principal.id, name: principal.name, agency: principal.agency.id,
                                            agencyType: principal.agency.type.rawValue, roles: principal.roles.map(\.rawValue)))))
     }
 
     func pushItem(_ input: Operations.PushItem.Input) async throws -> Operations.PushItem.Output {
-        let pusher = try principal()
+        let context = try context()
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
         // Strict base64: Foundation's default decoding refuses anything that is not RFC 4648 base64.
         guard let payload = Data(base64Encoded: body.payload) else {
@@ -38,13 +38,13 @@ struct APIHandler: APIProtocol {
                                   contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding?.rawValue,
                                   persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: input.headers.idempotencyKey)
         request.answers = body.answers
-        let receipt = try await hub.push(request, by: pusher)
+        let receipt = try await hub.items.push(request, in: context)
         let item = Self.schema(receipt.item)
         return receipt.replayed ? .ok(.init(body: .json(item))) : .created(.init(body: .json(item)))
     }
 
     func getHubCertificate(_ input: Operations.GetHubCertificate.Input) async throws -> Operations.GetHubCertificate.Output {
-        _ = try principal()
+        _ = try context()
         guard let pem = hub.certificatePEM else {
             throw HubError(.notFound, code: "not_found", message: "this hub has no certificate to seal to", hint: "Push payloads unsealed")
         }
@@ -52,11 +52,11 @@ struct APIHandler: APIProtocol {
     }
 
     func getKeyRing(_ input: Operations.GetKeyRing.Input) async throws -> Operations.GetKeyRing.Output {
-        .ok(.init(body: .json(Self.schema(try await hub.keyRingStatus(by: try principal())))))
+        .ok(.init(body: .json(Self.schema(try await hub.keys.status(in: try context())))))
     }
 
     func rotateKeys(_ input: Operations.RotateKeys.Input) async throws -> Operations.RotateKeys.Output {
-        .created(.init(body: .json(Self.schema(try await hub.rotateKeys(by: try principal())))))
+        .created(.init(body: .json(Self.schema(try await hub.keys.rotate(in: try context())))))
     }
 
     static func schema(_ status: KeyRingStatus) -> Components.Schemas.KeyRingStatus {
@@ -67,18 +67,18 @@ struct APIHandler: APIProtocol {
 
     func listItems(_ input: Operations.ListItems.Input) async throws -> Operations.ListItems.Output {
         let query = input.query
-        let page = try await hub.list(ListRequest(unit: query.unit, kind: query.kind, classification: query.classification?.rawValue, owner: query.owner,
-                                                  cursor: query.cursor, limit: query.limit ?? 100), by: try principal())
+        let page = try await hub.items.list(ListRequest(unit: query.unit, kind: query.kind, classification: query.classification?.rawValue, owner: query.owner,
+                                                  cursor: query.cursor, limit: query.limit ?? 100), in: try context())
         return .ok(.init(body: .json(.init(items: page.items.map(Self.schema), nextCursor: page.nextCursor))))
     }
 
     func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {
-        .ok(.init(body: .json(Self.schema(try await hub.item(id: input.path.id, by: try principal())))))
+        .ok(.init(body: .json(Self.schema(try await hub.items.item(id: input.path.id, in: try context())))))
     }
 
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
         let ranges = input.headers.accept.map { $0.contentType.rawValue.lowercased() }
-        let payload = try await hub.payload(id: input.path.id, by: try principal(), presenting: RequestPrincipal.certificate) { sealed in
+        let payload = try await hub.items.payload(id: input.path.id, in: try context(), presenting: RequestPrincipal.certificate) { sealed in
             AcceptMiddleware.allows(sealed ? AnswerMediaTypes.sealedPayload : AnswerMediaTypes.plainPayload, ranges: ranges)
         }
         ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
@@ -87,7 +87,7 @@ struct APIHandler: APIProtocol {
     }
 
     func explainAccess(_ input: Operations.ExplainAccess.Input) async throws -> Operations.ExplainAccess.Output {
-        let decision = try await hub.explain(principal: input.query.principal, item: input.query.item, by: try principal())
+        let decision = try await hub.items.explain(principal: input.query.principal, item: input.query.item, in: try context())
         let access = Components.Schemas.AccessExplanation.AccessPayload(rawValue: decision.access.rawValue) ?? .hidden
         return .ok(.init(body: .json(.init(principal: input.query.principal, item: input.query.item, access: access, reason: decision.reason))))
     }
@@ -95,19 +95,19 @@ struct APIHandler: APIProtocol {
     func listAudit(_ input: Operations.ListAudit.Input) async throws -> Operations.ListAudit.Output {
         let query = input.query
         let limit = query.limit ?? 1000
-        let entries = try await hub.auditEntries(AuditQuery(after: query.after ?? 0, limit: limit, actor: query.actor, item: query.item, unit: query.unit,
-                                                            action: query.action, since: query.since, until: query.until), by: try principal())
+        let entries = try await hub.audit.entries(TrailFilter(after: query.after ?? 0, limit: limit, actor: query.actor, item: query.item, unit: query.unit,
+                                                            action: query.action, since: query.since, until: query.until), in: try context())
         return .ok(.init(body: .json(.init(entries: entries.map(Self.schema), nextAfter: entries.count == limit ? entries.last?.seq : nil))))
     }
 
     func getAuditHead(_ input: Operations.GetAuditHead.Input) async throws -> Operations.GetAuditHead.Output {
-        let head = try await hub.auditHead(by: try principal())
+        let head = try await hub.audit.head(in: try context())
         return .ok(.init(body: .json(.init(seq: head.seq, hash: head.hash, signedHead: head.signed.map(Self.schema), certificate: hub.certificatePEM))))
     }
 
     func listAuditHeads(_ input: Operations.ListAuditHeads.Input) async throws -> Operations.ListAuditHeads.Output {
         let limit = input.query.limit ?? 1000
-        let heads = try await hub.signedHeads(after: input.query.after ?? 0, limit: limit, by: try principal())
+        let heads = try await hub.audit.signedHeads(after: input.query.after ?? 0, limit: limit, in: try context())
         return .ok(.init(body: .json(.init(heads: heads.map(Self.schema), nextAfter: heads.count == limit ? heads.last?.seq : nil))))
     }
 
@@ -117,7 +117,7 @@ struct APIHandler: APIProtocol {
 
     static func schema(_ entry: AuditEntry) -> Components.Schemas.AuditEntry {
         let record = entry.record
-        return .init(seq: entry.seq, time: record.time, timeMs: Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down)), actor: record.actor,
+        return .init(seq: entry.seq, time: record.time, timeMs: record.time.millisecondsSince1970, actor: record.actor,
                      action: record.action, targets: record.targets, unit: record.unit, outcome: record.outcome,
                      detail: .init(additionalProperties: record.detail), prevHash: entry.previousHash, hash: entry.hash)
     }

@@ -26,9 +26,9 @@ public struct AuditHeadSigning: Service {
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
             do {
-                let pending = try await hub.unsignedAuditEntries()
+                let pending = try await hub.audit.unsignedEntries()
                 if pending >= everyEntries || (pending > 0 && clock.now - lastSigning >= interval) {
-                    try await hub.signAuditHead()
+                    try await hub.audit.signHead()
                     lastSigning = clock.now
                 }
             } catch {
@@ -36,7 +36,7 @@ public struct AuditHeadSigning: Service {
             }
         }
         do {
-            if let head = try await hub.signAuditHead() { logger.notice("signed the audit head at shutdown", metadata: ["seq": "\(head.seq)"]) }
+            if let head = try await hub.audit.signHead() { logger.notice("signed the audit head at shutdown", metadata: ["seq": "\(head.seq)"]) }
         } catch {
             logger.error("could not sign the audit head at shutdown", metadata: ["error": "\(error)"])
         }

@@ -19,7 +19,7 @@ public struct FeedUpkeep: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await hub.noteGrantDeadlines()
-                let pruned = try await hub.pruneFeed()
+                let pruned = try await hub.feeds.prune()
                 if pruned > 0 { logger.info("pruned old feed events", metadata: ["count": "\(pruned)"]) }
             } catch {
                 logger.error("feed upkeep failed; will try again", metadata: ["error": "\(error)"])

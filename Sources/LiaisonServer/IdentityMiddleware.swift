@@ -12,16 +12,12 @@ struct IdentityMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
-        // From who the caller is to the answer, the request sees one policy, whatever a SIGHUP reloads meanwhile.
-        return try await hub.withPolicySnapshot { try await identified(request, context: context, next: next) }
-    }
-
-    func identified(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let peer = try await identities.identity(of: context.channel)
-        let principal = try await authenticate(peer)
+        // From who the caller is to the answer, the request sees one policy, whatever a SIGHUP reloads meanwhile.
+        let hubContext = try await authenticate(peer)
         let extraHeaders = ResponseHeaders()
         do {
-            var response = try await RequestPrincipal.$current.withValue(principal) {
+            var response = try await RequestPrincipal.$context.withValue(hubContext) {
                 try await RequestPrincipal.$certificate.withValue(peer.certificate) {
                     try await ResponseHeaders.$current.withValue(extraHeaders) { try await next(request, context) }
                 }
@@ -33,28 +29,24 @@ struct IdentityMiddleware: RouterMiddleware {
             let refused = ErrorMiddleware.translate(error, request: request)
             if refused.recorded { throw refused }
             // Failures of the hub are not refusals; the original error goes on to be logged, with whose request it was.
-            if refused.kind == .internalFailure || refused.kind == .integrity { throw AttributedFailure(principal: principal.id, error: error) }
-            throw await hub.refusal(refused, actor: principal.id, action: FailureLog.operation(of: error) ?? "\(request.method) \(request.uri.path)")
+            if refused.kind == .internalFailure || refused.kind == .integrity { throw AttributedFailure(principal: hubContext.principal.id, error: error) }
+            throw await hubContext.refusal(refused, operation: FailureLog.operation(of: error) ?? "\(request.method) \(request.uri.path)")
         }
     }
 
-    /// The declared principal of the connection's certificate; every refusal is traced under the CN it presented.
-    func authenticate(_ peer: PeerIdentity) async throws -> Principal {
+    /// The request of the connection certificate's declared principal; every refusal is traced under the CN it presented.
+    func authenticate(_ peer: PeerIdentity) async throws -> HubContext {
         switch peer.standing {
         case .commonName(let name):
-            do {
-                return try hub.principal(commonName: name)
-            } catch let error as HubError {
-                throw await hub.refusal(error, actor: "cn:\(name)", action: "authenticate")
-            }
+            return try await hub.context(commonName: name)
         case .anonymous:
             throw await hub.refusal(HubError(.forbidden, code: "no_identity", message: "the client certificate has no Subject CN",
                                              hint: "Use a certificate issued by the hub's CA whose CN is a principal of the policy"),
-                                    actor: "cn:", action: "authenticate")
+                                    actor: "cn:", action: .authenticate)
         case .revoked(let name):
             throw await hub.refusal(HubError(.forbidden, code: "certificate_revoked", message: "the client certificate has been revoked by the hub's CA",
                                              hint: "Ask the hub's administrator for a new certificate"),
-                                    actor: "cn:\(name)", action: "authenticate")
+                                    actor: "cn:\(name)", action: .authenticate)
         }
     }
 }

@@ -19,10 +19,10 @@ public struct KeyRewrapping: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // An in-memory check: nothing to do unless the ring holds an old version.
-            if !hub.keys.oldVersions.isEmpty {
+            if hub.keys.hasOldVersions {
                 do {
-                    while !Task.isShuttingDownGracefully, try await hub.rewrapDataKeys() > 0 {}
-                    if !Task.isShuttingDownGracefully { _ = try await hub.retireUnusedKeyVersions() }
+                    while !Task.isShuttingDownGracefully, try await hub.keys.rewrapDataKeys() > 0 {}
+                    if !Task.isShuttingDownGracefully { _ = try await hub.keys.retireUnusedKeyVersions() }
                 } catch {
                     logger.error("could not rewrap data keys; will try again", metadata: ["error": "\(error)"])
                 }

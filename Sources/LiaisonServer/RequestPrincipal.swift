@@ -1,10 +1,10 @@
-import LiaisonCore
 import LiaisonCrypto
+import LiaisonHub
 
-/// The authenticated principal of the request being handled, set by `IdentityMiddleware`
-/// around the generated OpenAPI handlers, which see only HTTP types.
+/// The request being handled as the hub's services see it (who asks, under which policy snapshot, at what time),
+/// set by `IdentityMiddleware` around the generated OpenAPI handlers, which see only HTTP types.
 enum RequestPrincipal {
-    @TaskLocal static var current: Principal?
+    @TaskLocal static var context: HubContext?
     /// The certificate the principal presented on this connection.
     @TaskLocal static var certificate: X509Certificate?
 }

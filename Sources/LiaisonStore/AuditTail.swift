@@ -27,7 +27,7 @@ struct AuditTail: Sendable, Equatable {
         try db.cachedStatement(sql: """
             INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [seq, Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down)), record.actor, record.action,
+            """).execute(arguments: [seq, record.time.millisecondsSince1970, record.actor, record.action,
                                      record.targets.joined(separator: ","), record.unit, record.outcome, DetailJSON.encode(record.detail),
                                      self.hash, hash])
         let entry = AuditEntry(seq: seq, record: record, previousHash: self.hash, hash: hash)
@@ -62,7 +62,7 @@ enum AuditRow {
     static func entry(from row: Row) -> AuditEntry {
         let targets: String = row[4]
         let millis: Int64 = row[1]
-        let record = AuditRecord(time: Date(timeIntervalSince1970: Double(millis) / 1000), actor: row[2], action: row[3],
+        let record = AuditRecord(time: Date(millisecondsSince1970: millis), actor: row[2], action: row[3],
                                  targets: targets.isEmpty ? [] : targets.split(separator: ",", omittingEmptySubsequences: false).map(String.init), unit: row[5],
                                  outcome: row[6], detail: DetailJSON.decode(row[7]))
         return AuditEntry(seq: row[0], record: record, previousHash: row[8], hash: row[9])

@@ -18,14 +18,14 @@ final class GroupCommitter: Sendable {
         var draining = false
     }
 
-    private let pool: DatabasePool
+    private let writer: any DatabaseWriter
     private let state = Mutex(State())
     /// The committed end of the chain; read and written only on GRDB's writer queue (inside `drain`).
     private let tail = Mutex<AuditTail?>(nil)
     /// Caps a batch so a burst cannot make one transaction, and everyone's latency, unbounded.
     private let maximumBatch = 512
 
-    init(pool: DatabasePool) { self.pool = pool }
+    init(writer: any DatabaseWriter) { self.writer = writer }
 
     func submit<T: Sendable>(_ write: @escaping @Sendable (Database, inout AuditTail) throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
@@ -35,7 +35,7 @@ final class GroupCommitter: Sendable {
                 state.draining = true
                 return true
             }
-            if startDrain { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+            if startDrain { writer.asyncWriteWithoutTransaction { db in self.drain(db) } }
         }
         return result as! T
     }

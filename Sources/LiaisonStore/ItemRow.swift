@@ -13,7 +13,7 @@ enum ItemRow {
         let millis: Int64 = row[12]
         var item = Item(id: row[0], kind: row[1], title: row[2], unit: row[3], persons: decodeList(row[4]), tags: decodeList(row[5]),
                         classification: level, owner: row[7], pushedBy: row[8], contentType: row[9], sha256: row[10],
-                        size: row[11], createdAt: Date(timeIntervalSince1970: Double(millis) / 1000))
+                        size: row[11], createdAt: Date(millisecondsSince1970: millis))
         if let sealed: Data = row[13], let key: Data = row[14], let version: Int64 = row[15] {
             item.sealedMetadata = SealedMetadata(ciphertext: Array(sealed), wrappedKey: Array(key), keyVersion: UInt32(version))
         }

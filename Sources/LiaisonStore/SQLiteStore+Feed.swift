@@ -35,7 +35,7 @@ extension SQLiteStore {
     }
 
     public func pruneEvents(before time: Date) async throws -> Int {
-        try await pool.write { db in
+        try await writer.write { db in
             let cutoff = Self.millis(time)
             guard let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM feed_event WHERE time < ?", arguments: [cutoff]) else { return 0 }
             // Everything up to the newest old event goes, so that the horizon is one number for every principal.

@@ -114,8 +114,8 @@ extension SQLiteStore {
 
     static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id"
 
-    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+    static func millis(_ date: Date) -> Int64 { date.millisecondsSince1970 }
+    static func date(_ millis: Int64) -> Date { Date(millisecondsSince1970: millis) }
 
     static func fetchRequest(id: String, in db: Database) throws -> AccessRequest? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(requestColumns) FROM access_request WHERE id = ?"), arguments: [id]).map { try request(from: $0, in: db) }

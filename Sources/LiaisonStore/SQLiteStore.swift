@@ -1,32 +1,42 @@
 import Foundation
-import GRDB
+public import GRDB
 public import LiaisonCore
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that an
 /// acknowledged push survives a crash or power loss. Pushes go through a group commit.
 public final class SQLiteStore: HubStore {
-    public let path: String
-    let pool: DatabasePool
+    let writer: any DatabaseWriter
     let committer: GroupCommitter
 
-    /// Opens (creating if needed) the database at `path` and runs migrations. `legacySeal` seals the items stored
-    /// before item seals existed, once, in the migration that adds them (the daemon passes its key ring's); without
-    /// it such items would read as damaged.
-    public init(path: String, legacySeal: (@Sendable (Item) -> [UInt8])? = nil) throws {
-        self.path = path
-        try Self.restrictToOwner(path)
+    /// The store over `writer` (injected, as in GRDB's demo `AppDatabase`), migrated. `legacySeal` seals the items
+    /// stored before item seals existed, once, in the migration that adds them (the daemon passes its key ring's);
+    /// without it such items would read as damaged.
+    public init(writer: any DatabaseWriter, legacySeal: (@Sendable (Item) -> [UInt8])? = nil) throws {
+        self.writer = writer
+        try Self.migrator(legacySeal: legacySeal).migrate(writer)
+        committer = GroupCommitter(writer: writer)
+    }
+
+    /// Opens (creating if needed) the database file at `path`, durably, and migrates it.
+    public convenience init(path: String, legacySeal: (@Sendable (Item) -> [UInt8])? = nil) throws {
+        try self.init(writer: try Self.openDurable(path: path), legacySeal: legacySeal)
+    }
+
+    /// The database at `path` in WAL mode with `synchronous=FULL` (an acknowledged write survives power loss),
+    /// readable by its owner only.
+    public static func openDurable(path: String) throws -> DatabasePool {
+        try restrictToOwner(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.maximumReaderCount = 8
-        pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: configuration)
         // DatabasePool sets synchronous=NORMAL when it enables WAL; acknowledged writes need FULL.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
             guard level == 2 else { throw StoreError.durability("SQLite refused synchronous=FULL (got \(level ?? -1))") }
         }
-        try Self.migrator(legacySeal: legacySeal).migrate(pool)
-        committer = GroupCommitter(pool: pool)
+        return pool
     }
 
     /// Creates the database file readable by its owner only (SQLite gives `-wal` and `-shm` the same mode),
@@ -72,7 +82,7 @@ public final class SQLiteStore: HubStore {
     }
 
     public func saveSignedHead(_ head: SignedHead) async throws {
-        try await pool.write { db in
+        try await writer.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO audit_head (seq, hash, time, signature) VALUES (?, ?, ?, ?)",
                            arguments: [head.seq, head.hash, head.timeMs, Data(head.signature)])
         }
@@ -103,8 +113,8 @@ public final class SQLiteStore: HubStore {
         if let action = query.action { clauses.append("action = ?"); arguments += [action] }
         if let unit = query.unit { clauses.append("unit = ?"); arguments += [unit] }
         if let item = query.item { clauses.append("(',' || targets || ',') LIKE ?"); arguments += ["%," + item + ",%"] }
-        if let since = query.since { clauses.append("time >= ?"); arguments += [Int64(since.timeIntervalSince1970 * 1000)] }
-        if let until = query.until { clauses.append("time < ?"); arguments += [Int64(until.timeIntervalSince1970 * 1000)] }
+        if let since = query.since { clauses.append("time >= ?"); arguments += [since.millisecondsSince1970] }
+        if let until = query.until { clauses.append("time < ?"); arguments += [until.millisecondsSince1970] }
         let sql = "SELECT \(AuditRow.columns) FROM audit WHERE \(clauses.joined(separator: " AND ")) ORDER BY seq LIMIT \(max(1, query.limit))"
         let finalArguments = arguments
         return try readNow { db in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: finalArguments).map(AuditRow.entry(from:)) }
@@ -128,7 +138,7 @@ public final class SQLiteStore: HubStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [item.id, item.kind, item.title, item.unit, ItemRow.encodeList(item.persons), ItemRow.encodeList(item.tags),
                         item.classification.rawValue, item.owner, item.pushedBy, item.contentType, item.sha256, item.size,
-                        Int64((item.createdAt.timeIntervalSince1970 * 1000).rounded()),
+                        item.createdAt.millisecondsSince1970,
                         item.sealedMetadata.map { Data($0.ciphertext) }, item.sealedMetadata.map { Data($0.wrappedKey) },
                         item.sealedMetadata.map { Int64($0.keyVersion) }, item.answers, item.seal.map { Data($0) }])
         try db.cachedStatement(sql: "INSERT INTO payload (item_id, bytes, wrapped_key, key_version) VALUES (?, ?, ?, ?)").execute(arguments: [item.id, Data(payload.bytes), payload.wrappedKey.map { Data($0) }, payload.keyVersion.map { Int64($0) }])
@@ -150,11 +160,11 @@ public final class SQLiteStore: HubStore {
 
     /// A synchronous read of one statement, without a transaction; from an async function the compiler would pick
     /// GRDB's async overload.
-    func readNow<T>(_ body: (Database) throws -> T) throws -> T { try pool.unsafeRead(body) }
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T { try writer.unsafeRead(body) }
 
     /// A synchronous read of several statements in one snapshot (a read transaction), so that a commit between
     /// them cannot show half of it (a request without the items it was stored with, a grant without its items).
-    func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+    func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T { try writer.read(body) }
 
     public func item(id: String) async throws -> Item? {
         try readNow { db in try Self.fetchItem(id: id, in: db) }
@@ -205,7 +215,7 @@ public final class SQLiteStore: HubStore {
     }
 
     public func replaceDataKeys(_ rewraps: [DataKeyRewrap]) async throws -> Int {
-        try await pool.write { db in
+        try await writer.write { db in
             var replaced = 0
             for rewrap in rewraps {
                 // Only a key still under the version it was read under: a concurrent rewrap is not undone.

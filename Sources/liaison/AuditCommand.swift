@@ -28,7 +28,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     static func entry(_ wire: Components.Schemas.AuditEntry) -> AuditEntry {
-        AuditEntry(seq: wire.seq, record: AuditRecord(time: Date(timeIntervalSince1970: Double(wire.timeMs) / 1000), actor: wire.actor, action: wire.action,
+        AuditEntry(seq: wire.seq, record: AuditRecord(time: Date(millisecondsSince1970: wire.timeMs), actor: wire.actor, action: wire.action,
                                                       targets: wire.targets, unit: wire.unit, outcome: wire.outcome, detail: wire.detail.additionalProperties),
                    previousHash: wire.prevHash, hash: wire.hash)
     }
@@ -246,7 +246,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     static func line(_ entry: AuditEntry) -> String {
         let record = entry.record
-        var object: [String: Any] = ["seq": entry.seq, "time_ms": Int64((record.time.timeIntervalSince1970 * 1000).rounded(.down)),
+        var object: [String: Any] = ["seq": entry.seq, "time_ms": record.time.millisecondsSince1970,
                                      "actor": record.actor, "action": record.action, "targets": record.targets, "outcome": record.outcome,
                                      "detail": record.detail, "prev_hash": entry.previousHash, "hash": entry.hash]
         if let unit = record.unit { object["unit"] = unit }

@@ -111,7 +111,7 @@ struct AuditTests {
                 _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
             }
             if signed {
-                #expect(try await hub.hub.signAuditHead()?.seq == 5)
+                #expect(try await hub.hub.audit.signHead()?.seq == 5)
                 for index in 0..<2 {
                     _ = try await hub.client("office-3").push(title: "u\(index)", unit: "finance-bureau", classification: "general")
                 }

@@ -90,11 +90,11 @@ struct ConfidentialDeliveryTests {
             await #expect(throws: HubError(.notAcceptable, code: "unaddressable_key",
                                            message: "item \(id) is delivered sealed to your certificate, and a CMS envelope cannot be addressed to its ED25519 key",
                                            hint: "Present a certificate with an \(CMSEnvelope.addressableKeyTypes) key; ask the hub's CA for one")) {
-                try await running.hub.payload(id: id, by: reader, presenting: certificate)
+                try await running.hub.items.payload(id: id, in: running.hub.context(for: reader), presenting: certificate)
             }
             // General items need no envelope: the same certificate reads them.
             let general = try #require(try await running.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)
-            #expect(try await running.hub.payload(id: general, by: reader, presenting: certificate).bytes == Array("payload".utf8))
+            #expect(try await running.hub.items.payload(id: general, in: running.hub.context(for: reader), presenting: certificate).bytes == Array("payload".utf8))
         }
     }
 
@@ -216,20 +216,20 @@ struct KeyRotationTests {
         var ids: [String: [UInt8]] = [:]
         for index in 0..<600 {
             let body = Array("体检 \(index)".utf8)
-            let receipt = try await hub.push(PushRequest(kind: "report", title: "t\(index)", unit: "health-commission", classification: "confidential",
-                                                         contentType: "text/plain", payload: body), by: owner)
+            let receipt = try await hub.items.push(PushRequest(kind: "report", title: "t\(index)", unit: "health-commission", classification: "confidential",
+                                                         contentType: "text/plain", payload: body), in: hub.context(for: owner))
             ids[receipt.item.item.id] = body
         }
         let admin = try hub.principal(commonName: "sun.hao")
-        _ = try await hub.rotateKeys(by: admin)
-        #expect(try await hub.rewrapDataKeys(batch: 256) == 256)
-        _ = try await hub.rotateKeys(by: admin)  // version 3 while 344 keys are still under 1
-        #expect(try await hub.retireUnusedKeyVersions() == [])
-        #expect(try await hub.completeKeyRotation() == [1, 2])
+        _ = try await hub.keys.rotate(in: hub.context(for: admin))
+        #expect(try await hub.keys.rewrapDataKeys(batch: 256) == 256)
+        _ = try await hub.keys.rotate(in: hub.context(for: admin))  // version 3 while 344 keys are still under 1
+        #expect(try await hub.keys.retireUnusedKeyVersions() == [])
+        #expect(try await hub.keys.completeKeyRotation() == [1, 2])
         #expect(hub.keys.ring.versionList.map(\.version) == [3])
         let reader = owner
         for (id, body) in ids {
-            let delivered = try await hub.payload(id: id, by: reader, presenting: try X509Certificate(file: TestPKI.shared.certificate("stationed-health")))
+            let delivered = try await hub.items.payload(id: id, in: hub.context(for: reader), presenting: try X509Certificate(file: TestPKI.shared.certificate("stationed-health")))
             let opened = try CMSEnvelope.open(delivered.bytes, key: PrivateKey(pemFile: TestPKI.shared.key("stationed-health")),
                                               certificate: X509Certificate(file: TestPKI.shared.certificate("stationed-health")))
             #expect(opened == body)

@@ -55,17 +55,17 @@ struct FeedTests {
             let began = clock.now
             async let polled = reader.get("/v1/feed?after=\(start)&wait=30")
             // Wait for the poll to be parked in the hub, not for a fixed time.
-            for _ in 0..<400 where hub.hub.waitingFeedReaders == 0 { try await Task.sleep(for: .milliseconds(5)) }
-            #expect(hub.hub.waitingFeedReaders == 1)
+            for _ in 0..<400 where hub.hub.feeds.waitingReaders == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(hub.hub.feeds.waitingReaders == 1)
             // An event for someone else does not wake it...
             _ = try await hub.client("stationed-health").push(unit: "health-commission", classification: "restricted")
-            #expect(hub.hub.waitingFeedReaders == 1)
+            #expect(hub.hub.feeds.waitingReaders == 1)
             // ...one for zhang.wei does.
             let id = try #require(try await hub.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)
             let response = try await polled
             #expect(clock.now - began < .seconds(20), "answered by the event, not by the 30 s wait")
             #expect((response.json["events"] as? [[String: Any]])?.map { $0["item"] as? String } == [id])
-            #expect(hub.hub.waitingFeedReaders == 0)
+            #expect(hub.hub.feeds.waitingReaders == 0)
 
             // With nothing new, the poll ends after `wait` with an empty page and the same cursor.
             let cursor = (response.json["cursor"] as? NSNumber)?.int64Value ?? 0
@@ -151,7 +151,7 @@ struct FeedTests {
             let old = try await drain(try hub.client("zhang.wei"))
             clock.advance(by: 2 * 86_400)
             let fresh = try #require(try await hub.client("stationed-finance").push(unit: "finance-bureau", classification: "general").json["id"] as? String)
-            #expect(try await hub.hub.pruneFeed() >= 1)
+            #expect(try await hub.hub.feeds.prune() >= 1)
             let gone = try await hub.client("zhang.wei").get("/v1/feed?after=0")
             #expect(gone.status == 410)
             #expect(gone.errorCode == "cursor_expired" && gone.errorField == "after")

@@ -123,7 +123,7 @@ struct SharingPropertyTests {
             checks += 1
             // Every principal's listing shows exactly what the policy plus live grants allow.
             for reader in principals {
-                let page = try await hub.list(ListRequest(limit: 1000), by: reader)
+                let page = try await hub.items.list(ListRequest(limit: 1000), in: hub.context(for: reader))
                 let seen = Dictionary(uniqueKeysWithValues: page.items.map { ($0.item.id, $0.access) })
                 for item in items {
                     let want = expected(reader, item)
@@ -141,7 +141,7 @@ struct SharingPropertyTests {
             for _ in 0..<10 where !items.isEmpty { pairs.append((principals.randomElement(using: &rng)!, items.randomElement(using: &rng)!)) }
             let certificate = try X509Certificate(file: TestPKI.shared.certificate("stationed-finance"))
             for (reader, item) in pairs {
-                let delivered = try? await hub.payload(id: item.id, by: reader, presenting: certificate)
+                let delivered = try? await hub.items.payload(id: item.id, in: hub.context(for: reader), presenting: certificate)
                 #expect((delivered != nil) == (expected(reader, item) == .read), "seed \(seed) step \(step): payload of \(item.id) to \(reader.id)")
             }
             // Exactly one grant per approved request, with exactly its items and expiry; none for anything else.
@@ -161,8 +161,9 @@ struct SharingPropertyTests {
             case 0...2:  // push
                 let owner = try #require(policy.principal(Self.agencyIDs.randomElement(using: &rng)!))
                 let level = Classification.allCases.randomElement(using: &rng)!
-                let receipt = try await hub.push(PushRequest(kind: "report", title: "t\(step)", unit: Self.units.randomElement(using: &rng)!,
-                                                             classification: level.rawValue, contentType: "text/plain", payload: Array("p\(step)".utf8)), by: owner)
+                let receipt = try await hub.items.push(PushRequest(kind: "report", title: "t\(step)", unit: Self.units.randomElement(using: &rng)!,
+                                                                   classification: level.rawValue, contentType: "text/plain", payload: Array("p\(step)".utf8)),
+                                                       in: hub.context(for: owner))
                 items.append(receipt.item.item)
             case 3...5:  // request some items the requester sees withheld (or, now and then, one it may not ask for)
                 guard !items.isEmpty else { continue }
@@ -173,7 +174,7 @@ struct SharingPropertyTests {
                 let chosen = Array(Set((0..<Int.random(in: 1...3, using: &rng)).map { _ in pool.randomElement(using: &rng)! }.map(\.id)))
                 let duration = "\(Int.random(in: 1...22, using: &rng))d"
                 do {
-                    let view = try await hub.createRequest(NewAccessRequest(items: chosen, reason: "r", duration: duration), by: requester)
+                    let view = try await hub.sharing.createRequest(NewAccessRequest(items: chosen, reason: "r", duration: duration), in: hub.context(for: requester))
                     // Accepted only if every item was withheld to the requester and the duration fits the highest level's cap.
                     let asked = items.filter { chosen.contains($0.id) }
                     #expect(asked.allSatisfy { expected(requester, $0) == .withheld }, "seed \(seed) step \(step): request accepted for an item not withheld")
@@ -199,7 +200,7 @@ struct SharingPropertyTests {
                     && requestItems.contains { item in policy.levels[item.classification]?.approval?.approvers.contains { policy.holds($0, reader: reviewer, item: item.subject, at: now) } ?? false }
                 let open = entry.decision == .pending && now < entry.request.expiresAt
                 do {
-                    let view = try await hub.review(requestID: id, decision, comment: "c", by: reviewer)
+                    let view = try await hub.sharing.review(requestID: id, decision, comment: "c", in: hub.context(for: reviewer))
                     #expect(eligible && open && !entry.reviewers.contains(reviewer.id), "seed \(seed) step \(step): review by \(reviewer.id) accepted")
                     entry.reviewers.insert(reviewer.id)
                     if decision == .deny {
@@ -222,7 +223,7 @@ struct SharingPropertyTests {
                 guard let id = model.keys.sorted().randomElement(using: &rng), var entry = model[id], let grant = entry.grant else { continue }
                 let revoker = principals.randomElement(using: &rng)!
                 do {
-                    _ = try await hub.revokeGrant(id: grant.id, by: revoker)
+                    _ = try await hub.sharing.revokeGrant(id: grant.id, in: hub.context(for: revoker))
                     #expect(revoker.roles.contains(.approver) && revoker.agency.id != grant.agency && grant.isLive(at: clock.now))
                     entry.grant = Grant(id: grant.id, requestID: id, agency: grant.agency, itemIDs: grant.itemIDs, createdAt: grant.createdAt, expiresAt: grant.expiresAt,
                                         revokedAt: clock.now, revokedBy: revoker.id)

@@ -3,17 +3,19 @@ public import LiaisonCore
 import LiaisonCrypto
 import LiaisonStore
 
-extension Hub {
-    /// Validates a push against the policy, encrypts it if its level says so, and stores it durably.
-    public func push(_ sent: PushRequest, by pusher: Principal) async throws -> PushReceipt {
-        let (request, level) = try await traced(pusher.id, "pushItem", unit: sent.unit) {
+/// Pushes: validated against the policy, encrypted when the level says so, stored durably with their trail entry.
+extension ItemService {
+    public func push(_ sent: PushRequest, in context: HubContext) async throws -> PushReceipt {
+        let policy = context.policy
+        let pusher = context.principal
+        let (request, level) = try await context.traced(.pushItem, unit: sent.unit) {
             let request = try unsealed(sent)
-            let level = try validate(request)
-            try await checkAnswers(request, by: pusher)
+            let level = try validate(request, under: policy)
+            try await checkAnswers(request, in: context)
             return (request, level)
         }
-        let now = clock()
-        let ring = cipher  // before the store is read (see withDataKey)
+        let now = context.now
+        let ring = vault.cipher  // before the store is read (see withDataKey)
         let id = ids.next(at: now)
         let sha256 = Digest.sha256Hex(request.payload)
         var item = Item(id: id, kind: request.kind, title: request.title, unit: request.unit, persons: request.persons, tags: request.tags,
@@ -23,98 +25,46 @@ extension Hub {
         let claim = request.idempotencyKey.map { key in
             IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: sha256))
         }
+        let encrypted = policy.levels[level]?.payloadAtRest == .encrypted
         // The trail entry commits in the same transaction as the item; it names neither title nor payload. It records what
         // an auditor cross-checks the stored item with (`liaison audit items`); not the digest of a payload kept encrypted,
         // which would let a reader of the trail confirm a guessed plaintext.
         var detail = ["classification": level.rawValue, "kind": item.kind, "size": String(item.size), "owner": item.owner]
-        if policy.levels[level]?.payloadAtRest != .encrypted { detail["sha256"] = sha256 }
-        let audit = AuditRecord(time: now, actor: pusher.id, action: "pushItem", targets: [id], unit: item.unit, outcome: "ok", detail: detail)
-        let events = pushEvents(item, by: pusher)
+        if !encrypted { detail["sha256"] = sha256 }
+        let audit = AuditRecord(time: now, actor: pusher.id, action: .pushItem, targets: [id], unit: item.unit, detail: detail)
+        let events = pushEvents(item, by: pusher, under: policy)
         let outcome: InsertOutcome
-        if policy.levels[level]?.payloadAtRest == .encrypted {
+        if encrypted {
             // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
-            outcome = try await keys.sealing { cipher in
-                // Title, persons and tags would reveal content: they are sealed with the payload, under its data key.
-                let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
-                let sealed = try cipher.seal(request.payload, metadata: Array(metadata), binding: binding(of: item))
-                let key = sealed.payload.wrappedKey
-                var kept = item.with(title: "", persons: [], tags: [],
-                                     sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
-                kept.seal = keys.ring.itemSeal(kept.sealInput())
-                return try await store.insert(kept, payload: StoredPayload(bytes: sealed.payload.ciphertext, wrappedKey: key.sealed, keyVersion: key.version),
-                                              claim: claim, audit: audit, events: events)
+            outcome = try await vault.keys.sealing { cipher in
+                let (kept, payload) = try vault.encrypted(item, payload: request.payload, with: cipher)
+                return try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events)
             }
         } else {
-            item.seal = keys.ring.itemSeal(item.sealInput())
-            outcome = try await store.insert(item, payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim, audit: audit,
-                                             events: events)
+            outcome = try await store.insert(vault.sealed(item), payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim,
+                                             audit: audit, events: events)
         }
         switch outcome {
         case .created:
             feedWaiters.notify(events.map(\.principal))
             return PushReceipt(item: VisibleItem(item: item, access: .read), replayed: false)
         case .replayed(let first):
-            return PushReceipt(item: VisibleItem(item: try opened(first, ring), access: .read), replayed: true)
+            return PushReceipt(item: VisibleItem(item: try vault.opened(first, ring), access: .read), replayed: true)
         case .conflict(let existingID):
             var error = HubError(.conflict, code: "idempotency_conflict",
-                           message: "the Idempotency-Key '\(request.idempotencyKey ?? "")' was already used for item \(existingID) with a different body",
-                           hint: "Use a new key for a new item; reuse a key only to retry exactly the same push")
+                                 message: "the Idempotency-Key '\(request.idempotencyKey ?? "")' was already used for item \(existingID) with a different body",
+                                 hint: "Use a new key for a new item; reuse a key only to retry exactly the same push")
             error.recorded = true  // the store wrote the refusal with the conflict
             throw error
         }
     }
 
-    /// The item with its sealed title, persons and tags opened, once its seal shows the row is as pushed; an
-    /// integrity error otherwise. `cipher` is the key ring as it was before the item was read (see `withDataKey`).
-    func opened(_ item: Item, _ cipher: PayloadCipher) throws -> Item {
-        try checkSeal(item)
-        guard let sealed = item.sealedMetadata else { return item }
-        do {
-            let bytes = try withDataKey(cipher) {
-                try $0.openMetadata(sealed.ciphertext, wrappedKey: WrappedKey(version: sealed.keyVersion, sealed: sealed.wrappedKey), binding: binding(of: item))
-            }
-            let content = try JSONDecoder().decode(ContentMetadata.self, from: Data(bytes))
-            return item.with(title: content.title, persons: content.persons, tags: content.tags, sealedMetadata: nil)
-        } catch {
-            logger.critical("stored metadata failed authentication", metadata: ["item": "\(item.id)", "error": "\(error)"])
-            throw HubError.damaged(item.id)
+    /// "Item readable" events for everyone but the pusher whom the policy lets read a new item.
+    func pushEvents(_ item: Item, by pusher: Principal, under policy: Policy) -> [FeedEvent] {
+        policy.principalIDs.compactMap { id in
+            guard id != pusher.id, let reader = policy.principal(id), policy.access(of: reader, to: item.subject, at: item.createdAt) == .read else { return nil }
+            return FeedEvent(principal: id, kind: .itemReadable, time: item.createdAt, item: item.id, detail: FeedEvent.stub(item, via: "push"))
         }
-    }
-
-    /// What a reader is shown of an item: opened when readable, a stub otherwise; marked damaged, and never
-    /// opened, when its row is not as pushed (a stub's level and owner come from the row too).
-    func shown(_ item: Item, as access: AccessDecision.Access, _ cipher: PayloadCipher) -> VisibleItem {
-        do {
-            if access == .read { return VisibleItem(item: try opened(item, cipher), access: .read) }
-            try checkSeal(item)
-            return VisibleItem(item: item, access: access)
-        } catch {
-            return VisibleItem(item: item, access: access, damaged: true)
-        }
-    }
-
-    /// Whether the stored row is the one pushed: its seal binds every field (`Item.sealInput`), so an edit of the
-    /// title, level, owner, unit or digest in the database is caught here, before anything of it is shown.
-    func checkSeal(_ item: Item) throws {
-        guard let seal = item.seal, HMACSHA256.equal(seal, keys.ring.itemSeal(item.sealInput())) else {
-            logger.critical("a stored item does not match its seal", metadata: ["item": "\(item.id)"])
-            throw HubError.damaged(item.id)
-        }
-    }
-
-    /// Runs `body` with `cipher`, a snapshot of the ring taken before the row was read, which holds every
-    /// version the row could have been wrapped under then (a version is retired only once no row uses it).
-    /// If a rewrap moved the row to a version added after the snapshot, the ring as it is now holds that one.
-    func withDataKey<T>(_ cipher: PayloadCipher, _ body: (PayloadCipher) throws -> T) throws -> T {
-        do {
-            return try body(cipher)
-        } catch CryptoError.unknownKeyVersion {
-            return try body(self.cipher)
-        }
-    }
-
-    func binding(of item: Item) -> PayloadBinding {
-        PayloadBinding(itemID: item.id, owner: item.owner, level: item.classification.rawValue)
     }
 
     /// The request with a payload sealed to the hub (hub-blind intake) opened; the plaintext stays in memory.
@@ -142,7 +92,7 @@ extension Hub {
     }
 
     /// A rectification names the feedback item it answers, one the pusher can see; no other kind names one.
-    func checkAnswers(_ request: PushRequest, by pusher: Principal) async throws {
+    func checkAnswers(_ request: PushRequest, in context: HubContext) async throws {
         guard request.kind == "rectification" else {
             if request.answers != nil {
                 throw HubError.invalidField("answers", "only rectification items answer a feedback item", hint: "Drop answers, or push with kind rectification")
@@ -152,7 +102,7 @@ extension Hub {
         guard let answered = request.answers else {
             throw HubError.invalidField("answers", "a rectification names the feedback item it answers", hint: "Give the feedback item's id in answers (--answers ID)")
         }
-        guard let feedback = try await store.item(id: answered), try await access(pusher, feedback) != .hidden else {
+        guard let feedback = try await store.item(id: answered), try await access.access(to: feedback, in: context) != .hidden else {
             throw HubError.invalidField("answers", "item \(answered) does not exist or is not visible to you", hint: "Give the id of a feedback item you can see")
         }
         guard feedback.kind == "feedback" else {
@@ -168,7 +118,7 @@ extension Hub {
     }
 
     /// Checks every field against the policy and the limits; the first problem is reported with its field.
-    func validate(_ request: PushRequest) throws -> Classification {
+    func validate(_ request: PushRequest, under policy: Policy) throws -> Classification {
         guard request.payload.count <= limits.payloadBytes else {
             throw HubError(.tooLarge, code: "payload_too_large",
                            message: "the payload is \(request.payload.count) bytes; this hub accepts at most \(limits.payloadBytes)",
@@ -182,9 +132,7 @@ extension Hub {
         guard Self.fits(request.title, limits.titleCharacters) else {
             throw HubError.invalidField("title", "the title has \(request.title.count) characters", hint: "Keep titles to \(limits.titleCharacters) characters; put the rest in the payload")
         }
-        guard policy.units[request.unit] != nil else {
-            throw HubError.invalidField("unit", "unknown unit '\(request.unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
-        }
+        try HubError.requireUnit(request.unit, in: policy)
         guard let level = Classification(rawValue: request.classification) else {
             throw HubError.invalidField("classification", "unknown classification '\(request.classification)'", hint: "Use one of: \(Classification.names)")
         }
@@ -220,11 +168,4 @@ extension Hub {
     static func fits(_ text: String, _ characters: Int) -> Bool {
         text.utf8.count <= characters || text.count <= characters
     }
-}
-
-/// The fields of an item that would reveal its content, as sealed for encrypted levels.
-struct ContentMetadata: Codable {
-    let title: String
-    let persons: [String]
-    let tags: [String]
 }

@@ -2,8 +2,9 @@ import Foundation
 public import LiaisonCore
 public import LiaisonCrypto
 import LiaisonStore
+import Logging
 
-/// Filters for `Hub.list`, as the caller gave them (still text, validated here).
+/// Filters for `ItemService.list`, as the caller gave them (still text, validated here).
 public struct ListRequest: Sendable {
     public var unit: String?
     public var kind: String?
@@ -22,21 +23,33 @@ public struct ListRequest: Sendable {
     }
 }
 
-extension Hub {
+/// Pushing, listing and reading items, and explaining who may read them.
+public struct ItemService: Sendable {
+    let store: any ItemStore
+    let grants: any GrantStore
+    let access: AccessResolver
+    let vault: ItemVault
+    let ids: ItemIDGenerator
+    let feedWaiters: FeedWaiters
+    let limits: HubLimits
+    /// The hub's key and certificate, which open payloads sealed to the hub (hub-blind intake); nil in a hub without.
+    let identity: HubIdentity?
+    let logger: Logger
+
     /// Items the reader may read, and withheld stubs of those the policy lets it know about; newest first.
-    public func list(_ request: ListRequest, by reader: Principal) async throws -> ItemPage {
-        try await traced(reader.id, "listItems", unit: request.unit) {
-            let page = try await listPage(request, by: reader)
+    public func list(_ request: ListRequest, in context: HubContext) async throws -> ItemPage {
+        try await context.traced(.listItems, unit: request.unit) {
+            let page = try await listPage(request, in: context)
             var detail = ["count": String(page.items.count), "withheld": String(page.items.filter(\.isWithheld).count)]
             for (name, value) in [("kind", request.kind), ("classification", request.classification), ("owner", request.owner), ("cursor", request.cursor)] {
                 if let value { detail[name] = value }
             }
-            try await record(reader.id, "listItems", targets: page.items.map(\.item.id), unit: request.unit, detail: detail)
+            try await context.record(.listItems, targets: page.items.map(\.item.id), unit: request.unit, detail: detail)
             return page
         }
     }
 
-    func listPage(_ request: ListRequest, by reader: Principal) async throws -> ItemPage {
+    func listPage(_ request: ListRequest, in context: HubContext) async throws -> ItemPage {
         var level: Classification?
         if let text = request.classification {
             guard let parsed = Classification(rawValue: text) else {
@@ -50,17 +63,16 @@ extension Hub {
         var query = ItemQuery(unit: request.unit, kind: request.kind, classification: level, owner: request.owner, before: request.cursor,
                               limit: request.limit)
         var visible: [VisibleItem] = []
-        let cipher = self.cipher
-        let now = clock()
+        let cipher = vault.cipher
         // One read of the reader's live grants and held leads serves the whole page.
-        let accessNow = try await readerAccess(reader, at: now)
+        let accessNow = try await access.readerAccess(in: context)
         // Hidden items are skipped, so a page may need several reads; the scan is bounded so one request stays cheap.
         for _ in 0..<8 {
             let batch = try await store.items(matching: query)
             for item in batch {
                 let access = accessNow.of(item)
                 guard access != .hidden else { continue }
-                visible.append(shown(item, as: access, cipher))
+                visible.append(vault.shown(item, as: access, cipher))
                 if visible.count == request.limit { return ItemPage(items: visible, nextCursor: item.id) }
             }
             guard batch.count == query.limit, let last = batch.last else { return ItemPage(items: visible, nextCursor: nil) }
@@ -70,39 +82,32 @@ extension Hub {
         return ItemPage(items: visible, nextCursor: query.before)
     }
 
-    /// What `reader` may see of many items at `now`: its agency's grants and held leads are read once here.
-    func readerAccess(_ reader: Principal, at now: Date) async throws -> ReaderAccess {
-        let agency = reader.agency.id
-        return ReaderAccess(policy: policy, reader: reader, now: now,
-                            beyondPolicy: try await store.grantedItems(agency: agency, at: now).union(try await store.leadsHeld(by: agency)))
-    }
-
     /// The item's metadata, or its withheld stub; 404 if the reader may not know it exists.
-    public func item(id: String, by reader: Principal) async throws -> VisibleItem {
-        try await traced(reader.id, "getItem", targets: [id]) {
-            let visible = try await visibleItem(id: id, by: reader)
-            try await record(reader.id, "getItem", targets: [id], unit: visible.item.unit, outcome: visible.isWithheld ? "withheld" : "ok")
+    public func item(id: String, in context: HubContext) async throws -> VisibleItem {
+        try await context.traced(.getItem, targets: [id]) {
+            let visible = try await visibleItem(id: id, in: context)
+            try await context.record(.getItem, targets: [id], unit: visible.item.unit, outcome: visible.isWithheld ? "withheld" : "ok")
             return visible
         }
     }
 
     /// `openingMetadata: false` leaves a confidential item's title, persons and tags sealed, for callers that do not show them.
-    func visibleItem(id: String, by reader: Principal, openingMetadata: Bool = true) async throws -> VisibleItem {
-        let cipher = self.cipher
+    func visibleItem(id: String, in context: HubContext, openingMetadata: Bool = true) async throws -> VisibleItem {
+        let cipher = vault.cipher
         guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
-        let access = try await access(reader, item)
+        let access = try await access.access(to: item, in: context)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
-        return VisibleItem(item: access == .read && openingMetadata ? try opened(item, cipher) : item, access: access)
+        return VisibleItem(item: access == .read && openingMetadata ? try vault.opened(item, cipher) : item, access: access)
     }
 
     /// The exact bytes pushed, if the reader may read them. A payload stored encrypted is opened in memory
     /// and sealed again as CMS to `certificate`, the one the reader presented: plaintext never leaves the hub.
     /// `accepts` says whether the reader takes the payload plain (false) or sealed (true); it is asked
     /// before the read is recorded, so a payload the reader would refuse is neither delivered nor traced as read.
-    public func payload(id: String, by reader: Principal, presenting certificate: X509Certificate?,
+    public func payload(id: String, in context: HubContext, presenting certificate: X509Certificate?,
                         accepts: (_ sealed: Bool) -> Bool = { _ in true }) async throws -> DeliveredPayload {
-        try await traced(reader.id, "getItemPayload", targets: [id]) {
-            var delivered = try await openPayload(id: id, by: reader)
+        try await context.traced(.getItemPayload, targets: [id]) {
+            var delivered = try await openPayload(id: id, in: context)
             guard accepts(delivered.encrypted) else {
                 let type = delivered.encrypted ? "application/pkcs7-mime (CMS sealed to your certificate)" : "application/octet-stream"
                 throw HubError(.notAcceptable, code: "not_acceptable", message: "item \(id) is delivered as \(type), which your Accept header excludes",
@@ -111,8 +116,7 @@ extension Hub {
             if delivered.encrypted {
                 delivered = try sealForReader(delivered, id: id, certificate: certificate)
             }
-            try await record(reader.id, "getItemPayload", targets: [id], unit: delivered.unit,
-                             detail: delivered.encrypted ? ["delivery": "cms"] : [:])
+            try await context.record(.getItemPayload, targets: [id], unit: delivered.unit, detail: delivered.encrypted ? ["delivery": "cms"] : [:])
             return delivered
         }
     }
@@ -132,38 +136,49 @@ extension Hub {
     }
 
     /// The payload in plaintext, for the hub's own use (delivery seals it again when it was stored encrypted).
-    func openPayload(id: String, by reader: Principal) async throws -> DeliveredPayload {
-        let cipher = self.cipher
+    func openPayload(id: String, in context: HubContext) async throws -> DeliveredPayload {
+        let cipher = vault.cipher
         // Delivery needs the content type, digest and unit, none of them sealed: the title stays sealed.
-        let visible = try await visibleItem(id: id, by: reader, openingMetadata: false)
+        let visible = try await visibleItem(id: id, in: context, openingMetadata: false)
         guard visible.access == .read else {
             throw HubError(.forbidden, code: "forbidden", message: "you may not read the payload of item \(id)",
                            hint: "Ask for access with an access request; its owner's approvers decide")
         }
         let item = visible.item
-        try checkSeal(item)
+        try vault.checkSeal(item)
         guard let stored = try await store.payload(id: id) else {
             logger.error("item has no stored payload", metadata: ["item": "\(id)"])
             throw HubError(.integrity, code: "integrity", message: "the payload of item \(id) is missing", hint: "Report this to the hub's operator")
         }
-        let bytes: [UInt8]
-        if let wrapped = stored.wrappedKey, let version = stored.keyVersion {
-            do {
-                bytes = try withDataKey(cipher) {
-                    try $0.open(SealedPayload(wrappedKey: WrappedKey(version: version, sealed: wrapped), ciphertext: stored.bytes), binding: binding(of: item))
-                }
-            } catch {
-                logger.critical("stored ciphertext failed authentication", metadata: ["item": "\(id)", "error": "\(error)"])
-                throw HubError.damaged(id)
-            }
-        } else {
-            // A plain payload is bound to its item through the sealed digest.
-            guard Digest.sha256Hex(stored.bytes) == item.sha256 else {
-                logger.critical("a stored payload does not match its item's digest", metadata: ["item": "\(id)"])
-                throw HubError.damaged(id)
-            }
-            bytes = stored.bytes
+        return DeliveredPayload(bytes: try vault.plaintext(of: stored, for: item, cipher), contentType: item.contentType, sha256: item.sha256, unit: item.unit,
+                                encrypted: stored.wrappedKey != nil)
+    }
+
+    /// The decision and the rule behind it, for `liaison policy explain`. Someone may explain
+    /// their own access; auditors and administrators may explain anyone's.
+    public func explain(principal id: String, item itemID: String, in context: HubContext) async throws -> AccessDecision {
+        try await context.traced(.explainAccess, targets: [itemID]) {
+            let decision = try await decide(principal: id, item: itemID, in: context)
+            try await context.record(.explainAccess, targets: [itemID], detail: ["principal": id, "access": decision.access.rawValue])
+            return decision
         }
-        return DeliveredPayload(bytes: bytes, contentType: item.contentType, sha256: item.sha256, unit: item.unit, encrypted: stored.wrappedKey != nil)
+    }
+
+    func decide(principal id: String, item itemID: String, in context: HubContext) async throws -> AccessDecision {
+        let caller = context.principal
+        guard id == caller.id || caller.roles.contains(.auditor) || caller.roles.contains(.administrator) else {
+            throw HubError(.forbidden, code: "forbidden", message: "only auditors and administrators may explain another principal's access",
+                           hint: "Explain your own access with --principal \(caller.id)")
+        }
+        guard let reader = context.policy.principal(id) else {
+            throw HubError.invalidField("principal", "'\(id)' is not a principal declared in the policy", hint: "Use a principal id from the policy (`liaison policy check` lists them)")
+        }
+        guard let item = try await store.item(id: itemID), try await access.access(to: item, in: context) != .hidden else { throw HubError.itemNotFound(itemID) }
+        let decision = context.policy.decide(for: reader, about: item.subject, at: context.now)
+        guard decision.access != .read,
+              let grant = try await grants.grants(matching: GrantQuery(agency: reader.agency.id, liveAt: context.now)).first(where: { $0.itemIDs.contains(itemID) }) else {
+            return decision
+        }
+        return AccessDecision(access: .read, reason: "\(decision.reason); but grant \(grant.id) (request \(grant.requestID)) lets \(reader.agency.id) read it until \(ISO8601DateFormatter().string(from: grant.expiresAt))")
     }
 }

@@ -9,11 +9,16 @@ public struct LeadView: Sendable, Equatable {
 }
 
 /// The lead hand-over ledger: open -> handed-over -> in-progress -> closed, moved by the owner or the holder.
-extension Hub {
-    public func moveLead(id: String, to statusText: String?, holder: String?, disposition: String?, by mover: Principal) async throws -> LeadView {
-        try await traced(mover.id, "updateItem", targets: [id]) {
-            let now = clock()
-            let visible = try await visibleItem(id: id, by: mover)
+public struct LeadService: Sendable {
+    let store: any LeadStore
+    let items: ItemService
+    let vault: ItemVault
+    let feedWaiters: FeedWaiters
+
+    public func moveLead(id: String, to statusText: String?, holder: String?, disposition: String?, in context: HubContext) async throws -> LeadView {
+        try await context.traced(.updateItem, targets: [id]) {
+            let (policy, mover, now) = (context.policy, context.principal, context.now)
+            let visible = try await items.visibleItem(id: id, in: context)
             let item = visible.item
             guard item.kind == "lead" else {
                 throw HubError.invalidField("status", "item \(id) is a \(item.kind), and only leads have a status", hint: "Push problem leads with kind lead")
@@ -59,14 +64,14 @@ extension Hub {
             var detail = ["from": current.status.rawValue, "to": status.rawValue, "holder": newHolder]
             if let closing { detail["disposition"] = closing }
             // The holders before and after hear of the move; a new holder also learns it may now read the lead.
-            let concerned = Set(principals(of: current.holder) + principals(of: newHolder) + principals(of: current.owner)).subtracting([mover.id]).sorted()
+            let concerned = Set(policy.principals(of: current.holder) + policy.principals(of: newHolder) + policy.principals(of: current.owner)).subtracting([mover.id]).sorted()
             var events = concerned.map { FeedEvent(principal: $0, kind: .leadChanged, time: now, item: id, detail: detail) }
             if newHolder != current.holder {
-                events += principals(of: newHolder).filter { $0 != mover.id }.map {
-                    FeedEvent(principal: $0, kind: .itemReadable, time: now, item: id, detail: Self.stub(item, via: "hand-over"))
+                events += policy.principals(of: newHolder).filter { $0 != mover.id }.map {
+                    FeedEvent(principal: $0, kind: .itemReadable, time: now, item: id, detail: FeedEvent.stub(item, via: "hand-over"))
                 }
             }
-            let audit = AuditRecord(time: now, actor: mover.id, action: "updateItem", targets: [id], unit: item.unit, outcome: "ok", detail: detail)
+            let audit = AuditRecord(time: now, actor: mover.id, action: .updateItem, targets: [id], unit: item.unit, detail: detail)
             guard try await store.moveLead(moved, from: current, audit: audit, events: events) else {
                 throw HubError(.conflict, code: "illegal_transition", message: "lead \(id) moved while you were moving it", hint: "Look at it again (`liaison leads`) and retry")
             }
@@ -76,13 +81,13 @@ extension Hub {
     }
 
     /// The ledger of the viewer's agency: leads it owns or holds.
-    public func leads(by viewer: Principal) async throws -> [LeadView] {
-        try await traced(viewer.id, "listLeads") {
-            let cipher = self.cipher
-            let views = try await store.leads(concerning: viewer.agency.id).map { item, lead in
-                LeadView(item: VisibleItem(item: try opened(item, cipher), access: .read), lead: lead ?? Lead.fresh(item))
+    public func leads(in context: HubContext) async throws -> [LeadView] {
+        try await context.traced(.listLeads) {
+            let cipher = vault.cipher
+            let views = try await store.leads(concerning: context.principal.agency.id).map { item, lead in
+                LeadView(item: VisibleItem(item: try vault.opened(item, cipher), access: .read), lead: lead ?? Lead.fresh(item))
             }
-            try await record(viewer.id, "listLeads", targets: views.map(\.item.item.id), detail: ["count": String(views.count)])
+            try await context.record(.listLeads, targets: views.map(\.item.item.id), detail: ["count": String(views.count)])
             return views
         }
     }

@@ -1,18 +1,30 @@
 import Foundation
 public import LiaisonCore
 import LiaisonStore
+import Logging
 
-/// Access requests and their reviews (DESIGN.md §4): the policy says who approves and how many;
-/// enough approvals create a grant for exactly the requested items, one eligible deny ends the request.
-extension Hub {
-    public func createRequest(_ new: NewAccessRequest, by requester: Principal) async throws -> RequestView {
-        try await createRequest(new, by: requester, itemLimit: limits.requestItems)
+/// Sharing beyond the policy: access requests and their reviews, and the grants approvals create. The policy
+/// says who approves and how many (docs/sharing.md); enough approvals create a grant for exactly the requested
+/// items, one eligible deny ends the request.
+public struct SharingService: Sendable {
+    let requests: any RequestStore
+    let grants: any GrantStore
+    let items: any ItemStore
+    let access: AccessResolver
+    let vault: ItemVault
+    let ids: ItemIDGenerator
+    let feedWaiters: FeedWaiters
+    let limits: HubLimits
+    let logger: Logger
+
+    public func createRequest(_ new: NewAccessRequest, in context: HubContext) async throws -> RequestView {
+        try await createRequest(new, in: context, itemLimit: limits.requestItems)
     }
 
-    func createRequest(_ new: NewAccessRequest, by requester: Principal, itemLimit: Int) async throws -> RequestView {
-        try await traced(requester.id, "createRequest", targets: new.items ?? [], unit: new.unit) {
-            let now = clock()
-            let (items, duration, reason) = try await validate(new, by: requester, at: now, itemLimit: itemLimit)
+    func createRequest(_ new: NewAccessRequest, in context: HubContext, itemLimit: Int) async throws -> RequestView {
+        try await context.traced(.createRequest, targets: new.items ?? [], unit: new.unit) {
+            let (policy, requester, now) = (context.policy, context.principal, context.now)
+            let (items, duration, reason) = try await validate(new, in: context, itemLimit: itemLimit)
             let request = AccessRequest(id: ids.next(at: now), requester: requester.id, agency: requester.agency.id, reason: reason, itemIDs: items.map(\.id),
                                         unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
             var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
@@ -24,27 +36,26 @@ extension Hub {
                 FeedEvent(principal: $0, kind: .requestAwaitingReview, time: now, request: request.id,
                           detail: ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels])
             }
-            try await store.insertRequest(request, audit: AuditRecord(time: now, actor: requester.id, action: "createRequest", targets: [request.id] + request.itemIDs,
-                                                                      unit: new.unit, outcome: "ok", detail: detail), events: events)
+            try await requests.insertRequest(request, audit: AuditRecord(time: now, actor: requester.id, action: .createRequest, targets: [request.id] + request.itemIDs,
+                                                                         unit: new.unit, detail: detail), events: events)
             feedWaiters.notify(approvers)
-            return try view(request, items: items, reviews: [], for: requester, at: now)
+            return try view(request, items: items, reviews: [], in: context)
         }
     }
 
     /// One request, for its requesting agency, the approvers it concerns, and auditors; 404 for anyone else.
-    public func request(id: String, by viewer: Principal) async throws -> RequestView {
-        try await traced(viewer.id, "getRequest", targets: [id]) {
-            let now = clock()
-            let (request, items, reviews) = try await visibleRequest(id: id, by: viewer, at: now)
-            try await record(viewer.id, "getRequest", targets: [id], unit: request.unit)
-            return try view(request, items: items, reviews: reviews, for: viewer, at: now)
+    public func request(id: String, in context: HubContext) async throws -> RequestView {
+        try await context.traced(.getRequest, targets: [id]) {
+            let (request, items, reviews) = try await visibleRequest(id: id, in: context)
+            try await context.record(.getRequest, targets: [id], unit: request.unit)
+            return try view(request, items: items, reviews: reviews, in: context)
         }
     }
 
     /// With `mine`, the requests of the viewer's agency (optionally of one status); otherwise those awaiting the viewer's review.
-    public func requests(mine: Bool, status: String?, by viewer: Principal) async throws -> [RequestView] {
-        try await traced(viewer.id, "listRequests") {
-            let now = clock()
+    public func requests(mine: Bool, status: String?, in context: HubContext) async throws -> [RequestView] {
+        try await context.traced(.listRequests) {
+            let (policy, viewer, now) = (context.policy, context.principal, context.now)
             var wanted: AccessRequest.Status?
             if let status {
                 guard let parsed = AccessRequest.Status(rawValue: status) else {
@@ -54,41 +65,40 @@ extension Hub {
             }
             var views: [RequestView] = []
             if mine {
-                for request in try await store.requests(matching: RequestQuery(agency: viewer.agency.id, limit: 500)) where wanted == nil || request.status(at: now) == wanted {
-                    views.append(try view(request, items: try await subjects(of: request), reviews: try await store.reviews(requestID: request.id), for: viewer, at: now))
+                for request in try await requests.requests(matching: RequestQuery(agency: viewer.agency.id, limit: 500)) where wanted == nil || request.status(at: now) == wanted {
+                    views.append(try view(request, items: try await subjects(of: request), reviews: try await requests.reviews(requestID: request.id), in: context))
                 }
             } else {
-                for request in try await store.requests(matching: RequestQuery(openAt: now, limit: 500)) {
+                for request in try await requests.requests(matching: RequestQuery(openAt: now, limit: 500)) {
                     let items = try await subjects(of: request)
                     guard policy.reviewRefusal(viewer, of: request, items: items.map { ($0.id, $0.subject) }, at: now) == nil else { continue }
-                    let reviews = try await store.reviews(requestID: request.id)
+                    let reviews = try await requests.reviews(requestID: request.id)
                     guard !reviews.contains(where: { $0.reviewer == viewer.id }) else { continue }
-                    views.append(try view(request, items: items, reviews: reviews, for: viewer, at: now))
+                    views.append(try view(request, items: items, reviews: reviews, in: context))
                 }
             }
-            try await record(viewer.id, "listRequests", targets: views.map(\.request.id), detail: ["mine": String(mine), "count": String(views.count)])
+            try await context.record(.listRequests, targets: views.map(\.request.id), detail: ["mine": String(mine), "count": String(views.count)])
             return views
         }
     }
 
     /// An approval or a deny, with its comment.
-    public func review(requestID id: String, _ decision: Review.Decision, comment: String?, by reviewer: Principal) async throws -> RequestView {
-        let action = decision == .approve ? "approveRequest" : "denyRequest"
-        return try await traced(reviewer.id, action, targets: [id]) {
-            let now = clock()
+    public func review(requestID id: String, _ decision: Review.Decision, comment: String?, in context: HubContext) async throws -> RequestView {
+        let action: AuditAction = decision == .approve ? .approveRequest : .denyRequest
+        return try await context.traced(action, targets: [id]) {
+            let (policy, reviewer, now) = (context.policy, context.principal, context.now)
             guard let comment = comment?.trimmingCharacters(in: .whitespacesAndNewlines), !comment.isEmpty else {
                 throw HubError.invalidField("comment", "a review needs a comment", hint: "Say why you \(decision == .approve ? "approve" : "deny"), e.g. --comment \"needed for the inspection\"")
             }
             try HubError.requireStorable(comment, field: "comment")
             guard comment.count <= 2000 else { throw HubError.invalidField("comment", "the comment has \(comment.count) characters", hint: "Keep comments to 2000 characters") }
-            let (request, items, _) = try await visibleRequest(id: id, by: reviewer, at: now)
+            let (request, items, _) = try await visibleRequest(id: id, in: context)
             let subjects = items.map { (id: $0.id, subject: $0.subject) }
             if let refusal = policy.reviewRefusal(reviewer, of: request, items: subjects, at: now) { throw Self.refusal(refusal, request: request) }
-            let policy = self.policy
             let grantID = ids.next(at: now)
-            let holders = principals(of: request.agency)
+            let holders = policy.principals(of: request.agency)
             let review = Review(requestID: id, reviewer: reviewer.id, agency: reviewer.agency.id, decision: decision, comment: comment, time: now)
-            let resolution = try await store.review(review) { current, earlier in
+            let resolution = try await requests.review(review) { current, earlier in
                 let status = current.status(at: now)
                 guard status == .pending else { throw Self.closed(current, status: status) }
                 guard !earlier.contains(where: { $0.reviewer == reviewer.id }) else {
@@ -109,7 +119,7 @@ extension Hub {
                 }
                 var detail = ["status": outcome.rawValue]
                 if let grant { detail["grant"] = grant.id }
-                let entry = AuditRecord(time: now, actor: reviewer.id, action: action, targets: [id] + current.itemIDs, unit: current.unit, outcome: "ok", detail: detail)
+                let entry = AuditRecord(time: now, actor: reviewer.id, action: action, targets: [id] + current.itemIDs, unit: current.unit, detail: detail)
                 // The requesting agency's principals learn the decision, and what a grant lets them read.
                 var events: [FeedEvent] = []
                 if outcome != .pending {
@@ -127,15 +137,16 @@ extension Hub {
             if resolution.decision != .pending {
                 logger.info("access request decided", metadata: ["request": "\(id)", "decision": "\(resolution.decision.rawValue)", "grant": "\(resolution.grant?.id ?? "-")"])
             }
-            guard let updated = try await store.request(id: id) else { throw HubError.requestNotFound(id) }
-            return try view(updated, items: items, reviews: try await store.reviews(requestID: id), for: reviewer, at: now)
+            guard let updated = try await requests.request(id: id) else { throw HubError.requestNotFound(id) }
+            return try view(updated, items: items, reviews: try await requests.reviews(requestID: id), in: context)
         }
     }
 
     // MARK: helpers
 
     /// Checks a new request and resolves its items; every problem is a 400 naming its part.
-    func validate(_ new: NewAccessRequest, by requester: Principal, at now: Date, itemLimit: Int) async throws -> ([Item], Period, String) {
+    func validate(_ new: NewAccessRequest, in context: HubContext, itemLimit: Int) async throws -> ([Item], Period, String) {
+        let (policy, requester, now) = (context.policy, context.principal, context.now)
         guard let reason = new.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
             throw HubError.invalidField("reason", "a request needs a reason", hint: "Say why you need these items, e.g. --reason \"pre-inspection of transport-bureau\"")
         }
@@ -150,15 +161,15 @@ extension Hub {
         let items: [Item]
         switch (new.items, new.unit) {
         case (let ids?, nil):
-            items = try await requestable(ids, by: requester, at: now, limit: itemLimit)
+            items = try await requestable(ids, in: context, limit: itemLimit)
         case (nil, let unit?):
-            items = try await withheldItems(of: unit, for: requester, at: now)
+            items = try await withheldItems(of: unit, in: context)
         default:
             throw HubError.invalidField("items", "give either items or unit, not both and not neither",
                                         hint: "Ask for item ids (--items ID...) or for every item of a unit you cannot read yet (--unit UNIT)")
         }
         var highest: (Classification, Period)?
-        let unapprovable = unapprovable(items, forRequestBy: requester.agency.id, at: now)
+        let unapprovable = policy.unapprovable(items, forRequestBy: requester.agency.id, at: now)
         for item in items {
             guard let rule = policy.levels[item.classification]?.approval else {
                 throw HubError.invalidField("items", "\(item.classification.rawValue) items such as \(item.id) cannot be shared by approval under this policy",
@@ -178,16 +189,16 @@ extension Hub {
     }
 
     /// The named items, each one the requester knows about and cannot read yet.
-    func requestable(_ ids: [String], by requester: Principal, at now: Date, limit: Int) async throws -> [Item] {
+    func requestable(_ ids: [String], in context: HubContext, limit: Int) async throws -> [Item] {
         var unique: [String] = []
         for id in ids where !unique.contains(id) { unique.append(id) }
         guard !unique.isEmpty else { throw HubError.invalidField("items", "the list of items is empty", hint: "Name at least one item id") }
         guard unique.count <= limit else {
             throw HubError.invalidField("items", "\(unique.count) items in one request", hint: "Ask for at most \(limit) items per request")
         }
-        let found = Dictionary(uniqueKeysWithValues: try await store.items(ids: unique).map { ($0.id, $0) })
-        var items: [Item] = []
-        let accessNow = try await readerAccess(requester, at: now)
+        let found = Dictionary(uniqueKeysWithValues: try await items.items(ids: unique).map { ($0.id, $0) })
+        var requested: [Item] = []
+        let accessNow = try await access.readerAccess(in: context)
         for id in unique {
             let item = found[id]
             let access = item.map(accessNow.of) ?? .hidden
@@ -197,21 +208,19 @@ extension Hub {
             guard access != .read else {
                 throw HubError.invalidField("items", "you can already read item \(id)", hint: "Leave \(id) out of the request; `liaison get \(id)` fetches it")
             }
-            items.append(item)
+            requested.append(item)
         }
-        return items
+        return requested
     }
 
     /// Every item of `unit` the requester sees only as a withheld stub.
-    func withheldItems(of unit: String, for requester: Principal, at now: Date) async throws -> [Item] {
-        guard policy.units[unit] != nil else {
-            throw HubError.invalidField("unit", "unknown unit '\(unit)'", hint: "Use a unit declared in the policy: \(policy.units.keys.sorted().joined(separator: ", "))")
-        }
-        let accessNow = try await readerAccess(requester, at: now)
+    func withheldItems(of unit: String, in context: HubContext) async throws -> [Item] {
+        try HubError.requireUnit(unit, in: context.policy)
+        let accessNow = try await access.readerAccess(in: context)
         var withheld: [Item] = []
         var query = ItemQuery(unit: unit, limit: 500)
         while true {
-            let batch = try await store.items(matching: query)
+            let batch = try await items.items(matching: query)
             for item in batch where accessNow.of(item) == .withheld {
                 withheld.append(item)
             }
@@ -228,10 +237,11 @@ extension Hub {
     }
 
     /// The request if the viewer may see it: its agency, an approver it concerns (eligible or already reviewed), or an auditor.
-    func visibleRequest(id: String, by viewer: Principal, at now: Date) async throws -> (AccessRequest, [Item], [Review]) {
-        guard let request = try await store.request(id: id) else { throw HubError.requestNotFound(id) }
+    func visibleRequest(id: String, in context: HubContext) async throws -> (AccessRequest, [Item], [Review]) {
+        let (policy, viewer, now) = (context.policy, context.principal, context.now)
+        guard let request = try await requests.request(id: id) else { throw HubError.requestNotFound(id) }
         let items = try await subjects(of: request)
-        let reviews = try await store.reviews(requestID: id)
+        let reviews = try await requests.reviews(requestID: id)
         let concerned = viewer.agency.id == request.agency || viewer.roles.contains(.auditor) || reviews.contains { $0.reviewer == viewer.id }
             || items.contains { policy.mayApprove(viewer, $0.subject, forRequestBy: request.agency, at: now) }
         guard concerned else { throw HubError.requestNotFound(id) }
@@ -239,20 +249,21 @@ extension Hub {
     }
 
     func subjects(of request: AccessRequest) async throws -> [Item] {
-        try await store.items(ids: request.itemIDs)
+        try await items.items(ids: request.itemIDs)
     }
 
-    func view(_ request: AccessRequest, items: [Item], reviews: [Review], for viewer: Principal, at now: Date) throws -> RequestView {
+    func view(_ request: AccessRequest, items: [Item], reviews: [Review], in context: HubContext) throws -> RequestView {
+        let (policy, viewer, now) = (context.policy, context.principal, context.now)
         let approvals = reviews.filter { $0.decision == .approve }.map(\.reviewer)
         let tally = policy.tally(request, items: items.map { ($0.id, $0.subject) }, approvals: approvals, at: now)
-        let cipher = self.cipher
+        let cipher = vault.cipher
         let shown = try zip(items, tally).map { item, approval -> RequestedItem in
             // Approvers see titles of levels whose metadata is not sealed; sealed titles only those who can read the item.
             let readable = policy.access(of: viewer, to: item.subject, at: now) == .read
             let sealed = policy.levels[item.classification]?.payloadAtRest == .encrypted
             let approver = policy.mayApprove(viewer, item.subject, forRequestBy: request.agency, at: now)
             if readable || (approver && !sealed) {
-                return RequestedItem(item: try opened(item, cipher), showsContent: true, approval: approval)
+                return RequestedItem(item: try vault.opened(item, cipher), showsContent: true, approval: approval)
             }
             return RequestedItem(item: item, showsContent: false, approval: approval)
         }

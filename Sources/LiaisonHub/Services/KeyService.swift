@@ -1,7 +1,8 @@
 import Foundation
 public import LiaisonCore
-import LiaisonCrypto
+public import LiaisonCrypto
 import LiaisonStore
+import Logging
 
 /// One key-ring version and how many stored data keys it still wraps.
 public struct KeyVersionStatus: Sendable, Equatable {
@@ -16,35 +17,47 @@ public struct KeyRingStatus: Sendable, Equatable {
 }
 
 /// Key rotation: a new key-encryption key version, then a background rewrap of every data key under it,
-/// then retirement of versions no data key uses. Items stay readable throughout (see `withDataKey`).
-extension Hub {
-    public func keyRingStatus(by caller: Principal) async throws -> KeyRingStatus {
-        try await traced(caller.id, "getKeyRing") {
-            try requireKeyAdministrator(caller)
-            let status = try await keyRingStatus()
-            try await record(caller.id, "getKeyRing", detail: ["current": String(status.current)])
+/// then retirement of versions no data key uses. Items stay readable throughout (see `ItemVault.withDataKey`).
+public struct KeyService: Sendable {
+    let store: any DataKeyStore
+    let vault: ItemVault
+    let trail: AuditTrail
+    let logger: Logger
+    var keys: KeyCustody { vault.keys }
+    /// The key ring as it is now.
+    public var ring: KeyRing { keys.ring }
+
+    /// Whether the ring holds versions older than the current one (an in-memory check: rotation is not finished).
+    public var hasOldVersions: Bool { !keys.oldVersions.isEmpty }
+
+    public func status(in context: HubContext) async throws -> KeyRingStatus {
+        try await context.traced(.getKeyRing) {
+            try requireKeyAdministrator(context.principal)
+            let status = try await status()
+            try await context.record(.getKeyRing, detail: ["current": String(status.current)])
             return status
         }
     }
 
     /// Adds a version and makes it current; the rewrap runs in the background (`KeyRewrapping`).
-    public func rotateKeys(by caller: Principal) async throws -> KeyRingStatus {
-        try await traced(caller.id, "rotateKeys") {
+    public func rotate(in context: HubContext) async throws -> KeyRingStatus {
+        try await context.traced(.rotateKeys) {
+            let caller = context.principal
             try requireKeyAdministrator(caller)
             // Counted before the rotation: the answer says what there is to rewrap, whatever the background rewrap has done by then.
             let counts = try await store.dataKeyCounts()
-            let ring = try keys.rotate(now: clock())
-            try await record(caller.id, "rotateKeys", detail: ["version": String(ring.current)])
+            let ring = try keys.rotate(now: context.now)
+            try await context.record(.rotateKeys, detail: ["version": String(ring.current)])
             logger.notice("key ring rotated", metadata: ["version": "\(ring.current)", "by": "\(caller.id)"])
-            return status(of: ring, counts: counts)
+            return describe(ring, counts: counts)
         }
     }
 
-    public func keyRingStatus() async throws -> KeyRingStatus {
-        status(of: keys.ring, counts: try await store.dataKeyCounts())
+    public func status() async throws -> KeyRingStatus {
+        describe(keys.ring, counts: try await store.dataKeyCounts())
     }
 
-    func status(of ring: KeyRing, counts: [UInt32: Int]) -> KeyRingStatus {
+    func describe(_ ring: KeyRing, counts: [UInt32: Int]) -> KeyRingStatus {
         KeyRingStatus(current: ring.current, versions: ring.versionList.map {
             KeyVersionStatus(version: $0.version, createdAt: $0.createdAt, dataKeys: counts[$0.version] ?? 0)
         })
@@ -58,7 +71,7 @@ extension Hub {
             var rewraps: [DataKeyRewrap] = []
             for key in stale {
                 do {
-                    let wrapped = try withDataKey(cipher) { try $0.rewrap(WrappedKey(version: key.version, sealed: key.wrappedKey), itemID: key.itemID) }
+                    let wrapped = try vault.withDataKey(cipher) { try $0.rewrap(WrappedKey(version: key.version, sealed: key.wrappedKey), itemID: key.itemID) }
                     rewraps.append(DataKeyRewrap(itemID: key.itemID, previousVersion: key.version, version: wrapped.version, wrappedKey: wrapped.sealed))
                 } catch {
                     // Left as it is: its version stays in the ring, so nothing readable before becomes unreadable.
@@ -78,7 +91,7 @@ extension Hub {
         let counts = try await store.dataKeyCounts()
         let unused = old.filter { (counts[$0] ?? 0) == 0 }
         guard !unused.isEmpty else { return [] }
-        try await record("hub", "retireKeys", detail: ["versions": unused.sorted().map(String.init).joined(separator: ","), "current": String(keys.ring.current)])
+        try await trail.record(AuditRecord(time: trail.clock(), actor: "hub", action: .retireKeys, detail: ["versions": unused.sorted().map(String.init).joined(separator: ","), "current": String(keys.ring.current)]))
         try keys.retire(unused)
         logger.notice("key ring versions retired", metadata: ["versions": "\(unused.sorted())"])
         return unused

@@ -1,0 +1,41 @@
+import Foundation
+import LiaisonCore
+import LiaisonStore
+
+/// What a reader may see of items: the policy's answer, or read through a live grant to its agency, or as the
+/// agency a lead was handed to. Grants are read on every decision, so an expired or revoked one stops at once.
+struct AccessResolver: Sendable {
+    let grants: any GrantStore
+    let leads: any LeadStore
+
+    /// What the caller may see of one item now.
+    func access(to item: Item, in context: HubContext) async throws -> AccessDecision.Access {
+        let reader = context.principal
+        let access = context.policy.access(of: reader, to: item.subject, at: context.now)
+        guard access != .read else { return .read }
+        if try await grants.hasLiveGrant(agency: reader.agency.id, item: item.id, at: context.now) { return .read }
+        if item.kind == "lead", try await leads.lead(itemID: item.id)?.holder == reader.agency.id { return .read }
+        return access
+    }
+
+    /// What the caller may see of many items: its agency's grants and held leads are read once here.
+    func readerAccess(in context: HubContext) async throws -> ReaderAccess {
+        let agency = context.principal.agency.id
+        return ReaderAccess(policy: context.policy, reader: context.principal, now: context.now,
+                            beyondPolicy: try await grants.grantedItems(agency: agency, at: context.now).union(try await leads.leadsHeld(by: agency)))
+    }
+}
+
+/// What one reader may see of many items at one moment: the policy's answer, or read for the items its
+/// agency holds a live grant for or a handed-over lead of (those read once, for the whole batch).
+struct ReaderAccess {
+    let policy: Policy
+    let reader: Principal
+    let now: Date
+    /// Items the reader's agency reads beyond what the policy says.
+    let beyondPolicy: Set<String>
+
+    func of(_ item: Item) -> AccessDecision.Access {
+        beyondPolicy.contains(item.id) ? .read : policy.access(of: reader, to: item.subject, at: now)
+    }
+}

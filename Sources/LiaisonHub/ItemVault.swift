@@ -1,0 +1,115 @@
+import Foundation
+import LiaisonCore
+import LiaisonCrypto
+import LiaisonStore
+import Logging
+
+/// Where items meet the key ring: sealing what an encrypted level keeps sealed, checking that a stored row is
+/// the one pushed, and opening what a reader may read. Every service that shows an item goes through here.
+struct ItemVault: Sendable {
+    /// The key ring, which rotation changes while the hub serves.
+    let keys: KeyCustody
+    let logger: Logger
+
+    /// A cipher over the key ring as it is now. Take it before reading a row (see `withDataKey`).
+    var cipher: PayloadCipher { PayloadCipher(keyRing: keys.ring) }
+
+    /// The item with its sealed title, persons and tags opened, once its seal shows the row is as pushed; an
+    /// integrity error otherwise. `cipher` is the key ring as it was before the item was read (see `withDataKey`).
+    func opened(_ item: Item, _ cipher: PayloadCipher) throws -> Item {
+        try checkSeal(item)
+        guard let sealed = item.sealedMetadata else { return item }
+        do {
+            let bytes = try withDataKey(cipher) {
+                try $0.openMetadata(sealed.ciphertext, wrappedKey: WrappedKey(version: sealed.keyVersion, sealed: sealed.wrappedKey), binding: binding(of: item))
+            }
+            let content = try JSONDecoder().decode(ContentMetadata.self, from: Data(bytes))
+            return item.with(title: content.title, persons: content.persons, tags: content.tags, sealedMetadata: nil)
+        } catch {
+            logger.critical("stored metadata failed authentication", metadata: ["item": "\(item.id)", "error": "\(error)"])
+            throw HubError.damaged(item.id)
+        }
+    }
+
+    /// What a reader is shown of an item: opened when readable, a stub otherwise; marked damaged, and never
+    /// opened, when its row is not as pushed (a stub's level and owner come from the row too).
+    func shown(_ item: Item, as access: AccessDecision.Access, _ cipher: PayloadCipher) -> VisibleItem {
+        do {
+            if access == .read { return VisibleItem(item: try opened(item, cipher), access: .read) }
+            try checkSeal(item)
+            return VisibleItem(item: item, access: access)
+        } catch {
+            return VisibleItem(item: item, access: access, damaged: true)
+        }
+    }
+
+    /// Whether the stored row is the one pushed: its seal binds every field (`Item.sealInput`), so an edit of the
+    /// title, level, owner, unit or digest in the database is caught here, before anything of it is shown.
+    func checkSeal(_ item: Item) throws {
+        guard let seal = item.seal, HMACSHA256.equal(seal, keys.ring.itemSeal(item.sealInput())) else {
+            logger.critical("a stored item does not match its seal", metadata: ["item": "\(item.id)"])
+            throw HubError.damaged(item.id)
+        }
+    }
+
+    /// The item with its seal, ready to store.
+    func sealed(_ item: Item) -> Item {
+        var kept = item
+        kept.seal = keys.ring.itemSeal(item.sealInput())
+        return kept
+    }
+
+    /// The item as an encrypted level keeps it, and its payload: title, persons and tags, which would reveal
+    /// content, sealed with the payload under its data key; then the row sealed as a whole.
+    func encrypted(_ item: Item, payload: [UInt8], with cipher: PayloadCipher) throws -> (Item, StoredPayload) {
+        let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
+        let sealed = try cipher.seal(payload, metadata: Array(metadata), binding: binding(of: item))
+        let key = sealed.payload.wrappedKey
+        let kept = item.with(title: "", persons: [], tags: [],
+                             sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
+        return (self.sealed(kept), StoredPayload(bytes: sealed.payload.ciphertext, wrappedKey: key.sealed, keyVersion: key.version))
+    }
+
+    /// The plaintext of a stored payload: opened under its data key, or a plain one checked against the item's
+    /// sealed digest. An integrity error when either fails.
+    func plaintext(of stored: StoredPayload, for item: Item, _ cipher: PayloadCipher) throws -> [UInt8] {
+        guard let wrapped = stored.wrappedKey, let version = stored.keyVersion else {
+            // A plain payload is bound to its item through the sealed digest.
+            guard Digest.sha256Hex(stored.bytes) == item.sha256 else {
+                logger.critical("a stored payload does not match its item's digest", metadata: ["item": "\(item.id)"])
+                throw HubError.damaged(item.id)
+            }
+            return stored.bytes
+        }
+        do {
+            return try withDataKey(cipher) {
+                try $0.open(SealedPayload(wrappedKey: WrappedKey(version: version, sealed: wrapped), ciphertext: stored.bytes), binding: binding(of: item))
+            }
+        } catch {
+            logger.critical("stored ciphertext failed authentication", metadata: ["item": "\(item.id)", "error": "\(error)"])
+            throw HubError.damaged(item.id)
+        }
+    }
+
+    /// Runs `body` with `cipher`, a snapshot of the ring taken before the row was read, which holds every
+    /// version the row could have been wrapped under then (a version is retired only once no row uses it).
+    /// If a rewrap moved the row to a version added after the snapshot, the ring as it is now holds that one.
+    func withDataKey<T>(_ cipher: PayloadCipher, _ body: (PayloadCipher) throws -> T) throws -> T {
+        do {
+            return try body(cipher)
+        } catch CryptoError.unknownKeyVersion {
+            return try body(self.cipher)
+        }
+    }
+
+    func binding(of item: Item) -> PayloadBinding {
+        PayloadBinding(itemID: item.id, owner: item.owner, level: item.classification.rawValue)
+    }
+}
+
+/// The fields of an item that would reveal its content, as sealed for encrypted levels.
+struct ContentMetadata: Codable {
+    let title: String
+    let persons: [String]
+    let tags: [String]
+}

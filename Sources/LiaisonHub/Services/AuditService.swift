@@ -1,0 +1,113 @@
+public import Foundation
+public import LiaisonCore
+import LiaisonCrypto
+import LiaisonStore
+
+/// Filters for reading the trail, as the HTTP layer passes them: in sequence order from `after` (exclusive).
+public struct TrailFilter: Sendable, Equatable {
+    public var after: Int64
+    public var limit: Int
+    public var actor: String?
+    public var item: String?
+    public var unit: String?
+    public var action: String?
+    public var since: Date?
+    public var until: Date?
+
+    public init(after: Int64 = 0, limit: Int = 1000, actor: String? = nil, item: String? = nil, unit: String? = nil, action: String? = nil,
+                since: Date? = nil, until: Date? = nil) {
+        self.after = after
+        self.limit = limit
+        self.actor = actor
+        self.item = item
+        self.unit = unit
+        self.action = action
+        self.since = since
+        self.until = until
+    }
+
+    var query: AuditQuery {
+        AuditQuery(after: after, limit: limit, actor: actor, item: item, unit: unit, action: action, since: since, until: until)
+    }
+}
+
+/// The trace for auditors: pages of the trail and the heads the hub signs, so that anyone holding the hub's
+/// certificate can prove the chain was not rewritten (docs/audit.md).
+public struct AuditService: Sendable {
+    let store: any AuditStore
+    /// The hub's key and certificate, which sign the chain's heads; nil in a hub that does not sign.
+    let identity: HubIdentity?
+    let limits: HubLimits
+    let clock: @Sendable () -> Date
+
+    /// A page of the trail, for auditors only.
+    public func entries(_ filter: TrailFilter, in context: HubContext) async throws -> [AuditEntry] {
+        try await context.traced(.listAudit) {
+            try requireAuditor(context.principal)
+            let query = filter.query
+            try validatePage(after: query.after, limit: query.limit)
+            if let since = query.since, let until = query.until, since > until {
+                throw HubError.invalidField("until", "until is before since", hint: "Give a time range whose since comes first")
+            }
+            if let item = query.item, !item.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+                throw HubError.invalidField("item", "'\(item)' is not an item id", hint: "Item ids are letters and digits, as `liaison list` shows them")
+            }
+            let entries = try await store.auditEntries(matching: query)
+            try await context.record(.listAudit, detail: ["after": String(query.after), "count": String(entries.count)])
+            return entries
+        }
+    }
+
+    /// The last entry of the trail and the latest head the hub signed.
+    public func head(in context: HubContext) async throws -> (seq: Int64, hash: String, signed: SignedHead?) {
+        try await context.traced(.getAuditHead) {
+            try requireAuditor(context.principal)
+            let head = try await store.auditHead()
+            return (head.seq, head.hash, try await store.latestSignedHead())
+        }
+    }
+
+    /// Every head the hub signed, oldest first, from `after`.
+    public func signedHeads(after seq: Int64, limit: Int, in context: HubContext) async throws -> [SignedHead] {
+        try await context.traced(.listAuditHeads) {
+            try requireAuditor(context.principal)
+            try validatePage(after: seq, limit: limit)
+            return try await store.signedHeads(after: seq, limit: limit)
+        }
+    }
+
+    /// Signs the chain's current head if it moved since the last signature; returns what it signed.
+    @discardableResult
+    public func signHead() async throws -> SignedHead? {
+        guard let identity else { return nil }
+        let head = try await store.auditHead()
+        let latest = try await store.latestSignedHead()
+        guard head.seq > (latest?.seq ?? 0) else { return nil }
+        let time = clock().millisecondsSince1970
+        let signed = SignedHead(seq: head.seq, hash: head.hash, timeMs: time,
+                                signature: try identity.key.sign(SignedHead.message(seq: head.seq, hash: head.hash, timeMs: time)))
+        try await store.saveSignedHead(signed)
+        return signed
+    }
+
+    /// Entries appended since the last signed head (to decide when to sign next).
+    public func unsignedEntries() async throws -> Int64 {
+        let head = try await store.auditHead()
+        return head.seq - (try await store.latestSignedHead()?.seq ?? 0)
+    }
+
+    /// A page of the trail or of its signed heads: `after` a sequence number, at most a page's worth.
+    func validatePage(after: Int64, limit: Int) throws {
+        guard (1...limits.pageSize).contains(limit) else {
+            throw HubError.invalidField("limit", "limit must be between 1 and \(limits.pageSize)", hint: "Page through with after=")
+        }
+        guard after >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
+    }
+
+    func requireAuditor(_ reader: Principal) throws {
+        guard reader.roles.contains(.auditor) else {
+            throw HubError(.forbidden, code: "forbidden", message: "only principals with the auditor role may read the audit trail",
+                           hint: "Ask an auditor, or ask the administrator for the auditor role in the policy")
+        }
+    }
+}

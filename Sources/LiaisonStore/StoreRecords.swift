@@ -1,0 +1,84 @@
+public import Foundation
+public import LiaisonCore
+
+/// A payload as kept at rest: plain bytes, or ciphertext with its wrapped data key.
+public struct StoredPayload: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public let wrappedKey: [UInt8]?
+    public let keyVersion: UInt32?
+
+    public init(bytes: [UInt8], wrappedKey: [UInt8]?, keyVersion: UInt32?) {
+        self.bytes = bytes
+        self.wrappedKey = wrappedKey
+        self.keyVersion = keyVersion
+    }
+}
+
+/// An item's data key as stored: wrapped under one key-ring version.
+public struct StoredDataKey: Sendable, Equatable {
+    public let itemID: String
+    public let version: UInt32
+    public let wrappedKey: [UInt8]
+}
+
+/// A data key wrapped again under `version`, replacing the one wrapped under `previousVersion`.
+public struct DataKeyRewrap: Sendable, Equatable {
+    public let itemID: String
+    public let previousVersion: UInt32
+    public let version: UInt32
+    public let wrappedKey: [UInt8]
+
+    public init(itemID: String, previousVersion: UInt32, version: UInt32, wrappedKey: [UInt8]) {
+        self.itemID = itemID
+        self.previousVersion = previousVersion
+        self.version = version
+        self.wrappedKey = wrappedKey
+    }
+}
+
+/// An idempotency key claimed by a push: the same principal and key with the same fingerprint is a retry.
+public struct IdempotencyClaim: Sendable, Equatable {
+    public let principal: String
+    public let key: String
+    /// SHA-256 over the request's meaningful fields; a different body under the same key is a conflict.
+    public let fingerprint: String
+
+    public init(principal: String, key: String, fingerprint: String) {
+        self.principal = principal
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+}
+
+public enum InsertOutcome: Sendable, Equatable {
+    case created(Item)
+    /// The claim's key was used before with the same body: the first item.
+    case replayed(Item)
+    /// The claim's key was used before with a different body.
+    case conflict(existingID: String)
+}
+
+/// What a review did to its request, decided inside the store's transaction from the request and its reviews so far.
+public struct ReviewResolution: Sendable, Equatable {
+    /// The request's decision after this review: still pending, approved or denied.
+    public let decision: AccessRequest.Status
+    /// The grant an approval created.
+    public let grant: Grant?
+    /// Trail entries and feed events written in the same transaction.
+    public let audit: [AuditRecord]
+    public let events: [FeedEvent]
+
+    public init(decision: AccessRequest.Status, grant: Grant?, audit: [AuditRecord], events: [FeedEvent]) {
+        self.decision = decision
+        self.grant = grant
+        self.audit = audit
+        self.events = events
+    }
+}
+
+/// Which notice a grant's holders get as its expiry nears.
+public enum GrantNotice: Sendable, Equatable {
+    /// Within 24 hours of expiry.
+    case expiring
+    case expired
+}
