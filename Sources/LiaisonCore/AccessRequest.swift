@@ -1,6 +1,6 @@
 public import Foundation
 
-/// A principal's request to read items it cannot read, with why and for how long (DESIGN.md §4).
+/// A principal's request to read items it cannot read, with why and for how long.
 public struct AccessRequest: Sendable, Equatable {
     public enum Status: String, Sendable, CaseIterable {
         case pending, approved, denied, expired

@@ -1,4 +1,4 @@
-/// Who may approve access to items of one level, and how many must (DESIGN.md §4).
+/// Who may approve access to items of one level, and how many must.
 public struct ApprovalRule: Sendable, Equatable {
     /// Relationships of an approver's agency to the item's owner that make the approver eligible
     /// (e.g. `owner`: approvers of the owner's agency; `owner-office`; `commission`).

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// A pre-inspection dossier: the items about a unit as they stood when an inspection team asked (DESIGN.md §8).
+/// A pre-inspection dossier: the items about a unit as they stood when an inspection team asked.
 public struct Dossier: Sendable, Equatable {
     public let id: String
     public let unit: String

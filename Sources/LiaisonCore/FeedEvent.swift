@@ -1,6 +1,6 @@
 public import Foundation
 
-/// Something that concerns one principal, in its feed (DESIGN.md §7). Events carry ids and the
+/// Something that concerns one principal, in its feed. Events carry ids and the
 /// fields of a withheld stub at most, never a title or payload: the feed leaks nothing a listing would not.
 public struct FeedEvent: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {

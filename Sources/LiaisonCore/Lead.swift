@@ -1,6 +1,6 @@
 public import Foundation
 
-/// Where a problem lead (kind `lead`) stands, and who holds it (DESIGN.md §3).
+/// Where a problem lead (kind `lead`) stands, and who holds it.
 public struct Lead: Sendable, Equatable {
     public enum Status: String, Sendable, CaseIterable {
         case open

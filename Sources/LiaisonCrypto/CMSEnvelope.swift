@@ -50,7 +50,7 @@ public enum CMSEnvelope {
             }
             guard let output = BIO_new(BIO_s_mem()) else { throw CryptoError.fromQueue("BIO_new") }
             defer { BIO_free(output) }
-            // A failed decryption may leave OpenSSL's queue empty (FACTS.md): the return value decides.
+            // A failed decryption may leave OpenSSL's queue empty (measured with OpenSSL 3): the return value decides.
             guard CMS_decrypt(cms, key.key, certificate.certificate, nil, output, UInt32(CMS_BINARY)) == 1 else {
                 let reason = CryptoError.fromQueue("CMS_decrypt")
                 throw CryptoError.unopenable(reason.description)

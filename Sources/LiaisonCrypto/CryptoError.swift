@@ -29,7 +29,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Builds an `.openssl` error from OpenSSL's error queue, which may be empty (see FACTS.md).
+    /// Builds an `.openssl` error from OpenSSL's error queue, which may be empty after a failed CMS_decrypt or GCM tag check, so callers decide from return values.
     static func fromQueue(_ operation: String) -> CryptoError {
         let code = ERR_get_error()
         ERR_clear_error()

@@ -6,7 +6,7 @@ public struct HubLimits: Sendable {
     public var listEntries = 200
     public var pageSize = 1_000
     /// The most items a client may name in one access request. A dossier's request, which the hub
-    /// assembles itself from the unit's withheld items, names all of them (DESIGN.md §8: one per dossier).
+    /// assembles itself from the unit's withheld items, names all of them (one per dossier: docs/sharing.md).
     public var requestItems = 1_000
     /// How long feed events are kept; a cursor older than that gets 410.
     public var feedRetentionSeconds: Int64 = 30 * 86_400

@@ -27,7 +27,7 @@ struct ErrorMiddleware: RouterMiddleware {
                 logger.error("request failed", metadata: metadata)
             }
             if hubError == HubError.storageFull { storageAlarm.noteRefusal() }
-            return Self.response(for: hubError)
+            return try hubError.response(from: request, context: context)
         }
     }
 
@@ -155,30 +155,5 @@ struct ErrorMiddleware: RouterMiddleware {
             let name = String(describing: type)
             return name.hasPrefix("Array") ? "an array" : (name.contains("Dictionary") ? "an object" : "a value of the documented type")
         }
-    }
-
-    static func status(of kind: HubError.Kind) -> HTTPResponse.Status {
-        switch kind {
-        case .invalid: return .badRequest
-        case .forbidden: return .forbidden
-        case .notFound: return .notFound
-        case .conflict: return .conflict
-        case .tooLarge: return .contentTooLarge
-        case .notAcceptable: return .notAcceptable
-        case .gone: return .gone
-        case .integrity, .internalFailure: return .internalServerError
-        case .unavailable: return .serviceUnavailable
-        case .methodNotAllowed: return .methodNotAllowed
-        }
-    }
-
-    static func response(for error: HubError) -> Response {
-        let body = Components.Schemas.ErrorResponse(error: .init(code: error.code, message: error.message, hint: error.hint, field: error.field))
-        let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        // A full disk takes an operator; a spent memory budget frees itself within a request or two.
-        if error.kind == .unavailable { headers[.retryAfter] = error.code == "busy" ? "1" : "30" }
-        if !error.allow.isEmpty { headers[.allow] = error.allow.joined(separator: ", ") }
-        return Response(status: status(of: error.kind), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import LiaisonCore
 import Testing
 
-/// DESIGN.md §3's "readable without approval" column, for every level and relationship.
+/// The "readable without approval" column of docs/sharing.md, for every level and relationship.
 @Suite("Access decisions of the example policy")
 struct AccessDecisionTests {
     let policy = TestHub.examplePolicy
