@@ -22,6 +22,8 @@ public final class Hub: Sendable {
     public var policy: Policy { current.withLock { $0 } }
     private let current: Mutex<Policy>
     private let trail: AuditTrail
+    /// What the gauges are read from.
+    private let store: any HubStore
     private let clock: @Sendable () -> Date
     /// The hub's key and certificate: it signs the audit chain's heads and opens payloads sealed to it.
     /// Nil in a hub that does neither.
@@ -37,6 +39,7 @@ public final class Hub: Sendable {
         self.current = Mutex(policy)
         self.clock = clock
         self.limits = limits
+        self.store = store
         let trail = AuditTrail(store: store, clock: clock, logger: logger)
         self.trail = trail
         let vault = ItemVault(keys: KeyCustody(ring: keyRing, path: keyRingPath), logger: logger)
@@ -109,5 +112,19 @@ public final class Hub: Sendable {
     /// Gives each live grant's holders their "expires within 24 h" and "expired" events, once each.
     public func noteGrantDeadlines() async throws {
         try await sharing.noteGrantDeadlines(now: clock(), policy: policy)
+    }
+
+    /// The hub's state now, for the operator's metrics.
+    public func gauges() async throws -> HubGauges {
+        let now = clock()
+        let head = try await store.auditHead()
+        let signed = try await store.latestSignedHead()
+        var versions: [UInt32: Int] = [:]
+        let counts = try await store.dataKeyCounts()
+        for version in keys.ring.versionList.map(\.version) { versions[version] = counts[version] ?? 0 }
+        return HubGauges(chainLength: head.seq, secondsSinceSignedHead: signed.map { now.timeIntervalSince(Date(millisecondsSince1970: $0.timeMs)) },
+                         signedThrough: signed?.seq ?? 0, waitingFeedReaders: feeds.waitingReaders,
+                         pendingRequests: try await store.openRequestCount(at: now), activeGrants: try await store.liveGrantCount(at: now),
+                         keyVersions: versions)
     }
 }

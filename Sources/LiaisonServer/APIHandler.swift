@@ -7,6 +7,7 @@ import OpenAPIRuntime
 /// The generated API protocol, implemented by translating to and from the hub's use cases. No rules live here.
 struct APIHandler: APIProtocol {
     let hub: Hub
+    let metrics: HubMetrics?
 
     /// The request as the hub's services take it: its principal, policy snapshot and time.
     func context() throws -> HubContext {
@@ -40,6 +41,7 @@ struct APIHandler: APIProtocol {
         request.answers = body.answers
         let receipt = try await hub.items.push(request, in: context)
         let item = Self.schema(receipt.item)
+        if !receipt.replayed { metrics?.pushed(classification: receipt.item.item.classification.rawValue) }
         return receipt.replayed ? .ok(.init(body: .json(item))) : .created(.init(body: .json(item)))
     }
 

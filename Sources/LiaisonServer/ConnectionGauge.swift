@@ -1,11 +1,11 @@
 import Synchronization
 
 /// Counts open connections against the cap.
-final class ConnectionGauge: Sendable {
+public final class ConnectionGauge: Sendable {
     let maximum: Int
     private let open = Atomic(0)
 
-    init(maximum: Int) { self.maximum = maximum }
+    public init(maximum: Int) { self.maximum = maximum }
 
     /// Counts a new connection if there is room; false (and nothing counted) if the cap is reached.
     func admit() -> Bool {
@@ -20,5 +20,6 @@ final class ConnectionGauge: Sendable {
 
     func release() { open.subtract(1, ordering: .acquiringAndReleasing) }
 
-    var count: Int { open.load(ordering: .relaxed) }
+    /// Connections open now.
+    public var count: Int { open.load(ordering: .relaxed) }
 }

@@ -11,6 +11,29 @@ public enum EndpointMethods {
         ("/v1/policy/explain", ["GET"]), ("/v1/audit", ["GET"]), ("/v1/audit/heads", ["GET"]), ("/v1/audit/head", ["GET"]),
     ]
 
+    /// The operationId of each method and path of openapi.yaml; a test compares it with the contract.
+    public static let operationIDs: [String: String] = [
+        "GET /healthz": "healthz", "GET /v1/whoami": "whoami", "GET /v1/items": "listItems", "POST /v1/items": "pushItem",
+        "GET /v1/items/{id}": "getItem", "PATCH /v1/items/{id}": "updateItem", "GET /v1/items/{id}/payload": "getItemPayload",
+        "GET /v1/leads": "listLeads", "GET /v1/hub/certificate": "getHubCertificate", "GET /v1/admin/keys": "getKeyRing",
+        "POST /v1/admin/keys/rotate": "rotateKeys", "GET /v1/requests": "listRequests", "POST /v1/requests": "createRequest",
+        "GET /v1/requests/{id}": "getRequest", "POST /v1/requests/{id}/approve": "approveRequest", "POST /v1/requests/{id}/deny": "denyRequest",
+        "GET /v1/grants": "listGrants", "DELETE /v1/grants/{id}": "revokeGrant", "POST /v1/dossiers": "createDossier",
+        "GET /v1/dossiers/{id}": "getDossier", "GET /v1/rectification": "listRectification", "GET /v1/feed": "readFeed",
+        "GET /v1/policy/explain": "explainAccess", "GET /v1/audit": "listAudit", "GET /v1/audit/heads": "listAuditHeads",
+        "GET /v1/audit/head": "getAuditHead",
+    ]
+
+    /// The same, keyed by the router's spelling of a path parameter (`:id`), which the router reports as the matched route.
+    static let operationsByRoute: [String: String] = Dictionary(uniqueKeysWithValues: operationIDs.map { ($0.key.replacingOccurrences(of: "{id}", with: ":id"), $0.value) })
+
+    /// The operation of a request the router matched to `route`, if it is one of the contract's.
+    static func operation(method: String, route: String?) -> String? {
+        guard let route else { return nil }
+        let key = method + " " + route
+        return operationsByRoute[key] ?? operationIDs[key]
+    }
+
     /// The methods `path` answers, or nil if it is no endpoint.
     public static func allowed(on path: String) -> [String]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)

@@ -13,6 +13,7 @@ struct ErrorMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
     let logger: Logger
     let storageAlarm: StorageAlarm
+    let metrics: HubMetrics?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -27,6 +28,7 @@ struct ErrorMiddleware: RouterMiddleware {
                 logger.error("request failed", metadata: metadata)
             }
             if hubError == HubError.storageFull { storageAlarm.noteRefusal() }
+            if hubError.kind != .internalFailure && hubError.kind != .integrity { metrics?.refused(code: hubError.code) }
             return try hubError.response(from: request, context: context)
         }
     }

@@ -11,13 +11,14 @@ import OpenAPIHummingbird
 /// Builds the HTTPS application: mutual TLS, identity, error translation and the generated API routes.
 public enum HubServer {
     public static func application(
-        hub: Hub, settings: ServerSettings, logger: Logger,
+        hub: Hub, settings: ServerSettings, logger: Logger, metrics: HubMetrics? = nil, connections: ConnectionGauge? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: LiaisonRequestContext.self)
         let alarm = StorageAlarm(logger: logger, dataDirectory: settings.dataDirectory)
         let bodyLimit = BodyLimitMiddleware.bodyLimit(payloadLimit: hub.limits.payloadBytes)
-        router.add(middleware: ErrorMiddleware(logger: logger, storageAlarm: alarm))
+        router.add(middleware: RequestObservationMiddleware(logger: logger, metrics: metrics))
+        router.add(middleware: ErrorMiddleware(logger: logger, storageAlarm: alarm, metrics: metrics))
         router.add(middleware: WholeResponseMiddleware())
         // The budget holds at least one largest body, or the largest push could never be taken.
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit))))
@@ -26,10 +27,10 @@ public enum HubServer {
             router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit))
         }
         router.add(middleware: AcceptMiddleware())
-        try APIHandler(hub: hub).registerHandlers(on: router, configuration: Wire.configuration)
+        try APIHandler(hub: hub, metrics: metrics).registerHandlers(on: router, configuration: Wire.configuration)
         return Application(
             router: router,
-            server: try httpsServer(settings),
+            server: try httpsServer(settings, gauge: connections ?? ConnectionGauge(maximum: settings.connections.maximumConnections)),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "liaison"),
             onServerRunning: onServerRunning,
             logger: logger
@@ -38,10 +39,10 @@ public enum HubServer {
 
     /// HTTP/1.1 over mutual TLS, as the hub serves it (scripts/bench measures a bare route on the same server),
     /// with the connection cap and the handshake, header and idle deadlines of `settings.connections`.
-    public static func httpsServer(_ settings: ServerSettings) throws -> HTTPServerBuilder {
+    public static func httpsServer(_ settings: ServerSettings, gauge: ConnectionGauge? = nil) throws -> HTTPServerBuilder {
         let context = try NIOSSLContext(configuration: tlsConfiguration(settings))
         let limits = settings.connections
-        let gauge = ConnectionGauge(maximum: limits.maximumConnections)
+        let gauge = gauge ?? ConnectionGauge(maximum: limits.maximumConnections)
         return HTTPServerBuilder { responder in
             let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestHeadWatcher()],
                                                                                 idleTimeout: TimeAmount(limits.idleTimeout)))
@@ -64,5 +65,22 @@ public enum HubServer {
             .ecdsaSecp521R1Sha512, .rsaPssRsaeSha512, .rsaPkcs1Sha512, .ed25519,
         ]
         return configuration
+    }
+
+    /// The metrics listener: plain HTTP, `GET /metrics` only, in the Prometheus text format. It is a listener of its
+    /// own so that a scraper needs no client certificate and reaches nothing of the API; bind it to loopback or a
+    /// monitoring network.
+    public static func metricsApplication(
+        hub: Hub, metrics: HubMetrics, connections: ConnectionGauge, host: String, port: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            let body = try await metrics.exposition(of: hub, connectionsOpen: connections.count)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        return Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "liaison-metrics"),
+                           onServerRunning: onServerRunning, logger: logger)
     }
 }

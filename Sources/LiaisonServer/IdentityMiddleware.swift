@@ -15,6 +15,7 @@ struct IdentityMiddleware: RouterMiddleware {
         let peer = try await identities.identity(of: context.channel)
         // From who the caller is to the answer, the request sees one policy, whatever a SIGHUP reloads meanwhile.
         let hubContext = try await authenticate(peer)
+        ObservedRequest.current?.principal = hubContext.principal.id
         let extraHeaders = ResponseHeaders()
         do {
             var response = try await RequestPrincipal.$context.withValue(hubContext) {

@@ -25,7 +25,14 @@ final class GroupCommitter: Sendable {
     /// Caps a batch so a burst cannot make one transaction, and everyone's latency, unbounded.
     private let maximumBatch = 512
 
+    /// Told of each committed batch: how many writes it held and how long its transaction took.
+    private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
+
     init(writer: any DatabaseWriter) { self.writer = writer }
+
+    func observe(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
+        observer.withLock { $0 = observe }
+    }
 
     func submit<T: Sendable>(_ write: @escaping @Sendable (Database, inout AuditTail) throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
@@ -50,7 +57,9 @@ final class GroupCommitter: Sendable {
                 return batch
             }
             guard !batch.isEmpty else { return }
+            let started = ContinuousClock.now
             commit(batch, db)
+            if let observe = observer.withLock({ $0 }) { observe(batch.count, ContinuousClock.now - started) }
         }
     }
 

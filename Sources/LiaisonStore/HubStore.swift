@@ -51,6 +51,8 @@ public protocol RequestStore: Sendable {
     func request(id: String) async throws -> AccessRequest?
     func requests(matching query: RequestQuery) async throws -> [AccessRequest]
     func reviews(requestID: String) async throws -> [Review]
+    /// How many requests are pending and not expired at `now` (for the operator's metrics).
+    func openRequestCount(at now: Date) async throws -> Int
     /// Records a review. `resolve` sees the request and its earlier reviews as of the transaction and decides
     /// (or throws to refuse, and nothing is written); the review, the request's new decision, any grant and the
     /// resolution's trail entries commit together.
@@ -64,6 +66,8 @@ public protocol GrantStore: Sendable {
     /// Ids of items `agency` holds a live grant for at `now`.
     func grantedItems(agency: String, at now: Date) async throws -> Set<String>
     func hasLiveGrant(agency: String, item: String, at now: Date) async throws -> Bool
+    /// How many grants are neither revoked nor expired at `now` (for the operator's metrics).
+    func liveGrantCount(at now: Date) async throws -> Int
     /// Revokes a grant not yet revoked (false if it already was), with its trail entry in the same transaction.
     func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool
     /// Live grants whose `notice` is due at `now` and not yet given.

@@ -114,6 +114,18 @@ extension SQLiteStore {
 
     static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id"
 
+    public func openRequestCount(at now: Date) async throws -> Int {
+        try readNow { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM access_request WHERE decision = 'pending' AND expires_at > ?", arguments: [Self.millis(now)]) ?? 0
+        }
+    }
+
+    public func liveGrantCount(at now: Date) async throws -> Int {
+        try readNow { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM access_grant WHERE revoked_at IS NULL AND expires_at > ?", arguments: [Self.millis(now)]) ?? 0
+        }
+    }
+
     static func millis(_ date: Date) -> Int64 { date.millisecondsSince1970 }
     static func date(_ millis: Int64) -> Date { Date(millisecondsSince1970: millis) }
 

@@ -17,6 +17,11 @@ public final class SQLiteStore: HubStore {
         committer = GroupCommitter(writer: writer)
     }
 
+    /// Calls `observe` after each group commit with the number of writes it held and how long it took (for metrics).
+    public func observeCommits(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
+        committer.observe(observe)
+    }
+
     /// Opens (creating if needed) the database file at `path`, durably, and migrates it.
     public convenience init(path: String, legacySeal: (@Sendable (Item) -> [UInt8])? = nil) throws {
         try self.init(writer: try Self.openDurable(path: path), legacySeal: legacySeal)

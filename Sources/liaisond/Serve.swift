@@ -69,8 +69,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How long feed events are kept, e.g. 30d; a client whose cursor is older gets 410 and must resynchronise.")
     var feedRetention: String = "30d"
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. At info, every request is one line.")
     var logLevel: String = "info"
+
+    @Option(help: "Log format: text, or json (one object per line: time, level, label, message, metadata) for a collector.")
+    var logFormat: String = "text"
+
+    @Option(help: "host:port of a plain-HTTP listener serving GET /metrics (Prometheus text format) without a client certificate; off unless given. Keep it on loopback or a monitoring network.")
+    var metricsListen: String?
 
     func validate() throws {
         guard Endpoint(listen) != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:8443") }
@@ -87,13 +93,21 @@ struct Serve: AsyncParsableCommand {
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         guard Period(feedRetention) != nil else { throw ValidationError("--feed-retention '\(feedRetention)' is not a length of time; \(Period.formatHint)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
+        if let metricsListen, Endpoint(metricsListen) == nil { throw ValidationError("--metrics-listen '\(metricsListen)' is not host:port, e.g. 127.0.0.1:9464") }
     }
 
     func run() async throws {
         // Until the reload service listens for SIGHUP, its default action would kill the daemon.
         signal(SIGHUP, SIG_IGN)
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -133,8 +147,11 @@ struct Serve: AsyncParsableCommand {
         settings.connections.headerTimeout = .seconds(headerTimeout)
         settings.connections.idleTimeout = .seconds(idleTimeout)
         settings.connections.maximumConnections = maxConnections
+        let metrics = metricsListen.map { _ in HubMetrics() }
+        metrics?.observe(store)
+        let connections = ConnectionGauge(maximum: maxConnections)
         let app = try refusing("the hub's certificate \(cert), key \(key) or CA \(ca) cannot be used for TLS") {
-            try HubServer.application(hub: hub, settings: settings, logger: logger) { channel in
+            try HubServer.application(hub: hub, settings: settings, logger: logger, metrics: metrics, connections: connections) { channel in
                 logger.notice("liaisond listening", metadata: ["address": "https://\(listen)", "principals": "\(loadedPolicy.principalIDs.count)", "data": "\(data)"])
             }
         }
@@ -143,7 +160,14 @@ struct Serve: AsyncParsableCommand {
         let reloading = PolicyReloading(hub: hub, directory: policy, logger: logger)
         let rewrapping = KeyRewrapping(hub: hub, logger: logger)
         let upkeep = FeedUpkeep(hub: hub, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [signing, reloading, rewrapping, upkeep, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [any Service] = [signing, reloading, rewrapping, upkeep, app]
+        if let metrics, let address = metricsListen.flatMap(Endpoint.init) {
+            services.append(HubServer.metricsApplication(hub: hub, metrics: metrics, connections: connections, host: address.host, port: address.port,
+                                                         logger: logger) { _ in
+                logger.notice("metrics listening", metadata: ["address": "http://\(address.host):\(address.port)/metrics"])
+            })
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         lock.release()
         logger.notice("liaisond stopped")

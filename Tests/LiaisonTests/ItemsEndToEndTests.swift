@@ -281,6 +281,21 @@ struct ItemsEndToEndTests {
         for (template, methods) in EndpointMethods.table { #expect(declared[template] == Set(methods), "\(template)") }
     }
 
+    @Test func theOperationTableMatchesTheContract() throws {
+        var declared: [String: String] = [:]
+        var method: String?
+        for (path, line) in try Self.contractPathLines() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("    "), !line.hasPrefix("     "), ["get:", "post:", "put:", "patch:", "delete:"].contains(trimmed) {
+                method = String(trimmed.dropLast()).uppercased()
+            } else if let current = method, trimmed.hasPrefix("operationId: ") {
+                declared[current + " " + path] = String(trimmed.dropFirst("operationId: ".count))
+                method = nil
+            }
+        }
+        #expect(declared == EndpointMethods.operationIDs)
+    }
+
     @Test func theQueryParameterTablesMatchTheContract() throws {
         let text = try String(contentsOf: Paths.packageRoot.appendingPathComponent("Sources/LiaisonAPI/openapi.yaml"), encoding: .utf8)
         let lines = text.components(separatedBy: "\n")

@@ -17,10 +17,13 @@ final class RunningHub: Sendable {
     let store: SQLiteStore
     let dataDirectory: String
     let pki: TestPKI
+    /// The plain-HTTP metrics listener's port, when the hub was started with metrics.
+    let metricsPort: Int?
     private let clients = Mutex<[String: TestClient]>([:])
 
-    init(port: Int, hub: Hub, store: SQLiteStore, dataDirectory: String, pki: TestPKI) {
+    init(port: Int, hub: Hub, store: SQLiteStore, dataDirectory: String, pki: TestPKI, metricsPort: Int? = nil) {
         self.port = port
+        self.metricsPort = metricsPort
         self.hub = hub
         self.store = store
         self.dataDirectory = dataDirectory
@@ -60,7 +63,7 @@ enum TestHub {
     static func with<T: Sendable>(
         clock: TestClock = TestClock(), limits: HubLimits = HubLimits(), dataDirectory: String? = nil, policy: Policy = examplePolicy,
         revocations: RevocationList? = nil, signEvery: Int64 = 1_000_000, port: Int = 0,
-        configure: (inout ServerSettings) -> Void = { _ in },
+        configure: (inout ServerSettings) -> Void = { _ in }, metrics: Bool = false,
         _ body: @Sendable (RunningHub) async throws -> T
     ) async throws -> T {
         let pki = TestPKI.shared
@@ -71,18 +74,33 @@ enum TestHub {
         var settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
         configure(&settings)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger) { channel in
+        let hubMetrics = metrics ? HubMetrics() : nil
+        if let hubMetrics { hubMetrics.observe(store) }
+        let connections = ConnectionGauge(maximum: settings.connections.maximumConnections)
+        let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger, metrics: hubMetrics, connections: connections) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
             portContinuation.finish()
         }
+        let (metricsPorts, metricsPortContinuation) = AsyncStream.makeStream(of: Int.self)
+        var services: [any Service] = []
+        if let hubMetrics {
+            services.append(HubServer.metricsApplication(hub: hub, metrics: hubMetrics, connections: connections, host: "127.0.0.1", port: 0,
+                                                         logger: quietLogger) { channel in
+                metricsPortContinuation.yield(channel.localAddress?.port ?? 0)
+                metricsPortContinuation.finish()
+            })
+        } else {
+            metricsPortContinuation.finish()
+        }
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(3600), logger: quietLogger)
         let rewrapping = KeyRewrapping(hub: hub, interval: .milliseconds(100), logger: quietLogger)
-        let group = ServiceGroup(configuration: .init(services: [signing, rewrapping, app], gracefulShutdownSignals: [], logger: quietLogger))
+        let group = ServiceGroup(configuration: .init(services: [signing, rewrapping, app] + services, gracefulShutdownSignals: [], logger: quietLogger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("the hub did not start") }
-            let running = RunningHub(port: port, hub: hub, store: store, dataDirectory: data, pki: pki)
+            var metricsIterator = metricsPorts.makeAsyncIterator()
+            let running = RunningHub(port: port, hub: hub, store: store, dataDirectory: data, pki: pki, metricsPort: await metricsIterator.next())
             do {
                 let result = try await body(running)
                 await running.shutdownClients()

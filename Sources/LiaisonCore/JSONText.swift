@@ -1,0 +1,44 @@
+/// JSON written by hand, for text written on hot paths (every audited request's detail, every log line), where
+/// Foundation's JSONEncoder cost more than the work around it.
+public enum JSONText {
+    /// A flat object of strings, its keys sorted so the text is stable.
+    public static func object(_ fields: [String: String]) -> String {
+        guard !fields.isEmpty else { return "{}" }
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(64)
+        appendMembers(fields, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `"key":"value"` pairs, sorted by key and separated by commas, without the braces.
+    public static func appendMembers(_ fields: [String: String], to out: inout [UInt8]) {
+        for (index, pair) in fields.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendString(pair.key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendString(pair.value, to: &out)
+        }
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// A JSON string: quote, backslash and control characters escaped (RFC 8259 §7); everything else as UTF-8.
+    public static func appendString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A:
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]])
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+
+/// Who a request turned out to be, filled in by `IdentityMiddleware` for the request log around it.
+final class ObservedRequest: Sendable {
+    @TaskLocal static var current: ObservedRequest?
+    private let principalName = Mutex<String?>(nil)
+
+    var principal: String? {
+        get { principalName.withLock { $0 } }
+        set { principalName.withLock { $0 = newValue } }
+    }
+}
+
+/// The outermost layer: for every answered request, one log line (operation, principal, status, duration; never
+/// the query, a payload, a title or a key) and the request metrics.
+struct RequestObservationMiddleware: RouterMiddleware {
+    typealias Context = LiaisonRequestContext
+    let logger: Logger
+    let metrics: HubMetrics?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let observed = ObservedRequest()
+        let response = try await ObservedRequest.$current.withValue(observed) { try await next(request, context) }
+        let duration = ContinuousClock.now - started
+        let operation = EndpointMethods.operation(method: request.method.rawValue, route: context.endpointPath) ?? "none"
+        metrics?.answered(operation: operation, status: response.status.code, duration: duration)
+        if logger.logLevel <= .info {
+            let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+            logger.info("request", metadata: [
+                "operation": "\(operation)", "principal": "\(observed.principal ?? "-")", "status": "\(response.status.code)",
+                "duration_ms": "\(String(format: "%.2f", milliseconds))", "method": "\(request.method)", "path": "\(request.uri.path)",
+            ])
+        }
+        return response
+    }
+}
