@@ -230,6 +230,47 @@ struct DaemonProcessTests {
         #expect(text.components(separatedBy: "the disk under the hub's data folder is full").count - 1 == 1, "one line about the full disk, not one per request:\n\(text)")
     }
 
+    @Test func jsonLogsAreOneObjectPerLineWithRequestLinesAndNoContentAtTrace() async throws {
+        let data = try Paths.temporaryDirectory("json-log")
+        let log = data + "/liaisond.log"
+        let port = try ProcessRunner.freePort()
+        let metricsPort = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
+        let process = try start(data: data + "/data", port: port, extra: ["--log-format", "json", "--metrics-listen", "127.0.0.1:\(metricsPort)"], log: log)
+        try await waitUntilUp(client)
+        let title = "MARKER-TITLE-5d2a 关于某干部的问题线索"
+        let secret = Data("MARKER-PAYLOAD-c41e ".utf8) + Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        let pushed = try await client.push(title: title, unit: "transport-bureau", classification: "confidential", payload: secret,
+                                           overrides: ["persons": ["MARKER-PERSON-1f2e"], "tags": ["MARKER-TAG-3a4b"]])
+        #expect(pushed.status == 201)
+        let id = try #require(pushed.json["id"] as? String)
+        #expect(try await client.payload(id).plaintext == secret)
+        #expect(try await client.push(title: title, unit: "nowhere", classification: "confidential", payload: secret).status == 400)
+        let (samples, _) = try await MetricsTests.scrape(metricsPort)
+        #expect(samples[#"liaison_pushes_total{classification="confidential"}"#] == 1)
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
+
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        var requests: [[String: String]] = []
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+            #expect(Set(object.keys) == ["time", "level", "label", "message", "metadata"], "\(line)")
+            #expect((object["time"] as? String)?.hasSuffix("Z") == true)
+            let metadata = try #require(object["metadata"] as? [String: String])
+            if object["message"] as? String == "request" { requests.append(metadata) }
+            for marker in ["MARKER-TITLE", "MARKER-PAYLOAD", "MARKER-PERSON", "MARKER-TAG", String(secret.prefix(18).base64EncodedString().prefix(24)), "关于某干部"] {
+                #expect(!line.contains(marker), "the log holds \(marker): \(line)")
+            }
+        }
+        let push = try #require(requests.first { $0["operation"] == "pushItem" && $0["status"] == "201" })
+        #expect(push["principal"] == "stationed-transport")
+        #expect(Double(push["duration_ms"] ?? "") != nil)
+        #expect(requests.contains { $0["operation"] == "getItemPayload" && $0["status"] == "200" && $0["path"] == "/v1/items/\(id)/payload" })
+        #expect(requests.contains { $0["operation"] == "pushItem" && $0["status"] == "400" })
+    }
+
     @Test func theDatabaseFilesAreReadableByTheirOwnerOnly() async throws {
         let data = try Paths.temporaryDirectory("modes")
         let port = try ProcessRunner.freePort()
