@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+public import LiaisonCore
+
+/// What a database file holds, as a backup or restore reports it.
+public struct StoreSummary: Sendable, Equatable {
+    public let itemsByLevel: [Classification: Int]
+    public let auditEntries: Int64
+    public let auditHeadHash: String
+    /// The sequence number the last signed head covers (0 when none was signed).
+    public let signedThrough: Int64
+    public let accessRequests: Int
+    public let grants: Int
+}
+
+/// Consistent copies of a live hub's database: `VACUUM INTO` reads one snapshot (WAL lets the hub go on writing
+/// meanwhile) and writes a compact, self-contained file with no `-wal` beside it.
+public enum SQLiteBackup {
+    /// Copies the database at `source` to `destination` (which must not exist), readable by its owner only.
+    public static func copy(from source: String, to destination: String) throws {
+        guard FileManager.default.fileExists(atPath: source) else { throw StoreError.durability("\(source) does not exist") }
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError.durability("\(destination) exists already; give a new file name (a backup never overwrites)")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        let database = try DatabaseQueue(path: source, configuration: configuration)
+        // The copy is made with no access for group or others from its first byte.
+        let previous = umask(0o077)
+        defer { umask(previous) }
+        try database.inDatabase { db in try db.execute(sql: "VACUUM INTO ?", arguments: [destination]) }
+        try database.close()
+    }
+
+    /// What the database file at `path` holds, read without changing it.
+    public static func summary(of path: String) throws -> StoreSummary {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? database.close() }
+        return try database.read { db in
+            var levels: [Classification: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT classification, COUNT(*) FROM item GROUP BY classification") {
+                if let level = Classification(rawValue: row[0]) { levels[level] = row[1] }
+            }
+            let tail = try AuditTail.load(db)
+            return StoreSummary(itemsByLevel: levels, auditEntries: tail.seq, auditHeadHash: tail.hash,
+                                signedThrough: try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit_head") ?? 0,
+                                accessRequests: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM access_request") ?? 0,
+                                grants: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM access_grant") ?? 0)
+        }
+    }
+}

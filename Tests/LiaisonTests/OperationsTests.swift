@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// What an operator runs beside the hub: backups that restore, and the service unit.
+@Suite("Operations")
+struct OperationsTests {
+    let daemon = Paths.binaries + "/liaisond"
+
+    func audit(verifyAgainst hub: RunningHub) async throws -> ProcessResult {
+        try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                         environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+    }
+
+    @Test func aBackupTakenWhilePushesGoOnRestoresEveryItemAcknowledgedBeforeIt() async throws {
+        let work = try Paths.temporaryDirectory("backup")
+        let (acknowledged, backup, keyring) = try await TestHub.with { hub in
+            let owner = try hub.client("stationed-transport")
+            var acknowledged: [String: Data] = [:]
+            for index in 0..<12 {
+                let level = ["general", "restricted", "confidential"][index % 3]
+                let payload = Data("第\(index)份材料 \(level) ".utf8) + Data((0..<(512 * index)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+                let response = try await owner.push(title: "报告 \(index)", unit: "transport-bureau", classification: level, payload: payload)
+                #expect(response.status == 201)
+                acknowledged[try #require(response.json["id"] as? String)] = payload
+            }
+            // Pushes go on while the backup is taken; what they add may or may not be in it.
+            let more = Task {
+                for index in 0..<40 { _ = try await owner.push(title: "后续 \(index)", unit: "transport-bureau", classification: ["general", "confidential"][index % 2]) }
+            }
+            let backup = work + "/liaison-backup.sqlite", keyring = work + "/keyring-backup.json"
+            let result = try await ProcessRunner.runAsync(daemon, ["backup", "--data", hub.dataDirectory, "--to", backup, "--keyring-to", keyring])
+            try await more.value
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("Backed up"))
+            #expect(result.stdout.contains("Key ring copied to \(keyring) (mode 0600)"))
+            #expect(try await ProcessRunner.runAsync(daemon, ["backup", "--data", hub.dataDirectory, "--to", backup]).stderr.contains("exists already"),
+                    "a backup never overwrites")
+            return (acknowledged, backup, keyring)
+        }
+        for file in [backup, keyring] {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(file) is private")
+        }
+        let keyText = try String(contentsOfFile: keyring, encoding: .utf8)
+        let keyField = try #require(keyText.firstMatch(of: /"key"\s*:\s*"([^"]+)"/)?.1)
+        let backupBytes = try Data(contentsOf: URL(fileURLWithPath: backup))
+        #expect(backupBytes.range(of: Data(keyField.utf8)) == nil, "the database backup does not hold the key ring")
+
+        let restored = work + "/restored"
+        let restore = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", restored])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout.contains("every seal checks; audit trail of"))
+        let again = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", restored])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("is not empty"))
+
+        try await TestHub.with(dataDirectory: restored) { hub in
+            let owner = try hub.client("stationed-transport")
+            for (id, payload) in acknowledged {
+                let (response, plaintext) = try await owner.payload(id)
+                #expect(response.status == 200, "\(id)")
+                #expect(plaintext == payload, "\(id)")
+            }
+            let verify = try await audit(verifyAgainst: hub)
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        }
+    }
+
+    @Test func aRestoreWithTheWrongKeyRingOrAnAlteredTrailIsRefused() async throws {
+        let work = try Paths.temporaryDirectory("restore-refusals")
+        let backup = work + "/b.sqlite", keyring = work + "/k.json"
+        try await TestHub.with { hub in
+            #expect(try await hub.client("stationed-transport").push(unit: "transport-bureau", classification: "confidential").status == 201)
+            let result = try await ProcessRunner.runAsync(daemon, ["backup", "--data", hub.dataDirectory, "--to", backup, "--keyring-to", keyring])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        // Another hub's key ring: the seals do not check.
+        let stranger = try Paths.temporaryDirectory("stranger")
+        try await TestHub.with(dataDirectory: stranger) { _ in }
+        let wrong = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", stranger + "/keyring.json", "--data", work + "/r1"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("do not match their seal under this key ring"), "\(wrong.stderr)")
+        // An entry of the trail edited in the backup.
+        let edited = try ProcessRunner.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("UPDATE audit SET actor='someone-else' WHERE seq=1"); db.commit()
+            """, backup])
+        #expect(edited.status == 0, "\(edited.stderr)")
+        let altered = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", work + "/r2"])
+        #expect(altered.status != 0)
+        #expect(altered.stderr.contains("does not verify: entry 1 was altered"), "\(altered.stderr)")
+    }
+
+    @Test func theServiceUnitVerifies() throws {
+        let unit = try String(contentsOf: Paths.packageRoot.appendingPathComponent("deploy/liaisond.service"), encoding: .utf8)
+        for option in ["NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "ReadWritePaths=/var/lib/liaison",
+                       "CapabilityBoundingSet=\n", "RestrictAddressFamilies=", "ExecReload=/bin/kill -HUP $MAINPID", "User=liaison"] {
+            #expect(unit.contains(option), "\(option)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            // Checked by hand on a machine with systemd; the options above are still checked here.
+            print("systemd-analyze is not installed: the unit's syntax is not verified on this machine")
+            return
+        }
+        // The unit names the installed binary; here it is checked against the one just built.
+        let folder = try Paths.temporaryDirectory("unit")
+        try unit.replacingOccurrences(of: "/usr/local/bin/liaisond", with: daemon).write(toFile: folder + "/liaisond.service", atomically: true, encoding: .utf8)
+        let verify = try ProcessRunner.run("/usr/bin/systemd-analyze", ["verify", folder + "/liaisond.service"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(!verify.stderr.contains("liaisond.service"), "\(verify.stderr)")
+    }
+}
