@@ -100,7 +100,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let progress = Progress(label: "verifying")
+            let progress = Progress(label: "verifying", unit: "entries")
             let settings = try connection.settings()
             var remembered = try loadRemembered()
             let earlier = remembered.heads[settings.url.absoluteString]
@@ -204,11 +204,16 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let progress = Progress(label: "exporting", unit: "entries", printsToStandardOutput: true)
             try await connection.withConnection { hub in
+                // Progress by position in the trail, which filtered exports move through too.
+                let end = try await AuditCommand.head(hub).seq
                 try await AuditCommand.pages(hub, after: after, filter: filter.query) { entries in
                     for entry in entries { print(AuditCommand.line(entry)) }
+                    if let last = entries.last { progress.show(Int(last.seq - after), of: Int(max(1, end - after))) }
                 }
             }
+            progress.done()
         }
     }
 

@@ -55,7 +55,7 @@ struct DossierCommand: AsyncParsableCommand {
                 }
                 let wanted = dossier.items.filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
                 let opener = try PayloadOpener(settings: settings)
-                let progress = Progress(label: "pulling")
+                let progress = Progress(label: "pulling", unit: "items")
                 var fetched: [String] = []
                 for (index, item) in wanted.enumerated() {
                     progress.show(index, of: wanted.count)

@@ -70,52 +70,97 @@ struct CLITests {
                                          input: Data("x".utf8))
             let id = String(push.stdout.dropFirst("Pushed ".count).prefix(16))
             let refused = try await liaison(hub, ["get", id, "--as", "office-3"])
-            #expect(refused.status == 1)
+            #expect(refused.status == 3)
             #expect(refused.stderr.contains("you may not read the payload of item \(id) (403 forbidden)"))
             #expect(refused.stdout.isEmpty)
 
             let badKind = try await liaison(hub, ["push", "-", "--kind", "memo", "--title", "t", "--unit", "transport-bureau", "--classification", "general", "--as", "office-3"],
                                             input: Data("x".utf8))
-            #expect(badKind.status == 1)
+            #expect(badKind.status == 3)
             #expect(badKind.stderr.contains("unknown kind 'memo' (400 invalid_field)"))
             #expect(badKind.stderr.contains("hint: Use a kind declared in the policy"))
 
             let stranger = try await liaison(hub, ["whoami", "--as", "stranger"])
             #expect(stranger.stderr.contains("the certificate's CN 'stranger' is not a principal declared in the policy"))
+            #expect(stranger.status == 3)
+            let missing = try await liaison(hub, ["show", "01NOSUCHITEM0000", "--as", "office-3"])
+            #expect(missing.status == 4, "\(missing.stderr)")
+            #expect(missing.stderr.contains("(404 not_found)"))
 
             // An empty id would be GET /v1/items/, the listing: it is a usage error before anything is sent.
             for command in [["show", ""], ["get", "a/b"], ["approve", "", "--comment", "ok"], ["dossier", "pull", "../x", "--out", "/tmp"]] {
                 let odd = try await liaison(hub, command + ["--as", "office-3"])
-                #expect(odd.status == 64, "\(command)")
+                #expect(odd.status == 2, "\(command)")
                 #expect(odd.stderr.contains("is not an id; ids are letters and digits"), "\(command): \(odd.stderr)")
             }
         }
     }
 
+    @Test func auditExportShowsProgressOnATerminalOnlyAndNeverInItsOutput() async throws {
+        try await TestHub.with { hub in
+            for _ in 0..<5 { #expect(try await hub.client("office-3").push(unit: "transport-bureau", classification: "general").status == 201) }
+            let folder = try Paths.temporaryDirectory("export-tty")
+            // Standard error on a terminal (script(1) gives the command one), the export itself into a file.
+            let command = "env LIAISON_DEV_CERTS=\(TestPKI.shared.directory) LIAISON_URL=\(hub.baseURL) \(cli) audit export --as zhao.lei > \(folder)/trail.jsonl"
+            let onTerminal = try await ProcessRunner.runAsync("/usr/bin/script", ["-qec", command, folder + "/terminal.txt"])
+            #expect(onTerminal.status == 0, "\(onTerminal.stdout)\(onTerminal.stderr)")
+            let terminal = try String(contentsOfFile: folder + "/terminal.txt", encoding: .utf8)
+            #expect(terminal.contains("exporting ["), "\(terminal)")
+            #expect(terminal.contains(" entries"), "\(terminal)")
+            let exported = try String(contentsOfFile: folder + "/trail.jsonl", encoding: .utf8).split(separator: "\n")
+            #expect(exported.count >= 5)
+            for line in exported { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "not JSON: \(line)") }
+            // Not on a terminal: nothing but the entries.
+            let quiet = try await liaison(hub, ["audit", "export", "--as", "zhao.lei"])
+            #expect(quiet.status == 0)
+            #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+            // The first export's own reads of the trail are in the trail now, so the second has more entries.
+            #expect(quiet.stdout.split(separator: "\n").count > exported.count)
+        }
+    }
+
+    @Test func shellCompletionIsGeneratedForBashZshAndFish() async throws {
+        for (shell, marker) in [("bash", "_liaison"), ("zsh", "#compdef liaison"), ("fish", "complete -c 'liaison'")] {
+            let script = try await liaison(nil, ["--generate-completion-script", shell])
+            #expect(script.status == 0, "\(shell): \(script.stderr)")
+            #expect(script.stdout.contains(marker), "\(shell)")
+            #expect(script.stdout.contains("dossier"), "\(shell): the subcommands are completed")
+        }
+    }
+
+    @Test func theExitStatusesAreDocumentedInTheHelp() async throws {
+        let help = try await liaison(nil, ["--help"])
+        #expect(help.status == 0)
+        let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
+        for status in ["0 done", "1 a check failed", "2 usage", "3 the hub refused", "4 not found (404)", "5 the hub could not be reached"] {
+            #expect(text.contains(status), "\(status)")
+        }
+    }
+
     @Test func connectionProblemsSayWhatIsWrong() async throws {
         let closed = try await liaison(nil, ["whoami", "--as", "office-3"], url: "https://127.0.0.1:\(try ProcessRunner.freePort())")
-        #expect(closed.status == 1)
+        #expect(closed.status == 5)
         #expect(closed.stderr.contains("nothing is listening at https://127.0.0.1:"))
         #expect(closed.stderr.contains("./scripts/run"))
 
         let missing = try await liaison(nil, ["whoami", "--cert", "/nonexistent.pem", "--key", "/nonexistent.key", "--ca", TestPKI.shared.ca])
-        #expect(missing.status == 1)
+        #expect(missing.status == 2)
         #expect(missing.stderr.contains("the client certificate (LIAISON_CERT / --cert) /nonexistent.pem does not exist"))
 
         try await TestHub.with { hub in
             let foreign = TestPKI.shared.foreignDirectory
             let wrongCA = try await liaison(hub, ["whoami", "--as", "office-3", "--ca", foreign + "/ca.pem"])
-            #expect(wrongCA.status == 1)
+            #expect(wrongCA.status == 5)
             #expect(wrongCA.stderr.contains("the hub's certificate is not trusted by the CA file \(foreign)/ca.pem"))
             let foreignCert = try await liaison(hub, ["whoami", "--cert", foreign + "/office-3.pem", "--key", foreign + "/office-3.key", "--ca", TestPKI.shared.ca])
-            #expect(foreignCert.status == 1)
+            #expect(foreignCert.status == 5)
             #expect(foreignCert.stderr.contains("the TLS handshake with") || foreignCert.stderr.contains("refused the client certificate"))
             let pki = TestPKI.shared
             let mismatch = try await liaison(hub, ["whoami", "--cert", pki.certificate("office-3"), "--key", pki.key("office-5"), "--ca", pki.ca])
-            #expect(mismatch.status == 1)
+            #expect(mismatch.status == 5)
             #expect(mismatch.stderr.contains("the private key \(pki.key("office-5")) does not belong to the certificate \(pki.certificate("office-3"))"), "\(mismatch.stderr)")
             let expired = try await liaison(hub, ["whoami", "--cert", pki.certificate("expired-agency"), "--key", pki.key("expired-agency"), "--ca", pki.ca])
-            #expect(expired.status == 1)
+            #expect(expired.status == 5)
             #expect(expired.stderr.contains("the hub refused the client certificate \(pki.certificate("expired-agency")): it has expired"), "\(expired.stderr)")
         }
     }
@@ -169,7 +214,7 @@ struct CLITests {
         for arguments in [["audit", "tail", "--lines", "-9223372036854775808"], ["watch", "--max-backoff", "9223372036854775807"],
                           ["list", "--limit", "99999999999999999999"]] {
             let result = try await liaison(nil, arguments + ["--as", "zhao.lei"])
-            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
         }
         let state = try Paths.temporaryDirectory("cursor") + "/cursor"
         try String(repeating: "9", count: 40).write(toFile: state, atomically: true, encoding: .utf8)
@@ -213,7 +258,7 @@ struct CLITests {
             #expect(untrusted.stderr.contains("the hub's certificate is not one your CA"))
 
             let notAdmin = try await liaison(hub, ["keys", "rotate", "--as", "zhao.lei"])
-            #expect(notAdmin.status == 1 && notAdmin.stderr.contains("only administrators of the commission may manage the key ring"))
+            #expect(notAdmin.status == 3 && notAdmin.stderr.contains("only administrators of the commission may manage the key ring"))
             let rotate = try await liaison(hub, ["keys", "rotate", "--as", "sun.hao"])
             #expect(rotate.stdout.hasPrefix("Key version 2 is current; the hub is rewrapping 1 data key(s)"), "\(rotate.stderr)")
             let status = try await liaison(hub, ["keys", "--json", "--as", "sun.hao"])
@@ -256,10 +301,10 @@ struct CLITests {
             let revoke = try await liaison(hub, ["revoke", grantID, "--as", "zhang.wei"])
             #expect(revoke.stdout == "Revoked \(grantID): inspection-2 can no longer read its 1 item(s).\n")
             let refused = try await liaison(hub, ["get", id, "--as", "inspection-2"])
-            #expect(refused.status == 1 && refused.stderr.contains("403"))
+            #expect(refused.status == 3 && refused.stderr.contains("403"))
 
             let closed = try await liaison(hub, ["deny", requestID, "--comment", "x", "--as", "wang.fang"])
-            #expect(closed.status == 1 && closed.stderr.contains("request_closed"))
+            #expect(closed.status == 3 && closed.stderr.contains("request_closed"))
         }
     }
 
@@ -326,7 +371,7 @@ struct CLITests {
             #expect(handed.stdout == "Handed lead \(id) over to stationed-finance; it may now read it.\n", "\(handed.stderr)")
             #expect(try await liaison(hub, ["leads", "start", id, "--as", "stationed-finance"]).stdout == "Lead \(id) is in progress with stationed-finance.\n")
             let illegal = try await liaison(hub, ["leads", "start", id, "--as", "stationed-finance"])
-            #expect(illegal.status == 1 && illegal.stderr.contains("can move only to handed-over or closed (409 illegal_transition)"))
+            #expect(illegal.status == 3 && illegal.stderr.contains("can move only to handed-over or closed (409 illegal_transition)"))
             #expect(try await liaison(hub, ["leads", "close", id, "--disposition", "予以了结", "--as", "stationed-finance"]).stdout == "Closed lead \(id): 予以了结.\n")
             #expect(try await liaison(hub, ["leads", "--as", "stationed-finance"]).stdout == "Your agency has no open leads (--all shows closed ones).\n")
         }
