@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -56,6 +57,16 @@ let package = Package(
             dependencies: [
                 "LiaisonCore", "LiaisonCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LiaisonPostgres",
+            dependencies: [
+                "LiaisonCore", "LiaisonCrypto", "LiaisonStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -112,8 +123,9 @@ let package = Package(
         .executableTarget(
             name: "liaisond",
             dependencies: [
-                "LiaisonServer", "LiaisonHub", "LiaisonCore", "LiaisonStore", "LiaisonCrypto",
+                "LiaisonServer", "LiaisonHub", "LiaisonCore", "LiaisonStore", "LiaisonCrypto", "LiaisonPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -148,7 +160,8 @@ let package = Package(
             name: "LiaisonTests",
             dependencies: [
                 "LiaisonCore", "LiaisonCrypto", "LiaisonStore", "LiaisonHub", "LiaisonServer",
-                "LiaisonClient", "LiaisonAPI",
+                "LiaisonClient", "LiaisonAPI", "LiaisonPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -16,6 +16,8 @@ struct AuditTrail: Sendable {
         } catch StoreError.full {
             // Logged once per spell by the server's storage alarm, not once per refused request.
             throw HubError.storageFull
+        } catch StoreError.unavailable {
+            throw HubError.databaseUnavailable
         } catch {
             logger.critical("the audit trail cannot be written; refusing the action", metadata: ["action": "\(entry.action)", "error": "\(error)"])
             throw HubError(.internalFailure, code: "audit_unavailable", message: "the hub cannot record this action in its audit trail, so it did not perform it",

@@ -45,6 +45,10 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let storageFull = HubError(.unavailable, code: "storage_full", message: "the hub cannot store anything new right now: its disk is full",
                                              hint: "Nothing was stored; retry after the time in Retry-After. Reads still work. Tell the hub's operator if it persists")
 
+    /// The database cannot be reached now (PostgreSQL restarting, a connection lost): nothing was stored.
+    public static let databaseUnavailable = HubError(.unavailable, code: "database_unavailable", message: "the hub cannot reach its database right now",
+                                                     hint: "Nothing was done; retry after the time in Retry-After. Tell the hub's operator if it persists")
+
     /// A body the generated layer could not take as JSON.
     public static let bodyNotJSON = HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`")
 

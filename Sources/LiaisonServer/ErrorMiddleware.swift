@@ -41,9 +41,12 @@ struct ErrorMiddleware: RouterMiddleware {
             return error
         case StoreError.full:
             return HubError.storageFull
+        case StoreError.unavailable:
+            return HubError.databaseUnavailable
         case let error as ServerError:
             if let hubError = error.underlyingError as? HubError { return hubError }
             if case StoreError.full = error.underlyingError { return HubError.storageFull }
+            if case StoreError.unavailable = error.underlyingError { return HubError.databaseUnavailable }
             // No operation input means the request itself could not be understood: the caller's mistake.
             guard error.operationInput == nil else { return internalFailure }
             return badRequest(error.underlyingError, cause: error.causeDescription, request: request)

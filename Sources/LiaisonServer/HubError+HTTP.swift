@@ -26,8 +26,9 @@ extension HubError: HTTPResponseError {
         let body = Components.Schemas.ErrorResponse(error: .init(code: code, message: message, hint: hint, field: field))
         let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        // A full disk takes an operator; a spent memory budget frees itself within a request or two.
-        if kind == .unavailable { headers[.retryAfter] = code == "busy" ? "1" : "30" }
+        // A full disk takes an operator; a spent memory budget frees itself within a request or two; a database
+        // restart or failover takes seconds.
+        if kind == .unavailable { headers[.retryAfter] = code == "busy" ? "1" : code == "database_unavailable" ? "5" : "30" }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -42,8 +42,9 @@ public final class HubMetrics: Sendable {
         Metrics.Timer(label: "liaison_commit_duration_seconds", factory: factory).record(duration: duration)
     }
 
-    /// Counts `store`'s group commits.
-    public func observe(_ store: SQLiteStore) {
+    /// Counts `store`'s commits (SQLite's group commits; one per write transaction on PostgreSQL, whose own group
+    /// commit of WAL flushes is not seen from here).
+    public func observe(_ store: any CommitObservable) {
         store.observeCommits { [weak self] writes, duration in self?.committed(writes: writes, duration: duration) }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import LiaisonCore
+public import LiaisonCore
 import LiaisonCrypto
 
 /// The end of the audit chain, as the writer knows it. Only the group committer, on GRDB's
@@ -38,7 +38,8 @@ struct AuditTail: Sendable, Equatable {
 }
 
 extension AuditRecord {
-    func withoutNUL() -> AuditRecord {
+    /// The record with every NUL character replaced by U+FFFD: database text cannot hold NUL (SQLite cuts it off, PostgreSQL refuses it).
+    public func withoutNUL() -> AuditRecord {
         func hasNUL(_ text: String) -> Bool { text.utf8.contains(0) }
         // Nearly every record has none: return it as is rather than rebuild it on the writer's queue.
         guard hasNUL(actor) || hasNUL(action) || targets.contains(where: hasNUL) || unit.map(hasNUL) == true || hasNUL(outcome)

@@ -109,3 +109,9 @@ public protocol DossierStore: Sendable {
 
 /// Everything the hub keeps: what a store implements to serve a whole hub.
 public typealias HubStore = AuditStore & ItemStore & DataKeyStore & RequestStore & GrantStore & FeedStore & LeadStore & DossierStore
+
+/// A store that can say how its commits go, for the operator's metrics.
+public protocol CommitObservable: Sendable {
+    /// Calls `observe` after each commit with the number of writes it held and how long it took.
+    func observeCommits(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void)
+}

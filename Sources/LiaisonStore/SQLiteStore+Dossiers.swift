@@ -17,7 +17,8 @@ extension SQLiteStore {
     }
 
     public func dossier(id: String) async throws -> Dossier? {
-        try readSnapshot { db in
+        let id = id.storable
+        return try readSnapshot { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, unit, agency, requester, reason, request_id, created_at FROM dossier WHERE id = ?", arguments: [id]) else { return nil }
             let items = try String.fetchAll(db, sql: "SELECT item_id FROM dossier_item WHERE dossier_id = ? ORDER BY position", arguments: [id])
             return Dossier(id: row[0], unit: row[1], agency: row[2], requester: row[3], reason: row[4], requestID: row[5], itemIDs: items, createdAt: Self.date(row[6]))

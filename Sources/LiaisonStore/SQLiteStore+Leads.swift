@@ -5,7 +5,7 @@ public import LiaisonCore
 /// Lead status and holder. A lead without a row is open and held by its owner.
 extension SQLiteStore {
     public func lead(itemID: String) async throws -> Lead? {
-        try readNow { db in try Self.fetchLead(itemID: itemID, in: db) }
+        try readNow { db in try Self.fetchLead(itemID: itemID.storable, in: db) }
     }
 
     public func leadsHeld(by agency: String) async throws -> Set<String> {

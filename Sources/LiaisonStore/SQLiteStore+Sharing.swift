@@ -21,7 +21,7 @@ extension SQLiteStore {
     }
 
     public func request(id: String) async throws -> AccessRequest? {
-        try readSnapshot { db in try Self.fetchRequest(id: id, in: db) }
+        try readSnapshot { db in try Self.fetchRequest(id: id.storable, in: db) }
     }
 
     public func requests(matching query: RequestQuery) async throws -> [AccessRequest] {
@@ -29,7 +29,7 @@ extension SQLiteStore {
         var arguments: StatementArguments = []
         if let agency = query.agency { clauses.append("agency = ?"); arguments += [agency] }
         if let open = query.openAt { clauses.append("decision = 'pending' AND expires_at > ?"); arguments += [Self.millis(open)] }
-        if let before = query.before { clauses.append("id < ?"); arguments += [before] }
+        if let before = query.before { clauses.append("id < ?"); arguments += [before.storable] }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let sql = "SELECT \(Self.requestColumns) FROM access_request \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
         let finalArguments = arguments
@@ -39,11 +39,11 @@ extension SQLiteStore {
     }
 
     public func reviews(requestID: String) async throws -> [Review] {
-        try readNow { db in try Self.fetchReviews(requestID: requestID, in: db) }
+        try readNow { db in try Self.fetchReviews(requestID: requestID.storable, in: db) }
     }
 
     public func items(ids: [String]) async throws -> [Item] {
-        try readSnapshot { db in try ids.compactMap { try Self.fetchItem(id: $0, in: db) } }
+        try readSnapshot { db in try ids.compactMap { try Self.fetchItem(id: $0.storable, in: db) } }
     }
 
     public func review(_ review: Review, resolve: @escaping @Sendable (AccessRequest, [Review]) throws -> ReviewResolution) async throws -> ReviewResolution {
@@ -65,7 +65,7 @@ extension SQLiteStore {
     }
 
     public func grant(id: String) async throws -> Grant? {
-        try readSnapshot { db in try Self.fetchGrant(id: id, in: db) }
+        try readSnapshot { db in try Self.fetchGrant(id: id.storable, in: db) }
     }
 
     public func grants(matching query: GrantQuery) async throws -> [Grant] {

@@ -4,7 +4,7 @@ public import LiaisonCore
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that an
 /// acknowledged push survives a crash or power loss. Pushes go through a group commit.
-public final class SQLiteStore: HubStore {
+public final class SQLiteStore: HubStore, CommitObservable {
     let writer: any DatabaseWriter
     let committer: GroupCommitter
 
@@ -114,10 +114,10 @@ public final class SQLiteStore: HubStore {
     public func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry] {
         var clauses = ["seq > ?"]
         var arguments: StatementArguments = [query.after]
-        if let actor = query.actor { clauses.append("actor = ?"); arguments += [actor] }
-        if let action = query.action { clauses.append("action = ?"); arguments += [action] }
-        if let unit = query.unit { clauses.append("unit = ?"); arguments += [unit] }
-        if let item = query.item { clauses.append("(',' || targets || ',') LIKE ?"); arguments += ["%," + item + ",%"] }
+        if let actor = query.actor { clauses.append("actor = ?"); arguments += [actor.storable] }
+        if let action = query.action { clauses.append("action = ?"); arguments += [action.storable] }
+        if let unit = query.unit { clauses.append("unit = ?"); arguments += [unit.storable] }
+        if let item = query.item { clauses.append("(',' || targets || ',') LIKE ?"); arguments += ["%," + item.storable + ",%"] }
         if let since = query.since { clauses.append("time >= ?"); arguments += [since.millisecondsSince1970] }
         if let until = query.until { clauses.append("time < ?"); arguments += [until.millisecondsSince1970] }
         let sql = "SELECT \(AuditRow.columns) FROM audit WHERE \(clauses.joined(separator: " AND ")) ORDER BY seq LIMIT \(max(1, query.limit))"
@@ -172,12 +172,12 @@ public final class SQLiteStore: HubStore {
     func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T { try writer.read(body) }
 
     public func item(id: String) async throws -> Item? {
-        try readNow { db in try Self.fetchItem(id: id, in: db) }
+        try readNow { db in try Self.fetchItem(id: id.storable, in: db) }
     }
 
     public func payload(id: String) async throws -> StoredPayload? {
         try readNow { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version FROM payload WHERE item_id = ?"), arguments: [id]).map { row in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version FROM payload WHERE item_id = ?"), arguments: [id.storable]).map { row in
                 let bytes: Data = row[0]
                 let wrapped: Data? = row[1]
                 let version: Int64? = row[2]
@@ -189,11 +189,11 @@ public final class SQLiteStore: HubStore {
     public func items(matching query: ItemQuery) async throws -> [Item] {
         var clauses: [String] = []
         var arguments: StatementArguments = []
-        if let unit = query.unit { clauses.append("unit = ?"); arguments += [unit] }
-        if let kind = query.kind { clauses.append("kind = ?"); arguments += [kind] }
+        if let unit = query.unit { clauses.append("unit = ?"); arguments += [unit.storable] }
+        if let kind = query.kind { clauses.append("kind = ?"); arguments += [kind.storable] }
         if let level = query.classification { clauses.append("classification = ?"); arguments += [level.rawValue] }
-        if let owner = query.owner { clauses.append("owner = ?"); arguments += [owner] }
-        if let before = query.before { clauses.append("id < ?"); arguments += [before] }
+        if let owner = query.owner { clauses.append("owner = ?"); arguments += [owner.storable] }
+        if let before = query.before { clauses.append("id < ?"); arguments += [before.storable] }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let sql = "SELECT \(ItemRow.columns) FROM item \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
         let finalArguments = arguments

@@ -9,6 +9,10 @@ public enum StoreError: Error, CustomStringConvertible {
     case full
     /// SQLite reported another failure; `code` is its extended result code, `message` its text (no values).
     case database(code: Int32, message: String)
+    /// PostgreSQL reported a failure: `state` is its SQLSTATE, `message` its text (no values).
+    case postgres(state: String, message: String)
+    /// The database cannot be reached now (restarting, a connection lost): nothing was written; retrying later can succeed.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -16,6 +20,8 @@ public enum StoreError: Error, CustomStringConvertible {
         case .corrupt(let what): return "stored data is corrupt: \(what)"
         case .full: return "the database's filesystem is full"
         case .database(let code, let message): return "SQLite error \(code): \(message)"
+        case .postgres(let state, let message): return "PostgreSQL error \(state): \(message)"
+        case .unavailable(let what): return "the database is unavailable: \(what)"
         }
     }
 

@@ -19,6 +19,12 @@ public struct StoredDataKey: Sendable, Equatable {
     public let itemID: String
     public let version: UInt32
     public let wrappedKey: [UInt8]
+
+    public init(itemID: String, version: UInt32, wrappedKey: [UInt8]) {
+        self.itemID = itemID
+        self.version = version
+        self.wrappedKey = wrappedKey
+    }
 }
 
 /// A data key wrapped again under `version`, replacing the one wrapped under `previousVersion`.
@@ -81,4 +87,11 @@ public enum GrantNotice: Sendable, Equatable {
     /// Within 24 hours of expiry.
     case expiring
     case expired
+}
+
+extension String {
+    /// The text as a lookup in a store: no stored text holds NUL (the hub refuses it in what it stores, and the
+    /// trail records U+FFFD in its place), so a NUL asks for U+FFFD instead. SQLite would cut the text at the NUL
+    /// and find the shorter id; PostgreSQL refuses NUL in text altogether.
+    public var storable: String { utf8.contains(0) ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self }
 }

@@ -3,6 +3,7 @@ import Foundation
 import LiaisonCore
 import LiaisonCrypto
 import LiaisonHub
+import LiaisonPostgres
 import LiaisonServer
 import LiaisonStore
 import Logging
@@ -23,6 +24,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Folder for the database and key ring (env LIAISON_DATA).")
     var data: String = ProcessInfo.processInfo.environment["LIAISON_DATA"] ?? "data"
+
+    @Option(help: "Keep the hub's data in PostgreSQL at postgres://USER[:PASSWORD]@HOST:PORT/DB (env LIAISON_DATABASE) instead of SQLite in --data (which still holds the key ring).")
+    var database: String? = ProcessInfo.processInfo.environment["LIAISON_DATABASE"]
+
+    @Option(help: "With --database: the PEM CA that issued the PostgreSQL server's certificate; the hub then connects with TLS and checks the server's name.")
+    var databaseCa: String?
 
     @Option(help: "Folder with the policy's .yaml files (env LIAISON_POLICY).")
     var policy: String = ProcessInfo.processInfo.environment["LIAISON_POLICY"] ?? "policies"
@@ -93,6 +100,11 @@ struct Serve: AsyncParsableCommand {
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         guard Period(feedRetention) != nil else { throw ValidationError("--feed-retention '\(feedRetention)' is not a length of time; \(Period.formatHint)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        if let database {
+            do { _ = try PostgresAddress(database) } catch { throw ValidationError("--database: \(error)") }
+        } else if databaseCa != nil {
+            throw ValidationError("--database-ca needs --database")
+        }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         if let metricsListen, Endpoint(metricsListen) == nil { throw ValidationError("--metrics-listen '\(metricsListen)' is not host:port, e.g. 127.0.0.1:9464") }
     }
@@ -134,13 +146,27 @@ struct Serve: AsyncParsableCommand {
             logger.warning("the data folder can be entered by group or others; the database is 0600, but keep the folder private with chmod 700",
                            metadata: ["data": "\(data)", "mode": "\(String(folder.st_mode & 0o777, radix: 8))"])
         }
-        let store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) })
+        let store: any HubStore
+        var sqlite: SQLiteStore?
+        if let database, let address = try? PostgresAddress(database) {
+            do {
+                store = try await PostgresStore(configuration: try address.configuration(caFile: databaseCa), logger: logger)
+            } catch {
+                throw refuseToStart(StartupProblem("cannot use the PostgreSQL database \(address): \(error)"))
+            }
+            logger.notice("data in PostgreSQL", metadata: ["database": "\(address)"])
+        } else {
+            let file = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) })
+            sqlite = file
+            store = file
+        }
         var limits = HubLimits(payloadBytes: maxPayload)
         limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
         let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits,
                       identity: identity, logger: logger)
         var settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
-        settings.dataDirectory = data
+        // The free-space checks watch the disk under the SQLite file; PostgreSQL's disk is the database server's.
+        settings.dataDirectory = sqlite == nil ? nil : data
         settings.reserveBytes = reserveSpace
         settings.bodyBudgetBytes = bodyBudget
         settings.connections.handshakeTimeout = .seconds(handshakeTimeout)
@@ -148,7 +174,7 @@ struct Serve: AsyncParsableCommand {
         settings.connections.idleTimeout = .seconds(idleTimeout)
         settings.connections.maximumConnections = maxConnections
         let metrics = metricsListen.map { _ in HubMetrics() }
-        metrics?.observe(store)
+        if let observed = store as? any CommitObservable { metrics?.observe(observed) }
         let connections = ConnectionGauge(maximum: maxConnections)
         let app = try refusing("the hub's certificate \(cert), key \(key) or CA \(ca) cannot be used for TLS") {
             try HubServer.application(hub: hub, settings: settings, logger: logger, metrics: metrics, connections: connections) { channel in
@@ -169,6 +195,7 @@ struct Serve: AsyncParsableCommand {
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        if let postgres = store as? PostgresStore { await postgres.shutdown() }
         lock.release()
         logger.notice("liaisond stopped")
     }

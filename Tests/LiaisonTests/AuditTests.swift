@@ -82,7 +82,7 @@ struct AuditTests {
         }
     }
 
-    @Test func whenTheTrailCannotBeWrittenTheActionDoesNotHappen() async throws {
+    @Test(.sqliteFile) func whenTheTrailCannotBeWrittenTheActionDoesNotHappen() async throws {
         try await TestHub.with { hub in
             let owner = try hub.client("stationed-finance")
             let id = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: Data("before".utf8)).json["id"] as? String)
@@ -180,20 +180,20 @@ struct AuditTests {
         #expect(result.stdout == "The audit trail is intact: 7 entries verified, up to the published head 7. 1 signed heads checked; the latest covers entry 5 (2 later entries are not signed yet).\n")
     }
 
-    @Test func cuttingTheTailAfterASignedHeadIsDetected() async throws {
+    @Test(.sqliteFile) func cuttingTheTailAfterASignedHeadIsDetected() async throws {
         // Whoever edits the file can drop the last entries, but not the hub's signature on entry 5.
         let result = try await verifyAfter(signed: true) { db in try db.execute(sql: "DELETE FROM audit WHERE seq >= 4") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("the trail ends at entry 3 but reached entry 5 in a head published, signed or verified before"))
     }
 
-    @Test func aForgedHeadSignatureIsDetected() async throws {
+    @Test(.sqliteFile) func aForgedHeadSignatureIsDetected() async throws {
         let result = try await verifyAfter(signed: true) { db in try db.execute(sql: "UPDATE audit_head SET hash = (SELECT hash FROM audit WHERE seq = 4), seq = 4") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("the signature of the head at entry 4 is not the hub's"))
     }
 
-    @Test func aRememberedHeadCatchesARewriteOfTheTrailAndItsSignedHeads() async throws {
+    @Test(.sqliteFile) func aRememberedHeadCatchesARewriteOfTheTrailAndItsSignedHeads() async throws {
         let state = try Paths.temporaryDirectory("remember") + "/heads.json"
         let data = try Paths.temporaryDirectory("remember-data")
         let port = try ProcessRunner.freePort()
@@ -228,7 +228,7 @@ struct AuditTests {
         }
     }
 
-    @Test func theHubSignsItsHeadEveryNEntriesAndAtShutdown() async throws {
+    @Test(.sqliteFile) func theHubSignsItsHeadEveryNEntriesAndAtShutdown() async throws {
         let data = try Paths.temporaryDirectory("signing")
         try await TestHub.with(dataDirectory: data, signEvery: 3) { hub in
             for index in 0..<4 {
@@ -249,19 +249,19 @@ struct AuditTests {
         #expect(try X509Certificate(file: TestPKI.shared.hubCertificate).verify(signature: head.signature, of: head.message))
     }
 
-    @Test func verifyNamesAnEditedEntry() async throws {
+    @Test(.sqliteFile) func verifyNamesAnEditedEntry() async throws {
         let result = try await verifyAfter { db in try db.execute(sql: "UPDATE audit SET actor = 'office-5' WHERE seq = 3") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("entry 3 was altered"))
     }
 
-    @Test func verifyNamesADeletedEntry() async throws {
+    @Test(.sqliteFile) func verifyNamesADeletedEntry() async throws {
         let result = try await verifyAfter { db in try db.execute(sql: "DELETE FROM audit WHERE seq = 2") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("entry 2 is missing"))
     }
 
-    @Test func verifyNamesAnInsertedEntry() async throws {
+    @Test(.sqliteFile) func verifyNamesAnInsertedEntry() async throws {
         // A forged entry slipped in as 3, with a correct hash of its own; the old 3.. move up and the
         // last one is dropped, so that the count (and the hub's own idea of the end) is unchanged.
         let result = try await verifyAfter { db in
@@ -278,7 +278,7 @@ struct AuditTests {
         #expect(result.stderr.contains("entry 4"))
     }
 
-    @Test func verifyNamesReorderedEntries() async throws {
+    @Test(.sqliteFile) func verifyNamesReorderedEntries() async throws {
         let result = try await verifyAfter { db in
             try db.execute(sql: "UPDATE audit SET seq = 100 WHERE seq = 2")
             try db.execute(sql: "UPDATE audit SET seq = 2 WHERE seq = 3")

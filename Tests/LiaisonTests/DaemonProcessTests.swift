@@ -271,6 +271,35 @@ struct DaemonProcessTests {
         #expect(requests.contains { $0["operation"] == "pushItem" && $0["status"] == "400" })
     }
 
+    @Test func theDaemonKeepsItsDataInPostgreSQLAcrossARestart() async throws {
+        let database = try await TestPostgres.shared.freshDatabase()
+        let data = try Paths.temporaryDirectory("postgres-daemon")
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
+        var process = try start(data: data, port: port, extra: ["--database", database.description])
+        try await waitUntilUp(client)
+        let pushed = try await client.push(unit: "transport-bureau", classification: "confidential", payload: Data("机密材料".utf8))
+        #expect(pushed.status == 201)
+        let id = try #require(pushed.json["id"] as? String)
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        #expect(!FileManager.default.fileExists(atPath: data + "/liaison.sqlite"), "no SQLite file when the data is in PostgreSQL")
+        process = try start(data: data, port: port, extra: ["--database", database.description])
+        try await waitUntilUp(client)
+        #expect(try await client.payload(id).plaintext == Data("机密材料".utf8))
+        #expect(try await auditVerifies(port: port))
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
+        let refused = try ProcessRunner.run(daemon, ["serve", "--database", "mysql://x@y/z"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("is not a postgres:// URL"), "\(refused.stderr)")
+        let unreachable = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", "postgres://liaison@127.0.0.1:\(try ProcessRunner.freePort())/liaison",
+                                                         "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+        #expect(unreachable.status == 2)
+        #expect(unreachable.stderr.contains("cannot use the PostgreSQL database postgres://liaison@127.0.0.1:"), "\(unreachable.stderr)")
+    }
+
     @Test func theDatabaseFilesAreReadableByTheirOwnerOnly() async throws {
         let data = try Paths.temporaryDirectory("modes")
         let port = try ProcessRunner.freePort()

@@ -360,7 +360,7 @@ struct ItemsEndToEndTests {
         }
     }
 
-    @Test func theDatabaseFileNeverHoldsAConfidentialPayloadOrTitleInPlaintext() async throws {
+    @Test(.sqliteFile) func theDatabaseFileNeverHoldsAConfidentialPayloadOrTitleInPlaintext() async throws {
         let data = try Paths.temporaryDirectory("plaintext")
         let secret = "CONFIDENTIAL-MARKER-\(UUID().uuidString)"
         let secretTitle = "机密标题-\(UUID().uuidString)"
@@ -391,7 +391,7 @@ struct ItemsEndToEndTests {
         #expect(bytes.range(of: Data(secretPerson.utf8)) == nil)
     }
 
-    @Test func aTamperedCiphertextIsAnIntegrityErrorForThatItemOnly() async throws {
+    @Test(.sqliteFile) func aTamperedCiphertextIsAnIntegrityErrorForThatItemOnly() async throws {
         try await TestHub.with { hub in
             let client = try hub.client("stationed-finance")
             let bad = try #require(try await client.push(unit: "finance-bureau", classification: "confidential").json["id"] as? String)

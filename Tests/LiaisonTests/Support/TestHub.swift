@@ -3,6 +3,7 @@ import Hummingbird
 import LiaisonCore
 import LiaisonCrypto
 import LiaisonHub
+import LiaisonPostgres
 import LiaisonServer
 import LiaisonStore
 import Logging
@@ -14,14 +15,14 @@ import Synchronization
 final class RunningHub: Sendable {
     let port: Int
     let hub: Hub
-    let store: SQLiteStore
+    let store: any HubStore
     let dataDirectory: String
     let pki: TestPKI
     /// The plain-HTTP metrics listener's port, when the hub was started with metrics.
     let metricsPort: Int?
     private let clients = Mutex<[String: TestClient]>([:])
 
-    init(port: Int, hub: Hub, store: SQLiteStore, dataDirectory: String, pki: TestPKI, metricsPort: Int? = nil) {
+    init(port: Int, hub: Hub, store: any HubStore, dataDirectory: String, pki: TestPKI, metricsPort: Int? = nil) {
         self.port = port
         self.metricsPort = metricsPort
         self.hub = hub
@@ -63,19 +64,21 @@ enum TestHub {
     static func with<T: Sendable>(
         clock: TestClock = TestClock(), limits: HubLimits = HubLimits(), dataDirectory: String? = nil, policy: Policy = examplePolicy,
         revocations: RevocationList? = nil, signEvery: Int64 = 1_000_000, port: Int = 0,
-        configure: (inout ServerSettings) -> Void = { _ in }, metrics: Bool = false,
+        configure: (inout ServerSettings) -> Void = { _ in }, metrics: Bool = false, store storeKind: StoreKind = .defaultForHubs,
         _ body: @Sendable (RunningHub) async throws -> T
     ) async throws -> T {
         let pki = TestPKI.shared
         let data = try dataDirectory ?? Paths.temporaryDirectory("hub")
         let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
-        let store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) })
+        let sqlite = storeKind == .sqlite ? try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) }) : nil
+        let postgres = storeKind == .postgres ? try await TestHub.postgresStore(for: data) : nil
+        let store: any HubStore = sqlite ?? postgres!
         let hub = Hub(policy: policy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits, identity: try HubIdentity(keyFile: pki.hubKey, certificateFile: pki.hubCertificate), logger: quietLogger, clock: clock.function)
         var settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
         configure(&settings)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let hubMetrics = metrics ? HubMetrics() : nil
-        if let hubMetrics { hubMetrics.observe(store) }
+        if let hubMetrics, let observed = store as? any CommitObservable { hubMetrics.observe(observed) }
         let connections = ConnectionGauge(maximum: settings.connections.maximumConnections)
         let app = try HubServer.application(hub: hub, settings: settings, logger: quietLogger, metrics: hubMetrics, connections: connections) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
@@ -106,13 +109,29 @@ enum TestHub {
                 await running.shutdownClients()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
+                await postgres?.shutdown()
                 return result
             } catch {
                 await running.shutdownClients()
                 await group.triggerGracefulShutdown()
                 try? await tasks.waitForAll()
+                await postgres?.shutdown()
                 throw error
             }
         }
+    }
+
+    /// A PostgreSQL store for a hub whose data folder is `data`: one database per folder, so that a hub restarted
+    /// on the same folder (as restart tests do) finds its data again.
+    static func postgresStore(for data: String) async throws -> PostgresStore {
+        let marker = data + "/postgres-url"
+        let address: PostgresAddress
+        if let saved = try? String(contentsOfFile: marker, encoding: .utf8) {
+            address = try PostgresAddress(saved)
+        } else {
+            address = try await TestPostgres.shared.freshDatabase()
+            try address.description.write(toFile: marker, atomically: true, encoding: .utf8)
+        }
+        return try await PostgresStore(configuration: try address.configuration(caFile: nil), logger: TestPostgres.quietLogger)
     }
 }

@@ -1,0 +1,95 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, in numbered steps applied once each. Every step runs in one transaction under an
+/// advisory lock named after the schema the tables go in, so that hubs starting at once against one database
+/// migrate it exactly once (and hubs of different schemas do not wait for each other).
+enum PostgresMigrations {
+
+    static let steps: [(version: Int, name: String, sql: [String])] = [
+        (1, "items, payloads, idempotency keys, the audit chain", [
+            """
+            CREATE TABLE item (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL, unit TEXT NOT NULL, persons TEXT NOT NULL, tags TEXT NOT NULL,
+                classification TEXT NOT NULL, owner TEXT NOT NULL, pushed_by TEXT NOT NULL, content_type TEXT NOT NULL, sha256 TEXT NOT NULL,
+                size BIGINT NOT NULL, created_at BIGINT NOT NULL, sealed_meta BYTEA, meta_key BYTEA, meta_key_version BIGINT, answers TEXT, seal BYTEA)
+            """,
+            "CREATE INDEX item_by_unit ON item(unit, id)",
+            "CREATE INDEX item_by_owner ON item(owner, id)",
+            "CREATE INDEX item_by_kind ON item(kind, owner, id)",
+            "CREATE INDEX item_by_answers ON item(answers) WHERE answers IS NOT NULL",
+            "CREATE TABLE payload (item_id TEXT PRIMARY KEY REFERENCES item(id), bytes BYTEA NOT NULL, wrapped_key BYTEA, key_version BIGINT)",
+            "CREATE INDEX payload_by_key_version ON payload(key_version) WHERE key_version IS NOT NULL",
+            "CREATE TABLE idempotency (principal TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES item(id), PRIMARY KEY (principal, key))",
+            """
+            CREATE TABLE audit (seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, targets TEXT NOT NULL, unit TEXT,
+                                outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)
+            """,
+            "CREATE INDEX audit_by_actor ON audit(actor, seq)",
+            "CREATE INDEX audit_by_unit ON audit(unit, seq)",
+            // The chain's end, locked by every transaction that appends to it: the chain is one, whatever the number of hubs.
+            "CREATE TABLE audit_tail (id INT PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)",
+            "INSERT INTO audit_tail (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')",
+            "CREATE TABLE audit_head (seq BIGINT PRIMARY KEY, hash TEXT NOT NULL, time BIGINT NOT NULL, signature BYTEA NOT NULL)",
+        ]),
+        (2, "access requests, reviews, grants", [
+            """
+            CREATE TABLE access_request (id TEXT PRIMARY KEY, requester TEXT NOT NULL, agency TEXT NOT NULL, reason TEXT NOT NULL, unit TEXT,
+                                         duration BIGINT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, decision TEXT NOT NULL,
+                                         decided_at BIGINT, grant_id TEXT)
+            """,
+            "CREATE INDEX access_request_by_agency ON access_request(agency, id)",
+            "CREATE INDEX access_request_by_decision ON access_request(decision, expires_at)",
+            "CREATE TABLE request_item (request_id TEXT NOT NULL REFERENCES access_request(id), item_id TEXT NOT NULL, position INT NOT NULL, PRIMARY KEY (request_id, item_id))",
+            """
+            CREATE TABLE review (request_id TEXT NOT NULL REFERENCES access_request(id), reviewer TEXT NOT NULL, agency TEXT NOT NULL, decision TEXT NOT NULL,
+                                 comment TEXT NOT NULL, time BIGINT NOT NULL, PRIMARY KEY (request_id, reviewer))
+            """,
+            """
+            CREATE TABLE access_grant (id TEXT PRIMARY KEY, request_id TEXT NOT NULL REFERENCES access_request(id), agency TEXT NOT NULL,
+                                       created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT, revoked_by TEXT,
+                                       expiry_notice INT NOT NULL DEFAULT 0)
+            """,
+            "CREATE INDEX access_grant_by_agency ON access_grant(agency, expires_at)",
+            "CREATE TABLE grant_item (grant_id TEXT NOT NULL REFERENCES access_grant(id), item_id TEXT NOT NULL, agency TEXT NOT NULL, PRIMARY KEY (grant_id, item_id))",
+            "CREATE INDEX grant_item_by_reader ON grant_item(agency, item_id)",
+        ]),
+        (3, "feeds, leads, dossiers", [
+            """
+            CREATE TABLE feed_event (seq BIGINT PRIMARY KEY, principal TEXT NOT NULL, time BIGINT NOT NULL, type TEXT NOT NULL, item TEXT, request TEXT,
+                                     grant_id TEXT, detail TEXT NOT NULL)
+            """,
+            "CREATE INDEX feed_by_principal ON feed_event(principal, seq)",
+            // Cursors are handed out under this row's lock, so they grow in commit order: a reader past a cursor misses nothing.
+            "CREATE TABLE feed_tail (id INT PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, horizon BIGINT NOT NULL)",
+            "INSERT INTO feed_tail (id, seq, horizon) VALUES (1, 0, 0)",
+            """
+            CREATE TABLE lead (item_id TEXT PRIMARY KEY REFERENCES item(id), owner TEXT NOT NULL, holder TEXT NOT NULL, status TEXT NOT NULL,
+                               disposition TEXT, updated_at BIGINT NOT NULL, updated_by TEXT)
+            """,
+            "CREATE INDEX lead_by_holder ON lead(holder)",
+            """
+            CREATE TABLE dossier (id TEXT PRIMARY KEY, unit TEXT NOT NULL, agency TEXT NOT NULL, requester TEXT NOT NULL, reason TEXT NOT NULL,
+                                  request_id TEXT, created_at BIGINT NOT NULL)
+            """,
+            "CREATE TABLE dossier_item (dossier_id TEXT NOT NULL REFERENCES dossier(id), item_id TEXT NOT NULL, position INT NOT NULL, PRIMARY KEY (dossier_id, item_id))",
+        ]),
+    ]
+
+    /// Brings the schema up to date; safe when several hubs run it at once.
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('liaison-migration:' || current_schema(), 0))", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS liaison_migration (version INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                                       logger: logger)
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM liaison_migration", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            for step in steps where !applied.contains(step.version) {
+                for statement in step.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await connection.query("INSERT INTO liaison_migration (version, name) VALUES (\(step.version), \(step.name))", logger: logger)
+            }
+        }
+    }
+}

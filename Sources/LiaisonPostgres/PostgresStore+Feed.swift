@@ -1,0 +1,117 @@
+public import Foundation
+public import LiaisonCore
+import LiaisonStore
+import PostgresNIO
+
+/// Feeds, leads and dossiers.
+extension PostgresStore {
+    public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
+        try await rows("""
+            SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = \(principal) AND seq > \(cursor) ORDER BY seq LIMIT \(limit)
+            """).map { row in
+            let seq = try row[0].decode(Int64.self)
+            let typeText = try row[2].decode(String.self)
+            guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(seq) has type \(typeText)") }
+            return StoredFeedEvent(cursor: seq, event: FeedEvent(principal: principal, kind: kind, time: Date(millisecondsSince1970: try row[1].decode(Int64.self)),
+                                                                  item: try row[3].decode(String?.self), request: try row[4].decode(String?.self),
+                                                                  grant: try row[5].decode(String?.self), detail: PostgresRows.detail(try row[6].decode(String.self))))
+        }
+    }
+
+    public func feedHorizon() async throws -> Int64 {
+        try await rows("SELECT horizon FROM feed_tail WHERE id = 1").first?[0].decode(Int64.self) ?? 0
+    }
+
+    public func latestFeedCursor() async throws -> Int64 {
+        try await rows("SELECT seq FROM feed_tail WHERE id = 1").first?[0].decode(Int64.self) ?? 0
+    }
+
+    public func pruneEvents(before time: Date) async throws -> Int {
+        try await transaction { connection in
+            guard let last = try await self.rows("SELECT max(seq) FROM feed_event WHERE time < \(time.millisecondsSince1970)", on: connection).first?[0].decode(Int64?.self)
+            else { return 0 }
+            // Everything up to the newest old event goes, so that the horizon is one number for every principal.
+            let removed = try await self.rows("DELETE FROM feed_event WHERE seq <= \(last) RETURNING 1", on: connection).count
+            try await self.execute("UPDATE feed_tail SET horizon = greatest(horizon, \(last)) WHERE id = 1", on: connection)
+            return removed
+        }
+    }
+
+    // MARK: leads
+
+    public func lead(itemID: String) async throws -> Lead? {
+        try await rows("SELECT \(unescaped: PostgresRows.leadColumns) FROM lead WHERE item_id = \(itemID.storable)").first.map(PostgresRows.lead(from:))
+    }
+
+    public func leadsHeld(by agency: String) async throws -> Set<String> {
+        Set(try await rows("SELECT item_id FROM lead WHERE holder = \(agency)").map { try $0[0].decode(String.self) })
+    }
+
+    public func leads(concerning agency: String) async throws -> [(Item, Lead?)] {
+        let pairs: [Pair] = try await snapshot { connection in
+            let ids = try await self.rows("""
+                SELECT id FROM item WHERE kind = 'lead' AND owner = \(agency) UNION SELECT item_id FROM lead WHERE holder = \(agency) ORDER BY 1 DESC LIMIT 1000
+                """, on: connection).map { try $0[0].decode(String.self) }
+            var pairs: [Pair] = []
+            for id in ids {
+                guard let item = try await self.fetchItem(id: id, on: connection) else { continue }
+                let lead = try await self.rows("SELECT \(unescaped: PostgresRows.leadColumns) FROM lead WHERE item_id = \(id)", on: connection).first.map(PostgresRows.lead(from:))
+                pairs.append(Pair(item: item, lead: lead))
+            }
+            return pairs
+        }
+        return pairs.map { ($0.item, $0.lead) }
+    }
+
+    struct Pair: Sendable {
+        let item: Item
+        let lead: Lead?
+    }
+
+    public func moveLead(_ lead: Lead, from previous: Lead, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool {
+        try await transaction { connection in
+            // Only from the state the caller saw: two moves at once, on one hub or two, cannot both apply.
+            try await self.lock("lead:" + lead.itemID, on: connection)
+            let current = try await self.rows("SELECT \(unescaped: PostgresRows.leadColumns) FROM lead WHERE item_id = \(lead.itemID)", on: connection)
+                .first.map(PostgresRows.lead(from:))
+            guard (current?.status ?? .open) == previous.status, (current?.holder ?? previous.owner) == previous.holder else { return false }
+            try await self.execute("""
+                INSERT INTO lead (item_id, owner, holder, status, disposition, updated_at, updated_by)
+                VALUES (\(lead.itemID), \(lead.owner), \(lead.holder), \(lead.status.rawValue), \(lead.disposition), \(lead.updatedAt.millisecondsSince1970), \(lead.updatedBy))
+                ON CONFLICT (item_id) DO UPDATE SET holder = excluded.holder, status = excluded.status, disposition = excluded.disposition,
+                    updated_at = excluded.updated_at, updated_by = excluded.updated_by
+                """, on: connection)
+            try await self.appendAudit([audit], on: connection)
+            try await self.appendEvents(events, on: connection)
+            return true
+        }
+    }
+
+    // MARK: dossiers
+
+    public func insertDossier(_ dossier: Dossier, audit: AuditRecord) async throws {
+        try await transaction { connection in
+            try await self.execute("""
+                INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at)
+                VALUES (\(dossier.id), \(dossier.unit), \(dossier.agency), \(dossier.requester), \(dossier.reason), \(dossier.requestID), \(dossier.createdAt.millisecondsSince1970))
+                """, on: connection)
+            // One statement for all the items, however many (a dossier of a large unit holds thousands).
+            try await self.execute("""
+                INSERT INTO dossier_item (dossier_id, item_id, position)
+                SELECT \(dossier.id), item, position - 1 FROM unnest(\(dossier.itemIDs)::text[]) WITH ORDINALITY AS t(item, position)
+                """, on: connection)
+            try await self.appendAudit([audit], on: connection)
+        }
+    }
+
+    public func dossier(id: String) async throws -> Dossier? {
+        try await snapshot { connection in
+            guard let row = try await self.rows("SELECT id, unit, agency, requester, reason, request_id, created_at FROM dossier WHERE id = \(id.storable)", on: connection).first
+            else { return nil }
+            let items = try await self.rows("SELECT item_id FROM dossier_item WHERE dossier_id = \(id.storable) ORDER BY position", on: connection).map { try $0[0].decode(String.self) }
+            return Dossier(id: try row[0].decode(String.self), unit: try row[1].decode(String.self), agency: try row[2].decode(String.self),
+                           requester: try row[3].decode(String.self), reason: try row[4].decode(String.self), requestID: try row[5].decode(String?.self),
+                           itemIDs: items, createdAt: Date(millisecondsSince1970: try row[6].decode(Int64.self)))
+        }
+    }
+}

@@ -1,0 +1,331 @@
+public import Foundation
+public import LiaisonCore
+import LiaisonCrypto
+public import LiaisonStore
+public import Logging
+public import PostgresNIO
+import Synchronization
+
+/// The store on PostgreSQL, for several hubs serving one database: every state change is one transaction with
+/// its trail entry, and the chain's end (`audit_tail`) and the feed's cursor (`feed_tail`) are rows locked by the
+/// transaction that extends them, so the chain is one and gapless and cursors grow in commit order, whichever
+/// hub commits. Commits are durable when acknowledged (`synchronous_commit` on, PostgreSQL's default), and
+/// PostgreSQL batches the WAL flushes of concurrent commits itself.
+public final class PostgresStore: HubStore, CommitObservable {
+    let client: PostgresClient
+    let logger: Logger
+    private let running: Task<Void, Never>
+    private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
+
+    /// Connects to `configuration` (the pool runs until `shutdown`) and migrates the schema. A database that does not
+    /// answer within `startTimeout` is refused (the pool itself would keep trying to connect).
+    public init(configuration: PostgresClient.Configuration, logger: Logger, startTimeout: Duration = .seconds(15)) async throws {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        running = Task { await client.run() }
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await client.query("SELECT 1", logger: logger)
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: startTimeout)
+                    return false
+                }
+                let answered = try await group.next() ?? false
+                group.cancelAll()
+                guard answered else {
+                    throw StoreError.unavailable("no answer from \(configuration.host ?? "the server"):\(configuration.port ?? 5432) within \(startTimeout)")
+                }
+            }
+            try await PostgresMigrations.migrate(client, logger: logger)
+        } catch {
+            running.cancel()
+            throw StoreError.from(postgres: error)
+        }
+    }
+
+    /// Closes the pool's connections.
+    public func shutdown() async {
+        running.cancel()
+        _ = await running.value
+    }
+
+    // MARK: transactions
+
+    public func observeCommits(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
+        observer.withLock { $0 = observe }
+    }
+
+    /// Runs `body` in one transaction; a failure rolls everything back and is a `StoreError`. Commits of writes
+    /// (`observed`) are told to the commit observer.
+    func transaction<T: Sendable>(observed: Bool = true, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            let started = ContinuousClock.now
+            let result = try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            if observed, let observe = observer.withLock({ $0 }) { observe(1, ContinuousClock.now - started) }
+            return result
+        } catch let error as PostgresTransactionError {
+            throw StoreError.from(postgres: error.closureError ?? error.commitError ?? error.beginError ?? error)
+        } catch {
+            throw StoreError.from(postgres: error)
+        }
+    }
+
+    /// Runs several reads in one snapshot.
+    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction(observed: false) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    /// One query, its rows collected.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        do {
+            var rows: [PostgresRandomAccessRow] = []
+            for try await row in try await client.query(query, logger: logger) { rows.append(row.makeRandomAccess()) }
+            return rows
+        } catch {
+            throw StoreError.from(postgres: error)
+        }
+    }
+
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRandomAccessRow] {
+        var rows: [PostgresRandomAccessRow] = []
+        for try await row in try await connection.query(query, logger: logger) { rows.append(row.makeRandomAccess()) }
+        return rows
+    }
+
+    func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws {
+        try await connection.query(query, logger: logger)
+    }
+
+    /// Appends `records` to the chain inside the caller's transaction, holding the chain's end until it commits.
+    func appendAudit(_ records: [AuditRecord], on connection: PostgresConnection) async throws {
+        guard !records.isEmpty else { return }
+        guard let tail = try await rows("SELECT seq, hash FROM audit_tail WHERE id = 1 FOR UPDATE", on: connection).first else {
+            throw StoreError.corrupt("audit_tail has no row")
+        }
+        var seq = try tail[0].decode(Int64.self)
+        var hash = try tail[1].decode(String.self)
+        for given in records {
+            let record = given.withoutNUL()
+            seq += 1
+            let next = Digest.sha256Hex(AuditEntry.hashInput(previousHash: hash, seq: seq, record: record))
+            try await execute("""
+                INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
+                VALUES (\(seq), \(record.time.millisecondsSince1970), \(record.actor), \(record.action), \(record.targets.joined(separator: ",")),
+                        \(record.unit), \(record.outcome), \(JSONText.object(record.detail)), \(hash), \(next))
+                """, on: connection)
+            hash = next
+        }
+        try await execute("UPDATE audit_tail SET seq = \(seq), hash = \(hash) WHERE id = 1", on: connection)
+    }
+
+    /// Appends feed events inside the caller's transaction, their cursors handed out under the feed's lock.
+    func appendEvents(_ events: [FeedEvent], on connection: PostgresConnection) async throws {
+        guard !events.isEmpty else { return }
+        guard let tail = try await rows("SELECT seq FROM feed_tail WHERE id = 1 FOR UPDATE", on: connection).first else {
+            throw StoreError.corrupt("feed_tail has no row")
+        }
+        var seq = try tail[0].decode(Int64.self)
+        for event in events {
+            seq += 1
+            try await execute("""
+                INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
+                VALUES (\(seq), \(event.principal), \(event.time.millisecondsSince1970), \(event.kind.rawValue), \(event.item), \(event.request), \(event.grant),
+                        \(JSONText.object(event.detail)))
+                """, on: connection)
+        }
+        try await execute("UPDATE feed_tail SET seq = \(seq) WHERE id = 1", on: connection)
+    }
+
+    /// Takes a lock named by `text` until the transaction ends (for rows that may not exist yet: a claim, a lead).
+    func lock(_ text: String, on connection: PostgresConnection) async throws {
+        try await execute("SELECT pg_advisory_xact_lock(hashtextextended(\(text), 0))", on: connection)
+    }
+
+    // MARK: audit
+
+    public func record(_ audit: AuditRecord) async throws {
+        try await transaction { connection in try await self.appendAudit([audit], on: connection) }
+    }
+
+    public func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry] {
+        var sql = "SELECT \(PostgresRows.auditColumns) FROM audit WHERE seq > $1"
+        var binds = PostgresBindings()
+        binds.append(query.after)
+        func filter(_ clause: String, _ value: String) {
+            binds.append(value.storable)
+            sql += " AND " + clause.replacingOccurrences(of: "?", with: "$\(binds.count)")
+        }
+        func filter(_ clause: String, _ value: Int64) {
+            binds.append(value)
+            sql += " AND " + clause.replacingOccurrences(of: "?", with: "$\(binds.count)")
+        }
+        if let actor = query.actor { filter("actor = ?", actor) }
+        if let action = query.action { filter("action = ?", action) }
+        if let unit = query.unit { filter("unit = ?", unit) }
+        if let item = query.item { filter("(',' || targets || ',') LIKE ?", "%," + item + ",%") }
+        if let since = query.since { filter("time >= ?", since.millisecondsSince1970) }
+        if let until = query.until { filter("time < ?", until.millisecondsSince1970) }
+        sql += " ORDER BY seq LIMIT \(max(1, query.limit))"
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: binds)).map(PostgresRows.entry(from:))
+    }
+
+    public func auditHead() async throws -> (seq: Int64, hash: String) {
+        guard let row = try await rows("SELECT seq, hash FROM audit_tail WHERE id = 1").first else { throw StoreError.corrupt("audit_tail has no row") }
+        return (try row[0].decode(Int64.self), try row[1].decode(String.self))
+    }
+
+    public func saveSignedHead(_ head: SignedHead) async throws {
+        _ = try await rows("""
+            INSERT INTO audit_head (seq, hash, time, signature) VALUES (\(head.seq), \(head.hash), \(head.timeMs), \(Data(head.signature))) ON CONFLICT (seq) DO NOTHING
+            """)
+    }
+
+    public func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead] {
+        try await rows("SELECT seq, hash, time, signature FROM audit_head WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)").map(PostgresRows.signedHead(from:))
+    }
+
+    public func latestSignedHead() async throws -> SignedHead? {
+        try await rows("SELECT seq, hash, time, signature FROM audit_head ORDER BY seq DESC LIMIT 1").first.map(PostgresRows.signedHead(from:))
+    }
+
+    // MARK: items
+
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
+        try await transaction { connection in
+            var entry = audit
+            if let claim {
+                // Two hubs taking the same claim at once: the second waits here, then finds the first's push.
+                try await self.lock("idempotency:" + claim.principal + "\u{1f}" + claim.key, on: connection)
+                if let row = try await self.rows("SELECT fingerprint, item_id FROM idempotency WHERE principal = \(claim.principal) AND key = \(claim.key)",
+                                                 on: connection).first {
+                    let itemID = try row[1].decode(String.self)
+                    if try row[0].decode(String.self) != claim.fingerprint {
+                        entry.targets = [itemID]
+                        entry.outcome = "refused"
+                        entry.detail["code"] = "idempotency_conflict"
+                        try await self.appendAudit([entry], on: connection)
+                        return .conflict(existingID: itemID)
+                    }
+                    guard let first = try await self.fetchItem(id: itemID, on: connection) else {
+                        throw StoreError.corrupt("idempotency key points to missing item \(itemID)")
+                    }
+                    entry.targets = [first.id]
+                    entry.outcome = "replayed"
+                    try await self.appendAudit([entry], on: connection)
+                    return .replayed(first)
+                }
+            }
+            let sealed = item.sealedMetadata
+            try await self.execute("""
+                INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
+                                  sealed_meta, meta_key, meta_key_version, answers, seal)
+                VALUES (\(item.id), \(item.kind), \(item.title), \(item.unit), \(PostgresRows.encodeList(item.persons)), \(PostgresRows.encodeList(item.tags)),
+                        \(item.classification.rawValue), \(item.owner), \(item.pushedBy), \(item.contentType), \(item.sha256), \(Int64(item.size)),
+                        \(item.createdAt.millisecondsSince1970), \(sealed.map { Data($0.ciphertext) }), \(sealed.map { Data($0.wrappedKey) }),
+                        \(sealed.map { Int64($0.keyVersion) }), \(item.answers), \(item.seal.map { Data($0) }))
+                """, on: connection)
+            try await self.execute("""
+                INSERT INTO payload (item_id, bytes, wrapped_key, key_version)
+                VALUES (\(item.id), \(Data(payload.bytes)), \(payload.wrappedKey.map { Data($0) }), \(payload.keyVersion.map { Int64($0) }))
+                """, on: connection)
+            if let claim {
+                try await self.execute("INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (\(claim.principal), \(claim.key), \(claim.fingerprint), \(item.id))",
+                                       on: connection)
+            }
+            try await self.appendAudit([entry], on: connection)
+            try await self.appendEvents(events, on: connection)
+            return .created(item)
+        }
+    }
+
+    func fetchItem(id: String, on connection: PostgresConnection) async throws -> Item? {
+        try await rows("SELECT \(unescaped: PostgresRows.itemColumns) FROM item WHERE id = \(id)", on: connection).first.map(PostgresRows.item(from:))
+    }
+
+    public func item(id: String) async throws -> Item? {
+        let id = id.storable
+        return try await rows("SELECT \(unescaped: PostgresRows.itemColumns) FROM item WHERE id = \(id)").first.map(PostgresRows.item(from:))
+    }
+
+    public func payload(id: String) async throws -> StoredPayload? {
+        let id = id.storable
+        return try await rows("SELECT bytes, wrapped_key, key_version FROM payload WHERE item_id = \(id)").first.map { row in
+            StoredPayload(bytes: Array(try row[0].decode(Data.self)), wrappedKey: try row[1].decode(Data?.self).map(Array.init),
+                          keyVersion: try row[2].decode(Int64?.self).map { UInt32($0) })
+        }
+    }
+
+    public func items(matching query: ItemQuery) async throws -> [Item] {
+        var clauses: [String] = []
+        var binds = PostgresBindings()
+        func filter(_ column: String, _ operation: String, _ value: String) {
+            binds.append(value.storable)
+            clauses.append("\(column) \(operation) $\(binds.count)")
+        }
+        if let unit = query.unit { filter("unit", "=", unit) }
+        if let kind = query.kind { filter("kind", "=", kind) }
+        if let level = query.classification { filter("classification", "=", level.rawValue) }
+        if let owner = query.owner { filter("owner", "=", owner) }
+        if let before = query.before { filter("id", "<", before) }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let sql = "SELECT \(PostgresRows.itemColumns) FROM item \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: binds)).map(PostgresRows.item(from:))
+    }
+
+    public func items(ids: [String]) async throws -> [Item] {
+        guard !ids.isEmpty else { return [] }
+        let found = try await rows("SELECT \(unescaped: PostgresRows.itemColumns) FROM item WHERE id = ANY(\(ids.map(\.storable)))").map(PostgresRows.item(from:))
+        let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return ids.compactMap { byID[$0] }
+    }
+
+    public func rectifications(answering feedback: [String]) async throws -> [Item] {
+        guard !feedback.isEmpty else { return [] }
+        return try await rows("SELECT \(unescaped: PostgresRows.itemColumns) FROM item WHERE answers = ANY(\(feedback)) ORDER BY id").map(PostgresRows.item(from:))
+    }
+
+    // MARK: data keys
+
+    public func dataKeyCounts() async throws -> [UInt32: Int] {
+        var counts: [UInt32: Int] = [:]
+        for row in try await rows("SELECT key_version, count(*) FROM payload WHERE key_version IS NOT NULL GROUP BY key_version") {
+            counts[UInt32(try row[0].decode(Int64.self))] = Int(try row[1].decode(Int64.self))
+        }
+        return counts
+    }
+
+    public func dataKeys(notUnder version: UInt32, limit: Int) async throws -> [StoredDataKey] {
+        try await rows("""
+            SELECT item_id, wrapped_key, key_version FROM payload WHERE key_version IS NOT NULL AND key_version != \(Int64(version)) LIMIT \(limit)
+            """).map { row in
+            StoredDataKey(itemID: try row[0].decode(String.self), version: UInt32(try row[2].decode(Int64.self)), wrappedKey: Array(try row[1].decode(Data.self)))
+        }
+    }
+
+    public func replaceDataKeys(_ rewraps: [DataKeyRewrap]) async throws -> Int {
+        try await transaction { connection in
+            var replaced = 0
+            for rewrap in rewraps {
+                // Only a key still under the version it was read under: a rewrap by another hub is not undone.
+                let changed = try await self.rows("""
+                    UPDATE payload SET wrapped_key = \(Data(rewrap.wrappedKey)), key_version = \(Int64(rewrap.version))
+                    WHERE item_id = \(rewrap.itemID) AND key_version = \(Int64(rewrap.previousVersion)) RETURNING 1
+                    """, on: connection)
+                guard !changed.isEmpty else { continue }
+                replaced += 1
+                try await self.execute("""
+                    UPDATE item SET meta_key = \(Data(rewrap.wrappedKey)), meta_key_version = \(Int64(rewrap.version))
+                    WHERE id = \(rewrap.itemID) AND meta_key_version = \(Int64(rewrap.previousVersion))
+                    """, on: connection)
+            }
+            return replaced
+        }
+    }
+}

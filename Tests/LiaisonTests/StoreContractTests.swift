@@ -1,0 +1,395 @@
+import Foundation
+import GRDB
+import LiaisonCore
+import LiaisonCrypto
+import LiaisonPostgres
+import LiaisonStore
+import Synchronization
+import Testing
+
+/// The two stores, each on storage of its own for one test: a SQLite file, or a new database on the test cluster.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// The store the end-to-end tests' hubs use: SQLite, or PostgreSQL when LIAISON_TEST_STORE=postgres
+    /// (scripts/test runs the end-to-end suites a second time so).
+    static var defaultForHubs: StoreKind {
+        ProcessInfo.processInfo.environment["LIAISON_TEST_STORE"].flatMap(StoreKind.init(rawValue:)) ?? .sqlite
+    }
+
+    /// Runs `body` with a store on fresh storage.
+    func with<T>(_ body: (StoreUnderTest) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            let path = try Paths.temporaryDirectory("store") + "/db.sqlite"
+            let store = try SQLiteStore(path: path)
+            // One SQLite file is served by one hub (the data folder's lock sees to it): its peer is itself.
+            return try await body(StoreUnderTest(store: store, peer: { store }, reopen: { try SQLiteStore(path: path) },
+                                                 edit: { sql in try await DatabaseQueue(path: path).write { try $0.execute(sql: sql) } }))
+        case .postgres:
+            let (store, database) = try await TestPostgres.shared.freshStore()
+            let opened = OpenedStores()
+            let open: @Sendable () async throws -> any HubStore = {
+                let other = try await PostgresStore(configuration: try database.configuration(caFile: nil), logger: TestPostgres.quietLogger)
+                opened.add(other)
+                return other
+            }
+            do {
+                let result = try await body(StoreUnderTest(store: store, peer: open, reopen: open, edit: { sql in try await TestPostgres.shared.execute(sql, in: database) }))
+                await opened.shutdown(also: store)
+                return result
+            } catch {
+                await opened.shutdown(also: store)
+                throw error
+            }
+        }
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For end-to-end tests that open or edit the hub's SQLite file themselves (tampering with the trail, reading
+    /// the file's bytes): they run when the hubs use SQLite, and are skipped in the PostgreSQL pass, whose
+    /// tampering is tested against the store itself.
+    static var sqliteFile: Self {
+        .enabled(if: StoreKind.defaultForHubs == .sqlite, "opens the hub's SQLite file itself; this pass keeps the hubs' data in PostgreSQL")
+    }
+}
+
+/// A store under test, and others on the same storage.
+struct StoreUnderTest: Sendable {
+    let store: any HubStore
+    /// A second hub's store on the same data, used at the same time (PostgreSQL); the same store for SQLite.
+    let peer: @Sendable () async throws -> any HubStore
+    /// The storage opened again, as after a restart.
+    let reopen: @Sendable () async throws -> any HubStore
+    /// Runs SQL on the storage behind the store's back, as someone with access to the database could.
+    let edit: @Sendable (String) async throws -> Void
+}
+
+/// PostgreSQL stores a test opened, shut down when it ends.
+final class OpenedStores: Sendable {
+    private let stores = Mutex<[PostgresStore]>([])
+    func add(_ store: PostgresStore) { stores.withLock { $0.append(store) } }
+    func shutdown(also store: PostgresStore) async {
+        for other in stores.withLock({ $0 }) where other !== store { await other.shutdown() }
+        await store.shutdown()
+    }
+}
+
+/// What every store must do, run against SQLite and PostgreSQL alike.
+@Suite("Store contract")
+struct StoreContractTests {
+    let audit = AuditRecord(time: Date(timeIntervalSince1970: 1_800_000_000), actor: "stationed-finance", action: "pushItem", outcome: "ok")
+    let payload = StoredPayload(bytes: [1], wrappedKey: nil, keyVersion: nil)
+
+    func item(_ id: String, owner: String = "stationed-finance", unit: String = "finance-bureau", level: Classification = .general, kind: String = "report") -> Item {
+        Item(id: id, kind: kind, title: "报告 \(id)", unit: unit, persons: ["张三"], tags: ["工程"], classification: level, owner: owner,
+             pushedBy: owner, contentType: "text/plain", sha256: "00", size: 3, createdAt: Date(timeIntervalSince1970: 1_800_000_000.123))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func insertThenReadBackExactly(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            var original = item("01A")
+            original.seal = [7, 7, 7]
+            original.answers = "00Z"
+            #expect(try await store.insert(original, payload: StoredPayload(bytes: [1, 2, 3], wrappedKey: nil, keyVersion: nil), claim: nil, audit: audit, events: []) == .created(original))
+            #expect(try await store.item(id: "01A") == original)
+            #expect(try await store.payload(id: "01A") == StoredPayload(bytes: [1, 2, 3], wrappedKey: nil, keyVersion: nil))
+            #expect(try await store.item(id: "nope") == nil)
+            var sealed = item("01B", level: .confidential).with(title: "", persons: [], tags: [], sealedMetadata: SealedMetadata(ciphertext: [1, 2], wrappedKey: [3], keyVersion: 2))
+            sealed.seal = [9]
+            _ = try await store.insert(sealed, payload: StoredPayload(bytes: [4], wrappedKey: [5, 6], keyVersion: 2), claim: nil, audit: audit, events: [])
+            #expect(try await store.item(id: "01B") == sealed)
+            #expect(try await store.payload(id: "01B") == StoredPayload(bytes: [4], wrappedKey: [5, 6], keyVersion: 2))
+            #expect(try await store.items(ids: ["01B", "nope", "01A"]).map(\.id) == ["01B", "01A"])
+            #expect(try await store.rectifications(answering: ["00Z"]).map(\.id) == ["01A"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func idempotencyClaimReplaysTheSameBodyAndRefusesAnother(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let claim = IdempotencyClaim(principal: "stationed-finance", key: "k-1", fingerprint: "f1")
+            let (first, fourth) = (item("01A"), item("01D"))
+            let outcomes = [
+                try await store.insert(first, payload: payload, claim: claim, audit: audit, events: []),
+                try await store.insert(item("01B"), payload: payload, claim: claim, audit: audit, events: []),
+                try await store.insert(item("01C"), payload: payload, claim: IdempotencyClaim(principal: "stationed-finance", key: "k-1", fingerprint: "f2"), audit: audit, events: []),
+                // The same key from another principal is another key.
+                try await store.insert(fourth, payload: payload, claim: IdempotencyClaim(principal: "office-3", key: "k-1", fingerprint: "f2"), audit: audit, events: []),
+            ]
+            #expect(outcomes == [.created(first), .replayed(first), .conflict(existingID: "01A"), .created(fourth)])
+            #expect(try await store.items(matching: ItemQuery(limit: 10)).map(\.id) == ["01D", "01A"])
+            // Every attempt is traced as given, the replay and the conflict with the first item as their target.
+            #expect(try await store.auditEntries(matching: AuditQuery()).map { "\($0.record.outcome) \($0.record.targets)" }
+                    == ["ok []", "replayed [\"01A\"]", "refused [\"01A\"]", "ok []"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func theSameClaimOnTwoInstancesAtOnceStoresOneItem(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let second = try await storage.peer()
+            let claim = IdempotencyClaim(principal: "stationed-finance", key: "retry-1", fingerprint: "f")
+            let outcomes = try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
+                for index in 0..<8 {
+                    let target = index % 2 == 0 ? store : second
+                    group.addTask { try await target.insert(self.item("05A\(index)"), payload: self.payload, claim: claim, audit: self.audit, events: []) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let created = outcomes.compactMap { if case .created(let item) = $0 { item.id } else { nil } }
+            #expect(created.count == 1)
+            #expect(outcomes.allSatisfy { if case .replayed(let first) = $0 { first.id == created.first } else { true } })
+            #expect(try await second.items(matching: ItemQuery(limit: 100)).count == 1)
+        }
+    }
+
+    /// Details are stored as JSON written by hand: quotes, backslashes, control characters and non-ASCII text come back exactly.
+    @Test(arguments: StoreKind.allCases)
+    func auditDetailsSurviveTheirJSONText(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let detail = ["quote": "say \"hi\"", "back\\slash": "a\\b", "control": "tab\tbell\u{07}nl\n", "中文": "交通局 ✓", "empty": ""]
+            try await store.record(AuditRecord(time: Date(timeIntervalSince1970: 1_800_000_000), actor: "li.na", action: "listAudit", outcome: "ok", detail: detail))
+            try await store.record(AuditRecord(time: Date(timeIntervalSince1970: 1_800_000_001), actor: "li.na\u{0}x", action: "listAudit", outcome: "ok"))
+            let entries = try await store.auditEntries(matching: AuditQuery())
+            #expect(entries.map(\.record.detail) == [detail, [:]])
+            #expect(entries[1].record.actor == "li.na\u{FFFD}x", "NUL is recorded as U+FFFD, hashed and stored alike")
+            var verifier = AuditVerifier(sha256Hex: Digest.sha256Hex)
+            try verifier.check(entries)
+            let head = try await store.auditHead()
+            #expect(head.seq == 2 && head.hash == entries[1].hash)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func theChainStaysOneAndGaplessUnderConcurrentWritesFromTwoInstances(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let second = try await storage.peer()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<200 {
+                    let target = index % 2 == 0 ? store : second
+                    group.addTask {
+                        if index % 3 == 0 {
+                            try await target.record(AuditRecord(time: Date(), actor: "li.na", action: "listAudit", outcome: "ok", detail: ["n": String(index)]))
+                        } else {
+                            let events = [FeedEvent(principal: "office-3", kind: .itemReadable, time: Date(), item: String(format: "06%05d", index))]
+                            _ = try await target.insert(self.item(String(format: "06%05d", index)), payload: self.payload, claim: nil, audit: self.audit, events: events)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var entries: [AuditEntry] = []
+            var after: Int64 = 0
+            while true {
+                let page = try await second.auditEntries(matching: AuditQuery(after: after, limit: 64))
+                entries += page
+                guard let last = page.last else { break }
+                after = last.seq
+            }
+            #expect(entries.map(\.seq) == Array(1...200))
+            var verifier = AuditVerifier(sha256Hex: Digest.sha256Hex)
+            try verifier.check(entries)
+            try verifier.finish()
+            // Feed cursors grow one by one, in commit order, whichever instance committed.
+            let events = try await store.events(for: "office-3", after: 0, limit: 1000)
+            #expect(events.count == 133)
+            #expect(events.map(\.cursor) == Array(1...133))
+            #expect(try await second.latestFeedCursor() == 133)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func concurrentInsertsAllCommitAndSurviveAReopen(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
+                for index in 0..<300 {
+                    group.addTask {
+                        try await store.insert(self.item(String(format: "02%05d", index)), payload: StoredPayload(bytes: [UInt8(index % 256)], wrappedKey: nil, keyVersion: nil),
+                                               claim: nil, audit: self.audit, events: [])
+                    }
+                }
+                var created = 0
+                for try await outcome in group { if case .created = outcome { created += 1 } }
+                #expect(created == 300)
+            }
+            let reopened = try await storage.reopen()
+            #expect(try await reopened.items(matching: ItemQuery(limit: 1000)).count == 300)
+            #expect(try await reopened.payload(id: "0200257")?.bytes == [1])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aFailingWriteDoesNotUndoTheOthers(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            _ = try await store.insert(item("03A"), payload: payload, claim: nil, audit: audit, events: [])
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                // A duplicate id fails on the primary key; the other writes must land.
+                group.addTask { (try? await store.insert(self.item("03A"), payload: self.payload, claim: nil, audit: self.audit, events: [])) != nil }
+                for index in 0..<20 { group.addTask { (try? await store.insert(self.item("03B\(index)"), payload: self.payload, claim: nil, audit: self.audit, events: [])) != nil } }
+                var succeeded = 0
+                for try await ok in group where ok { succeeded += 1 }
+                #expect(succeeded == 20)
+            }
+            #expect(try await store.items(matching: ItemQuery(limit: 100)).count == 21)
+            #expect(try await store.auditHead().seq == 21, "the failed write left no entry")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func listingFiltersAndPagesNewestFirst(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            for index in 0..<5 { _ = try await store.insert(item("04A\(index)", unit: "finance-bureau"), payload: payload, claim: nil, audit: audit, events: []) }
+            for index in 0..<3 { _ = try await store.insert(item("04B\(index)", owner: "office-3", unit: "audit-bureau", level: .restricted), payload: payload, claim: nil, audit: audit, events: []) }
+            #expect(try await store.items(matching: ItemQuery(unit: "audit-bureau")).map(\.id) == ["04B2", "04B1", "04B0"])
+            #expect(try await store.items(matching: ItemQuery(classification: .general, limit: 2)).map(\.id) == ["04A4", "04A3"])
+            #expect(try await store.items(matching: ItemQuery(classification: .general, before: "04A3", limit: 10)).map(\.id) == ["04A2", "04A1", "04A0"])
+            #expect(try await store.items(matching: ItemQuery(owner: "office-3", limit: 1)).map(\.id) == ["04B2"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func twoApproversOnTwoInstancesYieldOneDecisionAndOneGrant(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let second = try await storage.peer()
+            _ = try await store.insert(item("07A"), payload: payload, claim: nil, audit: audit, events: [])
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let request = AccessRequest(id: "R1", requester: "zhang.wei", agency: "office-3", reason: "r", itemIDs: ["07A"], unit: nil, duration: Period(seconds: 3600),
+                                        createdAt: now, expiresAt: now.addingTimeInterval(86_400))
+            try await store.insertRequest(request, audit: audit, events: [FeedEvent(principal: "wang.fang", kind: .requestAwaitingReview, time: now, request: "R1")])
+            #expect(try await second.openRequestCount(at: now) == 1)
+            let resolutions = try await withThrowingTaskGroup(of: ReviewResolution?.self) { group in
+                for (index, reviewer) in ["wang.fang", "chen.jie"].enumerated() {
+                    let target = index == 0 ? store : second
+                    group.addTask {
+                        let review = Review(requestID: "R1", reviewer: reviewer, agency: "stationed-finance", decision: .approve, comment: "ok", time: now)
+                        return try? await target.review(review) { current, earlier in
+                            // One approval decides: whoever comes second finds the request decided and refuses.
+                            guard current.decision == .pending, earlier.isEmpty else { throw StoreError.corrupt("already decided") }
+                            let grant = Grant(id: "G-\(reviewer)", requestID: "R1", agency: "office-3", itemIDs: ["07A"], createdAt: now, expiresAt: now.addingTimeInterval(3600))
+                            return ReviewResolution(decision: .approved, grant: grant, audit: [self.audit], events: [])
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(resolutions.compactMap { $0 }.count == 1)
+            let grants = try await store.grants(matching: GrantQuery(limit: 10))
+            #expect(grants.count == 1)
+            #expect(try await store.request(id: "R1")?.decision == .approved)
+            #expect(try await store.reviews(requestID: "R1").count == 1)
+            #expect(try await second.grantedItems(agency: "office-3", at: now) == ["07A"])
+            #expect(try await second.hasLiveGrant(agency: "office-3", item: "07A", at: now))
+            #expect(try await second.liveGrantCount(at: now) == 1)
+            #expect(try await second.openRequestCount(at: now) == 0)
+            let id = try #require(grants.first?.id)
+            #expect(try await store.revokeGrant(id: id, by: "wang.fang", at: now, audit: audit, events: []))
+            #expect(try await second.revokeGrant(id: id, by: "chen.jie", at: now, audit: audit, events: []) == false, "revoked once")
+            #expect(try await second.hasLiveGrant(agency: "office-3", item: "07A", at: now) == false)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func leadsMoveOnlyFromTheStateTheMoverSaw(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let second = try await storage.peer()
+            let lead = item("08A", kind: "lead")
+            _ = try await store.insert(lead, payload: payload, claim: nil, audit: audit, events: [])
+            let fresh = Lead.fresh(lead)
+            let now = Date(timeIntervalSince1970: 1_800_000_100)
+            let moves = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, holder) in ["office-3", "office-5"].enumerated() {
+                    let target = index == 0 ? store : second
+                    group.addTask {
+                        let moved = Lead(itemID: "08A", owner: fresh.owner, holder: holder, status: .handedOver, disposition: nil, updatedAt: now, updatedBy: "x")
+                        return try await target.moveLead(moved, from: fresh, audit: self.audit, events: [])
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(moves.filter { $0 }.count == 1)
+            let current = try #require(try await second.lead(itemID: "08A"))
+            #expect(current.status == .handedOver)
+            #expect(try await store.leadsHeld(by: current.holder) == ["08A"])
+            #expect(try await store.leads(concerning: "stationed-finance").map(\.0.id) == ["08A"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func dossiersFeedsAndDataKeysRoundTrip(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            for index in 0..<3 {
+                _ = try await store.insert(item("09A\(index)", level: .confidential), payload: StoredPayload(bytes: [1], wrappedKey: [UInt8(index)], keyVersion: 1), claim: nil, audit: audit,
+                                           events: [FeedEvent(principal: "office-3", kind: .itemReadable, time: now.addingTimeInterval(Double(index) * 100), item: "09A\(index)")])
+            }
+            let dossier = Dossier(id: "D1", unit: "finance-bureau", agency: "inspection-2", requester: "inspection-2", reason: "第二轮", requestID: nil,
+                                  itemIDs: ["09A2", "09A0", "09A1"], createdAt: now)
+            try await store.insertDossier(dossier, audit: audit)
+            #expect(try await store.dossier(id: "D1") == dossier)
+            #expect(try await store.dossier(id: "D2") == nil)
+
+            #expect(try await store.dataKeyCounts() == [1: 3])
+            let stale = try await store.dataKeys(notUnder: 2, limit: 10)
+            #expect(Set(stale.map(\.itemID)) == ["09A0", "09A1", "09A2"])
+            let rewraps = stale.map { DataKeyRewrap(itemID: $0.itemID, previousVersion: 1, version: 2, wrappedKey: [9]) }
+            #expect(try await store.replaceDataKeys(rewraps) == 3)
+            #expect(try await store.replaceDataKeys(rewraps) == 0, "a key no longer under its previous version is left alone")
+            #expect(try await store.dataKeyCounts() == [2: 3])
+            #expect(try await store.payload(id: "09A1")?.wrappedKey == [9])
+
+            #expect(try await store.events(for: "office-3", after: 1, limit: 10).map(\.event.item) == ["09A1", "09A2"])
+            #expect(try await store.pruneEvents(before: now.addingTimeInterval(150)) == 2)
+            #expect(try await store.feedHorizon() == 2)
+            #expect(try await store.events(for: "office-3", after: 0, limit: 10).map(\.cursor) == [3])
+            #expect(try await store.latestFeedCursor() == 3)
+
+            let head = SignedHead(seq: 3, hash: "h", timeMs: 5, signature: [1, 2])
+            try await store.saveSignedHead(head)
+            try await store.saveSignedHead(head)
+            #expect(try await store.latestSignedHead() == head)
+            #expect(try await store.signedHeads(after: 0, limit: 10) == [head])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func anEntryEditedInTheDatabaseIsCaughtByTheVerifier(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            for index in 1...5 { try await store.record(AuditRecord(time: Date(), actor: "li.na", action: "listAudit", outcome: "ok", detail: ["n": String(index)])) }
+            try await storage.edit("UPDATE audit SET actor = 'someone-else' WHERE seq = 3")
+            var verifier = AuditVerifier(sha256Hex: Digest.sha256Hex)
+            let entries = try await store.auditEntries(matching: AuditQuery())
+            #expect(throws: AuditVerifier.Failure.alteredEntry(seq: 3)) { try verifier.check(entries) }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func lookupsWithNULFindNothingAndFailNothing(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            _ = try await store.insert(item("10A"), payload: payload, claim: nil, audit: audit, events: [])
+            #expect(try await store.item(id: "10A\u{0}") == nil)
+            #expect(try await store.payload(id: "1\u{0}0A") == nil)
+            #expect(try await store.items(matching: ItemQuery(unit: "finance\u{0}bureau")).isEmpty)
+            #expect(try await store.items(ids: ["10A", "x\u{0}"]).map(\.id) == ["10A"])
+            #expect(try await store.request(id: "R\u{0}") == nil)
+            #expect(try await store.auditEntries(matching: AuditQuery(actor: "li\u{0}na")).isEmpty)
+        }
+    }
+}
