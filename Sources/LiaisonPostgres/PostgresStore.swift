@@ -15,14 +15,18 @@ public final class PostgresStore: HubStore, CommitObservable {
     let client: PostgresClient
     let logger: Logger
     private let running: Task<Void, Never>
+    /// How long an operation waits for the database before it is answered as unavailable.
+    let deadline: Duration
+    let progress = Progress()
     private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
 
     /// Connects to `configuration` (the pool runs until `shutdown`) and migrates the schema. A database that does not
     /// answer within `startTimeout` is refused (the pool itself would keep trying to connect).
-    public init(configuration: PostgresClient.Configuration, logger: Logger, startTimeout: Duration = .seconds(15)) async throws {
+    public init(configuration: PostgresClient.Configuration, logger: Logger, startTimeout: Duration = .seconds(15), deadline: Duration = .seconds(10)) async throws {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        self.deadline = deadline
         running = Task { await client.run() }
         do {
             try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -61,10 +65,11 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     /// Runs `body` in one transaction; a failure rolls everything back and is a `StoreError`. Commits of writes
     /// (`observed`) are told to the commit observer.
-    func transaction<T: Sendable>(observed: Bool = true, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(observed: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             let started = ContinuousClock.now
-            let result = try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            let logger = self.logger
+            let result = try await withConnection { connection in try await connection.withTransaction(logger: logger) { connection in try await body(connection) } }
             if observed, let observe = observer.withLock({ $0 }) { observe(1, ContinuousClock.now - started) }
             return result
         } catch let error as PostgresTransactionError {
@@ -74,9 +79,68 @@ public final class PostgresStore: HubStore, CommitObservable {
         }
     }
 
+    /// Runs `body` on a connection of the pool, unless none is had within `deadline`: while the database is
+    /// unreachable the pool keeps trying to connect and a request would wait indefinitely; it gets 503
+    /// `database_unavailable` instead. Only the wait for a connection is bounded: once `body` has begun it runs
+    /// to its end (a transaction is never abandoned half-way, so a 503 always means nothing was done).
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let (client, deadline, progress) = (self.client, self.deadline, self.progress)
+        let state = ConnectionWait()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    let begin = state.move(to: .begun)
+                    guard begin else { throw StoreError.unavailable("no connection to the database within \(deadline)") }
+                    let result = try await body(connection)
+                    progress.note()
+                    return result
+                }
+            }
+            group.addTask { [progress] in
+                // A busy pool is not an unreachable database: the wait goes on while other operations complete.
+                while true {
+                    try? await Task.sleep(for: deadline)
+                    if Task.isCancelled { return nil }
+                    guard ContinuousClock.now - progress.last >= deadline else { continue }
+                    if state.move(to: .gaveUp) { throw StoreError.unavailable("no connection to the database within \(deadline)") }
+                    return nil
+                }
+            }
+            while let result = try await group.next() {
+                guard let value = result else { continue }
+                group.cancelAll()
+                return value
+            }
+            throw StoreError.unavailable("no connection to the database")
+        }
+    }
+
+    /// When an operation last completed.
+    final class Progress: Sendable {
+        private let instant = Mutex(ContinuousClock.now)
+        var last: ContinuousClock.Instant { instant.withLock { $0 } }
+        func note() { instant.withLock { $0 = .now } }
+    }
+
+    /// Whether the body began or the wait was given up: whichever comes first decides, once.
+    final class ConnectionWait: Sendable {
+        enum Stage { case waiting, begun, gaveUp }
+        private let stage = Mutex(Stage.waiting)
+
+        /// Moves from waiting to `next`; false if something else was decided first.
+        func move(to next: Stage) -> Bool {
+            stage.withLock { stage in
+                guard stage == .waiting else { return false }
+                stage = next
+                return true
+            }
+        }
+    }
+
     /// Runs several reads in one snapshot.
-    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction(observed: false) { connection in
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await transaction(observed: false) { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             return try await body(connection)
         }
@@ -85,9 +149,12 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// One query, its rows collected.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         do {
-            var rows: [PostgresRandomAccessRow] = []
-            for try await row in try await client.query(query, logger: logger) { rows.append(row.makeRandomAccess()) }
-            return rows
+            let logger = self.logger
+            return try await withConnection { connection in
+                var rows: [PostgresRandomAccessRow] = []
+                for try await row in try await connection.query(query, logger: logger) { rows.append(row.makeRandomAccess()) }
+                return rows
+            }
         } catch {
             throw StoreError.from(postgres: error)
         }

@@ -33,7 +33,9 @@ final class TestClient: Sendable {
         }
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        // A request waiting for one of the pool's connections counts against `connect`: under the suite's load
+        // (every suite at once, the PostgreSQL pass beside its server) fifteen pushes queued on eight connections can wait long.
+        configuration.timeout = .init(connect: .seconds(30), read: .seconds(30))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.baseURL = baseURL
         self.certificatePath = certificate

@@ -21,14 +21,22 @@ final class TestPostgres: Sendable {
         }
         let folder = try Paths.temporaryDirectory("postgres")
         let port = try ProcessRunner.freePort()
-        let started = try ProcessRunner.run(Paths.packageRoot.appendingPathComponent("scripts/postgres").path, ["start", folder, String(port)])
+        let started = try Self.script(["start", folder, String(port)])
         guard started.status == 0 else { throw TestFailure("scripts/postgres start failed: \(started.stderr)") }
         address = try PostgresAddress(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         startedCluster = folder
         atexit {
             guard let folder = startedCluster else { return }
-            _ = try? ProcessRunner.run(Paths.packageRoot.appendingPathComponent("scripts/postgres").path, ["stop", folder])
+            _ = try? TestPostgres.script(["stop", folder])
         }
+    }
+
+    /// Runs scripts/postgres through Python, which closes every other descriptor in the child: the server the
+    /// script starts outlives it, and would otherwise keep descriptors of this process (the pipes that read the
+    /// script's output among them) open, so reading them would never end.
+    static func script(_ arguments: [String]) throws -> ProcessResult {
+        try ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True).returncode)",
+                                               Paths.packageRoot.appendingPathComponent("scripts/postgres").path] + arguments)
     }
 
     static var quietLogger: Logger {
