@@ -26,8 +26,10 @@ struct AuditTrail: Sendable {
     }
 
     /// Records a refusal (once) and returns the error to throw.
+    /// A database that cannot be reached cannot take the refusal either: nothing happened, and trying again would
+    /// only keep the caller waiting for a second deadline.
     func refusal(_ error: HubError, actor: String, action: String, targets: [String] = [], unit: String? = nil) async -> HubError {
-        guard !error.recorded else { return error }
+        guard !error.recorded, error != HubError.databaseUnavailable else { return error }
         var detail = ["code": error.code]
         if let field = error.field { detail["field"] = field }
         do {
