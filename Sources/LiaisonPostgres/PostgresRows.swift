@@ -14,7 +14,7 @@ enum PostgresRows {
         let levelText = try row[6].decode(String.self)
         guard let level = Classification(rawValue: levelText) else { throw StoreError.corrupt("item \(id) has level \(levelText)") }
         var item = Item(id: id, kind: try row[1].decode(String.self), title: try row[2].decode(String.self), unit: try row[3].decode(String.self),
-                        persons: decodeList(try row[4].decode(String.self)), tags: decodeList(try row[5].decode(String.self)), classification: level,
+                        persons: StoredText.list(try row[4].decode(String.self)), tags: StoredText.list(try row[5].decode(String.self)), classification: level,
                         owner: try row[7].decode(String.self), pushedBy: try row[8].decode(String.self), contentType: try row[9].decode(String.self),
                         sha256: try row[10].decode(String.self), size: Int(try row[11].decode(Int64.self)),
                         createdAt: Date(millisecondsSince1970: try row[12].decode(Int64.self)))
@@ -31,7 +31,7 @@ enum PostgresRows {
         let record = AuditRecord(time: Date(millisecondsSince1970: try row[1].decode(Int64.self)), actor: try row[2].decode(String.self),
                                  action: try row[3].decode(String.self),
                                  targets: targets.isEmpty ? [] : targets.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
-                                 unit: try row[5].decode(String?.self), outcome: try row[6].decode(String.self), detail: detail(try row[7].decode(String.self)))
+                                 unit: try row[5].decode(String?.self), outcome: try row[6].decode(String.self), detail: StoredText.detail(try row[7].decode(String.self)))
         return AuditEntry(seq: try row[0].decode(Int64.self), record: record, previousHash: try row[8].decode(String.self), hash: try row[9].decode(String.self))
     }
 
@@ -47,21 +47,5 @@ enum PostgresRows {
         return Lead(itemID: itemID, owner: try row[1].decode(String.self), holder: try row[2].decode(String.self), status: status,
                     disposition: try row[4].decode(String?.self), updatedAt: Date(millisecondsSince1970: try row[5].decode(Int64.self)),
                     updatedBy: try row[6].decode(String?.self))
-    }
-
-    /// Lists are kept as JSON arrays of strings, as in the SQLite store.
-    static func encodeList(_ list: [String]) -> String {
-        guard !list.isEmpty, let data = try? JSONEncoder().encode(list) else { return "[]" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func decodeList(_ text: String) -> [String] {
-        guard text != "[]" else { return [] }
-        return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
-    }
-
-    static func detail(_ text: String) -> [String: String] {
-        guard text != "{}" else { return [:] }
-        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 }

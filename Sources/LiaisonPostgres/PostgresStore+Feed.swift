@@ -14,7 +14,7 @@ extension PostgresStore {
             guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(seq) has type \(typeText)") }
             return StoredFeedEvent(cursor: seq, event: FeedEvent(principal: principal, kind: kind, time: Date(millisecondsSince1970: try row[1].decode(Int64.self)),
                                                                   item: try row[3].decode(String?.self), request: try row[4].decode(String?.self),
-                                                                  grant: try row[5].decode(String?.self), detail: PostgresRows.detail(try row[6].decode(String.self))))
+                                                                  grant: try row[5].decode(String?.self), detail: StoredText.detail(try row[6].decode(String.self))))
         }
     }
 

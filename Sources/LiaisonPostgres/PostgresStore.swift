@@ -185,7 +185,7 @@ public final class PostgresStore: HubStore, CommitObservable {
             try await execute("""
                 INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
                 VALUES (\(seq), \(record.time.millisecondsSince1970), \(record.actor), \(record.action), \(record.targets.joined(separator: ",")),
-                        \(record.unit), \(record.outcome), \(JSONText.object(record.detail)), \(hash), \(next))
+                        \(record.unit), \(record.outcome), \(StoredText.encode(detail: record.detail)), \(hash), \(next))
                 """, on: connection)
             hash = next
         }
@@ -204,7 +204,7 @@ public final class PostgresStore: HubStore, CommitObservable {
             try await execute("""
                 INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
                 VALUES (\(seq), \(event.principal), \(event.time.millisecondsSince1970), \(event.kind.rawValue), \(event.item), \(event.request), \(event.grant),
-                        \(JSONText.object(event.detail)))
+                        \(StoredText.encode(detail: event.detail)))
                 """, on: connection)
         }
         try await execute("UPDATE feed_tail SET seq = \(seq) WHERE id = 1", on: connection)
@@ -293,7 +293,7 @@ public final class PostgresStore: HubStore, CommitObservable {
             try await self.execute("""
                 INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
                                   sealed_meta, meta_key, meta_key_version, answers, seal)
-                VALUES (\(item.id), \(item.kind), \(item.title), \(item.unit), \(PostgresRows.encodeList(item.persons)), \(PostgresRows.encodeList(item.tags)),
+                VALUES (\(item.id), \(item.kind), \(item.title), \(item.unit), \(StoredText.encode(list: item.persons)), \(StoredText.encode(list: item.tags)),
                         \(item.classification.rawValue), \(item.owner), \(item.pushedBy), \(item.contentType), \(item.sha256), \(Int64(item.size)),
                         \(item.createdAt.millisecondsSince1970), \(sealed.map { Data($0.ciphertext) }), \(sealed.map { Data($0.wrappedKey) }),
                         \(sealed.map { Int64($0.keyVersion) }), \(item.answers), \(item.seal.map { Data($0) }))

@@ -28,7 +28,7 @@ struct AuditTail: Sendable, Equatable {
             INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [seq, record.time.millisecondsSince1970, record.actor, record.action,
-                                     record.targets.joined(separator: ","), record.unit, record.outcome, DetailJSON.encode(record.detail),
+                                     record.targets.joined(separator: ","), record.unit, record.outcome, StoredText.encode(detail: record.detail),
                                      self.hash, hash])
         let entry = AuditEntry(seq: seq, record: record, previousHash: self.hash, hash: hash)
         self.seq = seq
@@ -65,7 +65,7 @@ enum AuditRow {
         let millis: Int64 = row[1]
         let record = AuditRecord(time: Date(millisecondsSince1970: millis), actor: row[2], action: row[3],
                                  targets: targets.isEmpty ? [] : targets.split(separator: ",", omittingEmptySubsequences: false).map(String.init), unit: row[5],
-                                 outcome: row[6], detail: DetailJSON.decode(row[7]))
+                                 outcome: row[6], detail: StoredText.detail(row[7]))
         return AuditEntry(seq: row[0], record: record, previousHash: row[8], hash: row[9])
     }
 }

@@ -11,7 +11,7 @@ enum ItemRow {
         let levelText: String = row[6]
         guard let level = Classification(rawValue: levelText) else { throw StoreError.corrupt("item \(row[0] as String) has level \(levelText)") }
         let millis: Int64 = row[12]
-        var item = Item(id: row[0], kind: row[1], title: row[2], unit: row[3], persons: decodeList(row[4]), tags: decodeList(row[5]),
+        var item = Item(id: row[0], kind: row[1], title: row[2], unit: row[3], persons: StoredText.list(row[4]), tags: StoredText.list(row[5]),
                         classification: level, owner: row[7], pushedBy: row[8], contentType: row[9], sha256: row[10],
                         size: row[11], createdAt: Date(millisecondsSince1970: millis))
         if let sealed: Data = row[13], let key: Data = row[14], let version: Int64 = row[15] {
@@ -20,16 +20,5 @@ enum ItemRow {
         item.answers = row[16]
         if let seal: Data = row[17] { item.seal = Array(seal) }
         return item
-    }
-
-    /// Lists are kept as JSON arrays of strings.
-    static func encodeList(_ list: [String]) -> String {
-        guard !list.isEmpty, let data = try? JSONEncoder().encode(list) else { return "[]" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func decodeList(_ text: String) -> [String] {
-        guard text != "[]" else { return [] }
-        return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
     }
 }

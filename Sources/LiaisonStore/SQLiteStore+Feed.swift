@@ -7,7 +7,7 @@ extension SQLiteStore {
     static func append(_ events: [FeedEvent], in db: Database) throws {
         for event in events {
             try db.cachedStatement(sql: "INSERT INTO feed_event (principal, time, type, item, request, grant_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [event.principal, millis(event.time), event.kind.rawValue, event.item, event.request, event.grant, DetailJSON.encode(event.detail)])
+                .execute(arguments: [event.principal, millis(event.time), event.kind.rawValue, event.item, event.request, event.grant, StoredText.encode(detail: event.detail)])
         }
     }
 
@@ -19,7 +19,7 @@ extension SQLiteStore {
                 let typeText: String = row[2]
                 guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(row[0] as Int64) has type \(typeText)") }
                 let detailText: String = row[6]
-                let detail = DetailJSON.decode(detailText)
+                let detail = StoredText.detail(detailText)
                 return StoredFeedEvent(cursor: row[0], event: FeedEvent(principal: principal, kind: kind, time: Self.date(row[1]), item: row[3], request: row[4],
                                                                          grant: row[5], detail: detail))
             }

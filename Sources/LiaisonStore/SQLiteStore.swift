@@ -141,7 +141,7 @@ public final class SQLiteStore: HubStore, CommitObservable {
             INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
                               sealed_meta, meta_key, meta_key_version, answers, seal)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [item.id, item.kind, item.title, item.unit, ItemRow.encodeList(item.persons), ItemRow.encodeList(item.tags),
+            """).execute(arguments: [item.id, item.kind, item.title, item.unit, StoredText.encode(list: item.persons), StoredText.encode(list: item.tags),
                         item.classification.rawValue, item.owner, item.pushedBy, item.contentType, item.sha256, item.size,
                         item.createdAt.millisecondsSince1970,
                         item.sealedMetadata.map { Data($0.ciphertext) }, item.sealedMetadata.map { Data($0.wrappedKey) },

@@ -57,14 +57,19 @@ struct Backup: AsyncParsableCommand {
     }
 }
 
-/// Copies `source` to `destination`, which must not exist, readable and writable by its owner only.
+/// Copies `source` to `destination`, which must not exist, readable and writable by its owner only, a megabyte at a
+/// time (a hub's database can be far larger than the memory a restore should take), and flushed to disk.
 func copyPrivately(_ source: String, to destination: String) throws {
-    guard let bytes = FileManager.default.contents(atPath: source) else { throw ValidationError("cannot read \(source)") }
-    guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
-          let handle = FileHandle(forWritingAtPath: destination) else {
-        throw ValidationError("cannot create \(destination)")
+    guard let input = FileHandle(forReadingAtPath: source) else { throw ValidationError("cannot read \(source)") }
+    defer { try? input.close() }
+    guard !FileManager.default.fileExists(atPath: destination),
+          FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
+          let output = FileHandle(forWritingAtPath: destination) else {
+        throw ValidationError("cannot create \(destination) (it must not exist yet)")
     }
-    try handle.write(contentsOf: bytes)
-    try handle.synchronize()
-    try handle.close()
+    defer { try? output.close() }
+    while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+        try output.write(contentsOf: chunk)
+    }
+    try output.synchronize()
 }

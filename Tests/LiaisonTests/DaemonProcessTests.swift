@@ -112,7 +112,8 @@ struct DaemonProcessTests {
         for flags in [["--feed-retention", "200000000000000d"], ["--feed-retention", "106751991167301d"], ["--max-payload", "9223372036854775807"],
                       ["--sign-interval", "9223372036854775807"], ["--listen", "127.0.0.1:99999999999999999999"], ["--listen", "127.0.0.1:+80"],
                       ["--reserve-space", "-1"], ["--body-budget", "0"], ["--handshake-timeout", "0"], ["--header-timeout", "9223372036854775807"],
-                      ["--idle-timeout", "3601"], ["--max-connections", "0"]] {
+                      ["--idle-timeout", "3601"], ["--max-connections", "0"], ["--metrics-listen", "127.0.0.1"], ["--metrics-listen", ":9464"],
+                      ["--log-format", "xml"], ["--database-ca", "/tmp/ca.pem"]] {
             let result = try await ProcessRunner.runAsync(daemon, ["serve", "--data", try Paths.temporaryDirectory("unused")] + flags)
             #expect(result.status == 64, "\(flags): \(result.stderr)")
             #expect(result.stderr.contains("Error:") && result.stderr.contains(flags[0]), "\(flags): \(result.stderr)")

@@ -88,6 +88,14 @@ struct OperationsTests {
         let altered = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", work + "/r2"])
         #expect(altered.status != 0)
         #expect(altered.stderr.contains("does not verify: entry 1 was altered"), "\(altered.stderr)")
+        // Bad arguments say what to give instead, and write nothing.
+        let noHub = try await ProcessRunner.runAsync(daemon, ["backup", "--data", work + "/nowhere", "--to", work + "/x.sqlite"])
+        #expect(noHub.status == 64 && noHub.stderr.contains("does not exist; give the hub's data folder with --data"), "\(noHub.stderr)")
+        let together = try await ProcessRunner.runAsync(daemon, ["backup", "--data", work, "--to", work + "/y", "--keyring-to", work + "/y"])
+        #expect(together.status == 64 && together.stderr.contains("the key ring is never kept with the database"), "\(together.stderr)")
+        let noBackup = try await ProcessRunner.runAsync(daemon, ["restore", "--from", work + "/missing.sqlite", "--keyring", keyring, "--data", work + "/r3"])
+        #expect(noBackup.status == 64 && noBackup.stderr.contains("missing.sqlite does not exist"), "\(noBackup.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/x.sqlite") && !FileManager.default.fileExists(atPath: work + "/r3"))
     }
 
     @Test func theServiceUnitVerifies() throws {
