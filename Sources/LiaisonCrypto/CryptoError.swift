@@ -16,6 +16,8 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case unaddressableKey(String)
     /// A CMS envelope that is not addressed to the given key, or was altered.
     case unopenable(String)
+    /// A shared key ring that other hubs kept changing while this one tried to change it.
+    case contended(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
         case .unknownKeyVersion(let version): return "key version \(version) is not in the key ring"
         case .file(let path, let problem): return "\(path) \(problem)"
         case .unaddressableKey(let type): return "a CMS envelope cannot be addressed to a \(type) key; use \(CMSEnvelope.addressableKeyTypes)"
+        case .contended(let what): return what
         case .unopenable(let reason): return "the CMS envelope cannot be opened with this key (it is addressed to another key, or was altered): \(reason)"
         }
     }

@@ -80,6 +80,11 @@ public struct KeyRing: Sendable {
         return KeyRing(current: next, versions: Array(versions.values) + [fresh], integrityKey: integrityKey)
     }
 
+    /// The ring with `version`, which it holds, as current.
+    func withCurrent(_ version: UInt32) -> KeyRing {
+        KeyRing(current: version, versions: Array(versions.values), integrityKey: integrityKey)
+    }
+
     /// The ring without `retired` versions; the current one always stays.
     public func retiring(_ retired: Set<UInt32>) -> KeyRing {
         KeyRing(current: current, versions: versions.values.filter { $0.version == current || !retired.contains($0.version) }, integrityKey: integrityKey)
@@ -108,36 +113,61 @@ public struct KeyRing: Sendable {
                 path: path,
                 problem: String(format: "is readable by group or others (mode %o); run `chmod 600 %@` and start again", info.st_mode & 0o777, path))
         }
-        let file: File
+        let ring: KeyRing, hadIntegrityKey: Bool
         do {
-            file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            (ring, hadIntegrityKey) = try decoded(Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch CryptoError.malformed(let problem) {
+            throw CryptoError.file(path: path, problem: problem)
         } catch let error as CryptoError {
             throw CryptoError.file(path: path, problem: error.description)
         } catch {
-            throw CryptoError.file(path: path, problem: "is not a Liaison key ring (\(error))")
+            throw CryptoError.file(path: path, problem: "cannot be read (\(error))")
         }
-        guard file.format == format else { throw CryptoError.file(path: path, problem: "has format \(file.format), expected \(format)") }
+        // A ring from before item seals gets its integrity key now, kept at once so that every seal uses the same one.
+        if !hadIntegrityKey { try ring.write(to: path) }
+        return ring
+    }
+
+    /// The ring in its file format (JSON), as written to the file or sealed under a master key.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(File(format: Self.format, current: current, keys: versionList, integrityKey: Data(integrityKey).base64EncodedString()))
+    }
+
+    /// A ring from its file format; `malformed` when it is not one.
+    public static func decode(_ data: Data) throws -> KeyRing {
+        try decoded(data).ring
+    }
+
+    /// The ring, and whether it held an integrity key (a ring without one gets a fresh key).
+    static func decoded(_ data: Data) throws -> (ring: KeyRing, hadIntegrityKey: Bool) {
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: data)
+        } catch let error as CryptoError {
+            throw error
+        } catch {
+            throw CryptoError.malformed("is not a Liaison key ring (\(error))")
+        }
+        guard file.format == format else { throw CryptoError.malformed("has format \(file.format), expected \(format)") }
         let integrityKey: [UInt8]
         if let text = file.integrityKey {
             guard let bytes = Data(base64Encoded: text), bytes.count == HMACSHA256.size else {
-                throw CryptoError.file(path: path, problem: "has an integrity_key that is not 32 bytes of base64")
+                throw CryptoError.malformed("has an integrity_key that is not 32 bytes of base64")
             }
             integrityKey = Array(bytes)
         } else {
             integrityKey = try SecureRandom.bytes(HMACSHA256.size)
         }
         let ring = KeyRing(current: file.current, versions: file.keys, integrityKey: integrityKey)
-        guard ring.versions[file.current] != nil else { throw CryptoError.file(path: path, problem: "names current version \(file.current), which has no key") }
-        // A ring from before item seals gets its integrity key now, kept at once so that every seal uses the same one.
-        if file.integrityKey == nil { try ring.write(to: path) }
-        return ring
+        guard ring.versions[file.current] != nil else { throw CryptoError.malformed("names current version \(file.current), which has no key") }
+        return (ring, file.integrityKey != nil)
     }
 
     /// Writes atomically: a temp file with mode 0600, then a rename.
     public func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(File(format: Self.format, current: current, keys: versionList, integrityKey: Data(integrityKey).base64EncodedString()))
+        let data = try encoded()
         let temp = path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw CryptoError.file(path: temp, problem: "cannot be created (\(String(cString: strerror(errno))))") }

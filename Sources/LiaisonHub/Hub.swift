@@ -31,9 +31,16 @@ public final class Hub: Sendable {
     /// The hub's certificate (PEM), served with the heads so clients can check the signatures.
     public var certificatePEM: String? { identity?.certificate.pem }
 
-    /// `keyRingPath` is where rotation writes the ring; nil keeps it in memory only.
-    public init(policy: Policy, store: any HubStore, keyRing: KeyRing, keyRingPath: String? = nil, limits: HubLimits = HubLimits(),
-                identity: HubIdentity? = nil,
+    /// A hub keeping its own key ring: `keyRingPath` is where rotation writes it; nil keeps it in memory only.
+    public convenience init(policy: Policy, store: any HubStore, keyRing: KeyRing, keyRingPath: String? = nil, limits: HubLimits = HubLimits(),
+                            identity: HubIdentity? = nil,
+                            logger: Logger = Logger(label: "liaison.hub"), clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(policy: policy, store: store, keys: KeyCustody(ring: keyRing, path: keyRingPath), limits: limits, identity: identity, logger: logger,
+                  clock: clock)
+    }
+
+    /// A hub whose key ring `keys` keeps (its own file, or a ring shared with other hubs through the database).
+    public init(policy: Policy, store: any HubStore, keys custody: KeyCustody, limits: HubLimits = HubLimits(), identity: HubIdentity? = nil,
                 logger: Logger = Logger(label: "liaison.hub"), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.identity = identity
         self.current = Mutex(policy)
@@ -42,7 +49,7 @@ public final class Hub: Sendable {
         self.store = store
         let trail = AuditTrail(store: store, clock: clock, logger: logger)
         self.trail = trail
-        let vault = ItemVault(keys: KeyCustody(ring: keyRing, path: keyRingPath), logger: logger)
+        let vault = ItemVault(keys: custody, logger: logger)
         let access = AccessResolver(grants: store, leads: store)
         let ids = ItemIDGenerator()
         let waiters = FeedWaiters()

@@ -42,8 +42,9 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The client configuration: TLS with `caFile` as the only trusted root when given (the server's name checked),
-    /// plain TCP otherwise (for loopback or a private network).
-    public func configuration(caFile: String?) throws -> PostgresClient.Configuration {
+    /// plain TCP otherwise (for loopback or a private network); at most `connections` connections open at once
+    /// (PostgreSQL's `max_connections` bounds the sum over every hub and client of the database).
+    public func configuration(caFile: String?, connections: Int = 20) throws -> PostgresClient.Configuration {
         var tls = PostgresClient.Configuration.TLS.disable
         if let caFile {
             var settings = TLSConfiguration.makeClientConfiguration()
@@ -52,6 +53,7 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        configuration.options.maximumConnections = connections
         return configuration
     }
 }

@@ -74,6 +74,11 @@ enum PostgresMigrations {
             """,
             "CREATE TABLE dossier_item (dossier_id TEXT NOT NULL REFERENCES dossier(id), item_id TEXT NOT NULL, position INT NOT NULL, PRIMARY KEY (dossier_id, item_id))",
         ]),
+        (4, "the shared key ring", [
+            // Sealed under the hubs' master key; `versions` in the clear so that writes of data keys are checked against it.
+            "CREATE TABLE key_ring (id INT PRIMARY KEY CHECK (id = 1), generation BIGINT NOT NULL, versions BIGINT[] NOT NULL, sealed BYTEA NOT NULL)",
+            "CREATE INDEX item_by_meta_key_version ON item(meta_key_version) WHERE meta_key_version IS NOT NULL",
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

@@ -290,6 +290,7 @@ public final class PostgresStore: HubStore, CommitObservable {
                 }
             }
             let sealed = item.sealedMetadata
+            try await self.requireKeptVersions([payload.keyVersion, sealed?.keyVersion].compactMap { $0 }, on: connection)
             try await self.execute("""
                 INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
                                   sealed_meta, meta_key, meta_key_version, answers, seal)
@@ -378,6 +379,7 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     public func replaceDataKeys(_ rewraps: [DataKeyRewrap]) async throws -> Int {
         try await transaction { connection in
+            try await self.requireKeptVersions(Array(Set(rewraps.map(\.version))), on: connection)
             var replaced = 0
             for rewrap in rewraps {
                 // Only a key still under the version it was read under: a rewrap by another hub is not undone.

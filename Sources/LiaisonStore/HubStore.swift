@@ -44,6 +44,30 @@ public protocol DataKeyStore: Sendable {
     func replaceDataKeys(_ rewraps: [DataKeyRewrap]) async throws -> Int
 }
 
+/// A key ring kept in the database for the hubs that share it, sealed under their master key: the store never
+/// holds it open, only the versions it holds, against which it checks every data key written.
+public struct KeptKeyRing: Sendable, Equatable {
+    public let generation: Int64
+    public let versions: [UInt32]
+    public let sealed: [UInt8]
+
+    public init(generation: Int64, versions: [UInt32], sealed: [UInt8]) {
+        self.generation = generation
+        self.versions = versions
+        self.sealed = sealed
+    }
+}
+
+/// Where hubs sharing a database keep their key ring (PostgreSQL; a SQLite hub keeps its ring in a file).
+public protocol KeyRingStore: Sendable {
+    func keptKeyRing() async throws -> KeptKeyRing?
+    /// Keeps `ring` if the kept ring is still at `generation` (nil: none is kept yet) and no stored data key uses
+    /// a version it drops; false, keeping nothing, otherwise. Checked under the ring's lock, which every write of
+    /// a data key holds shared: no key under a dropped version can commit meanwhile, and once the ring is kept a
+    /// write under a version it no longer holds fails with `StoreError.retiredKeyVersion`.
+    func keepKeyRing(_ ring: KeptKeyRing, over generation: Int64?) async throws -> Bool
+}
+
 /// Access requests and their reviews.
 public protocol RequestStore: Sendable {
     /// Stores a new request durably, with its trail entry in the same transaction.

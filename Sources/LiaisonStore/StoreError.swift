@@ -13,6 +13,9 @@ public enum StoreError: Error, CustomStringConvertible {
     case postgres(state: String, message: String)
     /// The database cannot be reached now (restarting, a connection lost): nothing was written; retrying later can succeed.
     case unavailable(String)
+    /// A data key wrapped under a key-ring version that the shared ring no longer holds (another hub retired it):
+    /// nothing was written; seal again under the ring as kept now.
+    case retiredKeyVersion(UInt32)
 
     public var description: String {
         switch self {
@@ -22,6 +25,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .database(let code, let message): return "SQLite error \(code): \(message)"
         case .postgres(let state, let message): return "PostgreSQL error \(state): \(message)"
         case .unavailable(let what): return "the database is unavailable: \(what)"
+        case .retiredKeyVersion(let version): return "key-ring version \(version) is no longer in the shared key ring"
         }
     }
 

@@ -14,7 +14,9 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the hub until SIGTERM or SIGINT.",
         discussion: """
             On first start the data folder gets the SQLite database (liaison.sqlite) and the key ring \
-            (keyring.json, mode 0600). The daemon refuses to start on an invalid policy and prints every problem. \
+            (keyring.json, mode 0600). With --database the data is in PostgreSQL, where several hubs may serve it \
+            at once; the key ring is then kept there too, sealed under the master key that every hub of the \
+            database reads (--master-key FILE or LIAISON_MASTER_KEY). The daemon refuses to start on an invalid policy and prints every problem. \
             SIGHUP reloads the policy folder (an invalid policy is refused and the old one stays); SIGTERM or \
             SIGINT stop the hub gracefully.
             """)
@@ -30,6 +32,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "With --database: the PEM CA that issued the PostgreSQL server's certificate; the hub then connects with TLS and checks the server's name.")
     var databaseCa: String?
+
+    @Option(help: ArgumentHelp("With --database: the file (mode 0600) holding the master key that seals the key ring kept in the database, the same for every hub of it (env LIAISON_MASTER_KEY_FILE; or the key itself in LIAISON_MASTER_KEY). Make one with `openssl rand -base64 32 > master.key && chmod 600 master.key`.", valueName: "file"))
+    var masterKey: String? = ProcessInfo.processInfo.environment["LIAISON_MASTER_KEY_FILE"]
+
+    @Option(help: "With --database: the most connections this hub opens to PostgreSQL at once. Keep the sum over all hubs below the server's max_connections (100 by default).")
+    var databaseConnections: Int = 20
 
     @Option(help: "Folder with the policy's .yaml files (env LIAISON_POLICY).")
     var policy: String = ProcessInfo.processInfo.environment["LIAISON_POLICY"] ?? "policies"
@@ -102,8 +110,17 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         if let database {
             do { _ = try PostgresAddress(database) } catch { throw ValidationError("--database: \(error)") }
+            guard (1...1000).contains(databaseConnections) else { throw ValidationError("--database-connections must be between 1 and 1000") }
+            guard masterKey != nil || Self.masterKeyText != nil else {
+                throw ValidationError("""
+                    --database needs the master key that seals the key ring kept in the database, the same for every hub of it: \
+                    --master-key FILE (mode 0600) or LIAISON_MASTER_KEY. Make one with `openssl rand -base64 32 > master.key && chmod 600 master.key`
+                    """)
+            }
         } else if databaseCa != nil {
             throw ValidationError("--database-ca needs --database")
+        } else if masterKey != nil {
+            throw ValidationError("--master-key needs --database: a hub on SQLite keeps its key ring in \(data)/keyring.json")
         }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         if let metricsListen, Endpoint(metricsListen) == nil { throw ValidationError("--metrics-listen '\(metricsListen)' is not host:port, e.g. 127.0.0.1:9464") }
@@ -127,7 +144,10 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "liaisond")
         let endpoint = Endpoint(listen)!
         // Everything the hub needs before it listens; any problem stops it here with one message.
-        let loadedPolicy: Policy, keyRing: KeyRing, identity: HubIdentity, revocations: RevocationList?, lock: DataDirectoryLock
+        let loadedPolicy: Policy, identity: HubIdentity, revocations: RevocationList?, lock: DataDirectoryLock
+        let postgres = database.flatMap { try? PostgresAddress($0) }
+        // A hub on SQLite keeps its ring in a file of the data folder; hubs sharing PostgreSQL keep it there, sealed.
+        let ringSource: RingSource
         do {
             loadedPolicy = try PolicyLoader.load(directory: policy)
             for path in [cert, key, ca] + (crl.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: path) {
@@ -135,7 +155,11 @@ struct Serve: AsyncParsableCommand {
             }
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             lock = try DataDirectoryLock(directory: data)
-            keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
+            if let postgres {
+                ringSource = .database(postgres, try masterKey.map { try MasterKey.load(at: $0) } ?? Self.masterKeyFromEnvironment())
+            } else {
+                ringSource = .file(try KeyRing.loadOrCreate(at: data + "/keyring.json"))
+            }
             identity = try HubIdentity(keyFile: key, certificateFile: cert)
             revocations = try crl.map { try RevocationList(pemFile: $0, issuerPEMFile: ca) }
         } catch {
@@ -146,24 +170,27 @@ struct Serve: AsyncParsableCommand {
             logger.warning("the data folder can be entered by group or others; the database is 0600, but keep the folder private with chmod 700",
                            metadata: ["data": "\(data)", "mode": "\(String(folder.st_mode & 0o777, radix: 8))"])
         }
-        let store: any HubStore
+        let store: any HubStore, keys: KeyCustody
         var sqlite: SQLiteStore?
-        if let database, let address = try? PostgresAddress(database) {
+        switch ringSource {
+        case .database(let address, let master):
             do {
-                store = try await PostgresStore(configuration: try address.configuration(caFile: databaseCa), logger: logger)
+                let shared = try await PostgresStore(configuration: try address.configuration(caFile: databaseCa, connections: databaseConnections), logger: logger)
+                store = shared
+                keys = try await KeyCustody.opening(DatabaseKeyRing(store: shared, master: master))
             } catch {
                 throw refuseToStart(StartupProblem("cannot use the PostgreSQL database \(address): \(error)"))
             }
             logger.notice("data in PostgreSQL", metadata: ["database": "\(address)"])
-        } else {
+        case .file(let keyRing):
             let file = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) })
             sqlite = file
             store = file
+            keys = KeyCustody(ring: keyRing, path: data + "/keyring.json")
         }
         var limits = HubLimits(payloadBytes: maxPayload)
         limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
-        let hub = Hub(policy: loadedPolicy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits,
-                      identity: identity, logger: logger)
+        let hub = Hub(policy: loadedPolicy, store: store, keys: keys, limits: limits, identity: identity, logger: logger)
         var settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
         // The free-space checks watch the disk under the SQLite file; PostgreSQL's disk is the database server's.
         settings.dataDirectory = sqlite == nil ? nil : data
@@ -206,6 +233,23 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// Prints why the hub does not start and gives the exit status for it.
+    /// Where the key ring comes from: the data folder's file, or the database with the master key that opens it.
+    enum RingSource {
+        case file(KeyRing)
+        case database(PostgresAddress, MasterKey)
+    }
+
+    /// The master key given in the environment itself, rather than in a file.
+    static var masterKeyText: String? { ProcessInfo.processInfo.environment["LIAISON_MASTER_KEY"] }
+
+    static func masterKeyFromEnvironment() throws -> MasterKey {
+        do {
+            return try MasterKey(text: masterKeyText ?? "")
+        } catch CryptoError.malformed(let problem) {
+            throw StartupProblem("LIAISON_MASTER_KEY: \(problem)")
+        }
+    }
+
     func refuseToStart(_ reason: any Error) -> ExitCode {
         FileHandle.standardError.write(Data("liaisond: refusing to start: \(reason)\n".utf8))
         return ExitCode(2)

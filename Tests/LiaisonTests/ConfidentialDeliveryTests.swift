@@ -199,8 +199,8 @@ struct KeyRotationTests {
             #expect(versions.first?["version"] as? Int == 2)
             #expect(versions.first?["data_keys"] as? Int == 41)
             #expect(try await owner.payload(lateID).plaintext == late)
-            // The file on disk no longer holds version 1, and every item still opens after a restart.
-            let ring = try KeyRing.load(at: hub.dataDirectory + "/keyring.json")
+            // The ring as kept (the file on SQLite, the sealed ring in PostgreSQL) no longer holds version 1.
+            let ring = try await hub.keptKeyRing()
             #expect(ring.versionList.map(\.version) == [2])
             let trail = try await hub.store.auditEntries(matching: AuditQuery(action: "retireKeys"))
             #expect(trail.map(\.record.detail) == [["versions": "1", "current": "2"]])

@@ -113,7 +113,8 @@ struct DaemonProcessTests {
                       ["--sign-interval", "9223372036854775807"], ["--listen", "127.0.0.1:99999999999999999999"], ["--listen", "127.0.0.1:+80"],
                       ["--reserve-space", "-1"], ["--body-budget", "0"], ["--handshake-timeout", "0"], ["--header-timeout", "9223372036854775807"],
                       ["--idle-timeout", "3601"], ["--max-connections", "0"], ["--metrics-listen", "127.0.0.1"], ["--metrics-listen", ":9464"],
-                      ["--log-format", "xml"], ["--database-ca", "/tmp/ca.pem"]] {
+                      ["--log-format", "xml"], ["--database-ca", "/tmp/ca.pem"], ["--master-key", "/tmp/master.key"],
+                      ["--database", "postgres://liaison@127.0.0.1/liaison"]] {
             let result = try await ProcessRunner.runAsync(daemon, ["serve", "--data", try Paths.temporaryDirectory("unused")] + flags)
             #expect(result.status == 64, "\(flags): \(result.stderr)")
             #expect(result.stderr.contains("Error:") && result.stderr.contains(flags[0]), "\(flags): \(result.stderr)")
@@ -277,7 +278,15 @@ struct DaemonProcessTests {
         let data = try Paths.temporaryDirectory("postgres-daemon")
         let port = try ProcessRunner.freePort()
         let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
-        var process = try start(data: data, port: port, extra: ["--database", database.description])
+        let masterKey = try Paths.temporaryDirectory("master") + "/master.key"
+        FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o644])
+        let tooOpen = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", database.description, "--master-key", masterKey,
+                                                     "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+        #expect(tooOpen.status == 2)
+        #expect(tooOpen.stderr.contains("is readable by group or others (mode 644); run `chmod 600 \(masterKey)`"), "\(tooOpen.stderr)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: masterKey)
+        let extra = ["--database", database.description, "--master-key", masterKey, "--database-connections", "4"]
+        var process = try start(data: data, port: port, extra: extra)
         try await waitUntilUp(client)
         let pushed = try await client.push(unit: "transport-bureau", classification: "confidential", payload: Data("机密材料".utf8))
         #expect(pushed.status == 201)
@@ -285,7 +294,8 @@ struct DaemonProcessTests {
         process.terminate()
         #expect(await waitForExit(process) == 0)
         #expect(!FileManager.default.fileExists(atPath: data + "/liaison.sqlite"), "no SQLite file when the data is in PostgreSQL")
-        process = try start(data: data, port: port, extra: ["--database", database.description])
+        #expect(!FileManager.default.fileExists(atPath: data + "/keyring.json"), "the key ring is in the database, sealed under the master key")
+        process = try start(data: data, port: port, extra: extra)
         try await waitUntilUp(client)
         #expect(try await client.payload(id).plaintext == Data("机密材料".utf8))
         #expect(try await auditVerifies(port: port))
@@ -296,9 +306,15 @@ struct DaemonProcessTests {
         #expect(refused.status == 64)
         #expect(refused.stderr.contains("is not a postgres:// URL"), "\(refused.stderr)")
         let unreachable = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", "postgres://liaison@127.0.0.1:\(try ProcessRunner.freePort())/liaison",
-                                                         "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+                                                         "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
+                                                environment: ["LIAISON_MASTER_KEY": try MasterKey.generateText()])
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.contains("cannot use the PostgreSQL database postgres://liaison@127.0.0.1:"), "\(unreachable.stderr)")
+        let badKey = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", database.description,
+                                                    "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
+                                           environment: ["LIAISON_MASTER_KEY": "not a key"])
+        #expect(badKey.status == 2)
+        #expect(badKey.stderr.contains("LIAISON_MASTER_KEY: the master key must be 32 bytes in base64"), "\(badKey.stderr)")
     }
 
     @Test func theDatabaseFilesAreReadableByTheirOwnerOnly() async throws {

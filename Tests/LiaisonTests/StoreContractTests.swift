@@ -32,7 +32,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let (store, database) = try await TestPostgres.shared.freshStore()
             let opened = OpenedStores()
             let open: @Sendable () async throws -> any HubStore = {
-                let other = try await PostgresStore(configuration: try database.configuration(caFile: nil), logger: TestPostgres.quietLogger)
+                let other = try await PostgresStore(configuration: try database.testConfiguration(), logger: TestPostgres.quietLogger)
                 opened.add(other)
                 return other
             }

@@ -36,7 +36,7 @@ extension ItemService {
         let outcome: InsertOutcome
         if encrypted {
             // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
-            outcome = try await vault.keys.sealing { cipher in
+            outcome = try await sealedInsert { cipher in
                 let (kept, payload) = try vault.encrypted(item, payload: request.payload, with: cipher)
                 return try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events)
             }
@@ -57,6 +57,19 @@ extension ItemService {
             error.recorded = true  // the store wrote the refusal with the conflict
             throw error
         }
+    }
+
+    /// Runs `write` sealing under the ring as it is now. A shared ring may have dropped that version on another
+    /// hub meanwhile: then nothing was written, and the write runs again under the ring as kept now.
+    func sealedInsert(_ write: (PayloadCipher) async throws -> InsertOutcome) async throws -> InsertOutcome {
+        for _ in 0..<2 {
+            do {
+                return try await vault.keys.sealing(write)
+            } catch StoreError.retiredKeyVersion {
+                try await vault.keys.refresh()
+            }
+        }
+        return try await vault.keys.sealing(write)
     }
 
     /// "Item readable" events for everyone but the pusher whom the policy lets read a new item.

@@ -46,15 +46,24 @@ public struct KeyService: Sendable {
             try requireKeyAdministrator(caller)
             // Counted before the rotation: the answer says what there is to rewrap, whatever the background rewrap has done by then.
             let counts = try await store.dataKeyCounts()
-            let ring = try keys.rotate(now: context.now)
+            let ring = try await keys.rotate(now: context.now)
             try await context.record(.rotateKeys, detail: ["version": String(ring.current)])
             logger.notice("key ring rotated", metadata: ["version": "\(ring.current)", "by": "\(caller.id)"])
             return describe(ring, counts: counts)
         }
     }
 
+    /// The ring as kept (its current version the newest, which a shared ring seals under once its grace is over).
     public func status() async throws -> KeyRingStatus {
-        describe(keys.ring, counts: try await store.dataKeyCounts())
+        describe(keys.keptRing, counts: try await store.dataKeyCounts())
+    }
+
+    /// Whether other hubs share the ring through the database.
+    public var isShared: Bool { keys.isShared }
+
+    /// Takes a shared ring's changes made by other hubs.
+    public func refresh() async throws {
+        try await keys.refresh()
     }
 
     func describe(_ ring: KeyRing, counts: [UInt32: Int]) -> KeyRingStatus {
@@ -91,8 +100,9 @@ public struct KeyService: Sendable {
         let counts = try await store.dataKeyCounts()
         let unused = old.filter { (counts[$0] ?? 0) == 0 }
         guard !unused.isEmpty else { return [] }
+        // Kept before it is traced: a shared ring's change can lose to another hub's, and the trail tells only what was done.
+        guard try await keys.retire(unused) else { return [] }
         try await trail.record(AuditRecord(time: trail.clock(), actor: "hub", action: .retireKeys, detail: ["versions": unused.sorted().map(String.init).joined(separator: ","), "current": String(keys.ring.current)]))
-        try keys.retire(unused)
         logger.notice("key ring versions retired", metadata: ["versions": "\(unused.sorted())"])
         return unused
     }

@@ -22,8 +22,11 @@ final class RunningHub: Sendable {
     let metricsPort: Int?
     private let clients = Mutex<[String: TestClient]>([:])
 
-    init(port: Int, hub: Hub, store: any HubStore, dataDirectory: String, pki: TestPKI, metricsPort: Int? = nil) {
+    let storeKind: StoreKind
+
+    init(port: Int, hub: Hub, store: any HubStore, dataDirectory: String, pki: TestPKI, metricsPort: Int? = nil, storeKind: StoreKind = .sqlite) {
         self.port = port
+        self.storeKind = storeKind
         self.metricsPort = metricsPort
         self.hub = hub
         self.store = store
@@ -42,6 +45,13 @@ final class RunningHub: Sendable {
             clients[principal] = client
             return client
         }
+    }
+
+    /// The key ring as kept: the data folder's file on SQLite, the database's sealed ring on PostgreSQL.
+    func keptKeyRing() async throws -> KeyRing {
+        guard storeKind == .postgres, let shared = store as? PostgresStore else { return try KeyRing.load(at: dataDirectory + "/keyring.json") }
+        guard let kept = try await TestHub.databaseKeyRing(shared, data: dataDirectory).kept() else { throw TestFailure("no key ring in the database") }
+        return kept.ring
     }
 
     func shutdownClients() async {
@@ -69,11 +79,22 @@ enum TestHub {
     ) async throws -> T {
         let pki = TestPKI.shared
         let data = try dataDirectory ?? Paths.temporaryDirectory("hub")
-        let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
-        let sqlite = storeKind == .sqlite ? try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) }) : nil
-        let postgres = storeKind == .postgres ? try await TestHub.postgresStore(for: data) : nil
-        let store: any HubStore = sqlite ?? postgres!
-        let hub = Hub(policy: policy, store: store, keyRing: keyRing, keyRingPath: data + "/keyring.json", limits: limits, identity: try HubIdentity(keyFile: pki.hubKey, certificateFile: pki.hubCertificate), logger: quietLogger, clock: clock.function)
+        let store: any HubStore, keys: KeyCustody, postgres: PostgresStore?
+        switch storeKind {
+        case .sqlite:
+            let keyRing = try KeyRing.loadOrCreate(at: data + "/keyring.json")
+            store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { keyRing.itemSeal($0.sealInput()) })
+            keys = KeyCustody(ring: keyRing, path: data + "/keyring.json")
+            postgres = nil
+        case .postgres:
+            // The ring in the database, as hubs sharing it keep it; no grace, as no other hub has to hear of a rotation.
+            let shared = try await TestHub.postgresStore(for: data)
+            store = shared
+            keys = try await KeyCustody.opening(try TestHub.databaseKeyRing(shared, data: data), grace: .zero)
+            postgres = shared
+        }
+        let hub = Hub(policy: policy, store: store, keys: keys, limits: limits, identity: try HubIdentity(keyFile: pki.hubKey, certificateFile: pki.hubCertificate),
+                      logger: quietLogger, clock: clock.function)
         var settings = ServerSettings(host: "127.0.0.1", port: port, certificatePath: pki.hubCertificate, keyPath: pki.hubKey, caPath: pki.ca, revocations: revocations)
         configure(&settings)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -103,7 +124,8 @@ enum TestHub {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("the hub did not start") }
             var metricsIterator = metricsPorts.makeAsyncIterator()
-            let running = RunningHub(port: port, hub: hub, store: store, dataDirectory: data, pki: pki, metricsPort: await metricsIterator.next())
+            let running = RunningHub(port: port, hub: hub, store: store, dataDirectory: data, pki: pki, metricsPort: await metricsIterator.next(),
+                                     storeKind: storeKind)
             do {
                 let result = try await body(running)
                 await running.shutdownClients()
@@ -121,6 +143,17 @@ enum TestHub {
         }
     }
 
+    /// The shared ring of a hub on PostgreSQL, under a master key kept in its data folder (found again on a restart).
+    static func databaseKeyRing(_ store: PostgresStore, data: String) throws -> DatabaseKeyRing {
+        let path = data + "/master.key"
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw TestFailure("cannot write \(path)")
+            }
+        }
+        return DatabaseKeyRing(store: store, master: try MasterKey.load(at: path))
+    }
+
     /// A PostgreSQL store for a hub whose data folder is `data`: one database per folder, so that a hub restarted
     /// on the same folder (as restart tests do) finds its data again.
     static func postgresStore(for data: String) async throws -> PostgresStore {
@@ -132,6 +165,6 @@ enum TestHub {
             address = try await TestPostgres.shared.freshDatabase()
             try address.description.write(toFile: marker, atomically: true, encoding: .utf8)
         }
-        return try await PostgresStore(configuration: try address.configuration(caFile: nil), logger: TestPostgres.quietLogger)
+        return try await PostgresStore(configuration: try address.testConfiguration(), logger: TestPostgres.quietLogger)
     }
 }

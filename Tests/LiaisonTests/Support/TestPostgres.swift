@@ -55,7 +55,7 @@ final class TestPostgres: Sendable {
 
     /// Runs `sql` on `database` with a connection of its own.
     func execute(_ sql: String, in database: PostgresAddress) async throws {
-        let client = PostgresClient(configuration: try database.configuration(caFile: nil), backgroundLogger: Self.quietLogger)
+        let client = PostgresClient(configuration: try database.testConfiguration(), backgroundLogger: Self.quietLogger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             try await client.query(PostgresQuery(unsafeSQL: sql), logger: Self.quietLogger)
@@ -66,9 +66,16 @@ final class TestPostgres: Sendable {
     /// A store on a new database.
     func freshStore() async throws -> (PostgresStore, PostgresAddress) {
         let database = try await freshDatabase()
-        return (try await PostgresStore(configuration: try database.configuration(caFile: nil), logger: Self.quietLogger), database)
+        return (try await PostgresStore(configuration: try database.testConfiguration(), logger: Self.quietLogger), database)
     }
 }
 
 /// The cluster this process started, stopped when it exits.
 nonisolated(unsafe) private var startedCluster: String?
+
+extension PostgresAddress {
+    /// A few connections per store: the hubs of a hundred tests running at once share one cluster's max_connections.
+    func testConfiguration() throws -> PostgresClient.Configuration {
+        try configuration(caFile: nil, connections: 4)
+    }
+}
