@@ -7,6 +7,8 @@ final class FeedWaiters: Sendable {
         var nextID: UInt64 = 0
         /// Bumped by every notification, so a waiter that read the feed before an event committed still wakes.
         var versions: [String: UInt64] = [:]
+        /// Bumped by notifications for everyone; part of every principal's version.
+        var everyone: UInt64 = 0
         var waiting: [String: [UInt64: CheckedContinuation<Void, Never>]] = [:]
         /// Set when the hub shuts down: nobody waits any more.
         var released = false
@@ -16,7 +18,7 @@ final class FeedWaiters: Sendable {
 
     /// The principal's notification count, read before looking at the feed.
     func version(of principal: String) -> UInt64 {
-        state.withLock { $0.versions[principal, default: 0] }
+        state.withLock { $0.versions[principal, default: 0] &+ $0.everyone }
     }
 
     /// Returns when the principal is notified after `version`, when `timeout` passes, or when the task is cancelled.
@@ -32,7 +34,7 @@ final class FeedWaiters: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
-                    if state.released || state.versions[principal, default: 0] != version || Task.isCancelled { return true }
+                    if state.released || state.versions[principal, default: 0] &+ state.everyone != version || Task.isCancelled { return true }
                     state.waiting[principal, default: [:]][id] = continuation
                     return false
                 }
@@ -53,6 +55,16 @@ final class FeedWaiters: Sendable {
                 if let waiters = state.waiting.removeValue(forKey: principal) { woken += waiters.values }
             }
             return woken
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    /// Wakes every waiter, as when events may have committed for anyone.
+    func notifyEveryone() {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.everyone &+= 1
+            defer { state.waiting = [:] }
+            return state.waiting.values.flatMap(\.values)
         }
         for continuation in woken { continuation.resume() }
     }

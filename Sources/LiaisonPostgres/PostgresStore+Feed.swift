@@ -1,10 +1,32 @@
 public import Foundation
 public import LiaisonCore
-import LiaisonStore
+public import LiaisonStore
 import PostgresNIO
 
 /// Feeds, leads and dossiers.
-extension PostgresStore {
+extension PostgresStore: FeedEventBroadcast {
+    /// Listens on a connection of its own; after each (re)connection every reader is woken once, since notices
+    /// sent while nobody listened are lost.
+    public func listenForFeedEvents(_ wake: @escaping @Sendable (_ principals: [String]?) -> Void) async {
+        let (client, channel, logger) = (self.client, feedChannel, self.logger)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: channel) { notices in
+                        wake(nil)
+                        for try await notice in notices {
+                            wake(notice.payload.isEmpty ? nil : notice.payload.split(separator: "\n").map(String.init))
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("feed notices interrupted; listening again", metadata: ["error": "\(String(describing: StoreError.from(postgres: error)))"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
     public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
         try await rows("""
             SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = \(principal) AND seq > \(cursor) ORDER BY seq LIMIT \(limit)

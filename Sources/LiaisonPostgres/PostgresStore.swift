@@ -18,6 +18,8 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// How long an operation waits for the database before it is answered as unavailable.
     let deadline: Duration
     let progress = Progress()
+    /// The channel of feed notices: one per schema, as hubs of different schemas share a database's channels.
+    let feedChannel: String
     private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
 
     /// Connects to `configuration` (the pool runs until `shutdown`) and migrates the schema. A database that does not
@@ -45,6 +47,9 @@ public final class PostgresStore: HubStore, CommitObservable {
                 }
             }
             try await PostgresMigrations.migrate(client, logger: logger)
+            let schema = try await client.query("SELECT current_schema()", logger: logger).collect().first?.decode(String.self) ?? "public"
+            // A channel name is an identifier of at most 63 bytes.
+            feedChannel = "liaison_feed:" + (schema.utf8.count <= 50 ? schema : String(Digest.sha256Hex(Array(schema.utf8)).prefix(32)))
         } catch {
             running.cancel()
             throw StoreError.from(postgres: error)
@@ -208,6 +213,10 @@ public final class PostgresStore: HubStore, CommitObservable {
                 """, on: connection)
         }
         try await execute("UPDATE feed_tail SET seq = \(seq) WHERE id = 1", on: connection)
+        // Delivered to every listening hub when the transaction commits (and not at all if it rolls back). A notice
+        // holds at most 8,000 bytes: past that, an empty one wakes every waiting reader.
+        let principals = Set(events.map(\.principal)).sorted().joined(separator: "\n")
+        try await execute("SELECT pg_notify(\(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))", on: connection)
     }
 
     /// Takes a lock named by `text` until the transaction ends (for rows that may not exist yet: a claim, a lead).

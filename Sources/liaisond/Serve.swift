@@ -214,6 +214,7 @@ struct Serve: AsyncParsableCommand {
         let rewrapping = KeyRewrapping(hub: hub, logger: logger)
         let upkeep = FeedUpkeep(hub: hub, logger: logger)
         var services: [any Service] = [signing, reloading, rewrapping, upkeep, app]
+        if let broadcast = store as? any FeedEventBroadcast { services.append(FeedWakeUps(hub: hub, source: broadcast)) }
         if let metrics, let address = metricsListen.flatMap(Endpoint.init) {
             services.append(HubServer.metricsApplication(hub: hub, metrics: metrics, connections: connections, host: address.host, port: address.port,
                                                          logger: logger) { _ in

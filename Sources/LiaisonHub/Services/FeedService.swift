@@ -20,6 +20,11 @@ public struct FeedService: Sendable {
     /// How many feed requests are waiting for an event now.
     public var waitingReaders: Int { waiters.waiterCount }
 
+    /// Wakes the long-polls of `principals` (nil: of everyone): another hub committed events for them.
+    public func wakeReaders(_ principals: [String]?) {
+        if let principals { waiters.notify(principals) } else { waiters.notifyEveryone() }
+    }
+
     /// Ends every long-poll now and those to come with what they have: the hub is shutting down.
     public func releaseReaders() { waiters.releaseAll() }
 

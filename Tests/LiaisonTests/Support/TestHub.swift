@@ -118,6 +118,7 @@ enum TestHub {
         }
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(3600), logger: quietLogger)
         let rewrapping = KeyRewrapping(hub: hub, interval: .milliseconds(100), logger: quietLogger)
+        if let postgres { services.append(FeedWakeUps(hub: hub, source: postgres)) }
         let group = ServiceGroup(configuration: .init(services: [signing, rewrapping, app] + services, gracefulShutdownSignals: [], logger: quietLogger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
