@@ -237,6 +237,13 @@ struct KeyRotationTests {
     }
 }
 
+/// A count several tasks add to.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add() { count.withLock { $0 += 1 } }
+}
+
 /// A flag set once by one task and read by others.
 final class Flag: Sendable {
     private let value = Mutex(false)

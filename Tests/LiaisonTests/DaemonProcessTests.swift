@@ -317,6 +317,83 @@ struct DaemonProcessTests {
         #expect(badKey.stderr.contains("LIAISON_MASTER_KEY: the master key must be 32 bytes in base64"), "\(badKey.stderr)")
     }
 
+    @Test func twoHubsOnOneDatabaseLoseNothingWhenOneIsKilledMidLoad() async throws {
+        let database = try await TestPostgres.shared.freshDatabase()
+        let masterKey = try Paths.temporaryDirectory("cluster-key") + "/master.key"
+        FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o600])
+        let extra = ["--database", database.description, "--master-key", masterKey, "--database-connections", "4"]
+        let (portA, portB) = (try ProcessRunner.freePort(), try ProcessRunner.freePort())
+        let hubA = try start(data: try Paths.temporaryDirectory("cluster-a"), port: portA, extra: extra)
+        let hubB = try start(data: try Paths.temporaryDirectory("cluster-b"), port: portB, extra: extra)
+        let pushers = [("stationed-finance", "finance-bureau"), ("stationed-transport", "transport-bureau"), ("stationed-health", "health-commission")]
+        func client(_ principal: String, _ port: Int) throws -> TestClient {
+            try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate(principal), key: pki.key(principal), ca: pki.ca)
+        }
+        let onA = try pushers.map { try client($0.0, portA) }
+        let onB = try pushers.map { try client($0.0, portB) }
+        try await waitUntilUp(onA[0])
+        try await waitUntilUp(onB[0])
+        let perPusher = 30
+        let acknowledgedCount = Counter()
+        let retriedOnB = Counter()
+        let aDown = Flag()
+        // Each pusher pushes to A; a push A does not acknowledge (A died under it) is retried on B with the same key.
+        // (A client retrying a dead address waits for its connect timeout: after one failure, the pushers go to B.)
+        async let killed: Int32 = {
+            while acknowledgedCount.value < 20 { try? await Task.sleep(for: .milliseconds(5)) }
+            kill(hubA.processIdentifier, SIGKILL)
+            return await waitForExit(hubA)
+        }()
+        let acknowledged = try await withThrowingTaskGroup(of: [(key: String, id: String, level: String)].self) { group in
+            for (index, (principal, unit)) in pushers.enumerated() {
+                group.addTask {
+                    var mine: [(key: String, id: String, level: String)] = []
+                    for number in 0..<perPusher {
+                        let key = "\(principal)-\(number)"
+                        let level = ["general", "restricted", "confidential"][number % 3]
+                        let triedA = !aDown.isSet
+                        var response = !triedA ? nil : try? await onA[index].push(title: key, unit: unit, classification: level, payload: Data(key.utf8), key: key)
+                        if response.map({ $0.status >= 500 }) ?? true {
+                            // As a load balancer does: once A fails, B takes this push and every later one.
+                            if triedA { retriedOnB.add() }
+                            aDown.set()
+                            response = try await onB[index].push(title: key, unit: unit, classification: level, payload: Data(key.utf8), key: key)
+                        }
+                        let answer = try #require(response)
+                        #expect(answer.status == 201 || answer.status == 200, "\(key): \(answer.status) \(answer.text)")
+                        mine.append((key, try #require(answer.json["id"] as? String), level))
+                        acknowledgedCount.add()
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(await killed == SIGKILL)
+        #expect(retriedOnB.value > 0, "A was killed before the load ended")
+        #expect(acknowledged.count == pushers.count * perPusher)
+        #expect(Set(acknowledged.map(\.id)).count == acknowledged.count, "no push stored twice")
+        // On B every acknowledged push reads back, and each unit holds exactly its pusher's pushes: none duplicated.
+        for (index, (principal, unit)) in pushers.enumerated() {
+            for entry in acknowledged where entry.key.hasPrefix(principal + "-") {
+                let (payload, plaintext) = try await onB[index].payload(entry.id)
+                #expect(payload.status == 200 && plaintext == Data(entry.key.utf8), "\(entry.key) on B")
+            }
+            var titles: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await onB[index].get("/v1/items?unit=\(unit)&limit=100" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                titles += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["title"] as? String }
+                cursor = page.json["next_cursor"] as? String
+            } while cursor != nil
+            #expect(titles.sorted() == (0..<perPusher).map { "\(principal)-\($0)" }.sorted(), "\(unit) on B")
+        }
+        #expect(try await auditVerifies(port: portB))
+        hubB.terminate()
+        #expect(await waitForExit(hubB) == 0)
+        for client in onA + onB { await client.shutdown() }
+    }
+
     @Test func theDatabaseFilesAreReadableByTheirOwnerOnly() async throws {
         let data = try Paths.temporaryDirectory("modes")
         let port = try ProcessRunner.freePort()
