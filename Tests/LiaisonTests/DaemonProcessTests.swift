@@ -394,6 +394,38 @@ struct DaemonProcessTests {
         for client in onA + onB { await client.shutdown() }
     }
 
+    @Test func runClusterStartsADatabaseAndTwoHubsAndStopsThemAll() async throws {
+        let folder = try Paths.temporaryDirectory("run-cluster")
+        let ports = try (0..<3).map { _ in try ProcessRunner.freePort() }
+        let script = Process()
+        // Through Python, which clears the signal mask this process's threads hand to their children: a shell
+        // started with SIGTERM blocked never runs its trap, so Ctrl-C or SIGTERM would not stop the cluster.
+        script.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        script.environment = ProcessInfo.processInfo.environment.merging(
+            ["LIAISON_BIN_DIR": Paths.binaries, "LIAISON_CLUSTER": folder, "LIAISON_CLUSTER_PORTS": ports.map(String.init).joined(separator: " "),
+             "LIAISON_DEV_CERTS": pki.directory]) { $1 }
+        script.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                            Paths.packageRoot.appendingPathComponent("scripts/run-cluster").path, "--log-level", "warning", "--database-connections", "4"]
+        script.standardOutput = FileHandle.nullDevice
+        script.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try script.run()
+        let a = try TestClient(baseURL: "https://127.0.0.1:\(ports[0])", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
+        let b = try TestClient(baseURL: "https://127.0.0.1:\(ports[1])", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
+        try await waitUntilUp(a)
+        try await waitUntilUp(b)
+        let pushed = try await a.push(unit: "transport-bureau", classification: "confidential", payload: Data("两个枢纽".utf8))
+        let id = try #require(pushed.json["id"] as? String)
+        #expect(try await b.payload(id).plaintext == Data("两个枢纽".utf8))
+        let mode = try FileManager.default.attributesOfItem(atPath: folder + "/master.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        kill(script.processIdentifier, SIGTERM)
+        _ = await waitForExit(script)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/postgres/postmaster.pid"), "the database stopped with the hubs")
+        #expect(try ProcessRunner.run("/usr/bin/pgrep", ["-f", folder + "/hub-"]).status == 1, "both hubs stopped")
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     @Test func theDatabaseFilesAreReadableByTheirOwnerOnly() async throws {
         let data = try Paths.temporaryDirectory("modes")
         let port = try ProcessRunner.freePort()
