@@ -41,6 +41,13 @@ public final class KeyCustody: Sendable {
             (sealing, sealingChangesAt) = Self.sealing(kept, grace: grace, now: Date())
         }
 
+        /// A new ring in place of the old one; the seals in flight stay counted (they still hold their versions).
+        mutating func replace(with ring: KeyRing, generation: Int64?, grace: TimeInterval) {
+            kept = ring
+            self.generation = generation
+            (sealing, sealingChangesAt) = Self.sealing(ring, grace: grace, now: Date())
+        }
+
         /// The version that seals at `now`: the newest created at least `grace` ago (the oldest when none is).
         static func sealing(_ kept: KeyRing, grace: TimeInterval, now: Date) -> (KeyRing, Date?) {
             guard grace > 0 else { return (kept, nil) }
@@ -123,7 +130,7 @@ public final class KeyCustody: Sendable {
             return try state.withLock { state in
                 let rotated = try state.kept.rotated(now: now)
                 try path.map { try rotated.write(to: $0) }
-                state = State(kept: rotated, generation: nil, grace: grace)
+                state.replace(with: rotated, generation: nil, grace: grace)
                 return rotated
             }
         }
@@ -148,9 +155,7 @@ public final class KeyCustody: Sendable {
     private func adopt(_ ring: KeyRing, generation: Int64) {
         state.withLock { state in
             guard generation > (state.generation ?? 0) else { return }
-            let inFlight = state.sealsInFlight
-            state = State(kept: ring, generation: generation, grace: grace)
-            state.sealsInFlight = inFlight
+            state.replace(with: ring, generation: generation, grace: grace)
         }
     }
 
@@ -175,9 +180,7 @@ public final class KeyCustody: Sendable {
             try state.withLock { state in
                 let retired = state.kept.retiring(versions)
                 try path.map { try retired.write(to: $0) }
-                let inFlight = state.sealsInFlight
-                state = State(kept: retired, generation: nil, grace: grace)
-                state.sealsInFlight = inFlight
+                state.replace(with: retired, generation: nil, grace: grace)
             }
             return true
         }

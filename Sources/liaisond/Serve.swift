@@ -24,10 +24,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "host:port to listen on (env LIAISON_LISTEN).")
     var listen: String = ProcessInfo.processInfo.environment["LIAISON_LISTEN"] ?? "127.0.0.1:8443"
 
-    @Option(help: "Folder for the database and key ring (env LIAISON_DATA).")
+    @Option(help: "Folder for the SQLite database and the key ring; with --database, for the hub's lock only (env LIAISON_DATA).")
     var data: String = ProcessInfo.processInfo.environment["LIAISON_DATA"] ?? "data"
 
-    @Option(help: "Keep the hub's data in PostgreSQL at postgres://USER[:PASSWORD]@HOST:PORT/DB (env LIAISON_DATABASE) instead of SQLite in --data (which still holds the key ring).")
+    @Option(help: "Keep the hub's data in PostgreSQL at postgres://USER[:PASSWORD]@HOST:PORT/DB (env LIAISON_DATABASE) instead of SQLite in --data; the key ring is then kept there too, under --master-key.")
     var database: String? = ProcessInfo.processInfo.environment["LIAISON_DATABASE"]
 
     @Option(help: "With --database: the PEM CA that issued the PostgreSQL server's certificate; the hub then connects with TLS and checks the server's name.")
@@ -233,7 +233,6 @@ struct Serve: AsyncParsableCommand {
         do { return try step() } catch { throw refuseToStart(StartupProblem("\(what) (\(error))")) }
     }
 
-    /// Prints why the hub does not start and gives the exit status for it.
     /// Where the key ring comes from: the data folder's file, or the database with the master key that opens it.
     enum RingSource {
         case file(KeyRing)
@@ -251,6 +250,7 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    /// Prints why the hub does not start and gives the exit status for it.
     func refuseToStart(_ reason: any Error) -> ExitCode {
         FileHandle.standardError.write(Data("liaisond: refusing to start: \(reason)\n".utf8))
         return ExitCode(2)

@@ -86,6 +86,42 @@ struct CryptoTests {
         }
     }
 
+    @Test func aSealInFlightKeepsItsVersionCountedAcrossARotationAndARetirement() async throws {
+        let custody = KeyCustody(ring: try KeyRing.generate(), path: nil)
+        let (entered, enteredContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+        let seal = Task {
+            await custody.sealing { cipher in
+                enteredContinuation.yield()
+                for await _ in release { break }
+                return cipher.keyRing.current
+            }
+        }
+        for await _ in entered { break }
+        _ = try await custody.rotate()
+        #expect(custody.hasSealsInFlight([1]), "the seal under version 1 is still on its way")
+        #expect(try await custody.retire([]) && custody.hasSealsInFlight([1]))
+        releaseContinuation.yield()
+        #expect(await seal.value == 1)
+        #expect(!custody.hasSealsInFlight([1]))
+        #expect(custody.oldVersions == [1])
+    }
+
+    @Test func aMasterKeySealsARingThatOnlyItOpens() throws {
+        let ring = try KeyRing.generate()
+        let master = try MasterKey(text: try MasterKey.generateText())
+        let sealed = try master.seal(ring)
+        #expect(try master.open(sealed).versionList.map(\.version) == ring.versionList.map(\.version))
+        #expect(try master.open(sealed).itemSeal([1, 2, 3]) == ring.itemSeal([1, 2, 3]))
+        #expect(throws: CryptoError.authenticationFailed) { try MasterKey(text: try MasterKey.generateText()).open(sealed) }
+        #expect(throws: CryptoError.self) { try MasterKey(text: "c2hvcnQ=") }
+        let path = try Paths.temporaryDirectory("master") + "/master.key"
+        FileManager.default.createFile(atPath: path, contents: Data("  \(try MasterKey.generateText())\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = try MasterKey.load(at: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
+        #expect { try MasterKey.load(at: path) } throws: { "\($0)".contains("chmod 600 \(path)") }
+    }
+
     @Test func sha256MatchesTheKnownVector() {
         #expect(Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
