@@ -56,6 +56,18 @@ public final class X509Certificate: @unchecked Sendable {
 
     deinit { X509_free(certificate) }
 
+    /// The SHA-256 of the certificate's DER, in hex: how a signed audit head names the certificate that signed it.
+    public var fingerprint: String {
+        let length = i2d_X509(certificate, nil)
+        guard length > 0 else { return "" }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        der.withUnsafeMutableBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            _ = i2d_X509(certificate, &cursor)
+        }
+        return Digest.sha256Hex(der)
+    }
+
     /// The algorithm of the certificate's public key.
     public var keyType: KeyType {
         guard let key = X509_get0_pubkey(certificate) else { return .other("none") }

@@ -79,6 +79,11 @@ enum PostgresMigrations {
             "CREATE TABLE key_ring (id INT PRIMARY KEY CHECK (id = 1), generation BIGINT NOT NULL, versions BIGINT[] NOT NULL, sealed BYTEA NOT NULL)",
             "CREATE INDEX item_by_meta_key_version ON item(meta_key_version) WHERE meta_key_version IS NOT NULL",
         ]),
+        (5, "the certificates that sign audit heads", [
+            // Each hub signs heads with its own certificate: a head names its signer.
+            "ALTER TABLE audit_head ADD COLUMN signer TEXT",
+            "CREATE TABLE audit_signer (fingerprint TEXT PRIMARY KEY, certificate TEXT NOT NULL)",
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

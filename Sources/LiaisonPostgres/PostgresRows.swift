@@ -37,7 +37,7 @@ enum PostgresRows {
 
     static func signedHead(from row: PostgresRandomAccessRow) throws -> SignedHead {
         SignedHead(seq: try row[0].decode(Int64.self), hash: try row[1].decode(String.self), timeMs: try row[2].decode(Int64.self),
-                   signature: Array(try row[3].decode(Data.self)))
+                   signature: Array(try row[3].decode(Data.self)), signer: try row[4].decode(String?.self))
     }
 
     static func lead(from row: PostgresRandomAccessRow) throws -> Lead {

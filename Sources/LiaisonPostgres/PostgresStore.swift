@@ -259,16 +259,27 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     public func saveSignedHead(_ head: SignedHead) async throws {
         _ = try await rows("""
-            INSERT INTO audit_head (seq, hash, time, signature) VALUES (\(head.seq), \(head.hash), \(head.timeMs), \(Data(head.signature))) ON CONFLICT (seq) DO NOTHING
+            INSERT INTO audit_head (seq, hash, time, signature, signer) VALUES (\(head.seq), \(head.hash), \(head.timeMs), \(Data(head.signature)), \(head.signer))
+            ON CONFLICT (seq) DO NOTHING
             """)
     }
 
+    public func saveSigner(fingerprint: String, certificate: String) async throws {
+        _ = try await rows("INSERT INTO audit_signer (fingerprint, certificate) VALUES (\(fingerprint), \(certificate)) ON CONFLICT (fingerprint) DO NOTHING")
+    }
+
+    public func signers(_ fingerprints: Set<String>) async throws -> [String: String] {
+        guard !fingerprints.isEmpty else { return [:] }
+        let rows = try await rows("SELECT fingerprint, certificate FROM audit_signer WHERE fingerprint = ANY(\(Array(fingerprints)))")
+        return Dictionary(try rows.map { (try $0[0].decode(String.self), try $0[1].decode(String.self)) }, uniquingKeysWith: { first, _ in first })
+    }
+
     public func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead] {
-        try await rows("SELECT seq, hash, time, signature FROM audit_head WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)").map(PostgresRows.signedHead(from:))
+        try await rows("SELECT seq, hash, time, signature, signer FROM audit_head WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)").map(PostgresRows.signedHead(from:))
     }
 
     public func latestSignedHead() async throws -> SignedHead? {
-        try await rows("SELECT seq, hash, time, signature FROM audit_head ORDER BY seq DESC LIMIT 1").first.map(PostgresRows.signedHead(from:))
+        try await rows("SELECT seq, hash, time, signature, signer FROM audit_head ORDER BY seq DESC LIMIT 1").first.map(PostgresRows.signedHead(from:))
     }
 
     // MARK: items

@@ -109,12 +109,14 @@ struct APIHandler: APIProtocol {
 
     func listAuditHeads(_ input: Operations.ListAuditHeads.Input) async throws -> Operations.ListAuditHeads.Output {
         let limit = input.query.limit ?? 1000
-        let heads = try await hub.audit.signedHeads(after: input.query.after ?? 0, limit: limit, in: try context())
-        return .ok(.init(body: .json(.init(heads: heads.map(Self.schema), nextAfter: heads.count == limit ? heads.last?.seq : nil))))
+        let (heads, signers) = try await hub.audit.signedHeads(after: input.query.after ?? 0, limit: limit, in: try context())
+        return .ok(.init(body: .json(.init(heads: heads.map(Self.schema),
+                                           signers: signers.isEmpty ? nil : signers.sorted { $0.key < $1.key }.map { .init(fingerprint: $0.key, certificate: $0.value) },
+                                           nextAfter: heads.count == limit ? heads.last?.seq : nil))))
     }
 
     static func schema(_ head: SignedHead) -> Components.Schemas.SignedHead {
-        .init(seq: head.seq, hash: head.hash, timeMs: head.timeMs, signature: Data(head.signature).base64EncodedString())
+        .init(seq: head.seq, hash: head.hash, timeMs: head.timeMs, signature: Data(head.signature).base64EncodedString(), signer: head.signer)
     }
 
     static func schema(_ entry: AuditEntry) -> Components.Schemas.AuditEntry {

@@ -13,6 +13,10 @@ public protocol AuditStore: Sendable {
     /// The last entry's sequence number and hash (0 and the genesis hash when the trail is empty).
     func auditHead() async throws -> (seq: Int64, hash: String)
     func saveSignedHead(_ head: SignedHead) async throws
+    /// Keeps the certificate (PEM) that signs heads under `fingerprint` (its `SignedHead.signer`), once.
+    func saveSigner(fingerprint: String, certificate: String) async throws
+    /// The certificates kept under these fingerprints (those unknown are left out).
+    func signers(_ fingerprints: Set<String>) async throws -> [String: String]
     func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead]
     func latestSignedHead() async throws -> SignedHead?
 }

@@ -88,27 +88,43 @@ public final class SQLiteStore: HubStore, CommitObservable {
 
     public func saveSignedHead(_ head: SignedHead) async throws {
         try await writer.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO audit_head (seq, hash, time, signature) VALUES (?, ?, ?, ?)",
-                           arguments: [head.seq, head.hash, head.timeMs, Data(head.signature)])
+            try db.execute(sql: "INSERT OR IGNORE INTO audit_head (seq, hash, time, signature, signer) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [head.seq, head.hash, head.timeMs, Data(head.signature), head.signer])
+        }
+    }
+
+    public func saveSigner(fingerprint: String, certificate: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO audit_signer (fingerprint, certificate) VALUES (?, ?)", arguments: [fingerprint, certificate])
+        }
+    }
+
+    public func signers(_ fingerprints: Set<String>) async throws -> [String: String] {
+        guard !fingerprints.isEmpty else { return [:] }
+        return try readNow { db in
+            let marks = Array(repeating: "?", count: fingerprints.count).joined(separator: ",")
+            let rows = try Row.fetchAll(db, sql: "SELECT fingerprint, certificate FROM audit_signer WHERE fingerprint IN (\(marks))",
+                                        arguments: StatementArguments(Array(fingerprints)))
+            return Dictionary(rows.map { ($0[0], $0[1]) }, uniquingKeysWith: { first, _ in first })
         }
     }
 
     public func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead] {
         try readNow { db in
-            try Row.fetchAll(db, sql: "SELECT seq, hash, time, signature FROM audit_head WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
+            try Row.fetchAll(db, sql: "SELECT seq, hash, time, signature, signer FROM audit_head WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
                 .map(Self.signedHead(from:))
         }
     }
 
     public func latestSignedHead() async throws -> SignedHead? {
         try readNow { db in
-            try Row.fetchOne(db, sql: "SELECT seq, hash, time, signature FROM audit_head ORDER BY seq DESC LIMIT 1").map(Self.signedHead(from:))
+            try Row.fetchOne(db, sql: "SELECT seq, hash, time, signature, signer FROM audit_head ORDER BY seq DESC LIMIT 1").map(Self.signedHead(from:))
         }
     }
 
     static func signedHead(from row: Row) -> SignedHead {
         let signature: Data = row[3]
-        return SignedHead(seq: row[0], hash: row[1], timeMs: row[2], signature: Array(signature))
+        return SignedHead(seq: row[0], hash: row[1], timeMs: row[2], signature: Array(signature), signer: row[4])
     }
 
     public func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry] {

@@ -200,6 +200,11 @@ extension SQLiteStore {
                 try db.execute(sql: "UPDATE item SET seal = ? WHERE id = ?", arguments: [Data(legacySeal(item)), item.id])
             }
         }
+        migrator.registerMigration("v11: the certificates that sign audit heads") { db in
+            // Several hubs of one database sign heads, each with its own certificate: a head names its signer.
+            try db.execute(sql: "ALTER TABLE audit_head ADD COLUMN signer TEXT")
+            try db.execute(sql: "CREATE TABLE audit_signer (fingerprint TEXT PRIMARY KEY, certificate TEXT NOT NULL)")
+        }
         return migrator
     }
 }

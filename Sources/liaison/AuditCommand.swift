@@ -61,8 +61,9 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download the whole trail and check it here, trusting nothing the hub computed.",
             discussion: """
-                Checks every entry's hash and link, that the chain passes through every head the hub signed (each \
-                signature checked with the hub's certificate, which must be issued by your CA for the hub's host), and \
+                Checks every entry's hash and link, that the chain passes through every head the hubs signed (each \
+                signature checked with the certificate of the hub that signed it, which must be issued by your CA for \
+                the hub's host and valid now: several hubs of one database each sign with their own), and \
                 that nothing was cut from the end. Exits 0 if intact, 1 naming the first bad entry otherwise. \
                 With --remember FILE, the head verified is kept in FILE and every later run requires the trail to \
                 still pass through it, so even someone who could rewrite the database and its signed heads is caught.
@@ -158,15 +159,25 @@ struct AuditCommand: AsyncParsableCommand {
                     + (unsigned > 0 ? " (\(unsigned) later entries are not signed yet)." : ".") : " The hub has signed no head yet."))
         }
 
-        /// Checks every signed head's signature with the hub's certificate and adds it as a checkpoint; returns a problem if any.
+        /// Checks every signed head's signature with the certificate that made it, one the client's CA issued for
+        /// the hub's name (each hub of a database signs with its own), and adds it as a checkpoint; returns a problem if any.
         func signedCheckpoints(_ hub: HubConnection, head: Components.Schemas.AuditHead, settings: ClientSettings,
                                into checkpoints: inout [Int64: String], outcome: inout Outcome) async throws -> String? {
-            guard let pem = head.certificate else { return head.signedHead == nil ? nil : "the hub signs heads but does not show its certificate" }
-            let certificate: X509Certificate
-            do {
-                certificate = try await settings.trustedHubCertificate(pem: pem, what: "the certificate the hub signs heads with")
-            } catch let failure as CLIFailure {
-                return failure.error.message
+            /// Each signer's certificate once trusted, by fingerprint; "" for the answering hub's, which checks heads
+            /// that name no signer (signed before hubs named theirs).
+            var trusted: [String: X509Certificate] = [:]
+            func trust(_ pem: String?, as fingerprint: String, what: String) async throws -> String? {
+                guard let pem else { return "the hub signs heads but does not show its certificate" }
+                do {
+                    let certificate = try await settings.trustedHubCertificate(pem: pem, what: what)
+                    guard fingerprint.isEmpty || certificate.fingerprint == fingerprint else {
+                        return "the hub shows a certificate under the fingerprint of another (\(fingerprint))"
+                    }
+                    trusted[fingerprint] = certificate
+                    return nil
+                } catch let failure as CLIFailure {
+                    return failure.error.message
+                }
             }
             var after: Int64 = 0
             while true {
@@ -175,7 +186,15 @@ struct AuditCommand: AsyncParsableCommand {
                 case .ok(let ok): page = try ok.body.json
                 case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
                 }
+                for signer in page.signers ?? [] where trusted[signer.fingerprint] == nil {
+                    let what = "the certificate that signed heads (SHA-256 \(signer.fingerprint.prefix(16))…)"
+                    if let problem = try await trust(signer.certificate, as: signer.fingerprint, what: what) { return problem }
+                }
                 for signed in page.heads {
+                    let signer = signed.signer ?? ""
+                    if signer.isEmpty, trusted[""] == nil,
+                       let problem = try await trust(head.certificate, as: "", what: "the certificate the hub signs heads with") { return problem }
+                    guard let certificate = trusted[signer] else { return "the head at entry \(signed.seq) names a signer whose certificate the hub does not show" }
                     guard let signature = Data(base64Encoded: signed.signature),
                           certificate.verify(signature: Array(signature), of: SignedHead.message(seq: signed.seq, hash: signed.hash, timeMs: signed.timeMs)) else {
                         return "the signature of the head at entry \(signed.seq) is not the hub's"

@@ -180,6 +180,44 @@ struct AuditTests {
         #expect(result.stdout == "The audit trail is intact: 7 entries verified, up to the published head 7. 1 signed heads checked; the latest covers entry 5 (2 later entries are not signed yet).\n")
     }
 
+    @Test func verifyAcceptsHeadsSignedByEveryHubCertificateTheCAIssuedAndNoOther() async throws {
+        try await TestHub.with { hub in
+            let pki = TestPKI.shared
+            @Sendable func push(_ count: Int) async throws {
+                for index in 0..<count { _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general") }
+            }
+            /// Signs the head as another hub of the same database does, with its own key and certificate.
+            @Sendable func signAsAnotherHub(key: String, certificate: String) async throws {
+                let identity = try HubIdentity(keyFile: key, certificateFile: certificate)
+                let head = try await hub.store.auditHead()
+                let time = Int64(Date().timeIntervalSince1970 * 1000)
+                try await hub.store.saveSigner(fingerprint: identity.certificate.fingerprint, certificate: identity.certificate.pem)
+                try await hub.store.saveSignedHead(SignedHead(seq: head.seq, hash: head.hash, timeMs: time,
+                                                              signature: try identity.key.sign(SignedHead.message(seq: head.seq, hash: head.hash, timeMs: time)),
+                                                              signer: identity.certificate.fingerprint))
+            }
+            @Sendable func verify() async throws -> ProcessResult {
+                try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                                 environment: ["LIAISON_DEV_CERTS": pki.directory, "LIAISON_URL": hub.baseURL])
+            }
+            try await push(3)
+            #expect(try await hub.hub.audit.signHead()?.signer == (try X509Certificate(file: pki.hubCertificate)).fingerprint)
+            try await push(2)
+            // A second hub's own certificate, from the same CA for the same names.
+            try await signAsAnotherHub(key: pki.directory + "/second-hub/hub.key", certificate: pki.directory + "/second-hub/hub.pem")
+            try await push(1)
+            let intact = try await verify()
+            #expect(intact.status == 0, "\(intact.stderr)")
+            #expect(intact.stdout.contains("2 signed heads checked"), "\(intact.stdout)")
+            // A certificate of the CA that does not name the hub (an agency's) signs nothing the verifier accepts.
+            try await signAsAnotherHub(key: pki.key("stranger"), certificate: pki.certificate("stranger"))
+            let refused = try await verify()
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("the certificate that signed heads (SHA-256 "), "\(refused.stderr)")
+            #expect(refused.stderr.contains("is not one your CA"), "\(refused.stderr)")
+        }
+    }
+
     @Test(.sqliteFile) func cuttingTheTailAfterASignedHeadIsDetected() async throws {
         // Whoever edits the file can drop the last entries, but not the hub's signature on entry 5.
         let result = try await verifyAfter(signed: true) { db in try db.execute(sql: "DELETE FROM audit WHERE seq >= 4") }

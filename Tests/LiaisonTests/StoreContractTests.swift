@@ -364,6 +364,15 @@ struct StoreContractTests {
             try await store.saveSignedHead(head)
             #expect(try await store.latestSignedHead() == head)
             #expect(try await store.signedHeads(after: 0, limit: 10) == [head])
+            // A head names the certificate that signed it; the certificate is kept once.
+            let signed = SignedHead(seq: 4, hash: "h4", timeMs: 6, signature: [3], signer: "f1")
+            try await store.saveSigner(fingerprint: "f1", certificate: "PEM 1")
+            try await store.saveSigner(fingerprint: "f1", certificate: "PEM other")
+            try await store.saveSignedHead(signed)
+            #expect(try await store.signedHeads(after: 0, limit: 10) == [head, signed])
+            #expect(try await store.latestSignedHead() == signed)
+            #expect(try await store.signers(["f1", "f2"]) == ["f1": "PEM 1"])
+            #expect(try await store.signers([]) == [:])
         }
     }
 

@@ -67,12 +67,14 @@ public struct AuditService: Sendable {
         }
     }
 
-    /// Every head the hub signed, oldest first, from `after`.
-    public func signedHeads(after seq: Int64, limit: Int, in context: HubContext) async throws -> [SignedHead] {
+    /// Every head the hubs of this database signed, oldest first, from `after`, with the certificates (PEM, by
+    /// fingerprint) that signed them.
+    public func signedHeads(after seq: Int64, limit: Int, in context: HubContext) async throws -> (heads: [SignedHead], signers: [String: String]) {
         try await context.traced(.listAuditHeads) {
             try requireAuditor(context.principal)
             try validatePage(after: seq, limit: limit)
-            return try await store.signedHeads(after: seq, limit: limit)
+            let heads = try await store.signedHeads(after: seq, limit: limit)
+            return (heads, try await store.signers(Set(heads.compactMap(\.signer))))
         }
     }
 
@@ -84,8 +86,11 @@ public struct AuditService: Sendable {
         let latest = try await store.latestSignedHead()
         guard head.seq > (latest?.seq ?? 0) else { return nil }
         let time = clock().millisecondsSince1970
+        let signer = identity.certificate.fingerprint
         let signed = SignedHead(seq: head.seq, hash: head.hash, timeMs: time,
-                                signature: try identity.key.sign(SignedHead.message(seq: head.seq, hash: head.hash, timeMs: time)))
+                                signature: try identity.key.sign(SignedHead.message(seq: head.seq, hash: head.hash, timeMs: time)), signer: signer)
+        // The certificate first: a head is never kept without the certificate that checks it.
+        try await store.saveSigner(fingerprint: signer, certificate: identity.certificate.pem)
         try await store.saveSignedHead(signed)
         return signed
     }

@@ -31,6 +31,8 @@ struct TestPKI: Sendable {
         // Hub certificates from the right CA that are not valid now, for the client's trust checks.
         try devCerts(["issue", "hub", "--hub", "--expired", "--out", directory + "/expired-hub", "--ca-dir", directory])
         try devCerts(["issue", "hub", "--hub", "--not-yet-valid", "--out", directory + "/future-hub", "--ca-dir", directory])
+        // Another hub's own certificate, valid, from the same CA for the same names (several hubs of one database).
+        try devCerts(["issue", "hub", "--hub", "--out", directory + "/second-hub", "--ca-dir", directory])
         // A second CA issuing the same names: the hub must not trust any of them (nor its CRL).
         try devCerts(["--out", foreign, "--policy", Paths.policies])
         try devCerts(["revoke", foreign + "/office-3.pem", "--ca-dir", foreign])
