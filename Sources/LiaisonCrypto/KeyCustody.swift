@@ -35,17 +35,17 @@ public final class KeyCustody: Sendable {
         var sealingChangesAt: Date?
         var sealsInFlight: [UInt32: Int] = [:]
 
-        init(kept: KeyRing, generation: Int64?, grace: TimeInterval) {
+        init(kept: KeyRing, generation: Int64?, grace: TimeInterval, now: Date) {
             self.kept = kept
             self.generation = generation
-            (sealing, sealingChangesAt) = Self.sealing(kept, grace: grace, now: Date())
+            (sealing, sealingChangesAt) = Self.sealing(kept, grace: grace, now: now)
         }
 
         /// A new ring in place of the old one; the seals in flight stay counted (they still hold their versions).
-        mutating func replace(with ring: KeyRing, generation: Int64?, grace: TimeInterval) {
+        mutating func replace(with ring: KeyRing, generation: Int64?, grace: TimeInterval, now: Date) {
             kept = ring
             self.generation = generation
-            (sealing, sealingChangesAt) = Self.sealing(ring, grace: grace, now: Date())
+            (sealing, sealingChangesAt) = Self.sealing(ring, grace: grace, now: now)
         }
 
         /// The version that seals at `now`: the newest created at least `grace` ago (the oldest when none is).
@@ -69,30 +69,40 @@ public final class KeyCustody: Sendable {
     public let path: String?
     private let keeper: (any KeyRingKeeper)?
     private let grace: TimeInterval
+    /// What the grace is measured with (the hub's clock).
+    private let clock: @Sendable () -> Date
 
     /// A ring this hub alone keeps, in the file at `path` (nil: in memory only).
     public init(ring: KeyRing, path: String?) {
-        state = Mutex(State(kept: ring, generation: nil, grace: 0))
+        state = Mutex(State(kept: ring, generation: nil, grace: 0, now: Date()))
         self.path = path
         keeper = nil
         grace = 0
+        clock = { Date() }
     }
 
     /// A ring shared through `keeper`, as kept at `generation`.
-    public init(shared keeper: any KeyRingKeeper, ring: KeyRing, generation: Int64, grace: Duration = .seconds(10)) {
+    public init(shared keeper: any KeyRingKeeper, ring: KeyRing, generation: Int64, grace: Duration = .seconds(10),
+                clock: @escaping @Sendable () -> Date = { Date() }) {
         self.grace = TimeInterval(grace.components.seconds) + TimeInterval(grace.components.attoseconds) / 1e18
-        state = Mutex(State(kept: ring, generation: generation, grace: self.grace))
+        self.clock = clock
+        state = Mutex(State(kept: ring, generation: generation, grace: self.grace, now: clock()))
         path = nil
         self.keeper = keeper
     }
 
     /// The shared ring as `keeper` keeps it, or a fresh one kept first when there is none yet (several hubs
     /// starting at once keep exactly one).
-    public static func opening(_ keeper: any KeyRingKeeper, grace: Duration = .seconds(10)) async throws -> KeyCustody {
+    public static func opening(_ keeper: any KeyRingKeeper, grace: Duration = .seconds(10),
+                               clock: @escaping @Sendable () -> Date = { Date() }) async throws -> KeyCustody {
         for _ in 0..<5 {
-            if let (ring, generation) = try await keeper.kept() { return KeyCustody(shared: keeper, ring: ring, generation: generation, grace: grace) }
-            let fresh = try KeyRing.generate()
-            if let generation = try await keeper.keep(fresh, over: nil) { return KeyCustody(shared: keeper, ring: fresh, generation: generation, grace: grace) }
+            if let (ring, generation) = try await keeper.kept() {
+                return KeyCustody(shared: keeper, ring: ring, generation: generation, grace: grace, clock: clock)
+            }
+            let fresh = try KeyRing.generate(now: clock())
+            if let generation = try await keeper.keep(fresh, over: nil) {
+                return KeyCustody(shared: keeper, ring: fresh, generation: generation, grace: grace, clock: clock)
+            }
         }
         throw CryptoError.contended("the shared key ring kept changing while this hub opened it")
     }
@@ -107,8 +117,8 @@ public final class KeyCustody: Sendable {
     public var keptRing: KeyRing { state.withLock { $0.kept } }
 
     private func sealingRing(_ state: inout State) -> KeyRing {
-        if let changesAt = state.sealingChangesAt, Date() >= changesAt {
-            (state.sealing, state.sealingChangesAt) = State.sealing(state.kept, grace: grace, now: Date())
+        if let changesAt = state.sealingChangesAt, clock() >= changesAt {
+            (state.sealing, state.sealingChangesAt) = State.sealing(state.kept, grace: grace, now: clock())
         }
         return state.sealing
     }
@@ -130,7 +140,7 @@ public final class KeyCustody: Sendable {
             return try state.withLock { state in
                 let rotated = try state.kept.rotated(now: now)
                 try path.map { try rotated.write(to: $0) }
-                state.replace(with: rotated, generation: nil, grace: grace)
+                state.replace(with: rotated, generation: nil, grace: grace, now: clock())
                 return rotated
             }
         }
@@ -155,7 +165,7 @@ public final class KeyCustody: Sendable {
     private func adopt(_ ring: KeyRing, generation: Int64) {
         state.withLock { state in
             guard generation > (state.generation ?? 0) else { return }
-            state.replace(with: ring, generation: generation, grace: grace)
+            state.replace(with: ring, generation: generation, grace: grace, now: clock())
         }
     }
 
@@ -180,7 +190,7 @@ public final class KeyCustody: Sendable {
             try state.withLock { state in
                 let retired = state.kept.retiring(versions)
                 try path.map { try retired.write(to: $0) }
-                state.replace(with: retired, generation: nil, grace: grace)
+                state.replace(with: retired, generation: nil, grace: grace, now: clock())
             }
             return true
         }

@@ -26,13 +26,13 @@ struct SeveralHubsTests {
                 let clock = ContinuousClock()
                 let began = clock.now
                 async let polled = reader.get("/v1/feed?after=\(start)&wait=25")
-                for _ in 0..<400 where b.hub.feeds.waitingReaders == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                for _ in 0..<2000 where b.hub.feeds.waitingReaders == 0 { try await Task.sleep(for: .milliseconds(5)) }
                 #expect(b.hub.feeds.waitingReaders == 1)
                 let pushed = try await a.client("stationed-transport").push(unit: "transport-bureau", classification: "restricted")
                 let id = try #require(pushed.json["id"] as? String)
                 let answer = try await polled
-                // Woken by the other hub's notice, not by the end of the 25 s wait.
-                #expect(clock.now - began < .seconds(10))
+                // Woken by the other hub's notice, not by the end of its 25 s wait (a margin for a slow machine).
+                #expect(clock.now - began < .seconds(20))
                 #expect((answer.json["events"] as? [[String: Any]])?.compactMap { $0["item"] as? String } == [id])
                 // Sealed on A under the shared ring, opened on B; the same Idempotency-Key retried on B replays A's push.
                 let sealed = try await a.client("stationed-transport").push(unit: "transport-bureau", classification: "confidential", payload: Data("甲方材料".utf8))
