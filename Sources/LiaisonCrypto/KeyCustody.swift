@@ -5,8 +5,9 @@ import Synchronization
 /// a change is kept only over the generation it was made from, so two hubs changing the ring at once cannot
 /// both win and one version number can never name two keys.
 public protocol KeyRingKeeper: Sendable {
-    /// The ring as kept now and its generation; nil when none is kept yet.
-    func kept() async throws -> (ring: KeyRing, generation: Int64)?
+    /// The ring as kept now and its generation if it is newer than `generation` (nil: any); nil otherwise, or
+    /// when none is kept yet.
+    func kept(after generation: Int64?) async throws -> (ring: KeyRing, generation: Int64)?
     /// Keeps `ring` as the generation after `generation` (nil: the first ring) and returns the new generation;
     /// nil, keeping nothing, when the kept ring is no longer `generation` or a version `ring` drops still wraps
     /// a stored data key.
@@ -96,7 +97,7 @@ public final class KeyCustody: Sendable {
     public static func opening(_ keeper: any KeyRingKeeper, grace: Duration = .seconds(10),
                                clock: @escaping @Sendable () -> Date = { Date() }) async throws -> KeyCustody {
         for _ in 0..<5 {
-            if let (ring, generation) = try await keeper.kept() {
+            if let (ring, generation) = try await keeper.kept(after: nil) {
                 return KeyCustody(shared: keeper, ring: ring, generation: generation, grace: grace, clock: clock)
             }
             let fresh = try KeyRing.generate(now: clock())
@@ -156,9 +157,9 @@ public final class KeyCustody: Sendable {
         throw CryptoError.contended("the shared key ring kept changing during the rotation; rotate again")
     }
 
-    /// Takes the shared ring as kept now, when another hub changed it.
+    /// Takes the shared ring as kept now, when another hub changed it (a check of the generation otherwise).
     public func refresh() async throws {
-        guard let keeper, let (ring, generation) = try await keeper.kept() else { return }
+        guard let keeper, let (ring, generation) = try await keeper.kept(after: state.withLock { $0.generation }) else { return }
         adopt(ring, generation: generation)
     }
 

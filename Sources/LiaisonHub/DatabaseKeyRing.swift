@@ -12,8 +12,8 @@ public struct DatabaseKeyRing: KeyRingKeeper {
         self.master = master
     }
 
-    public func kept() async throws -> (ring: KeyRing, generation: Int64)? {
-        guard let kept = try await store.keptKeyRing() else { return nil }
+    public func kept(after generation: Int64?) async throws -> (ring: KeyRing, generation: Int64)? {
+        guard let kept = try await store.keptKeyRing(after: generation) else { return nil }
         do {
             return (try master.open(kept.sealed), kept.generation)
         } catch {

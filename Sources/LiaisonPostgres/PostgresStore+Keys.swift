@@ -4,8 +4,9 @@ import PostgresNIO
 
 /// The key ring shared by the hubs of this database (`key_ring`, one row, sealed under their master key).
 extension PostgresStore: KeyRingStore {
-    public func keptKeyRing() async throws -> KeptKeyRing? {
-        try await rows("SELECT generation, versions, sealed FROM key_ring WHERE id = 1").first.map { row in
+    public func keptKeyRing(after generation: Int64?) async throws -> KeptKeyRing? {
+        // Hubs ask every second: unless the ring changed, the answer is no row, not the sealed ring.
+        try await rows("SELECT generation, versions, sealed FROM key_ring WHERE id = 1 AND generation > \(generation ?? 0)").first.map { row in
             KeptKeyRing(generation: try row[0].decode(Int64.self), versions: try row[1].decode([Int64].self).map { UInt32($0) },
                         sealed: Array(try row[2].decode(Data.self)))
         }

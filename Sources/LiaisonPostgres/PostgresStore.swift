@@ -176,6 +176,8 @@ public final class PostgresStore: HubStore, CommitObservable {
     }
 
     /// Appends `records` to the chain inside the caller's transaction, holding the chain's end until it commits.
+    /// The lock is held to the commit, so every other writer waits for what follows it: two statements, whatever
+    /// the number of records (the rows go in column by column).
     func appendAudit(_ records: [AuditRecord], on connection: PostgresConnection) async throws {
         guard !records.isEmpty else { return }
         guard let tail = try await rows("SELECT seq, hash FROM audit_tail WHERE id = 1 FOR UPDATE", on: connection).first else {
@@ -183,45 +185,64 @@ public final class PostgresStore: HubStore, CommitObservable {
         }
         var seq = try tail[0].decode(Int64.self)
         var hash = try tail[1].decode(String.self)
+        var columns = (seqs: [Int64](), times: [Int64](), actors: [String](), actions: [String](), targets: [String](), units: [String](),
+                       hasUnit: [Bool](), outcomes: [String](), details: [String](), previous: [String](), hashes: [String]())
         for given in records {
             let record = given.withoutNUL()
             seq += 1
             let next = Digest.sha256Hex(AuditEntry.hashInput(previousHash: hash, seq: seq, record: record))
-            try await execute("""
-                INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
-                VALUES (\(seq), \(record.time.millisecondsSince1970), \(record.actor), \(record.action), \(record.targets.joined(separator: ",")),
-                        \(record.unit), \(record.outcome), \(StoredText.encode(detail: record.detail)), \(hash), \(next))
-                """, on: connection)
+            columns.seqs.append(seq)
+            columns.times.append(record.time.millisecondsSince1970)
+            columns.actors.append(record.actor)
+            columns.actions.append(record.action)
+            columns.targets.append(record.targets.joined(separator: ","))
+            // A unit may be given empty (a refusal names what was sent): only a missing one is NULL.
+            columns.units.append(record.unit ?? "")
+            columns.hasUnit.append(record.unit != nil)
+            columns.outcomes.append(record.outcome)
+            columns.details.append(StoredText.encode(detail: record.detail))
+            columns.previous.append(hash)
+            columns.hashes.append(next)
             hash = next
         }
-        try await execute("UPDATE audit_tail SET seq = \(seq), hash = \(hash) WHERE id = 1", on: connection)
+        try await execute("""
+            WITH appended AS (
+                INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
+                SELECT s, t, a, x, g, CASE WHEN h THEN u END, o, d, p, n
+                FROM unnest(\(columns.seqs), \(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units), \(columns.hasUnit),
+                            \(columns.outcomes), \(columns.details), \(columns.previous), \(columns.hashes)) AS r(s, t, a, x, g, u, h, o, d, p, n))
+            UPDATE audit_tail SET seq = \(seq), hash = \(hash) WHERE id = 1
+            """, on: connection)
     }
 
-    /// Appends feed events inside the caller's transaction, their cursors handed out under the feed's lock.
+    /// Appends feed events inside the caller's transaction, their cursors handed out under the feed's lock (held to
+    /// the commit, so that cursors grow in commit order): two statements, whatever the number of events.
     func appendEvents(_ events: [FeedEvent], on connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
-        guard let tail = try await rows("SELECT seq FROM feed_tail WHERE id = 1 FOR UPDATE", on: connection).first else {
+        let count = Int64(events.count)
+        guard let tail = try await rows("UPDATE feed_tail SET seq = seq + \(count) WHERE id = 1 RETURNING seq", on: connection).first else {
             throw StoreError.corrupt("feed_tail has no row")
         }
-        var seq = try tail[0].decode(Int64.self)
-        for event in events {
-            seq += 1
-            try await execute("""
-                INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
-                VALUES (\(seq), \(event.principal), \(event.time.millisecondsSince1970), \(event.kind.rawValue), \(event.item), \(event.request), \(event.grant),
-                        \(StoredText.encode(detail: event.detail)))
-                """, on: connection)
-        }
-        try await execute("UPDATE feed_tail SET seq = \(seq) WHERE id = 1", on: connection)
+        let last = try tail[0].decode(Int64.self)
         // Delivered to every listening hub when the transaction commits (and not at all if it rolls back). A notice
         // holds at most 8,000 bytes: past that, an empty one wakes every waiting reader.
         let principals = Set(events.map(\.principal)).sorted().joined(separator: "\n")
-        try await execute("SELECT pg_notify(\(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))", on: connection)
+        // Ids are never empty, so an empty string stands for NULL.
+        try await execute("""
+            WITH appended AS (
+                INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
+                SELECT s, p, t, k, NULLIF(i, ''), NULLIF(r, ''), NULLIF(g, ''), d
+                FROM unnest(\(Array((last - count + 1)...last)), \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }),
+                            \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }), \(events.map { $0.request ?? "" }),
+                            \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) })) AS e(s, p, t, k, i, r, g, d))
+            SELECT pg_notify(\(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))
+            """, on: connection)
     }
 
     /// Takes a lock named by `text` until the transaction ends (for rows that may not exist yet: a claim, a lead).
     func lock(_ text: String, on connection: PostgresConnection) async throws {
-        try await execute("SELECT pg_advisory_xact_lock(hashtextextended(\(text), 0))", on: connection)
+        // Advisory locks belong to the whole database: the schema's name keeps hubs of other schemas out of the way.
+        try await execute("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || \(text), 0))", on: connection)
     }
 
     // MARK: audit

@@ -64,7 +64,8 @@ public struct KeptKeyRing: Sendable, Equatable {
 
 /// Where hubs sharing a database keep their key ring (PostgreSQL; a SQLite hub keeps its ring in a file).
 public protocol KeyRingStore: Sendable {
-    func keptKeyRing() async throws -> KeptKeyRing?
+    /// The ring as kept, if its generation is newer than `generation` (nil: any).
+    func keptKeyRing(after generation: Int64?) async throws -> KeptKeyRing?
     /// Keeps `ring` if the kept ring is still at `generation` (nil: none is kept yet) and no stored data key uses
     /// a version it drops; false, keeping nothing, otherwise. Checked under the ring's lock, which every write of
     /// a data key holds shared: no key under a dropped version can commit meanwhile, and once the ring is kept a

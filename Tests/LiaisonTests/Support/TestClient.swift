@@ -35,7 +35,7 @@ final class TestClient: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         // A request waiting for one of the pool's connections counts against `connect`: under the suite's load
         // (every suite at once, the PostgreSQL pass beside its server) fifteen pushes queued on eight connections can wait long.
-        configuration.timeout = .init(connect: .seconds(30), read: .seconds(30))
+        configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.baseURL = baseURL
         self.certificatePath = certificate
@@ -50,7 +50,9 @@ final class TestClient: Sendable {
             if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { request.headers.add(name: "Content-Type", value: "application/json") }
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await http.execute(request, timeout: .seconds(30))
+        // A minute: in the PostgreSQL pass some sixty hubs of parallel tests share two cores with the database, and a
+        // test's burst of concurrent pushes queues on its hub's four connections (measured up to 22 s, none stuck).
+        let response = try await http.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
         return Response(status: Int(response.status.code), body: Data(buffer: bytes), headers: response.headers)
     }

@@ -50,7 +50,7 @@ final class RunningHub: Sendable {
     /// The key ring as kept: the data folder's file on SQLite, the database's sealed ring on PostgreSQL.
     func keptKeyRing() async throws -> KeyRing {
         guard storeKind == .postgres, let shared = store as? PostgresStore else { return try KeyRing.load(at: dataDirectory + "/keyring.json") }
-        guard let kept = try await TestHub.databaseKeyRing(shared, data: dataDirectory).kept() else { throw TestFailure("no key ring in the database") }
+        guard let kept = try await TestHub.databaseKeyRing(shared, data: dataDirectory).kept(after: nil) else { throw TestFailure("no key ring in the database") }
         return kept.ring
     }
 
