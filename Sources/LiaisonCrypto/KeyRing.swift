@@ -106,13 +106,7 @@ public struct KeyRing: Sendable {
     }
 
     public static func load(at path: String) throws -> KeyRing {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw CryptoError.file(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))") }
-        if info.st_mode & 0o077 != 0 {
-            throw CryptoError.file(
-                path: path,
-                problem: String(format: "is readable by group or others (mode %o); run `chmod 600 %@` and start again", info.st_mode & 0o777, path))
-        }
+        try requireOwnerOnly(path)
         let ring: KeyRing, hadIntegrityKey: Bool
         do {
             (ring, hadIntegrityKey) = try decoded(Data(contentsOf: URL(fileURLWithPath: path)))
@@ -163,6 +157,17 @@ public struct KeyRing: Sendable {
         let ring = KeyRing(current: file.current, versions: file.keys, integrityKey: integrityKey)
         guard ring.versions[file.current] != nil else { throw CryptoError.malformed("names current version \(file.current), which has no key") }
         return (ring, file.integrityKey != nil)
+    }
+
+    /// Refuses a key file that group or others may read (the ring's, the master key's): the daemon must be its only reader.
+    static func requireOwnerOnly(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw CryptoError.file(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))") }
+        if info.st_mode & 0o077 != 0 {
+            throw CryptoError.file(
+                path: path,
+                problem: String(format: "is readable by group or others (mode %o); run `chmod 600 %@` and start again", info.st_mode & 0o777, path))
+        }
     }
 
     /// Writes atomically: a temp file with mode 0600, then a rename.

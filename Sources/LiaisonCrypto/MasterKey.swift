@@ -20,12 +20,7 @@ public struct MasterKey: Sendable {
 
     /// The key in `path`, which group and others must not be able to read.
     public static func load(at path: String) throws -> MasterKey {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw CryptoError.file(path: path, problem: "cannot be read (\(String(cString: strerror(errno))))") }
-        if info.st_mode & 0o077 != 0 {
-            throw CryptoError.file(path: path, problem: String(format: "is readable by group or others (mode %o); run `chmod 600 %@` and start again",
-                                                               info.st_mode & 0o777, path))
-        }
+        try KeyRing.requireOwnerOnly(path)
         do {
             return try MasterKey(text: String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self))
         } catch CryptoError.malformed(let problem) {

@@ -114,7 +114,8 @@ struct DaemonProcessTests {
                       ["--reserve-space", "-1"], ["--body-budget", "0"], ["--handshake-timeout", "0"], ["--header-timeout", "9223372036854775807"],
                       ["--idle-timeout", "3601"], ["--max-connections", "0"], ["--metrics-listen", "127.0.0.1"], ["--metrics-listen", ":9464"],
                       ["--log-format", "xml"], ["--database-ca", "/tmp/ca.pem"], ["--master-key", "/tmp/master.key"],
-                      ["--database", "postgres://liaison@127.0.0.1/liaison"]] {
+                      ["--database", "postgres://liaison@127.0.0.1/liaison"],
+                      ["--database-connections", "0", "--database", "postgres://liaison@127.0.0.1/liaison"]] {
             let result = try await ProcessRunner.runAsync(daemon, ["serve", "--data", try Paths.temporaryDirectory("unused")] + flags)
             #expect(result.status == 64, "\(flags): \(result.stderr)")
             #expect(result.stderr.contains("Error:") && result.stderr.contains(flags[0]), "\(flags): \(result.stderr)")

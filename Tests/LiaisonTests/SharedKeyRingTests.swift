@@ -21,6 +21,23 @@ struct SharedKeyRingTests {
         return Instance(hub: Hub(policy: TestHub.examplePolicy, store: store, keys: keys, logger: TestHub.quietLogger, clock: clock.function), store: store)
     }
 
+    /// Two hubs on a fresh database under one master key, shut down after `body`.
+    func withTwoHubs(grace: Duration = .zero, clock: TestClock = TestClock(Date()), _ body: (Instance, Instance) async throws -> Void) async throws {
+        let database = try await TestPostgres.shared.freshDatabase()
+        let master = try MasterKey(text: try MasterKey.generateText())
+        let a = try await instance(database, master: master, grace: grace, clock: clock)
+        let b = try await instance(database, master: master, grace: grace, clock: clock)
+        do {
+            try await body(a, b)
+        } catch {
+            await a.store.shutdown()
+            await b.store.shutdown()
+            throw error
+        }
+        await a.store.shutdown()
+        await b.store.shutdown()
+    }
+
     /// A confidential item pushed on `hub`; returns its id.
     func push(_ hub: Hub, _ title: String) async throws -> String {
         let owner = try hub.principal(commonName: "stationed-health")
@@ -61,15 +78,12 @@ struct SharedKeyRingTests {
     }
 
     @Test func aRotationOnOneHubReachesTheOtherBeforeAnythingIsSealedUnderIt() async throws {
-        let database = try await TestPostgres.shared.freshDatabase()
-        let master = try MasterKey(text: try MasterKey.generateText())
         // One clock moved by hand for both hubs: the grace ends when the test says, however slow the machine.
         let clock = TestClock(Date())
-        let a = try await instance(database, master: master, grace: .seconds(10), clock: clock)
-        let b = try await instance(database, master: master, grace: .seconds(10), clock: clock)
-        var ids: [String: String] = [:]
-        for index in 0..<10 {
-            ids[try await push(index % 2 == 0 ? a.hub : b.hub, "before \(index)")] = "before \(index)"
+        try await withTwoHubs(grace: .seconds(10), clock: clock) { a, b in
+            var ids: [String: String] = [:]
+            for index in 0..<10 {
+                ids[try await push(index % 2 == 0 ? a.hub : b.hub, "before \(index)")] = "before \(index)"
         }
         let rotated = try await rotate(b.hub)
         #expect(rotated.current == 2)
@@ -91,47 +105,38 @@ struct SharedKeyRingTests {
             #expect(try await title(a.hub, id) == expected)
             #expect(try await title(b.hub, id) == expected)
         }
-        await a.store.shutdown()
-        await b.store.shutdown()
+        }
     }
 
     @Test func aHubThatMissedARetirementSealsAgainUnderTheKeptRing() async throws {
-        let database = try await TestPostgres.shared.freshDatabase()
-        let master = try MasterKey(text: try MasterKey.generateText())
-        let a = try await instance(database, master: master)
-        let stale = try await instance(database, master: master)
-        let first = try await push(a.hub, "under version 1")
-        _ = try await rotate(a.hub)
-        #expect(try await a.hub.keys.completeKeyRotation() == [1])
-        // The stale hub still seals under version 1, which the kept ring no longer holds: its push is sealed again.
-        #expect(stale.hub.keys.ring.current == 1)
-        let late = try await push(stale.hub, "from the stale hub")
-        #expect(stale.hub.keys.ring.current == 2)
-        #expect(try await a.store.dataKeyCounts() == [2: 2])
-        #expect(try await title(a.hub, late) == "from the stale hub")
-        #expect(try await title(stale.hub, first) == "under version 1")
-        await a.store.shutdown()
-        await stale.store.shutdown()
+        try await withTwoHubs { a, stale in
+            let first = try await push(a.hub, "under version 1")
+            _ = try await rotate(a.hub)
+            #expect(try await a.hub.keys.completeKeyRotation() == [1])
+            // The stale hub still seals under version 1, which the kept ring no longer holds: its push is sealed again.
+            #expect(stale.hub.keys.ring.current == 1)
+            let late = try await push(stale.hub, "from the stale hub")
+            #expect(stale.hub.keys.ring.current == 2)
+            #expect(try await a.store.dataKeyCounts() == [2: 2])
+            #expect(try await title(a.hub, late) == "from the stale hub")
+            #expect(try await title(stale.hub, first) == "under version 1")
+        }
     }
 
     @Test func rotationsOnTwoHubsAtOnceMakeTwoVersionsAndRetiringAUsedVersionIsRefused() async throws {
-        let database = try await TestPostgres.shared.freshDatabase()
-        let master = try MasterKey(text: try MasterKey.generateText())
-        let a = try await instance(database, master: master)
-        let b = try await instance(database, master: master)
-        _ = try await push(a.hub, "under version 1")
-        async let onA = rotate(a.hub)
-        async let onB = rotate(b.hub)
-        let currents = Set(try await [onA.current, onB.current])
-        #expect(currents == [2, 3])
-        let kept = try #require(try await a.store.keptKeyRing(after: nil))
-        #expect(kept.generation == 3 && kept.versions == [1, 2, 3])
-        // The store refuses a ring that drops a version a data key still uses, whoever asks.
-        #expect(try await a.store.keepKeyRing(KeptKeyRing(generation: 4, versions: [2, 3], sealed: kept.sealed), over: 3) == false)
-        #expect(try await a.store.keepKeyRing(KeptKeyRing(generation: 4, versions: [1, 2, 3], sealed: kept.sealed), over: 2) == false)
-        #expect(try await a.store.keptKeyRing(after: nil) == kept)
-        #expect(try await a.store.keptKeyRing(after: 3) == nil, "nothing newer than what a hub holds")
-        await a.store.shutdown()
-        await b.store.shutdown()
+        try await withTwoHubs { a, b in
+            _ = try await push(a.hub, "under version 1")
+            async let onA = rotate(a.hub)
+            async let onB = rotate(b.hub)
+            let currents = Set(try await [onA.current, onB.current])
+            #expect(currents == [2, 3])
+            let kept = try #require(try await a.store.keptKeyRing(after: nil))
+            #expect(kept.generation == 3 && kept.versions == [1, 2, 3])
+            // The store refuses a ring that drops a version a data key still uses, whoever asks.
+            #expect(try await a.store.keepKeyRing(KeptKeyRing(generation: 4, versions: [2, 3], sealed: kept.sealed), over: 3) == false)
+            #expect(try await a.store.keepKeyRing(KeptKeyRing(generation: 4, versions: [1, 2, 3], sealed: kept.sealed), over: 2) == false)
+            #expect(try await a.store.keptKeyRing(after: nil) == kept)
+            #expect(try await a.store.keptKeyRing(after: 3) == nil, "nothing newer than what a hub holds")
+        }
     }
 }
