@@ -52,8 +52,7 @@ struct FeedTests {
             let reader = try hub.client("zhang.wei")
             let start = try await drain(reader).cursor
             let clock = ContinuousClock()
-            let began = clock.now
-            async let polled = reader.get("/v1/feed?after=\(start)&wait=30")
+            async let polled = reader.get("/v1/feed?after=\(start)&wait=45")
             // Wait for the poll to be parked in the hub, not for a fixed time.
             for _ in 0..<400 where hub.hub.feeds.waitingReaders == 0 { try await Task.sleep(for: .milliseconds(5)) }
             #expect(hub.hub.feeds.waitingReaders == 1)
@@ -62,8 +61,10 @@ struct FeedTests {
             #expect(hub.hub.feeds.waitingReaders == 1)
             // ...one for zhang.wei does.
             let id = try #require(try await hub.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)
+            // Timed from the push's answer, not from the poll's start: on a loaded machine the pushes alone can take many seconds.
+            let acknowledged = clock.now
             let response = try await polled
-            #expect(clock.now - began < .seconds(20), "answered by the event, not by the 30 s wait")
+            #expect(clock.now - acknowledged < .seconds(10), "answered by the event, not by the 45 s wait")
             #expect((response.json["events"] as? [[String: Any]])?.map { $0["item"] as? String } == [id])
             #expect(hub.hub.feeds.waitingReaders == 0)
 
