@@ -91,7 +91,8 @@ extension PostgresStore: FeedEventBroadcast {
     }
 
     public func moveLead(_ lead: Lead, from previous: Lead, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool {
-        try await transaction { connection in
+        try await committed { write in
+            let connection = write.connection
             // Only from the state the caller saw: two moves at once, on one hub or two, cannot both apply.
             try await self.lock("lead:" + lead.itemID, on: connection)
             let current = try await self.rows("SELECT \(unescaped: PostgresRows.leadColumns) FROM lead WHERE item_id = \(lead.itemID)", on: connection)
@@ -103,8 +104,8 @@ extension PostgresStore: FeedEventBroadcast {
                 ON CONFLICT (item_id) DO UPDATE SET holder = excluded.holder, status = excluded.status, disposition = excluded.disposition,
                     updated_at = excluded.updated_at, updated_by = excluded.updated_by
                 """, on: connection)
-            try await self.appendAudit([audit], on: connection)
-            try await self.appendEvents(events, on: connection)
+            write.record([audit])
+            write.publish(events)
             return true
         }
     }
@@ -112,7 +113,8 @@ extension PostgresStore: FeedEventBroadcast {
     // MARK: dossiers
 
     public func insertDossier(_ dossier: Dossier, audit: AuditRecord) async throws {
-        try await transaction { connection in
+        try await committed { write in
+            let connection = write.connection
             try await self.execute("""
                 INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at)
                 VALUES (\(dossier.id), \(dossier.unit), \(dossier.agency), \(dossier.requester), \(dossier.reason), \(dossier.requestID), \(dossier.createdAt.millisecondsSince1970))
@@ -122,7 +124,7 @@ extension PostgresStore: FeedEventBroadcast {
                 INSERT INTO dossier_item (dossier_id, item_id, position)
                 SELECT \(dossier.id), item, position - 1 FROM unnest(\(dossier.itemIDs)::text[]) WITH ORDINALITY AS t(item, position)
                 """, on: connection)
-            try await self.appendAudit([audit], on: connection)
+            write.record([audit])
         }
     }
 

@@ -8,7 +8,8 @@ extension PostgresStore {
     static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id"
 
     public func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws {
-        try await transaction { connection in
+        try await committed { write in
+            let connection = write.connection
             try await self.execute("""
                 INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision)
                 VALUES (\(request.id), \(request.requester), \(request.agency), \(request.reason), \(request.unit), \(request.duration.seconds),
@@ -17,8 +18,8 @@ extension PostgresStore {
             for (position, item) in request.itemIDs.enumerated() {
                 try await self.execute("INSERT INTO request_item (request_id, item_id, position) VALUES (\(request.id), \(item), \(position))", on: connection)
             }
-            try await self.appendAudit([audit], on: connection)
-            try await self.appendEvents(events, on: connection)
+            write.record([audit])
+            write.publish(events)
         }
     }
 
@@ -52,7 +53,8 @@ extension PostgresStore {
     }
 
     public func review(_ review: Review, resolve: @escaping @Sendable (AccessRequest, [Review]) throws -> ReviewResolution) async throws -> ReviewResolution {
-        try await transaction { connection in
+        try await committed { write in
+            let connection = write.connection
             // The request's row is locked: two approvers on two hubs reviewing at once are serialised here.
             _ = try await self.rows("SELECT id FROM access_request WHERE id = \(review.requestID) FOR UPDATE", on: connection)
             guard let request = try await self.fetchRequest(id: review.requestID, on: connection) else {
@@ -78,8 +80,8 @@ extension PostgresStore {
                     try await self.execute("INSERT INTO grant_item (grant_id, item_id, agency) VALUES (\(grant.id), \(item), \(grant.agency))", on: connection)
                 }
             }
-            try await self.appendAudit(resolution.audit, on: connection)
-            try await self.appendEvents(resolution.events, on: connection)
+            write.record(resolution.audit)
+            write.publish(resolution.events)
             return resolution
         }
     }
@@ -124,13 +126,14 @@ extension PostgresStore {
     }
 
     public func revokeGrant(id: String, by revoker: String, at now: Date, audit: AuditRecord, events: [FeedEvent]) async throws -> Bool {
-        try await transaction { connection in
+        try await committed { write in
+            let connection = write.connection
             let changed = try await self.rows("""
                 UPDATE access_grant SET revoked_at = \(now.millisecondsSince1970), revoked_by = \(revoker) WHERE id = \(id) AND revoked_at IS NULL RETURNING 1
                 """, on: connection)
             guard !changed.isEmpty else { return false }
-            try await self.appendAudit([audit], on: connection)
-            try await self.appendEvents(events, on: connection)
+            write.record([audit])
+            write.publish(events)
             return true
         }
     }
@@ -150,11 +153,12 @@ extension PostgresStore {
 
     public func noteGrant(_ id: String, notice: GrantNotice, events: [FeedEvent]) async throws -> Bool {
         let level = notice == .expiring ? 1 : 2
-        return try await transaction { connection in
+        return try await committed { write in
+            let connection = write.connection
             let changed = try await self.rows("UPDATE access_grant SET expiry_notice = \(level) WHERE id = \(id) AND expiry_notice < \(level) RETURNING 1",
                                               on: connection)
             guard !changed.isEmpty else { return false }
-            try await self.appendEvents(events, on: connection)
+            write.publish(events)
             return true
         }
     }

@@ -6,11 +6,11 @@ public import Logging
 public import PostgresNIO
 import Synchronization
 
-/// The store on PostgreSQL, for several hubs serving one database: every state change is one transaction with
-/// its trail entry, and the chain's end (`audit_tail`) and the feed's cursor (`feed_tail`) are rows locked by the
-/// transaction that extends them, so the chain is one and gapless and cursors grow in commit order, whichever
-/// hub commits. Commits are durable when acknowledged (`synchronous_commit` on, PostgreSQL's default), and
-/// PostgreSQL batches the WAL flushes of concurrent commits itself.
+/// The store on PostgreSQL, for several hubs serving one database: every state change commits with its trail
+/// entry, a hub's concurrent changes batched into one transaction (`PostgresGroupCommitter`), and the chain's end
+/// (`audit_tail`) and the feed's cursor (`feed_tail`) are rows locked by the transaction that extends them, so the
+/// chain is one and gapless and cursors grow in commit order, whichever hub commits. Commits are durable when
+/// acknowledged (`synchronous_commit` on, PostgreSQL's default).
 public final class PostgresStore: HubStore, CommitObservable {
     let client: PostgresClient
     let logger: Logger
@@ -21,6 +21,7 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// The channel of feed notices: one per schema, as hubs of different schemas share a database's channels.
     let feedChannel: String
     private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
+    private let committer = PostgresGroupCommitter()
 
     /// Connects to `configuration` (the pool runs until `shutdown`) and migrates the schema. A database that does not
     /// answer within `startTimeout` is refused (the pool itself would keep trying to connect).
@@ -66,10 +67,17 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     public func observeCommits(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
         observer.withLock { $0 = observe }
+        committer.observe(observe)
     }
 
-    /// Runs `body` in one transaction; a failure rolls everything back and is a `StoreError`. Commits of writes
-    /// (`observed`) are told to the commit observer.
+    /// Runs `body` in the next batch of this hub's writes, one transaction (see `PostgresGroupCommitter`); its trail
+    /// entries and feed events are handed to `write`. A failure undoes only this write and is a `StoreError`.
+    func committed<T: Sendable>(_ body: @escaping @Sendable (PostgresWrite) async throws -> T) async throws -> T {
+        try await committer.submit(to: self, body)
+    }
+
+    /// Runs `body` in a transaction of its own (for writes that leave no trail); a failure rolls everything back and
+    /// is a `StoreError`. Commits of writes (`observed`) are told to the commit observer.
     func transaction<T: Sendable>(observed: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             let started = ContinuousClock.now
@@ -248,7 +256,7 @@ public final class PostgresStore: HubStore, CommitObservable {
     // MARK: audit
 
     public func record(_ audit: AuditRecord) async throws {
-        try await transaction { connection in try await self.appendAudit([audit], on: connection) }
+        try await committed { write in write.record([audit]) }
     }
 
     public func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry] {
@@ -306,7 +314,8 @@ public final class PostgresStore: HubStore, CommitObservable {
     // MARK: items
 
     public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
-        try await transaction { connection in
+        try await committed { write in
+            let connection = write.connection
             var entry = audit
             if let claim {
                 // Two hubs taking the same claim at once: the second waits here, then finds the first's push.
@@ -318,7 +327,7 @@ public final class PostgresStore: HubStore, CommitObservable {
                         entry.targets = [itemID]
                         entry.outcome = "refused"
                         entry.detail["code"] = "idempotency_conflict"
-                        try await self.appendAudit([entry], on: connection)
+                        write.record([entry])
                         return .conflict(existingID: itemID)
                     }
                     guard let first = try await self.fetchItem(id: itemID, on: connection) else {
@@ -326,7 +335,7 @@ public final class PostgresStore: HubStore, CommitObservable {
                     }
                     entry.targets = [first.id]
                     entry.outcome = "replayed"
-                    try await self.appendAudit([entry], on: connection)
+                    write.record([entry])
                     return .replayed(first)
                 }
             }
@@ -348,8 +357,8 @@ public final class PostgresStore: HubStore, CommitObservable {
                 try await self.execute("INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (\(claim.principal), \(claim.key), \(claim.fingerprint), \(item.id))",
                                        on: connection)
             }
-            try await self.appendAudit([entry], on: connection)
-            try await self.appendEvents(events, on: connection)
+            write.record([entry])
+            write.publish(events)
             return .created(item)
         }
     }

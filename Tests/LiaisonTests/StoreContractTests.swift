@@ -233,6 +233,8 @@ struct StoreContractTests {
     func aFailingWriteDoesNotUndoTheOthers(_ kind: StoreKind) async throws {
         try await kind.with { storage in
             let store = storage.store
+            let batches = Mutex<[Int]>([])
+            try #require(store as? any CommitObservable).observeCommits { writes, _ in batches.withLock { $0.append(writes) } }
             _ = try await store.insert(item("03A"), payload: payload, claim: nil, audit: audit, events: [])
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 // A duplicate id fails on the primary key; the other writes must land.
@@ -244,6 +246,10 @@ struct StoreContractTests {
             }
             #expect(try await store.items(matching: ItemQuery(limit: 100)).count == 21)
             #expect(try await store.auditHead().seq == 21, "the failed write left no entry")
+            // The concurrent writes were batched (fewer commits than writes), so the failure was undone inside a batch.
+            let observed = batches.withLock { $0 }
+            #expect(observed.reduce(0, +) == 22)
+            #expect(observed.count < 22, "batch sizes \(observed)")
         }
     }
 

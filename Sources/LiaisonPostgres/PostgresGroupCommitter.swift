@@ -1,0 +1,160 @@
+import LiaisonCore
+import LiaisonStore
+import PostgresNIO
+import Synchronization
+
+/// Batches this hub's concurrent writes into one transaction, as the SQLite store's committer does: the chain's
+/// and the feed's locks are then taken once per batch, just before its commit, and one WAL flush acknowledges
+/// every write of the batch, instead of each write holding the chain's lock across its own flush.
+///
+/// Each write runs its statements on the batch's connection and hands its trail entries and feed events to the
+/// batch (`PostgresWrite`), which appends them all in two statements. A batch first runs without savepoints; if a
+/// write throws, it is rolled back and runs again with a savepoint per write, so that one failure undoes only its
+/// own write. A write that lost a deadlock or a serialisation race with another hub runs again in the next batch.
+/// Every caller is resumed only after the transaction holding its write has committed.
+final class PostgresGroupCommitter: Sendable {
+    typealias Write = @Sendable (PostgresWrite) async throws -> any Sendable
+    private struct Pending {
+        let write: Write
+        let continuation: CheckedContinuation<any Sendable, any Error>
+        var attempts = 1
+    }
+    private struct State {
+        var queue: [Pending] = []
+        var draining = false
+    }
+
+    private let state = Mutex(State())
+    /// Caps a batch so a burst cannot make one transaction, and everyone's latency, unbounded.
+    private let maximumBatch = 256
+    /// How often a write that lost a race with another hub's transaction is tried before its error is returned.
+    private let maximumAttempts = 3
+    private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
+
+    init() {}
+
+    func observe(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
+        observer.withLock { $0 = observe }
+    }
+
+    /// Runs `write` in the next batch `store` commits (the store that owns this committer).
+    func submit<T: Sendable>(to store: PostgresStore, _ write: @escaping @Sendable (PostgresWrite) async throws -> T) async throws -> T {
+        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+            let startDrain = state.withLock { state -> Bool in
+                state.queue.append(Pending(write: { try await write($0) }, continuation: continuation))
+                guard !state.draining else { return false }
+                state.draining = true
+                return true
+            }
+            // The drain is a task of its own: a caller cancelled while its write is queued does not stop the batch.
+            if startDrain { Task { await self.drain(store) } }
+        }
+        return result as! T
+    }
+
+    private func drain(_ store: PostgresStore) async {
+        while true {
+            let batch = state.withLock { state -> [Pending] in
+                let count = min(state.queue.count, maximumBatch)
+                let batch = Array(state.queue.prefix(count))
+                state.queue.removeFirst(count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            let started = ContinuousClock.now
+            let results = await commit(batch, store)
+            if let observe = observer.withLock({ $0 }) { observe(batch.count, ContinuousClock.now - started) }
+            var again: [Pending] = []
+            for (pending, result) in zip(batch, results) {
+                if case .failure(let error) = result, Self.lostARace(error), pending.attempts < maximumAttempts {
+                    var retry = pending
+                    retry.attempts += 1
+                    again.append(retry)
+                } else {
+                    pending.continuation.resume(with: result)
+                }
+            }
+            if !again.isEmpty { state.withLock { $0.queue.insert(contentsOf: again, at: 0) } }
+        }
+    }
+
+    /// The batch's results in order; all of them failures if the transaction did not commit.
+    private func commit(_ batch: [Pending], _ store: PostgresStore) async -> [Result<any Sendable, any Error>] {
+        do {
+            return try await store.withConnection { connection in
+                if let results = try await self.run(batch, store, on: connection, isolated: false) { return Results(results) }
+                return Results(try await self.run(batch, store, on: connection, isolated: true) ?? [])
+            }.values
+        } catch {
+            let failure = StoreError.from(postgres: error)
+            return batch.map { _ in .failure(failure) }
+        }
+    }
+
+    /// Runs the batch in one transaction and commits it. Without isolation, the first failing write rolls the
+    /// transaction back and the answer is nil; with it, a failing write is rolled back to its savepoint and
+    /// answered with its error. A failure of the transaction itself (its trail, its commit) is thrown.
+    private func run(_ batch: [Pending], _ store: PostgresStore, on connection: PostgresConnection, isolated: Bool) async throws -> [Result<any Sendable, any Error>]? {
+        let logger = store.logger
+        try await connection.query("BEGIN", logger: logger)
+        var results: [Result<any Sendable, any Error>] = []
+        var audit: [AuditRecord] = []
+        var events: [FeedEvent] = []
+        for pending in batch {
+            let write = PostgresWrite(connection: connection)
+            if isolated { try await connection.query("SAVEPOINT write", logger: logger) }
+            do {
+                let value = try await pending.write(write)
+                if isolated { try await connection.query("RELEASE SAVEPOINT write", logger: logger) }
+                results.append(.success(value))
+                audit += write.audit
+                events += write.events
+            } catch {
+                if isolated {
+                    try await connection.query("ROLLBACK TO SAVEPOINT write", logger: logger)
+                    results.append(.failure(StoreError.from(postgres: error)))
+                } else {
+                    try await connection.query("ROLLBACK", logger: logger)
+                    return nil
+                }
+            }
+        }
+        do {
+            try await store.appendAudit(audit, on: connection)
+            try await store.appendEvents(events, on: connection)
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            // The connection may still be usable: leave it without a transaction open (it is closed if not).
+            try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+        return results
+    }
+
+    /// A deadlock with, or a serialisation failure against, another hub's transaction: running again can succeed.
+    private static func lostARace(_ error: any Error) -> Bool {
+        guard case .postgres(let state, _) = error as? StoreError else { return false }
+        return state == "40P01" || state == "40001"
+    }
+
+    /// Results carried out of the connection's closure (a result of `any Sendable` values is not itself Sendable).
+    private struct Results: @unchecked Sendable {
+        let values: [Result<any Sendable, any Error>]
+        init(_ values: [Result<any Sendable, any Error>]) { self.values = values }
+    }
+}
+
+/// One write of a batch: its statements run on the batch's connection, and its trail entries and feed events are
+/// appended with the rest of the batch's when the batch commits (dropped if the write is rolled back).
+final class PostgresWrite: @unchecked Sendable {
+    // Unchecked: a write is run by one task at a time, the batch awaiting it before it reads what the write handed over.
+    let connection: PostgresConnection
+    private(set) var audit: [AuditRecord] = []
+    private(set) var events: [FeedEvent] = []
+
+    init(connection: PostgresConnection) { self.connection = connection }
+
+    func record(_ records: [AuditRecord]) { audit += records }
+    func publish(_ events: [FeedEvent]) { self.events += events }
+}
