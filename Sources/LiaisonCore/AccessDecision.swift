@@ -42,12 +42,12 @@ public struct AccessDecision: Sendable, Equatable {
         case .noRule(let level):
             return "the policy has no rule for \(level.rawValue) items"
         case .readable(let rule, let relationship, let evidence):
-            return "\(rule.level.rawValue) items are readable by \(relationship.rawValue): \(evidence)"
+            return "\(rule.subject) are readable by \(relationship.rawValue): \(evidence)"
         case .withheld(let rule, let reader, let relationship, let evidence):
-            return "\(rule.level.rawValue) items are readable without approval only by \(Self.names(rule.readableWithoutApproval)); \(reader) is none of these, "
+            return "\(rule.subject) are readable without approval only by \(Self.names(rule.readableWithoutApproval)); \(reader) is none of these, "
                 + "but \(relationship.rawValue) sees a withheld stub (\(evidence)) and may ask for access"
         case .hidden(let rule, let reader):
-            return "\(rule.level.rawValue) items are readable without approval only by \(Self.names(rule.readableWithoutApproval)), and withheld stubs are shown only to "
+            return "\(rule.subject) are readable without approval only by \(Self.names(rule.readableWithoutApproval)), and withheld stubs are shown only to "
                 + "\(Self.names(rule.withheldStubVisibleTo)); \(reader) is none of these"
         case .stated(let reason):
             return reason

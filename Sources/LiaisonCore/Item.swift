@@ -42,7 +42,7 @@ public struct Item: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
-    public var subject: ItemSubject { ItemSubject(owner: owner, unit: unit, classification: classification) }
+    public var subject: ItemSubject { ItemSubject(owner: owner, unit: unit, classification: classification, kind: kind) }
 
     /// The same item with other content fields (to seal them away, or after opening them).
     public func with(title: String, persons: [String], tags: [String], sealedMetadata: SealedMetadata?) -> Item {

@@ -15,6 +15,8 @@ public struct Policy: Sendable {
     let officeLeading: [String: String]
     /// Every principal resolved once, so the hot path never re-derives them.
     let principals: [String: Principal]
+    /// For each kind with rules of its own, the rule of each level for items of that kind, derived once at load.
+    let kindRules: [String: [Classification: LevelRule]]
 
     init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule], requestLifetime: Period, dossierLeadTime: Period) {
         self.requestLifetime = requestLifetime
@@ -29,6 +31,11 @@ public struct Policy: Sendable {
             for group in agency.leads { officeLeading[group] = agency.id }
         }
         self.officeLeading = officeLeading
+        var kindRules: [String: [Classification: LevelRule]] = [:]
+        for kind in kinds where kind.hasRules {
+            kindRules[kind.id] = self.levels.mapValues { $0.applying(kind) }
+        }
+        self.kindRules = kindRules
         var principals: [String: Principal] = [:]
         for agency in agencies {
             principals[agency.id] = Principal(id: agency.id, name: agency.name, agency: agency, person: nil)
@@ -51,14 +58,20 @@ public struct Policy: Sendable {
         principalIDs.filter { principals[$0]?.agency.id == agency }
     }
 
-    /// What `reader` may see of `item` at `now`: the level's rule, the first relationship that holds wins.
+    /// What `reader` may see of `item` at `now`: the level's rule (or its kind's), the first relationship that holds wins.
     public func access(of reader: Principal, to item: ItemSubject, at now: Date) -> AccessDecision.Access {
         decide(for: reader, about: item, at: now).access
     }
 
+    /// The rule for `item`: its kind's, where the kind has rules of its own, else its level's.
+    public func rule(for item: ItemSubject) -> LevelRule? {
+        if let kind = item.kind, let rules = kindRules[kind] { return rules[item.classification] }
+        return levels[item.classification]
+    }
+
     /// The decision, carrying what made it; its sentence (`reason`, for `liaison policy explain`) is built only when asked.
     public func decide(for reader: Principal, about item: ItemSubject, at now: Date) -> AccessDecision {
-        guard let rule = levels[item.classification] else { return AccessDecision(access: .hidden, basis: .noRule(item.classification)) }
+        guard let rule = rule(for: item) else { return AccessDecision(access: .hidden, basis: .noRule(item.classification)) }
         if let (relationship, evidence) = firstHolding(rule.readableWithoutApproval, reader: reader, item: item, at: now) {
             return AccessDecision(access: .read, basis: .readable(rule, relationship, evidence))
         }

@@ -32,9 +32,13 @@ struct PolicyBuilder {
             if declare(id, in: "unit", at: f["id"]!, &reader) { units.append(Unit(id: id, name: name)) }
         }
         for item in reader.list(top["kinds"], "kinds") {
-            guard let f = reader.fields(item, of: "an item kind", allowed: ["id", "name"], required: ["id", "name"]),
+            guard let f = reader.fields(item, of: "an item kind", allowed: ["id", "name", "readable_without_approval", "withheld_stub_visible_to"], required: ["id", "name"]),
                   let id = reader.identifier(f["id"], "kind id"), let name = reader.string(f["name"], "kind name") else { continue }
-            if declare(id, in: "kind", at: f["id"]!, &reader) { kinds.append(ItemKind(id: id, name: name)) }
+            let readers = kindRule(f["readable_without_approval"], "readable_without_approval of kind '\(id)'", &reader)
+            let stubs = kindRule(f["withheld_stub_visible_to"], "withheld_stub_visible_to of kind '\(id)'", &reader)
+            if declare(id, in: "kind", at: f["id"]!, &reader) {
+                kinds.append(ItemKind(id: id, name: name, readableWithoutApproval: readers, withheldStubVisibleTo: stubs))
+            }
         }
         if let node = top["levels"] { readLevels(node, &reader) }
         if let node = top["requests"], let f = reader.fields(node, of: "requests", allowed: ["lifetime"], required: ["lifetime"]),
@@ -161,6 +165,16 @@ struct PolicyBuilder {
             return nil
         }
         return ApprovalRule(approvers: approvers, required: required, commissionRequired: commissionRequired, maxGrant: maxGrant)
+    }
+
+    /// A kind's lists of relationships by level (`general: [owner, unit-office]`), each in place of the level's own.
+    private func kindRule(_ node: Node?, _ what: String, _ reader: inout PolicyFileReader) -> [Classification: [Relationship]] {
+        guard let node, let byLevel = reader.fields(node, of: what, allowed: Classification.allCases.map(\.rawValue), required: []) else { return [:] }
+        var rule: [Classification: [Relationship]] = [:]
+        for level in Classification.allCases {
+            if let list = byLevel[level.rawValue] { rule[level] = relationships(list, &reader) }
+        }
+        return rule
     }
 
     private func relationships(_ node: Node?, _ reader: inout PolicyFileReader) -> [Relationship] {

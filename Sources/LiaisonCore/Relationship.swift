@@ -13,6 +13,8 @@ public enum Relationship: String, Sendable, CaseIterable {
     case assignedInspectionTeam = "assigned-inspection-team"
     /// The reader's agency is a stationed group embedded in the item's unit.
     case unitStationedGroup = "unit-stationed-group"
+    /// The reader's agency is the office that leads a stationed group embedded in the item's unit.
+    case unitOffice = "unit-office"
     /// The reader's agency is the commission.
     case commission
     /// Any declared principal.
@@ -26,11 +28,14 @@ public struct ItemSubject: Sendable, Hashable {
     public let owner: String
     public let unit: String
     public let classification: Classification
+    /// The item's kind, for the policy's rules by kind; nil decides by the level's rule alone.
+    public let kind: String?
 
-    public init(owner: String, unit: String, classification: Classification) {
+    public init(owner: String, unit: String, classification: Classification, kind: String? = nil) {
         self.owner = owner
         self.unit = unit
         self.classification = classification
+        self.kind = kind
     }
 }
 
@@ -42,6 +47,7 @@ public enum RelationshipEvidence: Sendable, Equatable, CustomStringConvertible {
     case ledByOwnersOffice(group: String, office: String)
     case assigned(team: String, unit: String)
     case stationed(group: String, unit: String)
+    case leadsUnitGroup(office: String, group: String, unit: String)
     case commission(agency: String)
     case declared(principal: String)
 
@@ -52,6 +58,7 @@ public enum RelationshipEvidence: Sendable, Equatable, CustomStringConvertible {
         case .ledByOwnersOffice(let group, let office): return "\(group) is a stationed group led by \(office), the owner's office"
         case .assigned(let team, let unit): return "\(team) is assigned to \(unit) and its window is open"
         case .stationed(let group, let unit): return "\(group) is the stationed group in \(unit)"
+        case .leadsUnitGroup(let office, let group, let unit): return "\(office) leads \(group), the stationed group in \(unit)"
         case .commission(let agency): return "\(agency) is the commission"
         case .declared(let principal): return "\(principal) is a declared principal"
         }
@@ -76,6 +83,9 @@ extension Policy {
             return assigned ? .assigned(team: agency.id, unit: item.unit) : nil
         case .unitStationedGroup:
             return agency.type == .stationedGroup && agency.units.contains(item.unit) ? .stationed(group: agency.id, unit: item.unit) : nil
+        case .unitOffice:
+            guard agency.type == .office, let group = agency.leads.first(where: { agencies[$0]?.units.contains(item.unit) == true }) else { return nil }
+            return .leadsUnitGroup(office: agency.id, group: group, unit: item.unit)
         case .commission:
             return agency.type == .commission ? .commission(agency: agency.id) : nil
         case .anyPrincipal:

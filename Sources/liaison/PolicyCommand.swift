@@ -31,7 +31,8 @@ struct PolicyCommand: AsyncParsableCommand {
             abstract: "Explain what a principal may see of an item and which rule decided.",
             discussion: """
                 With --item, the hub decides about a stored item (you may explain yourself; auditors and administrators anyone). \
-                With --owner, --unit and --classification instead, the decision is made offline from the policy folder.
+                With --owner, --unit and --classification instead, the decision is made offline from the policy folder \
+                (add --kind for a kind with rules of its own, such as feedback).
                 """)
 
         @Option(help: "The principal (certificate CN).") var principal: String
@@ -39,12 +40,13 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option(help: "Offline: the owning agency.") var owner: String?
         @Option(help: "Offline: the item's unit.") var unit: String?
         @Option(help: "Offline: the item's level.") var classification: String?
+        @Option(help: "Offline: the item's kind (its rule decides where the policy gives the kind one).") var kind: String?
         @Option(help: "Offline: the policy folder.") var policy: String = "policies"
         @Option(help: "Offline: decide as of this day (YYYY-MM-DD, UTC); default now.") var at: String?
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
-            let offline = owner != nil || unit != nil || classification != nil
+            let offline = owner != nil || unit != nil || classification != nil || kind != nil
             guard (item != nil) != offline else { throw ValidationError("give either --item ID, or --owner, --unit and --classification") }
             if offline, owner == nil || unit == nil || classification == nil { throw ValidationError("offline explain needs --owner, --unit and --classification") }
             if let at, DateWindow.day(at) == nil { throw ValidationError("--at must be a day like 2026-11-21") }
@@ -66,7 +68,11 @@ struct PolicyCommand: AsyncParsableCommand {
                 let loaded = try PolicyLoader.load(directory: policy)
                 guard let reader = loaded.principal(principal) else { throw ValidationError("'\(principal)' is not declared in \(policy)") }
                 guard let level = Classification(rawValue: classification!) else { throw ValidationError("--classification must be one of \(Classification.names)") }
-                let decision = loaded.decide(for: reader, about: ItemSubject(owner: owner!, unit: unit!, classification: level), at: at.flatMap(DateWindow.day) ?? Date())
+                if let kind, loaded.kinds[kind] == nil {
+                    throw ValidationError("'\(kind)' is not a kind declared in \(policy); declared: \(loaded.kinds.keys.sorted().joined(separator: ", "))")
+                }
+                let subject = ItemSubject(owner: owner!, unit: unit!, classification: level, kind: kind)
+                let decision = loaded.decide(for: reader, about: subject, at: at.flatMap(DateWindow.day) ?? Date())
                 if connection.json { return try Output.json(["principal": principal, "access": decision.access.rawValue, "reason": decision.reason]) }
                 (access, reason) = (decision.access.rawValue, decision.reason)
             }

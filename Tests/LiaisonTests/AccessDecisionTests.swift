@@ -60,14 +60,54 @@ struct AccessDecisionTests {
         #expect(withheld.reason.hasPrefix("confidential items are readable without approval only by owner; office-3 is none of these, but owner-office sees a withheld stub"))
     }
 
+    // Feedback of the inspection team about transport-bureau: its kind's rule lets the unit's stationed group and
+    // the office leading it read it (general and restricted); a report of the same team and unit follows its level.
+    static let feedbackCases: [(reader: String, relation: String, feedback: [AccessDecision.Access], report: [AccessDecision.Access])] = [
+        ("inspection-2", "the owner, a team inside its window", [.read, .read, .read], [.read, .read, .read]),
+        ("stationed-transport", "the stationed group in the unit", [.read, .read, .withheld], [.withheld, .withheld, .withheld]),
+        ("wang.fang", "a person of that group", [.read, .read, .withheld], [.withheld, .withheld, .withheld]),
+        ("office-3", "the office leading that group", [.read, .read, .hidden], [.hidden, .hidden, .hidden]),
+        ("zhang.wei", "a person of that office", [.read, .read, .hidden], [.hidden, .hidden, .hidden]),
+        ("stationed-finance", "another group of that office", [.hidden, .hidden, .hidden], [.hidden, .hidden, .hidden]),
+        ("office-5", "another office", [.hidden, .hidden, .hidden], [.hidden, .hidden, .hidden]),
+        ("commission", "the commission", [.withheld, .withheld, .withheld], [.withheld, .withheld, .withheld]),
+    ]
+
+    @Test(arguments: feedbackCases.indices)
+    func kindRulesInTheDecisionTable(_ index: Int) {
+        let row = Self.feedbackCases[index]
+        for (kind, expected) in [("feedback", row.feedback), ("rectification", row.feedback), ("report", row.report)] {
+            for (level, access) in zip(Classification.allCases, expected) {
+                let got = policy.access(of: policy.principal(row.reader)!, to: ItemSubject(owner: "inspection-2", unit: "transport-bureau", classification: level, kind: kind),
+                                        at: TestClock.insideWindow)
+                #expect(got == access, "\(row.relation) (\(row.reader)) reading a \(level.rawValue) \(kind) item")
+            }
+        }
+    }
+
+    @Test func aDecisionByAKindsRuleNamesIt() {
+        let feedback = ItemSubject(owner: "inspection-2", unit: "transport-bureau", classification: .general, kind: "feedback")
+        #expect(policy.decide(for: policy.principal("office-3")!, about: feedback, at: TestClock.insideWindow).reason
+            == "general feedback items (the rule of kind feedback) are readable by unit-office: office-3 leads stationed-transport, the stationed group in transport-bureau")
+        #expect(policy.decide(for: policy.principal("office-5")!, about: feedback, at: TestClock.insideWindow).reason.hasPrefix(
+            "general feedback items (the rule of kind feedback) are readable without approval only by owner, owner-office, owner-office-stationed-groups, "
+                + "assigned-inspection-team, unit-stationed-group, unit-office, and withheld stubs are shown only to commission, unit-stationed-group; office-5 is none of these"))
+        // The level's rule decides a confidential feedback item, and says so without naming the kind.
+        let confidential = ItemSubject(owner: "inspection-2", unit: "transport-bureau", classification: .confidential, kind: "feedback")
+        #expect(policy.decide(for: policy.principal("stationed-transport")!, about: confidential, at: TestClock.insideWindow).reason
+            .hasPrefix("confidential items are readable without approval only by owner; stationed-transport is none of these"))
+    }
+
     @Test func theExplainedDecisionAlwaysAgreesWithTheFastOne() {
         for reader in policy.principalIDs.compactMap(policy.principal) {
             for owner in policy.agencies.keys {
                 for unit in policy.units.keys {
                     for level in Classification.allCases {
-                        for date in [TestClock.beforeWindow, TestClock.insideWindow, TestClock.afterWindow] {
-                            let subject = ItemSubject(owner: owner, unit: unit, classification: level)
-                            #expect(policy.access(of: reader, to: subject, at: date) == policy.decide(for: reader, about: subject, at: date).access)
+                        for kind in [nil] + policy.kinds.keys.sorted() {
+                            for date in [TestClock.beforeWindow, TestClock.insideWindow, TestClock.afterWindow] {
+                                let subject = ItemSubject(owner: owner, unit: unit, classification: level, kind: kind)
+                                #expect(policy.access(of: reader, to: subject, at: date) == policy.decide(for: reader, about: subject, at: date).access)
+                            }
                         }
                     }
                 }

@@ -227,6 +227,13 @@ struct CLITests {
                                              "--classification", "general", "--at", "2027-03-01", "--policy", Paths.policies])
         #expect(result.status == 0)
         #expect(result.stdout == "inspection-2 may read the item: general items are readable by assigned-inspection-team: inspection-2 is assigned to transport-bureau and its window is open\n")
+        let byKind = try await liaison(nil, ["policy", "explain", "--principal", "office-3", "--owner", "inspection-2", "--unit", "transport-bureau",
+                                             "--classification", "general", "--kind", "feedback", "--policy", Paths.policies])
+        #expect(byKind.stdout == "office-3 may read the item: general feedback items (the rule of kind feedback) are readable by unit-office: "
+            + "office-3 leads stationed-transport, the stationed group in transport-bureau\n", "\(byKind.stderr)")
+        let unknownKind = try await liaison(nil, ["policy", "explain", "--principal", "office-3", "--owner", "inspection-2", "--unit", "transport-bureau",
+                                                  "--classification", "general", "--kind", "memo", "--policy", Paths.policies])
+        #expect(unknownKind.status == 2 && unknownKind.stderr.contains("'memo' is not a kind declared in \(Paths.policies); declared: analysis, feedback"), "\(unknownKind.stderr)")
         let usage = try await liaison(nil, ["policy", "explain", "--principal", "inspection-2"])
         #expect(usage.status != 0)
         #expect(usage.stderr.contains("give either --item ID, or --owner, --unit and --classification"))

@@ -144,6 +144,39 @@ struct DossierTests {
         }
     }
 
+    @Test func aTeamsFeedbackReachesTheUnitsStationedGroupAndItsOfficeWhoTrackTheRectification() async throws {
+        try await TestHub.with { hub in
+            let feedback = try await hub.client("inspection-2").push(kind: "feedback", title: "巡察反馈意见", unit: "transport-bureau", classification: "restricted")
+            let id = try #require(feedback.json["id"] as? String, "\(feedback.text)")
+            // The kind's rule: the group stationed in the unit and the office leading it read it without approval; others do not.
+            for reader in ["stationed-transport", "wang.fang", "office-3", "zhang.wei"] {
+                let read = try await hub.client(reader).get("/v1/items/\(id)")
+                #expect(read.status == 200 && read.json["title"] as? String == "巡察反馈意见", "\(reader): \(read.text)")
+            }
+            #expect(try await hub.client("stationed-health").get("/v1/items/\(id)").status == 404)
+            #expect(try await hub.client("office-5").get("/v1/items/\(id)").status == 404)
+            let explained = try await hub.client("office-3").get("/v1/policy/explain?principal=office-3&item=\(id)")
+            #expect(explained.json["reason"] as? String
+                == "restricted feedback items (the rule of kind feedback) are readable by unit-office: office-3 leads stationed-transport, the stationed group in transport-bureau")
+
+            let cli = Paths.binaries + "/liaison"
+            let environment = ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL]
+            for supervisor in ["stationed-transport", "office-3"] {
+                let open = try await ProcessRunner.runAsync(cli, ["rectification", "--unit", "transport-bureau", "--as", supervisor], environment: environment)
+                #expect(open.status == 0 && open.stdout.contains(id) && open.stdout.contains("巡察反馈意见") && open.stdout.contains(" no "), "\(supervisor): \(open.stdout)\(open.stderr)")
+            }
+            let rectified = try await hub.client("stationed-transport").push(kind: "rectification", title: "整改进展", unit: "transport-bureau", classification: "restricted",
+                                                                           overrides: ["answers": id])
+            let rectification = try #require(rectified.json["id"] as? String, "\(rectified.text)")
+            let done = try await ProcessRunner.runAsync(cli, ["rectification", "--unit", "transport-bureau", "--as", "office-3", "--json"], environment: environment)
+            let list = try #require(try JSONSerialization.jsonObject(with: Data(done.stdout.utf8)) as? [String: Any])
+            let entry = try #require((list["feedback"] as? [[String: Any]])?.first { $0["id"] as? String == id })
+            #expect(entry["rectified"] as? Bool == true && entry["rectification"] as? String == rectification)
+            let elsewhere = try await ProcessRunner.runAsync(cli, ["rectification", "--unit", "transport-bureau", "--as", "office-5"], environment: environment)
+            #expect(elsewhere.stdout == "No feedback items about transport-bureau are readable to you.\n")
+        }
+    }
+
     @Test func aRectificationMustAnswerAFeedbackItem() async throws {
         try await TestHub.with { hub in
             let report = try #require(try await hub.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)

@@ -123,6 +123,33 @@ struct PolicyLoaderTests {
         #expect(found.contains { $0.message == "unknown relationship 'friends'" && $0.line == 18 })
     }
 
+    /// `valid` with the report kind's entry followed by `lines` (each indented as a key of that entry).
+    func withReportRules(_ lines: [String]) -> String {
+        valid.replacingOccurrences(of: "  - id: report\n    name: 报告\n", with: "  - id: report\n    name: 报告\n" + lines.map { "    " + $0 + "\n" }.joined())
+    }
+
+    @Test func aKindsRulesReplaceItsLevelsListsForTheLevelsTheyName() throws {
+        let text = withReportRules(["readable_without_approval:", "  general: [owner, unit-office]", "withheld_stub_visible_to:", "  restricted: [unit-stationed-group]"])
+        let policy = try PolicyLoader.load(files: [("p.yaml", text)])
+        let general = try #require(policy.rule(for: ItemSubject(owner: "group-a", unit: "bureau", classification: .general, kind: "report")))
+        #expect(general.readableWithoutApproval == [.owner, .unitOffice] && general.kind == "report")
+        let restricted = try #require(policy.rule(for: ItemSubject(owner: "group-a", unit: "bureau", classification: .restricted, kind: "report")))
+        #expect(restricted.readableWithoutApproval == [.owner] && restricted.withheldStubVisibleTo == [.unitStationedGroup] && restricted.kind == "report")
+        // A level the kind does not name, and an item of no kind with rules, follow the level.
+        #expect(policy.rule(for: ItemSubject(owner: "group-a", unit: "bureau", classification: .confidential, kind: "report")) == policy.levels[.confidential])
+        #expect(policy.rule(for: ItemSubject(owner: "group-a", unit: "bureau", classification: .general, kind: "lead")) == policy.levels[.general])
+        #expect(policy.rule(for: ItemSubject(owner: "group-a", unit: "bureau", classification: .general)) == policy.levels[.general])
+    }
+
+    @Test func badKindRulesAreReportedWithTheirLine() {
+        let text = withReportRules(["readable_without_approval:", "  secret: [owner]", "  general: [owner, neighbours]", "withheld_stub_visible_to: [owner]"])
+        let found = problems([("p.yaml", text)])
+        #expect(found.map(\.message) == ["unknown key 'secret' in readable_without_approval of kind 'report'", "unknown relationship 'neighbours'",
+                                         "withheld_stub_visible_to of kind 'report' must be a mapping of keys to values"])
+        #expect(found.map(\.line) == [17, 18, 19])
+        #expect(found.first?.hint.contains("Allowed keys: general, restricted, confidential") == true)
+    }
+
     @Test func confidentialStoredPlainIsRefused() {
         let text = valid.replacingOccurrences(of: "payload_at_rest: encrypted", with: "payload_at_rest: plain")
         let found = problems([("p.yaml", text)])
