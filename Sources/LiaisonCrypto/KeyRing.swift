@@ -57,12 +57,22 @@ public struct KeyRing: Sendable {
     let integrityKey: [UInt8]
     /// The integrity key, keyed into a MAC context once.
     private let sealer: HMACSHA256
+    /// The blind index's key, derived from the integrity key (so it is kept, backed up and shared exactly as the
+    /// ring is, never in the database in the clear), keyed once.
+    private let marker: HMACSHA256
 
     init(current: UInt32, versions: [Version], integrityKey: [UInt8]) {
         self.current = current
         self.versions = Dictionary(uniqueKeysWithValues: versions.map { ($0.version, $0) })
         self.integrityKey = integrityKey
         self.sealer = HMACSHA256(key: integrityKey)
+        self.marker = HMACSHA256(key: sealer.mac(Array("liaison blind index v1".utf8)))
+    }
+
+    /// The blind-index mark of a normalised name (`Correlation.markInput`): equal names give equal marks, so items
+    /// naming one person meet, while a copy of the database alone, without the ring, does not tell whom they name.
+    public func blindMark(_ input: [UInt8]) -> String {
+        Digest.hex(marker.mac(input))
     }
 
     /// The seal of an item's canonical fields (`Item.sealInput`): a row edited in the database no longer matches it.

@@ -126,7 +126,7 @@ final class PostgresGroupCommitter: Sendable {
             try await connection.query("COMMIT", logger: logger)
         } catch {
             // The connection may still be usable: leave it without a transaction open (it is closed if not).
-            try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
         return results
