@@ -5,6 +5,8 @@ public import Foundation
 public enum AuditAction: String, Sendable, CaseIterable {
     // Items and their payloads.
     case pushItem, listItems, getItem, getItemPayload, explainAccess, updateItem
+    // Correlation inside the tiers.
+    case relatedItems, findPerson
     // Sharing beyond the policy.
     case createRequest, getRequest, listRequests, approveRequest, denyRequest, listGrants, revokeGrant
     case readFeed, listLeads, createDossier, getDossier, listRectification

@@ -15,6 +15,7 @@ public final class Hub: Sendable {
     public let feeds: FeedService
     public let keys: KeyService
     public let audit: AuditService
+    public let correlation: CorrelationService
     public let limits: HubLimits
 
     /// The policy in force; `reloadPolicy` replaces it whole. A request decides under the snapshot its
@@ -65,6 +66,7 @@ public final class Hub: Sendable {
         feeds = FeedService(store: store, waiters: waiters, limits: limits, clock: clock)
         keys = KeyService(store: store, vault: vault, trail: trail, logger: logger)
         audit = AuditService(store: store, identity: identity, limits: limits, clock: clock)
+        correlation = CorrelationService(store: store, items: store, itemService: items, access: access, vault: vault)
     }
 
     /// A request by `principal`, decided under the policy in force now for as long as it runs.

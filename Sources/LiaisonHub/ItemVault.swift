@@ -52,6 +52,16 @@ struct ItemVault: Sendable {
         }
     }
 
+    /// The blind-index marks of the persons and tags an item names (`item` as pushed or opened, never sealed).
+    func marks(of item: Item) -> [String] {
+        marks(Correlation.Sort.person, item.persons) + marks(Correlation.Sort.tag, item.tags)
+    }
+
+    func marks(_ sort: Correlation.Sort, _ names: [String]) -> [String] {
+        let ring = keys.ring
+        return names.compactMap { Correlation.markInput(sort, $0).map(ring.blindMark) }
+    }
+
     /// The item with its seal, ready to store.
     func sealed(_ item: Item) -> Item {
         var kept = item

@@ -84,6 +84,13 @@ enum PostgresMigrations {
             "ALTER TABLE audit_head ADD COLUMN signer TEXT",
             "CREATE TABLE audit_signer (fingerprint TEXT PRIMARY KEY, certificate TEXT NOT NULL)",
         ]),
+        (6, "the blind index of persons and tags", [
+            "CREATE TABLE item_mark (mark TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES item(id), PRIMARY KEY (mark, item_id))",
+            "CREATE INDEX item_mark_by_item ON item_mark(item_id)",
+            // Items stored before the index: a hub marks them at start (the marks need its key ring).
+            "CREATE TABLE item_unmarked (item_id TEXT PRIMARY KEY REFERENCES item(id))",
+            "INSERT INTO item_unmarked (item_id) SELECT id FROM item WHERE persons != '[]' OR tags != '[]' OR sealed_meta IS NOT NULL",
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

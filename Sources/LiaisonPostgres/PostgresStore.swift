@@ -313,7 +313,7 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     // MARK: items
 
-    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String]) async throws -> InsertOutcome {
         try await committed { write in
             let connection = write.connection
             var entry = audit
@@ -357,6 +357,7 @@ public final class PostgresStore: HubStore, CommitObservable {
                 try await self.execute("INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (\(claim.principal), \(claim.key), \(claim.fingerprint), \(item.id))",
                                        on: connection)
             }
+            try await self.insert(marks: marks, of: item.id, on: connection)
             write.record([entry])
             write.publish(events)
             return .created(item)

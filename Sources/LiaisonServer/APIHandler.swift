@@ -78,6 +78,19 @@ struct APIHandler: APIProtocol {
         .ok(.init(body: .json(Self.schema(try await hub.items.item(id: input.path.id, in: try context())))))
     }
 
+    func relatedItems(_ input: Operations.RelatedItems.Input) async throws -> Operations.RelatedItems.Output {
+        let related = try await hub.correlation.related(to: input.path.id, in: try context())
+        return .ok(.init(body: .json(.init(
+            readable: related.readable.map { .init(item: Self.schema($0.item), persons: $0.persons, tags: $0.tags) },
+            withheld: related.withheld.map(Self.schema),
+            unseen: .init(additionalProperties: Dictionary(uniqueKeysWithValues: related.unseen.map { ($0.key.rawValue, $0.value) }))))))
+    }
+
+    func findPerson(_ input: Operations.FindPerson.Input) async throws -> Operations.FindPerson.Output {
+        let found = try await hub.correlation.person(input.query.name, in: try context())
+        return .ok(.init(body: .json(.init(items: found.readable.map(Self.schema), withheld: found.withheld))))
+    }
+
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
         let ranges = input.headers.accept.map { $0.contentType.rawValue.lowercased() }
         let payload = try await hub.items.payload(id: input.path.id, in: try context(), presenting: RequestPrincipal.certificate) { sealed in

@@ -26,7 +26,8 @@ public protocol ItemStore: Sendable {
     /// Stores an item and its payload durably before returning (or finds the earlier push under the same claim),
     /// appending `audit` to the trail in the same transaction (its outcome and target adjusted for a replay or conflict).
     /// `events` are appended only if the item is created (not for a replay or a conflict).
-    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome
+    /// `marks` are the item's blind-index marks (`CorrelationStore`), stored with it.
+    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String]) async throws -> InsertOutcome
     func item(id: String) async throws -> Item?
     func payload(id: String) async throws -> StoredPayload?
     /// Newest first.
@@ -35,6 +36,26 @@ public protocol ItemStore: Sendable {
     func items(ids: [String]) async throws -> [Item]
     /// Rectification items that answer any of these feedback items, oldest first.
     func rectifications(answering feedback: [String]) async throws -> [Item]
+}
+
+extension ItemStore {
+    /// Stores an item that names no person and no tag.
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
+        try await insert(item, payload: payload, claim: claim, audit: audit, events: events, marks: [])
+    }
+}
+
+/// The blind index of the persons and tags items name: marks (`KeyRing.blindMark` of a normalised name) by item,
+/// never the names, so that the database alone does not tell whom a confidential item names.
+public protocol CorrelationStore: Sendable {
+    /// The marks of one item.
+    func marks(of itemID: String) async throws -> [String]
+    /// The items carrying any of `marks`, each with the marks it carries of them; the newest `limit` items.
+    func items(marked marks: [String], limit: Int) async throws -> [String: Set<String>]
+    /// Items stored before the index existed, still to be marked (at most `limit`).
+    func unmarkedItems(limit: Int) async throws -> [String]
+    /// Stores the marks of items stored before the index and takes them off the unmarked list, in one transaction.
+    func addMarks(_ marks: [String: [String]]) async throws
 }
 
 /// The wrapped data keys of encrypted items, which key rotation rewraps.
@@ -145,7 +166,7 @@ public protocol DossierStore: Sendable {
 }
 
 /// Everything the hub keeps: what a store implements to serve a whole hub.
-public typealias HubStore = AuditStore & ItemStore & DataKeyStore & RequestStore & GrantStore & FeedStore & LeadStore & DossierStore
+public typealias HubStore = AuditStore & ItemStore & DataKeyStore & RequestStore & GrantStore & FeedStore & LeadStore & DossierStore & CorrelationStore
 
 /// A store that can say how its commits go, for the operator's metrics.
 public protocol CommitObservable: Sendable {

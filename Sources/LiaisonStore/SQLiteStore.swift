@@ -57,12 +57,13 @@ public final class SQLiteStore: HubStore, CommitObservable {
         }
     }
 
-    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String]) async throws -> InsertOutcome {
         try await committer.submit { db, tail in
             let outcome = try Self.insert(item, payload: payload, claim: claim, in: db)
             var entry = audit
             switch outcome {
             case .created:
+                try Self.insert(marks: marks, of: item.id, in: db)
                 try Self.append(events, in: db)
             case .replayed(let first):
                 entry.targets = [first.id]

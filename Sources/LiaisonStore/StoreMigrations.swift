@@ -205,6 +205,15 @@ extension SQLiteStore {
             try db.execute(sql: "ALTER TABLE audit_head ADD COLUMN signer TEXT")
             try db.execute(sql: "CREATE TABLE audit_signer (fingerprint TEXT PRIMARY KEY, certificate TEXT NOT NULL)")
         }
+        migrator.registerMigration("v12: the blind index of persons and tags") { db in
+            try db.execute(sql: """
+                CREATE TABLE item_mark (mark TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES item(id), PRIMARY KEY (mark, item_id)) WITHOUT ROWID;
+                CREATE INDEX item_mark_by_item ON item_mark(item_id);
+                -- Items stored before the index: the hub marks them at start (the marks need its key ring).
+                CREATE TABLE item_unmarked (item_id TEXT PRIMARY KEY REFERENCES item(id)) WITHOUT ROWID;
+                INSERT INTO item_unmarked (item_id) SELECT id FROM item WHERE persons != '[]' OR tags != '[]' OR sealed_meta IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

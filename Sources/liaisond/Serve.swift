@@ -191,6 +191,9 @@ struct Serve: AsyncParsableCommand {
         var limits = HubLimits(payloadBytes: maxPayload)
         limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
         let hub = Hub(policy: loadedPolicy, store: store, keys: keys, limits: limits, identity: identity, logger: logger)
+        // Items stored before the blind index existed are marked once, before the hub answers anyone.
+        let marked = try await hub.correlation.markEarlierItems()
+        if marked > 0 { logger.notice("marked \(marked) earlier item(s) in the blind index of persons and tags") }
         var settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
         // The free-space checks watch the disk under the SQLite file; PostgreSQL's disk is the database server's.
         settings.dataDirectory = sqlite == nil ? nil : data

@@ -33,16 +33,17 @@ extension ItemService {
         if !encrypted { detail["sha256"] = sha256 }
         let audit = AuditRecord(time: now, actor: pusher.id, action: .pushItem, targets: [id], unit: item.unit, detail: detail)
         let events = pushEvents(item, by: pusher, under: policy)
+        let marks = vault.marks(of: item)
         let outcome: InsertOutcome
         if encrypted {
             // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
             outcome = try await sealedInsert { cipher in
                 let (kept, payload) = try vault.encrypted(item, payload: request.payload, with: cipher)
-                return try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events)
+                return try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events, marks: marks)
             }
         } else {
             outcome = try await store.insert(vault.sealed(item), payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim,
-                                             audit: audit, events: events)
+                                             audit: audit, events: events, marks: marks)
         }
         switch outcome {
         case .created:

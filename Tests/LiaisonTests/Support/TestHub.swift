@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import LiaisonCore
 import LiaisonCrypto
@@ -35,6 +36,27 @@ final class RunningHub: Sendable {
     }
 
     var baseURL: String { "https://127.0.0.1:\(port)" }
+
+    /// Runs SQL statements on the hub's database behind its back, as someone holding the database could.
+    func editDatabase(_ statements: [String]) async throws {
+        switch storeKind {
+        case .sqlite:
+            try await DatabaseQueue(path: dataDirectory + "/liaison.sqlite").write { db in for sql in statements { try db.execute(sql: sql) } }
+        case .postgres:
+            let address = try PostgresAddress(try String(contentsOfFile: dataDirectory + "/postgres-url", encoding: .utf8))
+            for sql in statements { try await TestPostgres.shared.execute(sql, in: address) }
+        }
+    }
+
+    /// Every row of every table of the hub's PostgreSQL schema, as text (bytes as hex).
+    func postgresRowsText() async throws -> String {
+        let address = try PostgresAddress(try String(contentsOfFile: dataDirectory + "/postgres-url", encoding: .utf8))
+        var text = ""
+        for table in try await TestPostgres.shared.texts("SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()", in: address) {
+            text += try await TestPostgres.shared.texts("SELECT t::text FROM \(table) t", in: address).joined(separator: "\n")
+        }
+        return text
+    }
 
     /// A client presenting `principal`'s certificate (cached for the test).
     func client(_ principal: String) throws -> TestClient {

@@ -63,6 +63,18 @@ final class TestPostgres: Sendable {
         }
     }
 
+    /// The first column of each row `sql` answers on `database`, as text.
+    func texts(_ sql: String, in database: PostgresAddress) async throws -> [String] {
+        let client = PostgresClient(configuration: try database.testConfiguration(), backgroundLogger: Self.quietLogger)
+        return try await withThrowingTaskGroup(of: [String].self) { group in
+            group.addTask { await client.run(); return [] }
+            var texts: [String] = []
+            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql), logger: Self.quietLogger) { texts.append(try row.decode(String?.self) ?? "") }
+            group.cancelAll()
+            return texts
+        }
+    }
+
     /// A store on a new database.
     func freshStore() async throws -> (PostgresStore, PostgresAddress) {
         let database = try await freshDatabase()
