@@ -5,7 +5,12 @@ public import LiaisonCore
 public struct DossierSummary: Sendable, Equatable {
     public struct Mention: Sendable, Equatable {
         public let name: String
+        /// The readable items that name it.
         public let items: [String]
+        /// For a person: the agencies whose readable items name them, sorted.
+        public var agencies: [String] = []
+        /// For a person: how many of the dossier's withheld items name them too (through the blind index).
+        public var withheld = 0
     }
 
     public struct OpenLead: Sendable, Equatable {

@@ -62,7 +62,7 @@ public final class Hub: Sendable {
         self.sharing = sharing
         leads = LeadService(store: store, items: items, vault: vault, feedWaiters: waiters)
         dossiers = DossierService(store: store, items: store, leads: store, requests: store, itemService: items, sharing: sharing, access: access,
-                                  vault: vault, ids: ids, limits: limits)
+                                  vault: vault, ids: ids, limits: limits, correlation: store)
         feeds = FeedService(store: store, waiters: waiters, limits: limits, clock: clock)
         keys = KeyService(store: store, vault: vault, trail: trail, logger: logger)
         audit = AuditService(store: store, identity: identity, limits: limits, clock: clock)

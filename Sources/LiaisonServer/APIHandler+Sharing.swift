@@ -130,12 +130,13 @@ extension APIHandler {
         let dossier = view.dossier
         let summary = view.summary
         let mentions = { (list: [DossierSummary.Mention]) in list.map { Components.Schemas.Mention(name: $0.name, items: $0.items) } }
+        let persons = summary.persons.map { Components.Schemas.Mention(name: $0.name, items: $0.items, agencies: $0.agencies, withheld: $0.withheld) }
         return .init(id: dossier.id, unit: dossier.unit, agency: dossier.agency, reason: dossier.reason, createdAt: dossier.createdAt, requestId: dossier.requestID,
                      requestStatus: view.requestStatus?.rawValue, readable: Int64(view.readableCount), withheld: Int64(view.withheldCount),
                      items: view.items.map(Self.schema),
                      summary: .init(byKind: .init(additionalProperties: summary.byKind.mapValues(Int64.init)),
                                     byLevel: .init(additionalProperties: summary.byLevel.mapValues(Int64.init)),
-                                    persons: mentions(summary.persons), tags: mentions(summary.tags),
+                                    persons: persons, tags: mentions(summary.tags),
                                     openLeads: summary.openLeads.map(Self.schema),
                                     feedback: summary.feedback.map(Self.schema)))
     }

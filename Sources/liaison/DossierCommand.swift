@@ -112,10 +112,10 @@ struct DossierCommand: AsyncParsableCommand {
             text += summary.byKind.additionalProperties.sorted { $0.key < $1.key }.map { "| \($0.key) | \($0.value) |\n" }.joined()
             text += "\n## Items by level\n\n| level | items |\n| --- | --- |\n"
             text += summary.byLevel.additionalProperties.sorted { $0.key < $1.key }.map { "| \($0.key) | \($0.value) |\n" }.joined()
-            for (heading, mentions) in [("Persons who recur", summary.persons), ("Tags that recur", summary.tags)] {
-                text += "\n## \(heading)\n\n| name | items |\n| --- | --- |\n"
-                text += mentions.map { "| \($0.name) | \($0.items.joined(separator: ", ")) |\n" }.joined()
-            }
+            text += "\n## Persons who recur\n\n| name | items | named by | withheld items naming them |\n| --- | --- | --- | --- |\n"
+            text += summary.persons.map { "| \($0.name) | \($0.items.joined(separator: ", ")) | \(($0.agencies ?? []).joined(separator: ", ")) | \($0.withheld ?? 0) |\n" }.joined()
+            text += "\n## Tags that recur\n\n| name | items |\n| --- | --- |\n"
+            text += summary.tags.map { "| \($0.name) | \($0.items.joined(separator: ", ")) |\n" }.joined()
             text += "\n## Open leads\n\n| lead | status | age (days) |\n| --- | --- | --- |\n"
             text += summary.openLeads.map { "| \($0.id) | \($0.status) | \($0.ageDays) |\n" }.joined()
             text += "\n## Feedback and rectification\n\n| feedback | title | rectification reported |\n| --- | --- | --- |\n"

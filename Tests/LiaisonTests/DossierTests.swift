@@ -83,6 +83,9 @@ struct DossierTests {
             let persons = summary["persons"] as? [[String: Any]] ?? []
             #expect(persons.map { $0["name"] as? String } == ["张三"])
             #expect(Set(persons.first?["items"] as? [String] ?? []) == [ids["st-general"]!, ids["st-lead"]!])
+            // Who names them, and how many withheld items name them too (the restricted report; its title and names unshown).
+            #expect(persons.first?["agencies"] as? [String] == ["stationed-transport"])
+            #expect(persons.first?["withheld"] as? Int == 1)
             #expect((summary["tags"] as? [[String: Any]])?.first?["name"] as? String == "道路工程")
             #expect((summary["open_leads"] as? [[String: Any]])?.map { $0["id"] as? String } == [ids["st-lead"]!])
             let feedback = try #require((summary["feedback"] as? [[String: Any]])?.first)
@@ -124,7 +127,7 @@ struct DossierTests {
             #expect(files.count == 7 && files.contains("manifest.json") && files.contains("summary.md"))
             #expect(files.contains("\(ids["st-general"]!)-st-general-标题.txt"))
             let summary = try String(contentsOfFile: folder + "/summary.md", encoding: .utf8)
-            #expect(summary.contains("| 张三 | ") && summary.contains("| general | 5 |"))
+            #expect(summary.contains("| 张三 | ") && summary.contains(" | stationed-transport | 1 |\n") && summary.contains("| general | 5 |"))
 
             // Approvals arrive: the restricted item needs one, the confidential ones two with the commission.
             let request = try #require(try await hub.client("inspection-2").get("/v1/dossiers/\(dossierID)").json["request_id"] as? String)

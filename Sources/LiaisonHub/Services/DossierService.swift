@@ -15,6 +15,7 @@ public struct DossierService: Sendable {
     let vault: ItemVault
     let ids: ItemIDGenerator
     let limits: HubLimits
+    let correlation: any CorrelationStore
 
     /// Builds the dossier of `unit` for an inspection team assigned to it: every item it may read, stubs of the
     /// rest, and one access request for the withheld ones.
@@ -132,6 +133,17 @@ public struct DossierService: Sendable {
             mentions.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }.prefix(10)
                 .map { DossierSummary.Mention(name: $0.key, items: $0.value) }
         }
+        // Per recurring person, who names them among the readable items, and how many withheld items name them too.
+        let owners = Dictionary(readable.map { ($0.id, $0.owner) }, uniquingKeysWith: { first, _ in first })
+        let withheldIDs = Set(visible.filter(\.isWithheld).map(\.item.id))
+        var recurring: [DossierSummary.Mention] = []
+        for var mention in top(persons) {
+            mention.agencies = Set(mention.items.compactMap { owners[$0] }).sorted()
+            if !withheldIDs.isEmpty, let mark = vault.marks(.person, [mention.name]).first {
+                mention.withheld = try await correlation.items(marked: [mark], limit: Int.max / 2).keys.filter(withheldIDs.contains).count
+            }
+            recurring.append(mention)
+        }
         var openLeads: [DossierSummary.OpenLead] = []
         for item in readable where item.kind == "lead" {
             let lead = try await leads.lead(itemID: item.id) ?? Lead.fresh(item)
@@ -139,7 +151,7 @@ public struct DossierService: Sendable {
         }
         let summary = DossierSummary(byKind: Dictionary(grouping: visible, by: \.item.kind).mapValues(\.count),
                                      byLevel: Dictionary(grouping: visible, by: \.item.classification.rawValue).mapValues(\.count),
-                                     persons: top(persons), tags: top(tags), openLeads: openLeads,
+                                     persons: recurring, tags: top(tags), openLeads: openLeads,
                                      feedback: try await feedbackStatus(readable.filter { $0.kind == "feedback" }, in: context))
         var status: AccessRequest.Status?
         if let id = dossier.requestID { status = try await requests.request(id: id)?.status(at: now) }
