@@ -34,7 +34,7 @@ public struct LevelRule: Sendable, Equatable {
                   withheldStubVisibleTo: kind.withheldStubVisibleTo[level] ?? withheldStubVisibleTo, payloadAtRest: payloadAtRest, approval: approval, kind: kind.id)
     }
 
-    /// The items the rule speaks of, in words: "general items", or "general feedback items (the kind's rule)".
+    /// The items the rule speaks of, in words: "general items", or "general feedback items (the rule of kind feedback)".
     var subject: String {
         kind.map { "\(level.rawValue) \($0) items (the rule of kind \($0))" } ?? "\(level.rawValue) items"
     }

@@ -63,7 +63,8 @@ final class PostgresGroupCommitter: Sendable {
             }
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
-            let results = await commit(batch, store)
+            var results = await commit(batch, store)
+            if results.count != batch.count { results = batch.map { _ in .failure(StoreError.durability("the batch's results went missing")) } }
             if let observe = observer.withLock({ $0 }) { observe(batch.count, ContinuousClock.now - started) }
             var again: [Pending] = []
             for (pending, result) in zip(batch, results) {

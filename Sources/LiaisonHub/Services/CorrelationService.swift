@@ -41,7 +41,7 @@ public struct CorrelationService: Sendable {
             let base = try await itemService.visibleItem(id: id, in: context)
             guard base.access == .read else {
                 throw HubError(.forbidden, code: "not_readable", message: "you see only a withheld stub of item \(id), so not what it names",
-                               hint: "Ask for access to it (liaison request \(id) --reason ... --duration 7d); related items are shown for items you can read")
+                               hint: "Ask for access to it (liaison request --items \(id) --reason ... --for 7d); related items are shown for items you can read")
             }
             let marks = try await store.marks(of: id)
             var found = try await store.items(marked: marks, limit: Self.scanned + 1)
@@ -55,10 +55,11 @@ public struct CorrelationService: Sendable {
                 let shared = found[item.id] ?? []
                 switch accessNow.of(item) {
                 case .read:
+                    // A row that fails its seal is shown as the damaged stub it is, naming nothing.
                     let shown = vault.shown(item, as: .read, cipher)
-                    let opened = shown.item
-                    readable.append(RelatedItems.Readable(item: shown, persons: opened.persons.filter { sharedName(.person, $0, shared) },
-                                                          tags: opened.tags.filter { sharedName(.tag, $0, shared) }))
+                    let (persons, tags) = shown.damaged ? ([], []) : (shown.item.persons, shown.item.tags)
+                    readable.append(RelatedItems.Readable(item: shown, persons: persons.filter { sharedName(.person, $0, shared) },
+                                                          tags: tags.filter { sharedName(.tag, $0, shared) }))
                 case .withheld:
                     withheld.append(vault.shown(item, as: .withheld, cipher))
                 case .hidden:
@@ -107,7 +108,8 @@ public struct CorrelationService: Sendable {
             guard !ids.isEmpty else { return marked }
             var marks: [String: [String]] = [:]
             for item in try await items.items(ids: ids) {
-                marks[item.id] = vault.marks(of: try vault.opened(item, cipher))
+                // A row that fails its seal (logged as critical by the vault) is left unmarked rather than stop the hub.
+                marks[item.id] = (try? vault.opened(item, cipher)).map(vault.marks(of:)) ?? []
             }
             for id in ids where marks[id] == nil { marks[id] = [] }
             try await store.addMarks(marks)
