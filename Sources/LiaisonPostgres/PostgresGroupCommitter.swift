@@ -19,12 +19,7 @@ final class PostgresGroupCommitter: Sendable {
         let continuation: CheckedContinuation<any Sendable, any Error>
         var attempts = 1
     }
-    private struct State {
-        var queue: [Pending] = []
-        var draining = false
-    }
-
-    private let state = Mutex(State())
+    private let queue = Mutex(BatchQueue<Pending>())
     /// Caps a batch so a burst cannot make one transaction, and everyone's latency, unbounded.
     private let maximumBatch = 256
     /// How often a write that lost a race with another hub's transaction is tried before its error is returned.
@@ -40,12 +35,7 @@ final class PostgresGroupCommitter: Sendable {
     /// Runs `write` in the next batch `store` commits (the store that owns this committer).
     func submit<T: Sendable>(to store: PostgresStore, _ write: @escaping @Sendable (PostgresWrite) async throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let startDrain = state.withLock { state -> Bool in
-                state.queue.append(Pending(write: { try await write($0) }, continuation: continuation))
-                guard !state.draining else { return false }
-                state.draining = true
-                return true
-            }
+            let startDrain = queue.withLock { $0.add(Pending(write: { try await write($0) }, continuation: continuation)) }
             // The drain is a task of its own: a caller cancelled while its write is queued does not stop the batch.
             if startDrain { Task { await self.drain(store) } }
         }
@@ -54,13 +44,7 @@ final class PostgresGroupCommitter: Sendable {
 
     private func drain(_ store: PostgresStore) async {
         while true {
-            let batch = state.withLock { state -> [Pending] in
-                let count = min(state.queue.count, maximumBatch)
-                let batch = Array(state.queue.prefix(count))
-                state.queue.removeFirst(count)
-                if batch.isEmpty { state.draining = false }
-                return batch
-            }
+            let batch = queue.withLock { $0.next(maximum: maximumBatch) }
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
             var results = await commit(batch, store)
@@ -76,7 +60,7 @@ final class PostgresGroupCommitter: Sendable {
                     pending.continuation.resume(with: result)
                 }
             }
-            if !again.isEmpty { state.withLock { $0.queue.insert(contentsOf: again, at: 0) } }
+            if !again.isEmpty { queue.withLock { $0.retry(again) } }
         }
     }
 

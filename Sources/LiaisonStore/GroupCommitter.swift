@@ -13,13 +13,8 @@ final class GroupCommitter: Sendable {
         let write: Write
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
-    private struct State {
-        var queue: [Pending] = []
-        var draining = false
-    }
-
     private let writer: any DatabaseWriter
-    private let state = Mutex(State())
+    private let queue = Mutex(BatchQueue<Pending>())
     /// The committed end of the chain; read and written only on GRDB's writer queue (inside `drain`).
     private let tail = Mutex<AuditTail?>(nil)
     /// Caps a batch so a burst cannot make one transaction, and everyone's latency, unbounded.
@@ -36,12 +31,7 @@ final class GroupCommitter: Sendable {
 
     func submit<T: Sendable>(_ write: @escaping @Sendable (Database, inout AuditTail) throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let startDrain = state.withLock { state -> Bool in
-                state.queue.append(Pending(write: { db, tail in try write(db, &tail) }, continuation: continuation))
-                guard !state.draining else { return false }
-                state.draining = true
-                return true
-            }
+            let startDrain = queue.withLock { $0.add(Pending(write: { db, tail in try write(db, &tail) }, continuation: continuation)) }
             if startDrain { writer.asyncWriteWithoutTransaction { db in self.drain(db) } }
         }
         return result as! T
@@ -49,13 +39,7 @@ final class GroupCommitter: Sendable {
 
     private func drain(_ db: Database) {
         while true {
-            let batch = state.withLock { state -> [Pending] in
-                let count = min(state.queue.count, maximumBatch)
-                let batch = Array(state.queue.prefix(count))
-                state.queue.removeFirst(count)
-                if batch.isEmpty { state.draining = false }
-                return batch
-            }
+            let batch = queue.withLock { $0.next(maximum: maximumBatch) }
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
             commit(batch, db)

@@ -38,13 +38,6 @@ public protocol ItemStore: Sendable {
     func rectifications(answering feedback: [String]) async throws -> [Item]
 }
 
-extension ItemStore {
-    /// Stores an item that names no person and no tag.
-    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
-        try await insert(item, payload: payload, claim: claim, audit: audit, events: events, marks: [])
-    }
-}
-
 /// The blind index of the persons and tags items name: marks (`KeyRing.blindMark` of a normalised name) by item,
 /// never the names, so that the database alone does not tell whom a confidential item names.
 public protocol CorrelationStore: Sendable {

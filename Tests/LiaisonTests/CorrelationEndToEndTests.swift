@@ -79,6 +79,8 @@ struct CorrelationEndToEndTests {
             #expect(found.json["withheld"] as? Int == 1, "the restricted one; the hidden ones are not counted")
             let blank = try await hub.client("stationed-finance").get("/v1/persons?name=%E3%80%80")
             #expect(blank.status == 400 && blank.errorField == "name")
+            let long = try await hub.client("stationed-finance").get("/v1/persons?name=" + String(repeating: "%E5%BC%A0", count: 201))
+            #expect(long.status == 400 && long.errorField == "name" && long.errorMessage == "the name is longer than 200 characters", "\(long.text)")
             // The trail names the mark asked about, not the name.
             let entry = try #require(try await hub.store.auditEntries(matching: AuditQuery(limit: 10, action: "findPerson")).first)
             #expect(entry.record.detail["mark"]?.count == 64 && !entry.record.detail.values.contains { $0.contains("张") })

@@ -408,3 +408,10 @@ struct StoreContractTests {
         }
     }
 }
+
+extension ItemStore {
+    /// Stores an item without blind-index marks (the contract tests' items are not correlated).
+    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
+        try await insert(item, payload: payload, claim: claim, audit: audit, events: events, marks: [])
+    }
+}

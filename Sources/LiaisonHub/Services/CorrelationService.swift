@@ -77,6 +77,10 @@ public struct CorrelationService: Sendable {
     /// The items naming `name` that the reader may read, and how many more it sees withheld.
     public func person(_ name: String, in context: HubContext) async throws -> PersonAppearances {
         try await context.traced(.findPerson) {
+            // No longer than a pushed item's person may be.
+            guard ItemService.fits(name, ItemService.nameCharacters) else {
+                throw HubError.invalidField("name", "the name is longer than \(ItemService.nameCharacters) characters", hint: "Give the person's name as items write it, e.g. 张三")
+            }
             guard let mark = vault.marks(.person, [name]).first else {
                 throw HubError.invalidField("name", "the name is empty once white space is removed", hint: "Give the person's name, e.g. 张三")
             }

@@ -136,13 +136,14 @@ public struct DossierService: Sendable {
         // Per recurring person, who names them among the readable items, and how many withheld items name them too.
         let owners = Dictionary(readable.map { ($0.id, $0.owner) }, uniquingKeysWith: { first, _ in first })
         let withheldIDs = Set(visible.filter(\.isWithheld).map(\.item.id))
-        var recurring: [DossierSummary.Mention] = []
-        for var mention in top(persons) {
-            mention.agencies = Set(mention.items.compactMap { owners[$0] }).sorted()
-            if !withheldIDs.isEmpty, let mark = vault.marks(.person, [mention.name]).first {
-                mention.withheld = try await correlation.items(marked: [mark], limit: Int.max / 2).keys.filter(withheldIDs.contains).count
-            }
-            recurring.append(mention)
+        var recurring = top(persons)
+        let marks = recurring.map { vault.marks(.person, [$0.name]).first }
+        // One read for all of them: every item carrying any of their marks, with which.
+        let marked = withheldIDs.isEmpty ? [:] : try await correlation.items(marked: marks.compactMap { $0 }, limit: Int(Int32.max))
+        for index in recurring.indices {
+            recurring[index].agencies = Set(recurring[index].items.compactMap { owners[$0] }).sorted()
+            guard let mark = marks[index] else { continue }
+            recurring[index].withheld = marked.filter { withheldIDs.contains($0.key) && $0.value.contains(mark) }.count
         }
         var openLeads: [DossierSummary.OpenLead] = []
         for item in readable where item.kind == "lead" {

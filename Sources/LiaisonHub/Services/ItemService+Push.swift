@@ -159,8 +159,8 @@ extension ItemService {
             guard list.count <= limits.listEntries else {
                 throw HubError.invalidField(field, "\(field) has \(list.count) entries", hint: "Keep \(field) to \(limits.listEntries) entries")
             }
-            guard list.allSatisfy({ Self.hasText($0) && Self.fits($0, 200) }) else {
-                throw HubError.invalidField(field, "\(field) has an empty or over-long entry", hint: "Each entry of \(field) is a name of 1 to 200 characters")
+            guard list.allSatisfy({ Self.hasText($0) && Self.fits($0, Self.nameCharacters) }) else {
+                throw HubError.invalidField(field, "\(field) has an empty or over-long entry", hint: "Each entry of \(field) is a name of 1 to \(Self.nameCharacters) characters")
             }
             for entry in list { try HubError.requireStorable(entry, field: field) }
         }
@@ -177,6 +177,9 @@ extension ItemService {
     static func hasText(_ text: String) -> Bool {
         text.unicodeScalars.contains { !$0.properties.isWhitespace }
     }
+
+    /// The longest person or tag (openapi.yaml says the same).
+    static let nameCharacters = 200
 
     /// Whether the text has at most `characters` characters; counting graphemes only when the byte count leaves doubt.
     static func fits(_ text: String, _ characters: Int) -> Bool {
