@@ -6,7 +6,7 @@ public enum AuditAction: String, Sendable, CaseIterable {
     // Items and their payloads.
     case pushItem, listItems, getItem, getItemPayload, explainAccess, updateItem
     // Correlation inside the tiers.
-    case relatedItems, findPerson
+    case relatedItems, findPerson, listAlerts
     // Sharing beyond the policy.
     case createRequest, getRequest, listRequests, approveRequest, denyRequest, listGrants, revokeGrant
     case readFeed, listLeads, createDossier, getDossier, listRectification
@@ -14,6 +14,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case listAudit, getAuditHead, listAuditHeads, getKeyRing, rotateKeys, getHubCertificate, whoami, healthz
     /// The hub retired key-ring versions no data key uses any more.
     case retireKeys
+    /// A push made a risk-alert rule hold: the hub raised an alert (recorded with the push, actor `hub`).
+    case raiseAlert
     /// The operator reloaded the policy (SIGHUP).
     case reloadPolicy
     /// A client certificate was refused before any operation.

@@ -18,6 +18,8 @@ public struct FeedEvent: Sendable, Equatable {
         case grantRevoked = "grant.revoked"
         /// A lead this principal's agency holds (or held until this change) moved.
         case leadChanged = "lead.changed"
+        /// A push made a risk-alert rule of the policy hold; `detail` says which rule, units, items and agencies.
+        case riskAlert = "risk.alert"
     }
 
     public let principal: String

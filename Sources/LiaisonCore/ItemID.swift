@@ -24,6 +24,11 @@ public final class ItemIDGenerator: Sendable {
         return Self.encode(millis, digits: 10) + Self.encode(sequence, digits: 6)
     }
 
+    /// The smallest id any hub gives an item created at `date` or later: item ids at or above it are a time range.
+    public static func lowerBound(at date: Date) -> String {
+        encode(UInt64(max(0, date.millisecondsSince1970)), digits: 10) + encode(0, digits: 6)
+    }
+
     static func encode(_ value: UInt64, digits: Int) -> String {
         var chars = [UInt8](repeating: 0, count: digits)
         var rest = value

@@ -11,6 +11,8 @@ public struct Policy: Sendable {
     public let requestLifetime: Period
     /// How long before its window opens an inspection team may build a dossier of its unit.
     public let dossierLeadTime: Period
+    /// The risk-alert rules (`alerts:`), in the order declared.
+    public let alerts: [AlertRule]
     /// Stationed group id -> the office that leads it, derived once at load.
     let officeLeading: [String: String]
     /// Every principal resolved once, so the hot path never re-derives them.
@@ -18,7 +20,9 @@ public struct Policy: Sendable {
     /// For each kind with rules of its own, the rule of each level for items of that kind, derived once at load.
     let kindRules: [String: [Classification: LevelRule]]
 
-    init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule], requestLifetime: Period, dossierLeadTime: Period) {
+    init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule], requestLifetime: Period, dossierLeadTime: Period,
+         alerts: [AlertRule] = []) {
+        self.alerts = alerts
         self.requestLifetime = requestLifetime
         self.dossierLeadTime = dossierLeadTime
         self.agencies = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

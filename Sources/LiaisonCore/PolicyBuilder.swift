@@ -8,6 +8,7 @@ struct PolicyBuilder {
     private var units: [Unit] = []
     private var kinds: [ItemKind] = []
     private var levels: [LevelRule] = []
+    private var alerts: [AlertRule] = []
     /// Where each id was first declared, per namespace, to report duplicates with both places.
     private var declared: [String: [String: String]] = [:]
     /// References to check once every file is read: (namespace, id, what refers, file, node).
@@ -41,6 +42,7 @@ struct PolicyBuilder {
             }
         }
         if let node = top["levels"] { readLevels(node, &reader) }
+        for item in reader.list(top["alerts"], "alerts") { readAlert(item, &reader) }
         if let node = top["requests"], let f = reader.fields(node, of: "requests", allowed: ["lifetime"], required: ["lifetime"]),
            let lifetime = reader.period(f["lifetime"], "requests.lifetime") {
             requestLifetime = lifetime
@@ -115,6 +117,51 @@ struct PolicyBuilder {
         }
         if declare(id, in: "principal", at: f["id"]!, &reader) {
             people.append(Person(id: id, name: name, agency: agency, roles: roles))
+        }
+    }
+
+    private mutating func readAlert(_ node: Node, _ reader: inout PolicyFileReader) {
+        let allowed = ["id", "name", "match", "kinds", "min_items", "min_agencies", "within", "notify"]
+        guard let f = reader.fields(node, of: "an alert rule", allowed: allowed, required: ["id", "name", "match", "within", "notify"]),
+              let id = reader.identifier(f["id"], "alert rule id"), let name = reader.string(f["name"], "alert rule name") else { return }
+        // Every field is read before giving up, so that all of its problems are reported at once.
+        let matchText = reader.string(f["match"], "match of alert rule '\(id)'")
+        let grouping = matchText.flatMap(AlertRule.Grouping.init(rawValue:))
+        if let matchText, grouping == nil {
+            reader.problem(at: f["match"], "alert rule '\(id)' matches by unknown '\(matchText)'",
+                           hint: "Use one of: \(AlertRule.Grouping.allCases.map(\.rawValue).joined(separator: ", ")) (items naming one person or tag, or about one unit)")
+        }
+        let kinds = f["kinds"].map { reader.identifiers($0, "kinds of alert rule '\(id)'") }
+        for (kind, at) in kinds ?? [] { refer(to: kind, in: "kind", from: "alert rule '\(id)' counts kind", at: at, reader) }
+        let minimumItems = f["min_items"].map { reader.count($0, "min_items of alert rule '\(id)'", in: 1...10_000) } ?? 1
+        let minimumAgencies = f["min_agencies"].map { reader.count($0, "min_agencies of alert rule '\(id)'", in: 1...1_000) } ?? 1
+        let window = reader.period(f["within"], "within of alert rule '\(id)'")
+        var notify: [AlertRule.Audience] = []
+        for item in reader.list(f["notify"], "notify of alert rule '\(id)'") {
+            guard let text = reader.string(item, "an audience") else { continue }
+            guard let audience = AlertRule.Audience(rawValue: text) else {
+                reader.problem(at: item, "alert rule '\(id)' notifies unknown '\(text)'", hint: "Use one of: \(AlertRule.Audience.names)")
+                continue
+            }
+            notify.append(audience)
+        }
+        guard let grouping, let minimumItems, let minimumAgencies, let window else { return }
+        if kinds?.isEmpty == true {
+            reader.problem(at: f["kinds"], "alert rule '\(id)' counts no kind", hint: "List the kinds it counts, e.g. [petition], or drop `kinds` to count every kind")
+            return
+        }
+        if minimumItems < 2 && minimumAgencies < 2 {
+            reader.problem(at: node, "alert rule '\(id)' holds for a single item, so it would alert on every push",
+                           hint: "Set min_items or min_agencies to 2 or more")
+            return
+        }
+        guard !notify.isEmpty else {
+            reader.problem(at: f["notify"], "alert rule '\(id)' notifies no one", hint: "List who hears of it, e.g. [commission-approvers, owner-offices]")
+            return
+        }
+        if declare(id, in: "alert rule", at: f["id"]!, &reader) {
+            alerts.append(AlertRule(id: id, name: name, grouping: grouping, kinds: kinds.map { Set($0.map(\.0)) }, minimumItems: minimumItems,
+                                    minimumAgencies: minimumAgencies, window: window, notify: notify))
         }
     }
 
@@ -199,6 +246,8 @@ struct PolicyBuilder {
                 reader.problem(at: reference.node, "\(reference.what) '\(reference.id)', which is not declared", hint: "Declare it under `units:` or fix the spelling")
             case "agency" where agencyByID[reference.id] == nil:
                 reader.problem(at: reference.node, "\(reference.what) '\(reference.id)', which is not a declared agency", hint: "Declare it under `agencies:` or fix the spelling")
+            case "kind" where declared["kind"]?[reference.id] == nil:
+                reader.problem(at: reference.node, "\(reference.what) '\(reference.id)', which is not declared", hint: "Declare it under `kinds:` or fix the spelling")
             case "stationed group" where agencyByID[reference.id]?.type != .stationedGroup:
                 reader.problem(at: reference.node, "\(reference.what) '\(reference.id)', which is not a declared stationed group", hint: "Declare it under `agencies:` with `type: stationed-group`")
             default: break
@@ -224,6 +273,6 @@ struct PolicyBuilder {
         }
         guard problems.isEmpty else { throw PolicyError(problems: problems) }
         return Policy(agencies: agencies, people: people, units: units, kinds: kinds, levels: levels, requestLifetime: requestLifetime,
-                      dossierLeadTime: dossierLeadTime)
+                      dossierLeadTime: dossierLeadTime, alerts: alerts)
     }
 }

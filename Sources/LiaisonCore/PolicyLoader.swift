@@ -4,9 +4,9 @@ import Yams
 /// Reads every `*.yaml` file of a policy folder into one `Policy`, validating all of it.
 ///
 /// Each file is a mapping whose top-level keys are any of `agencies`, `people`, `units`, `kinds`
-/// `levels` and `requests`; a section may be split across files. See `policies/README.md` for the format.
+/// `levels`, `requests`, `dossiers` and `alerts`; a section may be split across files. See `policies/README.md` for the format.
 public enum PolicyLoader {
-    static let sections = ["agencies", "people", "units", "kinds", "levels", "requests", "dossiers"]
+    static let sections = ["agencies", "people", "units", "kinds", "levels", "requests", "dossiers", "alerts"]
 
     public static func load(directory: String) throws -> Policy {
         let url = URL(fileURLWithPath: directory)

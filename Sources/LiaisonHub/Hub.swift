@@ -16,6 +16,7 @@ public final class Hub: Sendable {
     public let keys: KeyService
     public let audit: AuditService
     public let correlation: CorrelationService
+    public let alerts: AlertService
     public let limits: HubLimits
 
     /// The policy in force; `reloadPolicy` replaces it whole. A request decides under the snapshot its
@@ -56,7 +57,9 @@ public final class Hub: Sendable {
         let waiters = FeedWaiters()
         let items = ItemService(store: store, grants: store, access: access, vault: vault, ids: ids, feedWaiters: waiters, limits: limits,
                                 identity: identity, logger: logger)
-        let sharing = SharingService(requests: store, grants: store, items: store, access: access, vault: vault, ids: ids, feedWaiters: waiters,
+        let alerts = AlertService(store: store, items: store, access: access)
+        self.alerts = alerts
+        let sharing = SharingService(requests: store, grants: store, items: store, alerts: alerts, access: access, vault: vault, ids: ids, feedWaiters: waiters,
                                      limits: limits, logger: logger)
         self.items = items
         self.sharing = sharing

@@ -5,12 +5,15 @@ public import LiaisonCore
 public struct NewAccessRequest: Sendable {
     public var items: [String]?
     public var unit: String?
+    /// A risk alert sent to the requester: the items behind it that it cannot read and an approver could grant.
+    public var alert: String?
     public var reason: String?
     public var duration: String?
 
-    public init(items: [String]? = nil, unit: String? = nil, reason: String? = nil, duration: String? = nil) {
+    public init(items: [String]? = nil, unit: String? = nil, alert: String? = nil, reason: String? = nil, duration: String? = nil) {
         self.items = items
         self.unit = unit
+        self.alert = alert
         self.reason = reason
         self.duration = duration
     }

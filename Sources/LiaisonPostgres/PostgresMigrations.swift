@@ -91,6 +91,13 @@ enum PostgresMigrations {
             "CREATE TABLE item_unmarked (item_id TEXT PRIMARY KEY REFERENCES item(id))",
             "INSERT INTO item_unmarked (item_id) SELECT id FROM item WHERE persons != '[]' OR tags != '[]' OR sealed_meta IS NOT NULL",
         ]),
+        (7, "risk alerts", [
+            """
+            CREATE TABLE risk_alert (id TEXT PRIMARY KEY, rule TEXT NOT NULL, time BIGINT NOT NULL, trigger_item TEXT NOT NULL,
+                                     items TEXT NOT NULL, owners TEXT NOT NULL, units TEXT NOT NULL, notified TEXT NOT NULL)
+            """,
+            "CREATE TABLE risk_alert_reader (principal TEXT NOT NULL, alert_id TEXT NOT NULL REFERENCES risk_alert(id), PRIMARY KEY (principal, alert_id))",
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

@@ -313,7 +313,8 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     // MARK: items
 
-    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String]) async throws -> InsertOutcome {
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String],
+                       watch: AlertWatch?) async throws -> InsertOutcome {
         try await committed { write in
             let connection = write.connection
             var entry = audit
@@ -360,6 +361,13 @@ public final class PostgresStore: HubStore, CommitObservable {
             try await self.insert(marks: marks, of: item.id, on: connection)
             write.record([entry])
             write.publish(events)
+            if let watch {
+                for alert in watch.raise(try await self.watchedItems(watch.keys, on: connection)) {
+                    try await self.insert(alert.alert, on: connection)
+                    write.record([alert.audit])
+                    write.publish(alert.events)
+                }
+            }
             return .created(item)
         }
     }

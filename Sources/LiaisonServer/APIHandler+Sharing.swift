@@ -9,7 +9,7 @@ import ServiceLifecycle
 extension APIHandler {
     func createRequest(_ input: Operations.CreateRequest.Input) async throws -> Operations.CreateRequest.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        let view = try await hub.sharing.createRequest(NewAccessRequest(items: body.items, unit: body.unit, reason: body.reason, duration: body.duration), in: try context())
+        let view = try await hub.sharing.createRequest(NewAccessRequest(items: body.items, unit: body.unit, alert: body.alert, reason: body.reason, duration: body.duration), in: try context())
         return .created(.init(body: .json(Self.schema(view))))
     }
 

@@ -91,6 +91,15 @@ struct APIHandler: APIProtocol {
         return .ok(.init(body: .json(.init(items: found.readable.map(Self.schema), withheld: found.withheld))))
     }
 
+    func listAlerts(_ input: Operations.ListAlerts.Input) async throws -> Operations.ListAlerts.Output {
+        let views = try await hub.alerts.alerts(limit: input.query.limit ?? 100, in: try context())
+        return .ok(.init(body: .json(.init(alerts: views.map { view in
+            let alert = view.alert
+            return .init(id: alert.id, rule: alert.rule, ruleName: view.ruleName, time: alert.time, units: alert.units, items: alert.itemIDs.count,
+                         agencies: alert.itemsByAgency.sorted { $0.key < $1.key }.map { .init(agency: $0.key, items: $0.value) }, unread: view.unread)
+        }))))
+    }
+
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
         let ranges = input.headers.accept.map { $0.contentType.rawValue.lowercased() }
         let payload = try await hub.items.payload(id: input.path.id, in: try context(), presenting: RequestPrincipal.certificate) { sealed in

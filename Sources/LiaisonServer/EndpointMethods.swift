@@ -4,7 +4,7 @@
 public enum EndpointMethods {
     public static let table: [(template: String, methods: [String])] = [
         ("/healthz", ["GET"]), ("/v1/whoami", ["GET"]), ("/v1/items", ["GET", "POST"]), ("/v1/items/{id}", ["GET", "PATCH"]),
-        ("/v1/items/{id}/payload", ["GET"]), ("/v1/items/{id}/related", ["GET"]), ("/v1/persons", ["GET"]), ("/v1/leads", ["GET"]), ("/v1/hub/certificate", ["GET"]), ("/v1/admin/keys", ["GET"]),
+        ("/v1/items/{id}/payload", ["GET"]), ("/v1/items/{id}/related", ["GET"]), ("/v1/persons", ["GET"]), ("/v1/alerts", ["GET"]), ("/v1/leads", ["GET"]), ("/v1/hub/certificate", ["GET"]), ("/v1/admin/keys", ["GET"]),
         ("/v1/admin/keys/rotate", ["POST"]), ("/v1/requests", ["GET", "POST"]), ("/v1/requests/{id}", ["GET"]),
         ("/v1/requests/{id}/approve", ["POST"]), ("/v1/requests/{id}/deny", ["POST"]), ("/v1/grants", ["GET"]), ("/v1/grants/{id}", ["DELETE"]),
         ("/v1/dossiers", ["POST"]), ("/v1/dossiers/{id}", ["GET"]), ("/v1/rectification", ["GET"]), ("/v1/feed", ["GET"]),
@@ -15,7 +15,7 @@ public enum EndpointMethods {
     public static let operationIDs: [String: String] = [
         "GET /healthz": "healthz", "GET /v1/whoami": "whoami", "GET /v1/items": "listItems", "POST /v1/items": "pushItem",
         "GET /v1/items/{id}": "getItem", "PATCH /v1/items/{id}": "updateItem", "GET /v1/items/{id}/payload": "getItemPayload",
-        "GET /v1/items/{id}/related": "relatedItems", "GET /v1/persons": "findPerson",
+        "GET /v1/items/{id}/related": "relatedItems", "GET /v1/persons": "findPerson", "GET /v1/alerts": "listAlerts",
         "GET /v1/leads": "listLeads", "GET /v1/hub/certificate": "getHubCertificate", "GET /v1/admin/keys": "getKeyRing",
         "POST /v1/admin/keys/rotate": "rotateKeys", "GET /v1/requests": "listRequests", "POST /v1/requests": "createRequest",
         "GET /v1/requests/{id}": "getRequest", "POST /v1/requests/{id}/approve": "approveRequest", "POST /v1/requests/{id}/deny": "denyRequest",

@@ -26,8 +26,10 @@ public protocol ItemStore: Sendable {
     /// Stores an item and its payload durably before returning (or finds the earlier push under the same claim),
     /// appending `audit` to the trail in the same transaction (its outcome and target adjusted for a replay or conflict).
     /// `events` are appended only if the item is created (not for a replay or a conflict).
-    /// `marks` are the item's blind-index marks (`CorrelationStore`), stored with it.
-    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String]) async throws -> InsertOutcome
+    /// `marks` are the item's blind-index marks (`CorrelationStore`), stored with it. Once a created item is stored,
+    /// `watch` (if any) is shown the items of its keys and the alerts it raises are stored with their entries and events.
+    func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String],
+                watch: AlertWatch?) async throws -> InsertOutcome
     func item(id: String) async throws -> Item?
     func payload(id: String) async throws -> StoredPayload?
     /// Newest first.
@@ -49,6 +51,13 @@ public protocol CorrelationStore: Sendable {
     func unmarkedItems(limit: Int) async throws -> [String]
     /// Stores the marks of items stored before the index and takes them off the unmarked list, in one transaction.
     func addMarks(_ marks: [String: [String]]) async throws
+}
+
+/// Risk alerts the rules raised (stored with the push that raised each, `ItemStore.insert`).
+public protocol AlertStore: Sendable {
+    func alert(id: String) async throws -> RiskAlert?
+    /// The newest `limit` alerts that went to `principal` (nil: every alert), newest first.
+    func alerts(notifying principal: String?, limit: Int) async throws -> [RiskAlert]
 }
 
 /// The wrapped data keys of encrypted items, which key rotation rewraps.
@@ -159,7 +168,7 @@ public protocol DossierStore: Sendable {
 }
 
 /// Everything the hub keeps: what a store implements to serve a whole hub.
-public typealias HubStore = AuditStore & ItemStore & DataKeyStore & RequestStore & GrantStore & FeedStore & LeadStore & DossierStore & CorrelationStore
+public typealias HubStore = AuditStore & ItemStore & DataKeyStore & RequestStore & GrantStore & FeedStore & LeadStore & DossierStore & CorrelationStore & AlertStore
 
 /// A store that can say how its commits go, for the operator's metrics.
 public protocol CommitObservable: Sendable {

@@ -57,14 +57,18 @@ public final class SQLiteStore: HubStore, CommitObservable {
         }
     }
 
-    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String]) async throws -> InsertOutcome {
+    public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String],
+                       watch: AlertWatch?) async throws -> InsertOutcome {
         try await committer.submit { db, tail in
             let outcome = try Self.insert(item, payload: payload, claim: claim, in: db)
             var entry = audit
+            var raised: [RaisedAlert] = []
             switch outcome {
             case .created:
                 try Self.insert(marks: marks, of: item.id, in: db)
                 try Self.append(events, in: db)
+                // One writer: the pushes before this one in the batch are visible, those after it are not yet stored.
+                if let watch { raised = watch.raise(try Self.watchedItems(watch.keys, in: db)) }
             case .replayed(let first):
                 entry.targets = [first.id]
                 entry.outcome = "replayed"
@@ -74,6 +78,11 @@ public final class SQLiteStore: HubStore, CommitObservable {
                 entry.detail["code"] = "idempotency_conflict"
             }
             try tail.append(entry, db)
+            for alert in raised {
+                try Self.insert(alert.alert, in: db)
+                try Self.append(alert.events, in: db)
+                try tail.append(alert.audit, db)
+            }
             return outcome
         }
     }

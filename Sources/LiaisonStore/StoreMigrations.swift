@@ -214,6 +214,14 @@ extension SQLiteStore {
                 INSERT INTO item_unmarked (item_id) SELECT id FROM item WHERE persons != '[]' OR tags != '[]' OR sealed_meta IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v13: risk alerts") { db in
+            try db.execute(sql: """
+                CREATE TABLE risk_alert (id TEXT PRIMARY KEY, rule TEXT NOT NULL, time INTEGER NOT NULL, trigger_item TEXT NOT NULL,
+                                         items TEXT NOT NULL, owners TEXT NOT NULL, units TEXT NOT NULL, notified TEXT NOT NULL);
+                CREATE TABLE risk_alert_reader (principal TEXT NOT NULL, alert_id TEXT NOT NULL REFERENCES risk_alert(id),
+                                                PRIMARY KEY (principal, alert_id)) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

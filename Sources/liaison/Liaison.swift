@@ -15,7 +15,7 @@ struct Liaison: AsyncParsableCommand {
             """,
         subcommands: [Whoami.self, Push.self, List.self, Show.self, Get.self, PolicyCommand.self, AuditCommand.self, KeysCommand.self,
                       RequestCommand.self, RequestsCommand.self, ApproveCommand.self, DenyCommand.self, GrantsCommand.self, RevokeCommand.self, WatchCommand.self, LeadsCommand.self,
-                      DossierCommand.self, RectificationCommand.self, RelatedCommand.self, PersonCommand.self]
+                      DossierCommand.self, RectificationCommand.self, RelatedCommand.self, PersonCommand.self, AlertsCommand.self]
     )
 
     /// As ArgumentParser's own, with the exit statuses of `ExitStatus`.

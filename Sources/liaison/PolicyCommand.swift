@@ -17,7 +17,7 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             do {
                 let policy = try PolicyLoader.load(directory: directory)
-                print("\(directory): valid. \(policy.agencies.count) agencies, \(policy.people.count) people, \(policy.units.count) units, \(policy.kinds.count) kinds; principals: \(policy.principalIDs.joined(separator: ", "))")
+                print("\(directory): valid. \(policy.agencies.count) agencies, \(policy.people.count) people, \(policy.units.count) units, \(policy.kinds.count) kinds, \(policy.alerts.count) alert rules; principals: \(policy.principalIDs.joined(separator: ", "))")
             } catch let error as PolicyError {
                 Output.error("\(directory) is invalid:")
                 for problem in error.problems { FileHandle.standardError.write(Data("  \(problem)\n".utf8)) }

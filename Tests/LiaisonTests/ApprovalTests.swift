@@ -177,7 +177,7 @@ struct ApprovalTests {
                 (["items": [ids["confidential"]!], "reason": "r", "duration": "15d"], "duration", "15d is longer than the 14d the policy allows for confidential items"),
                 (["items": [ids["confidential"]!], "reason": "r", "duration": "a week"], "duration", "'a week' is not a duration"),
                 (["items": [ids["confidential"]!], "reason": "r"], "duration", "the field 'duration' is missing"),
-                (["items": [ids["confidential"]!], "unit": "transport-bureau", "reason": "r", "duration": "1d"], "items", "give either items or unit, not both and not neither"),
+                (["items": [ids["confidential"]!], "unit": "transport-bureau", "reason": "r", "duration": "1d"], "items", "give one of items, unit or alert"),
                 (["unit": "moon-bureau", "reason": "r", "duration": "1d"], "unit", "unknown unit 'moon-bureau'"),
             ]
             for (fields, field, message) in cases {

@@ -168,7 +168,7 @@ struct CLITests {
     @Test func policyCheckReportsEveryProblemOffline() async throws {
         let good = try await liaison(nil, ["policy", "check", Paths.policies])
         #expect(good.status == 0)
-        #expect(good.stdout.contains("valid. 7 agencies, 6 people, 4 units, 7 kinds"))
+        #expect(good.stdout.contains("valid. 7 agencies, 6 people, 4 units, 7 kinds, 2 alert rules;"))
 
         let bad = try Paths.temporaryDirectory("check")
         try "units:\n  - id: u1\n    name: 单位\n    owner: x\nagencies:\n  - id: g\n    name: 组\n    type: stationed-group\n    units: [u2]\n"

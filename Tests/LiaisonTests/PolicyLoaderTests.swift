@@ -150,6 +150,71 @@ struct PolicyLoaderTests {
         #expect(found.first?.hint.contains("Allowed keys: general, restricted, confidential") == true)
     }
 
+    @Test func theExampleAlertRulesLoadAsWritten() throws {
+        let policy = try PolicyLoader.load(directory: Paths.policies)
+        #expect(policy.alerts == [
+            AlertRule(id: "person-across-agencies", name: "同一人员被多个单位反映 (one person named by several agencies)", grouping: .person, kinds: nil,
+                      minimumItems: 1, minimumAgencies: 2, window: Period(seconds: 180 * 86_400), notify: [.commissionApprovers, .ownerOffices]),
+            AlertRule(id: "petitions-about-unit", name: "同一单位信访集中 (petitions gathering on one unit)", grouping: .unit, kinds: ["petition"],
+                      minimumItems: 3, minimumAgencies: 1, window: Period(seconds: 30 * 86_400), notify: [.unitStationedGroup, .unitOffice, .commissionApprovers]),
+        ])
+        #expect(policy.alertRules(counting: "petition").map(\.id) == ["person-across-agencies", "petitions-about-unit"])
+        #expect(policy.alertRules(counting: "report").map(\.id) == ["person-across-agencies"])
+        // Who hears of an alert: the unit's stationed group and its office with their people, and the commission's approvers.
+        let petitions = policy.alerts[1]
+        #expect(policy.audience(of: petitions, owners: ["stationed-health"], units: ["transport-bureau"])
+                == ["chen.jie", "li.na", "office-3", "stationed-transport", "wang.fang", "zhang.wei"])
+        // The offices leading the owners: an office that pushed leads itself; an inspection team has none.
+        let person = policy.alerts[0]
+        #expect(policy.audience(of: person, owners: ["stationed-health", "office-3", "inspection-2"], units: ["audit-bureau"])
+                == ["chen.jie", "li.na", "office-3", "office-5", "zhang.wei"])
+    }
+
+    @Test func badAlertRulesAreEachReportedWithTheirLine() {
+        let text = valid + """
+
+            alerts:
+              - id: a
+                name: 甲
+                match: cadre
+                within: 30d
+                notify: [everyone]
+              - id: b
+                name: 乙
+                match: unit
+                kinds: [memo]
+                min_items: 3
+                within: 30 days
+                notify: [owners]
+              - id: c
+                name: 丙
+                match: person
+                within: 30d
+                notify: [owners]
+              - id: d
+                name: 丁
+                match: tag
+                min_agencies: 2
+                within: 7d
+                notify: []
+              - id: e
+                name: 戊
+                match: unit
+            """
+        let found = problems([("p.yaml", text)])
+        #expect(found.map(\.message) == [
+            "alert rule 'a' matches by unknown 'cadre'", "alert rule 'a' notifies unknown 'everyone'",
+            "within of alert rule 'b' '30 days' is not a length of time",
+            "alert rule 'c' holds for a single item, so it would alert on every push",
+            "alert rule 'd' notifies no one",
+            "an alert rule lacks the required key 'within'", "an alert rule lacks the required key 'notify'",
+            "alert rule 'b' counts kind 'memo', which is not declared",
+        ])
+        #expect(found.map(\.line) == [29, 31, 37, 39, 49, 50, 50, 35])
+        #expect(found.first?.hint == "Use one of: person, tag, unit (items naming one person or tag, or about one unit)")
+        #expect(found[1].hint == "Use one of: \(AlertRule.Audience.names)")
+    }
+
     @Test func confidentialStoredPlainIsRefused() {
         let text = valid.replacingOccurrences(of: "payload_at_rest: encrypted", with: "payload_at_rest: plain")
         let found = problems([("p.yaml", text)])

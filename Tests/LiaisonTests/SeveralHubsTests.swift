@@ -46,4 +46,32 @@ struct SeveralHubsTests {
             }
         }
     }
+
+    /// Pushes on two hubs at once that make one rule hold raise one alert: a push holds its key's lock until it
+    /// commits, so the other hub's push sees its item (`PostgresStore.watchedItems`).
+    @Test func concurrentPushesOnTwoHubsRaiseAnOccurrenceOnce() async throws {
+        let (folderA, folderB) = try await Self.sharedFolders()
+        try await TestHub.with(dataDirectory: folderA, store: .postgres) { a in
+            try await TestHub.with(dataDirectory: folderB, store: .postgres) { b in
+                let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                    for index in 0..<16 {
+                        let hub = index % 2 == 0 ? a : b
+                        group.addTask {
+                            let pushed = try await hub.client(index % 4 < 2 ? "stationed-transport" : "office-3")
+                                .push(kind: "petition", unit: "transport-bureau", classification: "general", overrides: ["persons": ["张三"]])
+                            return try #require(pushed.json["id"] as? String, "\(pushed.text)")
+                        }
+                    }
+                    return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+                }
+                let alerts = try await a.store.alerts(notifying: nil, limit: 100)
+                // One for the three petitions, one for 张三 named by two agencies.
+                #expect(alerts.map(\.rule).sorted() == ["person-across-agencies", "petitions-about-unit"])
+                let petitions = try #require(alerts.first { $0.rule == "petitions-about-unit" })
+                #expect(petitions.itemIDs.count == 3 && Set(petitions.itemIDs).isSubset(of: ids))
+                let person = try #require(alerts.first { $0.rule == "person-across-agencies" })
+                #expect(Set(person.owners) == ["stationed-transport", "office-3"] && Set(person.itemIDs).isSubset(of: ids))
+            }
+        }
+    }
 }

@@ -412,6 +412,6 @@ struct StoreContractTests {
 extension ItemStore {
     /// Stores an item without blind-index marks (the contract tests' items are not correlated).
     func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent]) async throws -> InsertOutcome {
-        try await insert(item, payload: payload, claim: claim, audit: audit, events: events, marks: [])
+        try await insert(item, payload: payload, claim: claim, audit: audit, events: events, marks: [], watch: nil)
     }
 }

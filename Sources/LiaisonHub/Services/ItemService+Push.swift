@@ -34,20 +34,25 @@ extension ItemService {
         let audit = AuditRecord(time: now, actor: pusher.id, action: .pushItem, targets: [id], unit: item.unit, detail: detail)
         let events = pushEvents(item, by: pusher, under: policy)
         let marks = vault.marks(of: item)
+        let watch = alertWatch(for: item, under: policy)
         let outcome: InsertOutcome
         if encrypted {
             // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
             outcome = try await sealedInsert { cipher in
                 let (kept, payload) = try vault.encrypted(item, payload: request.payload, with: cipher)
-                return try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events, marks: marks)
+                return try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events, marks: marks, watch: watch)
             }
         } else {
             outcome = try await store.insert(vault.sealed(item), payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim,
-                                             audit: audit, events: events, marks: marks)
+                                             audit: audit, events: events, marks: marks, watch: watch)
         }
         switch outcome {
         case .created:
-            feedWaiters.notify(events.map(\.principal))
+            let raised = watch?.raised ?? []
+            feedWaiters.notify(events.map(\.principal) + raised.flatMap { $0.alert.notified })
+            for alert in raised {
+                logger.notice("risk alert raised", metadata: ["alert": "\(alert.alert.id)", "rule": "\(alert.alert.rule)", "items": "\(alert.alert.itemIDs.count)"])
+            }
             return PushReceipt(item: VisibleItem(item: item, access: .read), replayed: false)
         case .replayed(let first):
             return PushReceipt(item: VisibleItem(item: try vault.opened(first, ring), access: .read), replayed: true)

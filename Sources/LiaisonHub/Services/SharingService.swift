@@ -10,6 +10,7 @@ public struct SharingService: Sendable {
     let requests: any RequestStore
     let grants: any GrantStore
     let items: any ItemStore
+    let alerts: AlertService
     let access: AccessResolver
     let vault: ItemVault
     let ids: ItemIDGenerator
@@ -29,13 +30,13 @@ public struct SharingService: Sendable {
                                         unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
             var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
             if let unit = new.unit { detail["unit"] = unit }
+            if let alert = new.alert { detail["alert"] = alert }
             // Each approver the request concerns learns that it awaits them.
             let approvers = Set(items.flatMap { policy.eligibleApprovers(for: $0.subject, forRequestBy: requester.agency.id, at: now) })
             let levels = Set(items.map(\.classification.rawValue)).sorted().joined(separator: ",")
-            let events = approvers.sorted().map {
-                FeedEvent(principal: $0, kind: .requestAwaitingReview, time: now, request: request.id,
-                          detail: ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels])
-            }
+            var said = ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels]
+            if let alert = new.alert { said["alert"] = alert }
+            let events = approvers.sorted().map { FeedEvent(principal: $0, kind: .requestAwaitingReview, time: now, request: request.id, detail: said) }
             try await requests.insertRequest(request, audit: AuditRecord(time: now, actor: requester.id, action: .createRequest, targets: [request.id] + request.itemIDs,
                                                                          unit: new.unit, detail: detail), events: events)
             feedWaiters.notify(approvers)
@@ -159,14 +160,16 @@ public struct SharingService: Sendable {
             throw HubError.invalidField("duration", "'\(durationText)' is not a duration", hint: Period.formatHint)
         }
         let items: [Item]
-        switch (new.items, new.unit) {
-        case (let ids?, nil):
+        switch (new.items, new.unit, new.alert) {
+        case (let ids?, nil, nil):
             items = try await requestable(ids, in: context, limit: itemLimit)
-        case (nil, let unit?):
+        case (nil, let unit?, nil):
             items = try await withheldItems(of: unit, in: context)
+        case (nil, nil, let alert?):
+            items = try await itemsBehind(alert, in: context)
         default:
-            throw HubError.invalidField("items", "give either items or unit, not both and not neither",
-                                        hint: "Ask for item ids (--items ID...) or for every item of a unit you cannot read yet (--unit UNIT)")
+            throw HubError.invalidField("items", "give one of items, unit or alert",
+                                        hint: "Ask for item ids (--items ID...), for every item of a unit you cannot read yet (--unit UNIT), or for the items behind a risk alert (--alert ID)")
         }
         var highest: (Classification, Period)?
         let unapprovable = policy.unapprovable(items, forRequestBy: requester.agency.id, at: now)
@@ -234,6 +237,28 @@ public struct SharingService: Sendable {
             throw HubError.invalidField("unit", "\(withheld.count) withheld items in \(unit)", hint: "Ask for at most \(limits.requestItems) items, by id, or build an inspection dossier of the unit")
         }
         return withheld.reversed()
+    }
+
+    /// The items behind an alert sent to the requester that it cannot read yet and some approver could grant it:
+    /// the alert already told it they exist, and by which agencies.
+    func itemsBehind(_ alertID: String, in context: HubContext) async throws -> [Item] {
+        let (policy, requester, now) = (context.policy, context.principal, context.now)
+        let alert = try await alerts.alert(id: alertID, sentTo: requester)
+        let accessNow = try await access.readerAccess(in: context)
+        let unread = try await items.items(ids: alert.itemIDs).filter { accessNow.of($0) != .read }
+        guard !unread.isEmpty else {
+            throw HubError.invalidField("alert", "you can already read every item behind alert \(alertID)", hint: "`liaison alerts` shows it; `liaison get ID` fetches an item")
+        }
+        let unapprovable = policy.unapprovable(unread, forRequestBy: requester.agency.id, at: now)
+        let grantable = unread.filter { !unapprovable.contains($0.id) && policy.levels[$0.classification]?.approval != nil }
+        guard !grantable.isEmpty else {
+            throw HubError.invalidField("alert", "no approver the policy allows could grant you the \(unread.count) items behind alert \(alertID) that you cannot read",
+                                        hint: "Ask the policy's administrator who may share them with \(requester.agency.id)")
+        }
+        guard grantable.count <= limits.requestItems else {
+            throw HubError.invalidField("alert", "\(grantable.count) items behind alert \(alertID)", hint: "Ask for at most \(limits.requestItems) items, by id")
+        }
+        return grantable
     }
 
     /// The request if the viewer may see it: its agency, an approver it concerns (eligible or already reviewed), or an auditor.
