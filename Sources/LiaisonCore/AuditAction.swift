@@ -11,7 +11,7 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case createRequest, getRequest, listRequests, approveRequest, denyRequest, listGrants, revokeGrant
     case readFeed, listLeads, createDossier, getDossier, listRectification
     // The trail, the keys and the hub itself.
-    case listAudit, getAuditHead, listAuditHeads, getKeyRing, rotateKeys, getHubCertificate, whoami, healthz
+    case listAudit, getAuditChain, getAuditHead, listAuditHeads, getKeyRing, rotateKeys, getHubCertificate, whoami, healthz
     /// The hub retired key-ring versions no data key uses any more.
     case retireKeys
     /// A push made a risk-alert rule hold: the hub raised an alert (recorded with the push, actor `hub`).

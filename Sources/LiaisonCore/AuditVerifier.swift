@@ -14,6 +14,8 @@ public struct AuditVerifier {
         /// link checks: the chain was recomputed after an edit somewhere after `intactThrough` (the last head it
         /// still passes through, 0 if none) and up to `seq`. Which entry was edited cannot be known from the trail.
         case rewritten(seq: Int64, intactThrough: Int64)
+        /// The hub's answer after this entry is not the trail's compact form.
+        case unreadable(after: Int64)
 
         public var description: String {
             switch self {
@@ -21,6 +23,7 @@ public struct AuditVerifier {
             case .brokenLink(let seq): return "entry \(seq) does not follow the entry before it (an entry was inserted, deleted or reordered)"
             case .gap(let expected, let found): return "entry \(expected) is missing (the next entry is \(found))"
             case .truncated(let headSeq, let lastSeq): return "the trail ends at entry \(lastSeq) but reached entry \(headSeq) in a head published, signed or verified before: entries were removed from the end"
+            case .unreadable(let seq): return "the hub's answer after entry \(seq) is not the trail's compact form (cut short or garbled)"
             case .rewritten(let seq, let intact):
                 let span = intact > 0 ? "between entries \(intact + 1) and \(seq)" : "before entry \(seq)"
                 return "the chain was rewritten \(span): entry \(seq) is not the one the hub published, signed or you verified for that position, "
@@ -51,19 +54,39 @@ public struct AuditVerifier {
     /// Checks the next entries in order; call once per page.
     public mutating func check(_ entries: [AuditEntry]) throws(Failure) {
         for entry in entries {
-            guard entry.seq == lastSeq + 1 else { throw .gap(expected: lastSeq + 1, found: entry.seq) }
-            guard sha256Hex(AuditEntry.hashInput(previousHash: entry.previousHash, seq: entry.seq, record: entry.record)) == entry.hash else {
-                throw .alteredEntry(seq: entry.seq)
-            }
-            guard entry.previousHash == lastHash else { throw .brokenLink(seq: entry.seq) }
-            if let expected = checkpoints[entry.seq] {
-                guard expected == entry.hash else { throw .rewritten(seq: entry.seq, intactThrough: intactThrough) }
-                intactThrough = entry.seq
-            }
-            lastSeq = entry.seq
-            lastHash = entry.hash
-            checked += 1
+            try next(seq: entry.seq, hashOfInput: sha256Hex(AuditEntry.hashInput(previousHash: entry.previousHash, seq: entry.seq, record: entry.record)),
+                     hash: entry.hash, previousHash: entry.previousHash)
         }
+    }
+
+    /// Checks the next entries of the trail's compact form (`AuditChainText`), in order; call once per page.
+    /// Returns how many it checked.
+    public mutating func check(compact text: [UInt8]) throws(Failure) -> Int {
+        let before = checked
+        do {
+            try AuditChainText.forEach(in: text) { entry in
+                try next(seq: entry.seq, hashOfInput: sha256Hex(Array(entry.hashInput)), hash: String(decoding: entry.hash, as: UTF8.self),
+                         previousHash: String(decoding: entry.previousHash, as: UTF8.self))
+            }
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw .unreadable(after: lastSeq)
+        }
+        return checked - before
+    }
+
+    private mutating func next(seq: Int64, hashOfInput: String, hash: String, previousHash: String) throws(Failure) {
+        guard seq == lastSeq + 1 else { throw .gap(expected: lastSeq + 1, found: seq) }
+        guard hashOfInput == hash else { throw .alteredEntry(seq: seq) }
+        guard previousHash == lastHash else { throw .brokenLink(seq: seq) }
+        if let expected = checkpoints[seq] {
+            guard expected == hash else { throw .rewritten(seq: seq, intactThrough: intactThrough) }
+            intactThrough = seq
+        }
+        lastSeq = seq
+        lastHash = hash
+        checked += 1
     }
 
     /// After the last page: the chain must reach the published head.

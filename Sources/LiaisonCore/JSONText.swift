@@ -11,6 +11,18 @@ public enum JSONText {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// An array of strings.
+    public static func array(_ list: [String]) -> String {
+        guard !list.isEmpty else { return "[]" }
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (index, text) in list.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendString(text, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `"key":"value"` pairs, sorted by key and separated by commas, without the braces.
     public static func appendMembers(_ fields: [String: String], to out: inout [UInt8]) {
         for (index, pair) in fields.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {

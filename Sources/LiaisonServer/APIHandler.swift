@@ -124,6 +124,11 @@ struct APIHandler: APIProtocol {
         return .ok(.init(body: .json(.init(entries: entries.map(Self.schema), nextAfter: entries.count == limit ? entries.last?.seq : nil))))
     }
 
+    func getAuditChain(_ input: Operations.GetAuditChain.Input) async throws -> Operations.GetAuditChain.Output {
+        let (text, _) = try await hub.audit.chain(after: input.query.after ?? 0, limit: input.query.limit ?? AuditService.chainPageLimit, in: try context())
+        return .ok(.init(body: .plainText(HTTPBody(text))))
+    }
+
     func getAuditHead(_ input: Operations.GetAuditHead.Input) async throws -> Operations.GetAuditHead.Output {
         let head = try await hub.audit.head(in: try context())
         return .ok(.init(body: .json(.init(seq: head.seq, hash: head.hash, signedHead: head.signed.map(Self.schema), certificate: hub.certificatePEM))))

@@ -1,3 +1,5 @@
+import LiaisonCore
+
 /// The media types a route's success answer can have (errors are always JSON), as openapi.yaml declares
 /// them; a test compares this table with the contract, so a new endpoint cannot drift from it.
 public enum AnswerMediaTypes {
@@ -6,6 +8,7 @@ public enum AnswerMediaTypes {
 
     public static func of(path: String) -> [String] {
         if path == "/v1/hub/certificate" { return ["application/x-pem-file"] }
+        if path == "/v1/audit/chain" { return [AuditChainText.mediaType] }
         if path.hasPrefix("/v1/items/"), path.hasSuffix("/payload") { return [plainPayload, sealedPayload] }
         return ["application/json"]
     }

@@ -8,7 +8,7 @@ public enum EndpointMethods {
         ("/v1/admin/keys/rotate", ["POST"]), ("/v1/requests", ["GET", "POST"]), ("/v1/requests/{id}", ["GET"]),
         ("/v1/requests/{id}/approve", ["POST"]), ("/v1/requests/{id}/deny", ["POST"]), ("/v1/grants", ["GET"]), ("/v1/grants/{id}", ["DELETE"]),
         ("/v1/dossiers", ["POST"]), ("/v1/dossiers/{id}", ["GET"]), ("/v1/rectification", ["GET"]), ("/v1/feed", ["GET"]),
-        ("/v1/policy/explain", ["GET"]), ("/v1/audit", ["GET"]), ("/v1/audit/heads", ["GET"]), ("/v1/audit/head", ["GET"]),
+        ("/v1/policy/explain", ["GET"]), ("/v1/audit", ["GET"]), ("/v1/audit/chain", ["GET"]), ("/v1/audit/heads", ["GET"]), ("/v1/audit/head", ["GET"]),
     ]
 
     /// The operationId of each method and path of openapi.yaml; a test compares it with the contract.
@@ -21,7 +21,7 @@ public enum EndpointMethods {
         "GET /v1/requests/{id}": "getRequest", "POST /v1/requests/{id}/approve": "approveRequest", "POST /v1/requests/{id}/deny": "denyRequest",
         "GET /v1/grants": "listGrants", "DELETE /v1/grants/{id}": "revokeGrant", "POST /v1/dossiers": "createDossier",
         "GET /v1/dossiers/{id}": "getDossier", "GET /v1/rectification": "listRectification", "GET /v1/feed": "readFeed",
-        "GET /v1/policy/explain": "explainAccess", "GET /v1/audit": "listAudit", "GET /v1/audit/heads": "listAuditHeads",
+        "GET /v1/policy/explain": "explainAccess", "GET /v1/audit": "listAudit", "GET /v1/audit/chain": "getAuditChain", "GET /v1/audit/heads": "listAuditHeads",
         "GET /v1/audit/head": "getAuditHead",
     ]
 

@@ -2,17 +2,15 @@ import Foundation
 import LiaisonCore
 
 /// How both stores keep lists (persons, tags) and details (audit entries, feed events) as text: JSON, the
-/// details written by `JSONText` on the writer's path for every audited request.
+/// details written and read by `JSONText`, off Foundation's JSON coders: details are
+/// written for every audited request and read for every entry an auditor pages through.
 public enum StoredText {
     /// A list as a JSON array of strings.
-    public static func encode(list: [String]) -> String {
-        guard !list.isEmpty, let data = try? JSONEncoder().encode(list) else { return "[]" }
-        return String(decoding: data, as: UTF8.self)
-    }
+    public static func encode(list: [String]) -> String { JSONText.array(list) }
 
     public static func list(_ text: String) -> [String] {
         guard text != "[]" else { return [] }
-        return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+        return JSONText.readList(text) ?? []
     }
 
     /// A detail as a flat JSON object of strings, its keys sorted.
@@ -20,6 +18,6 @@ public enum StoredText {
 
     public static func detail(_ text: String) -> [String: String] {
         guard text != "{}" else { return [:] }
-        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+        return JSONText.readObject(text) ?? [:]
     }
 }

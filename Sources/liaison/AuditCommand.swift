@@ -27,6 +27,19 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 
+    /// How many entries one answer of the compact trail holds (about 15 MB).
+    static let chainPageSize = 50_000
+
+    /// Fetches, in a task of its own, the entries after `after` up to `through` (at most `size`) in the trail's compact form.
+    static func chainPage(_ hub: HubConnection, after: Int64, through: Int64, size: Int) -> Task<[UInt8], any Error> {
+        Task {
+            switch try await hub.api.getAuditChain(query: .init(after: after, limit: Int(min(Int64(size), through - after)))) {
+            case .ok(let ok): return try await [UInt8](collecting: try ok.body.plainText, upTo: 64 << 20)
+            case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+            }
+        }
+    }
+
     static func entry(_ wire: Components.Schemas.AuditEntry) -> AuditEntry {
         AuditEntry(seq: wire.seq, record: AuditRecord(time: Date(millisecondsSince1970: wire.timeMs), actor: wire.actor, action: wire.action,
                                                       targets: wire.targets, unit: wire.unit, outcome: wire.outcome, detail: wire.detail.additionalProperties),
@@ -69,6 +82,7 @@ struct AuditCommand: AsyncParsableCommand {
                 still pass through it, so even someone who could rewrite the database and its signed heads is caught.
                 """)
 
+        @Option(help: .hidden) var pageSize = AuditCommand.chainPageSize
         @Option(help: "Keep the verified head in this file, and require it on later runs.")
         var remember: String?
 
@@ -123,8 +137,16 @@ struct AuditCommand: AsyncParsableCommand {
                 var verifier = AuditVerifier(checkpoints: checkpoints, sha256Hex: { Digest.sha256Hex($0) })
                 let end = checkpoints.keys.max() ?? 0
                 do {
-                    try await AuditCommand.pages(hub, until: end) { entries in
-                        try verifier.check(entries)
+                    // The compact form, a page fetched while the one before is hashed.
+                    var after: Int64 = 0
+                    var pending: Task<[UInt8], any Error>? = end > 0 ? AuditCommand.chainPage(hub, after: 0, through: end, size: pageSize) : nil
+                    defer { pending?.cancel() }
+                    while let page = pending {
+                        let text = try await page.value
+                        let next = after + Int64(pageSize)
+                        pending = next < end ? AuditCommand.chainPage(hub, after: next, through: end, size: pageSize) : nil
+                        guard try verifier.check(compact: text) > 0 else { break }
+                        after = next
                         progress.show(Int(verifier.lastSeq), of: Int(end))
                     }
                     try verifier.finish()

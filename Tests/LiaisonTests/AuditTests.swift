@@ -105,7 +105,7 @@ struct AuditTests {
 
     /// Builds a trail of five pushes (then, with `signed`, a signed head and two more pushes), lets
     /// `tamper` edit the SQLite file, and returns what `liaison audit verify` says.
-    func verifyAfter(signed: Bool = false, _ tamper: @escaping @Sendable (Database) throws -> Void) async throws -> ProcessResult {
+    func verifyAfter(signed: Bool = false, pageSize: Int? = nil, _ tamper: @escaping @Sendable (Database) throws -> Void) async throws -> ProcessResult {
         try await TestHub.with { hub in
             for index in 0..<5 {
                 _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
@@ -118,7 +118,7 @@ struct AuditTests {
             }
             let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
             try await queue.write { db in try tamper(db) }
-            return try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+            return try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"] + (pageSize.map { ["--page-size", String($0)] } ?? []),
                                                     environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
         }
     }
@@ -168,10 +168,45 @@ struct AuditTests {
         }
     }
 
-    @Test func verifyPassesAnUntouchedTrail() async throws {
-        let result = try await verifyAfter { _ in }
-        #expect(result.status == 0)
+    @Test(arguments: [nil, 1, 2]) func verifyPassesAnUntouchedTrail(pageSize: Int?) async throws {
+        let result = try await verifyAfter(pageSize: pageSize) { _ in }
+        #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "The audit trail is intact: 5 entries verified, up to the published head 5. The hub has signed no head yet.\n")
+    }
+
+    @Test func theCompactTrailIsEachEntrysHashThenExactlyWhatItHashes() async throws {
+        try await TestHub.with { hub in
+            for index in 0..<3 {
+                _ = try await hub.client("stationed-finance").push(title: "t\(index)", unit: "finance-bureau", classification: "general")
+            }
+            let auditor = try hub.client("zhao.lei")
+            let answer = try await auditor.get("/v1/audit/chain?after=0&limit=3")
+            #expect(answer.status == 200 && answer.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true, "\(answer.text)")
+            let entries = try await hub.store.auditEntries(matching: AuditQuery(limit: 3))
+            let lines = answer.text.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.count == 3 * 11 + 1 && lines.last == "")
+            for (index, entry) in entries.enumerated() {
+                let block = lines[(index * 11)..<(index * 11 + 11)]
+                #expect(block.first.map(String.init) == entry.hash && block.dropFirst().first.map(String.init) == entry.previousHash)
+                // The ten lines after the hash are exactly the documented hash input.
+                #expect(Array(block.dropFirst().joined(separator: "\n").utf8) == AuditEntry.hashInput(previousHash: entry.previousHash, seq: entry.seq, record: entry.record))
+                #expect(sha256Hex(Data(block.dropFirst().joined(separator: "\n").utf8)) == entry.hash)
+            }
+            let second = try await auditor.get("/v1/audit/chain?after=1&limit=1")
+            #expect(second.text.split(separator: "\n").first.map(String.init) == entries[1].hash && second.text.split(separator: "\n").count == 11)
+            var verifier = AuditVerifier(sha256Hex: { Digest.sha256Hex($0) })
+            #expect(try verifier.check(compact: Array(answer.body)) == 3)
+            // A page cut short, or garbled, is not taken for a shorter trail.
+            var cut = AuditVerifier(sha256Hex: { Digest.sha256Hex($0) })
+            #expect(throws: AuditVerifier.Failure.unreadable(after: 2)) { _ = try cut.check(compact: Array(answer.body.dropLast(20))) }
+            var garbled = AuditVerifier(sha256Hex: { Digest.sha256Hex($0) })
+            #expect(throws: AuditVerifier.Failure.unreadable(after: 0)) { _ = try garbled.check(compact: Array("not a trail\nat all\n".utf8)) }
+            // Auditors only; bounds as documented.
+            #expect(try await hub.client("office-3").get("/v1/audit/chain").status == 403)
+            for bad in ["limit=0", "limit=100001", "after=-1"] {
+                #expect(try await auditor.get("/v1/audit/chain?\(bad)").status == 400, "\(bad)")
+            }
+        }
     }
 
     @Test func verifyChecksSignedHeadsWithTheHubsCertificate() async throws {
@@ -288,13 +323,13 @@ struct AuditTests {
     }
 
     @Test(.sqliteFile) func verifyNamesAnEditedEntry() async throws {
-        let result = try await verifyAfter { db in try db.execute(sql: "UPDATE audit SET actor = 'office-5' WHERE seq = 3") }
+        let result = try await verifyAfter(pageSize: 2) { db in try db.execute(sql: "UPDATE audit SET actor = 'office-5' WHERE seq = 3") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("entry 3 was altered"))
     }
 
     @Test(.sqliteFile) func verifyNamesADeletedEntry() async throws {
-        let result = try await verifyAfter { db in try db.execute(sql: "DELETE FROM audit WHERE seq = 2") }
+        let result = try await verifyAfter(pageSize: 2) { db in try db.execute(sql: "DELETE FROM audit WHERE seq = 2") }
         #expect(result.status == 1)
         #expect(result.stderr.contains("entry 2 is missing"))
     }

@@ -1,0 +1,66 @@
+/// The trail in the compact form `GET /v1/audit/chain` sends and `liaison audit verify` reads: for each entry, its
+/// hash on one line, then exactly the bytes that hash is taken over (`AuditEntry.hashInput`: the previous hash, then
+/// the canonical record), which are ten lines because every field in them is escaped. A verifier hashes what it
+/// reads and decodes nothing but the sequence number, so a long trail is checked at the speed of hashing.
+public enum AuditChainText {
+    public static let mediaType = "text/plain"
+
+    /// One entry in the compact form.
+    public static func append(_ entry: AuditEntry, to out: inout [UInt8]) {
+        out.append(contentsOf: entry.hash.utf8)
+        out.append(newline)
+        out.append(contentsOf: entry.previousHash.utf8)
+        out.append(newline)
+        AuditEntry.appendCanonical(seq: entry.seq, record: entry.record, to: &out)
+        out.append(newline)
+    }
+
+    /// One entry as read: slices of the text it came in.
+    public struct Entry {
+        public let seq: Int64
+        public let hash: ArraySlice<UInt8>
+        public let previousHash: ArraySlice<UInt8>
+        /// The bytes `hash` must be the SHA-256 of.
+        public let hashInput: ArraySlice<UInt8>
+    }
+
+    /// The text is not the compact form (cut short, or not a trail at all).
+    public struct Unreadable: Error, Equatable {
+        /// The last entry read whole before the problem.
+        public let after: Int64
+    }
+
+    /// Calls `body` with each entry of `text`, in order.
+    public static func forEach(in text: [UInt8], _ body: (Entry) throws -> Void) throws {
+        var position = text.startIndex
+        var last: Int64 = 0
+        while position < text.endIndex {
+            guard let hashEnd = text[position...].firstIndex(of: newline) else { throw Unreadable(after: last) }
+            let inputStart = hashEnd + 1
+            // Ten lines: the previous hash, the version, the sequence number, ..., the detail. Only the ends of the
+            // first three and of the last are kept (no allocation per entry).
+            var ends = (previous: 0, version: 0, seq: 0, last: 0)
+            var count = 0
+            var cursor = inputStart
+            while count < 10, cursor < text.endIndex, let end = text[cursor...].firstIndex(of: newline) {
+                count += 1
+                switch count {
+                case 1: ends.previous = end
+                case 2: ends.version = end
+                case 3: ends.seq = end
+                case 10: ends.last = end
+                default: break
+                }
+                cursor = end + 1
+            }
+            guard count == 10, text[ends.previous + 1..<ends.version].elementsEqual(version),
+                  let seq = DecimalText.parse(utf8: text[ends.version + 1..<ends.seq], in: 1...Int64.max) else { throw Unreadable(after: last) }
+            try body(Entry(seq: seq, hash: text[position..<hashEnd], previousHash: text[inputStart..<ends.previous], hashInput: text[inputStart..<ends.last]))
+            last = seq
+            position = ends.last + 1
+        }
+    }
+
+    private static let newline = UInt8(ascii: "\n")
+    private static let version = Array("liaison-audit-v1".utf8)
+}

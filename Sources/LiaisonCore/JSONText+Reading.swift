@@ -1,0 +1,127 @@
+extension JSONText {
+    /// Reads what `object` writes (any flat JSON object of strings): the members, or nil for anything else. By
+    /// hand, for the trail's details, read for every entry an auditor pages through.
+    public static func readObject(_ text: String) -> [String: String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String: String]? in
+            var reader = Reader(bytes: bytes)
+            guard reader.take(UInt8(ascii: "{")) else { return nil }
+            var members: [String: String] = [:]
+            if reader.take(UInt8(ascii: "}")) { return reader.atEnd ? members : nil }
+            repeat {
+                guard let key = reader.string(), reader.take(UInt8(ascii: ":")), let value = reader.string() else { return nil }
+                members[key] = value
+            } while reader.take(UInt8(ascii: ","))
+            return reader.take(UInt8(ascii: "}")) && reader.atEnd ? members : nil
+        }
+    }
+
+    /// Reads what `appendString` writes (any JSON array of strings, for `readList`).
+    public static func readList(_ text: String) -> [String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String]? in
+            var reader = Reader(bytes: bytes)
+            guard reader.take(UInt8(ascii: "[")) else { return nil }
+            var list: [String] = []
+            if reader.take(UInt8(ascii: "]")) { return reader.atEnd ? list : nil }
+            repeat {
+                guard let value = reader.string() else { return nil }
+                list.append(value)
+            } while reader.take(UInt8(ascii: ","))
+            return reader.take(UInt8(ascii: "]")) && reader.atEnd ? list : nil
+        }
+    }
+
+    private struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        var atEnd: Bool {
+            mutating get {
+                skipSpace()
+                return index == bytes.count
+            }
+        }
+
+        mutating func skipSpace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func take(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        /// A JSON string (RFC 8259 §7), its escapes undone; nil if malformed.
+        mutating func string() -> String? {
+            guard take(UInt8(ascii: "\"")) else { return nil }
+            let start = index
+            // The usual case, no escape: one copy of the bytes.
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 { index += 1 }
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+            }
+            var out = Array(bytes[start..<index])
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                switch byte {
+                case UInt8(ascii: "\""):
+                    return String(decoding: out, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard index < bytes.count else { return nil }
+                    let escape = bytes[index]
+                    index += 1
+                    switch escape {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0C)
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "u"):
+                        guard var scalar = hex4() else { return nil }
+                        if (0xD800..<0xDC00).contains(scalar) {
+                            // A high surrogate must be followed by an escaped low one.
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+                            index += 2
+                            guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let unicode = Unicode.Scalar(scalar) else { return nil }
+                        out.append(contentsOf: Array(String(Character(unicode)).utf8))
+                    default:
+                        return nil
+                    }
+                case 0..<0x20:
+                    return nil
+                default:
+                    out.append(byte)
+                }
+            }
+            return nil
+        }
+
+        private mutating func hex4() -> UInt32? {
+            guard index + 4 <= bytes.count else { return nil }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                index += 1
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: return nil
+                }
+                value = value << 4 | digit
+            }
+            return value
+        }
+    }
+}

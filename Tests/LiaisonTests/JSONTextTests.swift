@@ -1,0 +1,34 @@
+import Foundation
+import LiaisonCore
+import Testing
+
+/// The hand-written JSON of the stores' text (details, lists) against Foundation's coders, both ways.
+@Suite("JSON text")
+struct JSONTextTests {
+    static let awkward = ["", "plain", "引号\"与\\反斜杠", "new\nline\ttab\r", "\u{0}\u{1}\u{1f}\u{7f}", "a/b", "😀 emoji", "=&,:{}[]", "\u{FFFD}"]
+
+    @Test(arguments: 1...20)
+    func whatJSONTextWritesFoundationReadsAndTheOtherWayRound(seed: UInt64) throws {
+        var rng = SplitMix(state: seed * 31)
+        let pick = { (rng: inout SplitMix) in (0..<Int.random(in: 0...3, using: &rng)).map { _ in Self.awkward.randomElement(using: &rng)! }.joined() }
+        var object: [String: String] = [:]
+        for _ in 0..<Int.random(in: 0...5, using: &rng) { object[pick(&rng)] = pick(&rng) }
+        let list = (0..<Int.random(in: 0...5, using: &rng)).map { _ in pick(&rng) }
+        // Ours read by Foundation.
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(JSONText.object(object).utf8)) == object)
+        #expect(try JSONDecoder().decode([String].self, from: Data(JSONText.array(list).utf8)) == list)
+        // Foundation's (escaped slashes and all) and ours read by ours.
+        #expect(JSONText.readObject(String(decoding: try JSONEncoder().encode(object), as: UTF8.self)) == object)
+        #expect(JSONText.readObject(JSONText.object(object)) == object)
+        #expect(JSONText.readList(String(decoding: try JSONEncoder().encode(list), as: UTF8.self)) == list)
+        #expect(JSONText.readList(JSONText.array(list)) == list)
+    }
+
+    @Test func escapesAndSurrogatesAreUndoneAndMalformedTextIsRefused() {
+        #expect(JSONText.readObject(#" { "a" : "\u00e9\ud83d\ude00\/\b\f" , "b":"" } "#) == ["a": "é😀/\u{8}\u{c}", "b": ""])
+        #expect(JSONText.readList(#"["x","\u5f20\u4e09"]"#) == ["x", "张三"])
+        for bad in [#"{"a":1}"#, #"{"a":"b""#, #"{"a""b"}"#, #"{"a":"\x"}"#, #"{"a":"\ud83d"}"#, "{\"a\":\"\n\"}", #"["a",]"#, #"{} x"#, ""] {
+            #expect(JSONText.readObject(bad) == nil && JSONText.readList(bad) == nil, "\(bad)")
+        }
+    }
+}
