@@ -54,6 +54,45 @@ public struct StoredFeedEvent: Sendable, Equatable {
 }
 
 extension FeedEvent {
+    /// The principal of an event stored once for all the readers of its item (a push's item.readable), instead of
+    /// one row per reader: each reader's feed shows it when the policy lets that reader read the item, so a push
+    /// costs one row however many principals the policy declares. No principal's id can be "*".
+    public static let everyReader = "*"
+    /// In such an event as stored, who pushed the item: their own feed leaves the event out. Not delivered.
+    public static let pusherKey = "pushed_by"
+
+    /// The event stored for every reader, as `reader`'s feed shows it, if the policy lets it read the item then.
+    public func delivered(to reader: Principal, under policy: Policy) -> FeedEvent? {
+        guard detail[Self.pusherKey] != reader.id, let subject, policy.access(of: reader, to: subject, at: time) == .read else { return nil }
+        var shown = detail
+        shown[Self.pusherKey] = nil
+        return FeedEvent(principal: reader.id, kind: kind, time: time, item: item, request: request, grant: grant, detail: shown)
+    }
+
+    /// The item an event is about, from its stub fields.
+    var subject: ItemSubject? {
+        guard let owner = detail["owner"], let unit = detail["unit"], let level = detail["classification"].flatMap(Classification.init(rawValue:)) else { return nil }
+        return ItemSubject(owner: owner, unit: unit, classification: level, kind: detail["kind"])
+    }
+
+    /// How a store shared by several hubs tells the others whom a committed event is for: the principal, or for an
+    /// event of every reader "*" and the fields its readers follow from (`principals(wokenBy:under:)`).
+    public var wakeLine: String {
+        guard principal == Self.everyReader else { return principal }
+        var fields = detail
+        fields["time"] = String(time.millisecondsSince1970)
+        return Self.everyReader + JSONText.object(fields)
+    }
+
+    /// The principals a wake line names, under the policy of the hub that heard it.
+    public static func principals(wokenBy line: String, under policy: Policy) -> [String] {
+        guard line.hasPrefix(everyReader) else { return [line] }
+        guard let fields = JSONText.readObject(String(line.dropFirst())), let millis = fields["time"].flatMap({ Int64($0) }) else { return [] }
+        let event = FeedEvent(principal: everyReader, kind: .itemReadable, time: Date(millisecondsSince1970: millis), detail: fields)
+        guard let subject = event.subject else { return [] }
+        return policy.readers(of: subject, at: event.time).filter { $0 != fields[pusherKey] }
+    }
+
     /// What an event may say about an item: the fields of a withheld stub, and how it became readable.
     public static func stub(_ item: Item, via: String) -> [String: String] {
         ["kind": item.kind, "classification": item.classification.rawValue, "owner": item.owner, "unit": item.unit, "via": via]

@@ -19,6 +19,8 @@ public struct Policy: Sendable {
     let principals: [String: Principal]
     /// For each kind with rules of its own, the rule of each level for items of that kind, derived once at load.
     let kindRules: [String: [Classification: LevelRule]]
+    /// Who reads what, remembered (`readers(of:at:)`); shared by copies, as the policy never changes.
+    let readerCache = ReaderCache()
 
     init(agencies: [Agency], people: [Person], units: [Unit], kinds: [ItemKind], levels: [LevelRule], requestLifetime: Period, dossierLeadTime: Period,
          alerts: [AlertRule] = []) {

@@ -232,9 +232,10 @@ public final class PostgresStore: HubStore, CommitObservable {
             throw StoreError.corrupt("feed_tail has no row")
         }
         let last = try tail[0].decode(Int64.self)
-        // Delivered to every listening hub when the transaction commits (and not at all if it rolls back). A notice
-        // holds at most 8,000 bytes: past that, an empty one wakes every waiting reader.
-        let principals = Set(events.map(\.principal)).sorted().joined(separator: "\n")
+        // Delivered to every listening hub when the transaction commits (and not at all if it rolls back), one line
+        // per principal or, for an event of every reader, what its readers follow from. A notice holds at most
+        // 8,000 bytes: past that, an empty one wakes every waiting reader.
+        let principals = Set(events.map(\.wakeLine)).sorted().joined(separator: "\n")
         // Ids are never empty, so an empty string stands for NULL.
         try await execute("""
             WITH appended AS (

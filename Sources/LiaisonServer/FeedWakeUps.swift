@@ -14,9 +14,9 @@ public struct FeedWakeUps: Service {
     }
 
     public func run() async throws {
-        let feeds = hub.feeds
+        let hub = self.hub
         _ = try? await cancelWhenGracefulShutdown {
-            await source.listenForFeedEvents { feeds.wakeReaders($0) }
+            await source.listenForFeedEvents { hub.feeds.wakeReaders($0, under: hub.policy) }
         }
     }
 }

@@ -143,9 +143,9 @@ public protocol FeedStore: Sendable {
 /// A store several hubs share tells each of them of the feed events any of them commits, so that a long-poll
 /// waiting on one hub wakes for a push committed on another.
 public protocol FeedEventBroadcast: Sendable {
-    /// Calls `wake` with the principals that commits gave events (nil: perhaps anyone, as after a reconnection,
-    /// when notices may have been missed), until the task is cancelled.
-    func listenForFeedEvents(_ wake: @escaping @Sendable (_ principals: [String]?) -> Void) async
+    /// Calls `wake` with the wake lines (`FeedEvent.wakeLine`) of the events commits appended (nil: perhaps anyone,
+    /// as after a reconnection, when notices may have been missed), until the task is cancelled.
+    func listenForFeedEvents(_ wake: @escaping @Sendable (_ lines: [String]?) -> Void) async
 }
 
 /// The lead hand-over ledger.

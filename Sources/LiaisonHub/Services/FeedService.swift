@@ -2,7 +2,8 @@ public import Foundation
 public import LiaisonCore
 import LiaisonStore
 
-/// One page of a principal's feed; `cursor` is the last event's, or the one asked after when there is none.
+/// One page of a principal's feed; `cursor` is where the next page starts: the last event's, or past stored events
+/// that were none of this principal's.
 public struct FeedPage: Sendable, Equatable {
     public let events: [StoredFeedEvent]
     public let cursor: Int64
@@ -20,9 +21,11 @@ public struct FeedService: Sendable {
     /// How many feed requests are waiting for an event now.
     public var waitingReaders: Int { waiters.waiterCount }
 
-    /// Wakes the long-polls of `principals` (nil: of everyone): another hub committed events for them.
-    public func wakeReaders(_ principals: [String]?) {
-        if let principals { waiters.notify(principals) } else { waiters.notifyEveryone() }
+    /// Wakes the long-polls of those the wake lines name (`FeedEvent.wakeLine`; nil: of everyone): another hub
+    /// committed events for them.
+    public func wakeReaders(_ lines: [String]?, under policy: Policy) {
+        guard let lines else { return waiters.notifyEveryone() }
+        waiters.notify(lines.flatMap { FeedEvent.principals(wokenBy: $0, under: policy) })
     }
 
     /// Ends every long-poll now and those to come with what they have: the hub is shutting down.
@@ -47,19 +50,54 @@ public struct FeedService: Sendable {
                 }
             }
             let version = waiters.version(of: reader.id)
-            var events = try await store.events(for: reader.id, after: cursor, limit: limit)
+            var (events, through) = try await caughtUp(reader, after: cursor, limit: limit, policy: context.policy)
             if events.isEmpty && wait > 0 {
                 await waiters.wait(for: reader.id, after: version, timeout: .seconds(wait))
-                events = try await store.events(for: reader.id, after: cursor, limit: limit)
+                (events, through) = try await caughtUp(reader, after: through, limit: limit, policy: context.policy)
             }
             // Only deliveries are traced: an empty poll discloses nothing, and long-polling clients would flood the trail.
             if let last = events.last {
                 try await context.record(.readFeed, targets: events.compactMap { $0.event.item ?? $0.event.request ?? $0.event.grant },
                                  detail: ["after": String(cursor), "cursor": String(last.cursor), "count": String(events.count)])
             }
-            return FeedPage(events: events, cursor: events.last?.cursor ?? cursor)
+            return FeedPage(events: events, cursor: through)
         }
     }
+
+    /// The reader's next events after `cursor`, skipping a scan at a time past stored events that are none of its
+    /// own (a bounded number of scans, so one request stays short); with the cursor to go on from.
+    func caughtUp(_ reader: Principal, after cursor: Int64, limit: Int, policy: Policy) async throws -> ([StoredFeedEvent], Int64) {
+        var from = cursor
+        for _ in 0..<Self.scansPerRequest {
+            let (events, through) = try await page(reader, after: from, limit: limit, policy: policy)
+            if !events.isEmpty || through == from { return (events, through) }
+            from = through
+        }
+        return ([], from)
+    }
+
+    /// One page: the reader's own events, and the events stored for every reader whose item it may read, in
+    /// cursor order; with the cursor up to which every stored event was looked at.
+    func page(_ reader: Principal, after cursor: Int64, limit: Int, policy: Policy) async throws -> ([StoredFeedEvent], Int64) {
+        let own = try await store.events(for: reader.id, after: cursor, limit: limit)
+        let shared = try await store.events(for: FeedEvent.everyReader, after: cursor, limit: Self.sharedScan)
+        // Past the end of a full batch of either, the other may hold events not read yet: stop there.
+        var complete = Int64.max
+        if own.count == limit, let last = own.last { complete = last.cursor }
+        if shared.count == Self.sharedScan, let last = shared.last { complete = min(complete, last.cursor) }
+        let delivered = shared.compactMap { stored -> StoredFeedEvent? in
+            guard stored.cursor <= complete, let event = stored.event.delivered(to: reader, under: policy) else { return nil }
+            return StoredFeedEvent(cursor: stored.cursor, event: event)
+        }
+        let events = Array((own.filter { $0.cursor <= complete } + delivered).sorted { $0.cursor < $1.cursor }.prefix(limit))
+        if events.count == limit, let last = events.last { return (events, last.cursor) }
+        if complete != .max { return (events, complete) }
+        return (events, max(cursor, own.last?.cursor ?? cursor, shared.last?.cursor ?? cursor))
+    }
+
+    /// How many events stored for every reader one page looks at, and how many such pages one request may skip.
+    static let sharedScan = 1_000
+    static let scansPerRequest = 20
 
     /// Drops events older than the retention; returns how many went.
     public func prune() async throws -> Int {

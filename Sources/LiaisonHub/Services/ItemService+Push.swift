@@ -32,7 +32,7 @@ extension ItemService {
         var detail = ["classification": level.rawValue, "kind": item.kind, "size": String(item.size), "owner": item.owner]
         if !encrypted { detail["sha256"] = sha256 }
         let audit = AuditRecord(time: now, actor: pusher.id, action: .pushItem, targets: [id], unit: item.unit, detail: detail)
-        let events = pushEvents(item, by: pusher, under: policy)
+        let (events, readers) = pushEvents(item, by: pusher, under: policy)
         let marks = vault.marks(of: item)
         let watch = alertWatch(for: item, under: policy)
         let outcome: InsertOutcome
@@ -49,7 +49,7 @@ extension ItemService {
         switch outcome {
         case .created:
             let raised = watch?.raised ?? []
-            feedWaiters.notify(events.map(\.principal) + raised.flatMap { $0.alert.notified })
+            feedWaiters.notify(readers + raised.flatMap { $0.alert.notified })
             for alert in raised {
                 logger.notice("risk alert raised", metadata: ["alert": "\(alert.alert.id)", "rule": "\(alert.alert.rule)", "items": "\(alert.alert.itemIDs.count)"])
             }
@@ -78,12 +78,14 @@ extension ItemService {
         return try await vault.keys.sealing(write)
     }
 
-    /// "Item readable" events for everyone but the pusher whom the policy lets read a new item.
-    func pushEvents(_ item: Item, by pusher: Principal, under policy: Policy) -> [FeedEvent] {
-        policy.principalIDs.compactMap { id in
-            guard id != pusher.id, let reader = policy.principal(id), policy.access(of: reader, to: item.subject, at: item.createdAt) == .read else { return nil }
-            return FeedEvent(principal: id, kind: .itemReadable, time: item.createdAt, item: item.id, detail: FeedEvent.stub(item, via: "push"))
-        }
+    /// The "item readable" event of a push, stored once for every reader (`FeedEvent.everyReader`), and the
+    /// principals it is for: everyone but the pusher whom the policy lets read the new item.
+    func pushEvents(_ item: Item, by pusher: Principal, under policy: Policy) -> (events: [FeedEvent], readers: [String]) {
+        let readers = policy.readers(of: item.subject, at: item.createdAt).filter { $0 != pusher.id }
+        guard !readers.isEmpty else { return ([], []) }
+        var detail = FeedEvent.stub(item, via: "push")
+        detail[FeedEvent.pusherKey] = pusher.id
+        return ([FeedEvent(principal: FeedEvent.everyReader, kind: .itemReadable, time: item.createdAt, item: item.id, detail: detail)], readers)
     }
 
     /// The request with a payload sealed to the hub (hub-blind intake) opened; the plaintext stays in memory.
