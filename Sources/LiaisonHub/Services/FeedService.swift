@@ -77,13 +77,16 @@ public struct FeedService: Sendable {
     }
 
     /// One page: the reader's own events, and the events stored for every reader whose item it may read, in
-    /// cursor order; with the cursor up to which every stored event was looked at.
+    /// cursor order; with the cursor up to which every stored event was looked at. The feed's end is read first:
+    /// cursors are given out in commit order, so every event up to it has committed and both reads after it see
+    /// them all, while an event committed between the two reads is past it and left for the next page.
     func page(_ reader: Principal, after cursor: Int64, limit: Int, policy: Policy) async throws -> ([StoredFeedEvent], Int64) {
+        var complete = try await store.latestFeedCursor()
+        guard complete > cursor else { return ([], cursor) }
         let own = try await store.events(for: reader.id, after: cursor, limit: limit)
         let shared = try await store.events(for: FeedEvent.everyReader, after: cursor, limit: Self.sharedScan)
-        // Past the end of a full batch of either, the other may hold events not read yet: stop there.
-        var complete = Int64.max
-        if own.count == limit, let last = own.last { complete = last.cursor }
+        // Past the end of a full batch of either, the other may hold events not read yet: stop there too.
+        if own.count == limit, let last = own.last { complete = min(complete, last.cursor) }
         if shared.count == Self.sharedScan, let last = shared.last { complete = min(complete, last.cursor) }
         let delivered = shared.compactMap { stored -> StoredFeedEvent? in
             guard stored.cursor <= complete, let event = stored.event.delivered(to: reader, under: policy) else { return nil }
@@ -91,8 +94,7 @@ public struct FeedService: Sendable {
         }
         let events = Array((own.filter { $0.cursor <= complete } + delivered).sorted { $0.cursor < $1.cursor }.prefix(limit))
         if events.count == limit, let last = events.last { return (events, last.cursor) }
-        if complete != .max { return (events, complete) }
-        return (events, max(cursor, own.last?.cursor ?? cursor, shared.last?.cursor ?? cursor))
+        return (events, complete)
     }
 
     /// How many events stored for every reader one page looks at, and how many such pages one request may skip.
