@@ -41,17 +41,18 @@ extension Policy {
 
     /// Every declared approver eligible for `item` on a request by `agency`, sorted.
     public func eligibleApprovers(for item: ItemSubject, forRequestBy agency: String, at now: Date) -> [String] {
-        people.keys.sorted().compactMap { id in
-            principal(id).flatMap { mayApprove($0, item, forRequestBy: agency, at: now) ? id : nil }
-        }
+        approvers.compactMap { mayApprove($0, item, forRequestBy: agency, at: now) ? $0.id : nil }
     }
 
     /// Where each item of a request stands given its approvals so far. An approval counts for an item
     /// only if its reviewer is eligible for that item; distinct reviewers only.
     public func tally(_ request: AccessRequest, items: [(id: String, subject: ItemSubject)], approvals: [String], at now: Date) -> [ItemApproval] {
         let approvers = Set(approvals)
+        // Decided once per subject: a dossier's request names thousands of items that share a few.
+        var eligibleFor: [ItemSubject: [String]] = [:]
         return items.map { item in
-            let eligible = eligibleApprovers(for: item.subject, forRequestBy: request.agency, at: now)
+            let eligible = eligibleFor[item.subject] ?? eligibleApprovers(for: item.subject, forRequestBy: request.agency, at: now)
+            eligibleFor[item.subject] = eligible
             let approved = eligible.filter(approvers.contains)
             guard let rule = levels[item.subject.classification]?.approval else {
                 return ItemApproval(itemID: item.id, level: item.subject.classification, eligibleApprovers: [], approvedBy: [], remaining: 1,

@@ -17,6 +17,8 @@ public struct Policy: Sendable {
     let officeLeading: [String: String]
     /// Every principal resolved once, so the hot path never re-derives them.
     let principals: [String: Principal]
+    /// The people with the approver role, sorted by id: the only principals who may approve.
+    let approvers: [Principal]
     /// For each kind with rules of its own, the rule of each level for items of that kind, derived once at load.
     let kindRules: [String: [Classification: LevelRule]]
     /// Who reads what, remembered (`readers(of:at:)`); shared by copies, as the policy never changes.
@@ -52,6 +54,7 @@ public struct Policy: Sendable {
             }
         }
         self.principals = principals
+        approvers = Set(people.map(\.id)).sorted().compactMap { principals[$0] }.filter { $0.roles.contains(.approver) }
     }
 
     /// The declared principal with this certificate CN, if any.

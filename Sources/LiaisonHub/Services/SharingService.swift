@@ -193,8 +193,8 @@ public struct SharingService: Sendable {
 
     /// The named items, each one the requester knows about and cannot read yet.
     func requestable(_ ids: [String], in context: HubContext, limit: Int) async throws -> [Item] {
-        var unique: [String] = []
-        for id in ids where !unique.contains(id) { unique.append(id) }
+        var seen: Set<String> = []
+        let unique = ids.filter { seen.insert($0).inserted }
         guard !unique.isEmpty else { throw HubError.invalidField("items", "the list of items is empty", hint: "Name at least one item id") }
         guard unique.count <= limit else {
             throw HubError.invalidField("items", "\(unique.count) items in one request", hint: "Ask for at most \(limit) items per request")
