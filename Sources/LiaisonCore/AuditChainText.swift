@@ -15,6 +15,43 @@ public enum AuditChainText {
         out.append(newline)
     }
 
+    /// One entry in the compact form straight from the columns a store keeps it in (targets comma-joined, as they
+    /// are hashed; detail as a flat JSON object): the bytes `append(_:)` writes for the entry read back, without
+    /// building it. A detail that is not such an object is read as none, as the stores read it.
+    public static func append(hash: UnsafeBufferPointer<UInt8>, previousHash: UnsafeBufferPointer<UInt8>, seq: Int64, timeMs: Int64,
+                              actor: UnsafeBufferPointer<UInt8>, action: UnsafeBufferPointer<UInt8>, targets: UnsafeBufferPointer<UInt8>,
+                              unit: UnsafeBufferPointer<UInt8>?, outcome: UnsafeBufferPointer<UInt8>, detail: UnsafeBufferPointer<UInt8>,
+                              to out: inout [UInt8]) {
+        out.append(contentsOf: hash)
+        out.append(newline)
+        out.append(contentsOf: previousHash)
+        out.append(newline)
+        out.append(contentsOf: version)
+        out.append(newline)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(newline)
+        out.append(contentsOf: String(timeMs).utf8)
+        out.append(newline)
+        for field in [actor, action, targets, unit ?? UnsafeBufferPointer(start: nil, count: 0), outcome] {
+            AuditEntry.appendEscaped(bytes: field, to: &out)
+            out.append(newline)
+        }
+        var members = JSONText.readMembers(detail) ?? []
+        // Written sorted by key (`JSONText.object`); otherwise the last of a repeated key counts, as when read into a dictionary.
+        if !zip(members, members.dropFirst()).allSatisfy({ $0.key.lexicographicallyPrecedes($1.key) }) {
+            var byKey: [[UInt8]: [UInt8]] = [:]
+            for member in members { byKey[member.key] = member.value }
+            members = byKey.map { (key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        }
+        for (index, member) in members.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            AuditEntry.appendEscaped(bytes: member.key, inDetail: true, to: &out)
+            out.append(UInt8(ascii: "="))
+            AuditEntry.appendEscaped(bytes: member.value, inDetail: true, to: &out)
+        }
+        out.append(newline)
+    }
+
     /// One entry as read: slices of the text it came in.
     public struct Entry {
         public let seq: Int64

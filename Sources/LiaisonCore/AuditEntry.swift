@@ -94,7 +94,11 @@ public struct AuditEntry: Sendable, Equatable {
 
     /// "\" becomes "\\" and a newline "\n"; in detail, "&" and "=" are escaped with "\" too.
     private static func appendEscaped(_ text: String, inDetail: Bool = false, to out: inout [UInt8]) {
-        for byte in text.utf8 {
+        appendEscaped(bytes: text.utf8, inDetail: inDetail, to: &out)
+    }
+
+    static func appendEscaped(bytes: some Sequence<UInt8>, inDetail: Bool = false, to out: inout [UInt8]) {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "\\"):
                 out.append(byte)

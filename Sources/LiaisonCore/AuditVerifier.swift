@@ -35,7 +35,9 @@ public struct AuditVerifier {
 
     let sha256Hex: ([UInt8]) -> String
     public private(set) var lastSeq: Int64 = 0
-    public private(set) var lastHash: String = AuditEntry.genesisHash
+    /// The last entry's hash, as hex text (a slice of the page it came in, or of its own copy).
+    private var lastHashUTF8 = ArraySlice(AuditEntry.genesisHash.utf8)
+    public var lastHash: String { String(decoding: lastHashUTF8, as: UTF8.self) }
     public private(set) var checked = 0
     /// The furthest checkpoint the chain has passed through.
     public private(set) var intactThrough: Int64 = 0
@@ -54,19 +56,19 @@ public struct AuditVerifier {
     /// Checks the next entries in order; call once per page.
     public mutating func check(_ entries: [AuditEntry]) throws(Failure) {
         for entry in entries {
-            try next(seq: entry.seq, hashOfInput: sha256Hex(AuditEntry.hashInput(previousHash: entry.previousHash, seq: entry.seq, record: entry.record)),
-                     hash: entry.hash, previousHash: entry.previousHash)
+            let computed = sha256Hex(AuditEntry.hashInput(previousHash: entry.previousHash, seq: entry.seq, record: entry.record))
+            try next(seq: entry.seq, computed: computed, hash: ArraySlice(entry.hash.utf8), previousHash: ArraySlice(entry.previousHash.utf8))
         }
     }
 
     /// Checks the next entries of the trail's compact form (`AuditChainText`), in order; call once per page.
-    /// Returns how many it checked.
+    /// Returns how many it checked. Hashes are compared as the bytes they came in: nothing is built per entry but
+    /// its digest.
     public mutating func check(compact text: [UInt8]) throws(Failure) -> Int {
         let before = checked
         do {
             try AuditChainText.forEach(in: text) { entry in
-                try next(seq: entry.seq, hashOfInput: sha256Hex(Array(entry.hashInput)), hash: String(decoding: entry.hash, as: UTF8.self),
-                         previousHash: String(decoding: entry.previousHash, as: UTF8.self))
+                try next(seq: entry.seq, computed: sha256Hex(Array(entry.hashInput)), hash: entry.hash, previousHash: entry.previousHash)
             }
         } catch let failure as Failure {
             throw failure
@@ -76,16 +78,16 @@ public struct AuditVerifier {
         return checked - before
     }
 
-    private mutating func next(seq: Int64, hashOfInput: String, hash: String, previousHash: String) throws(Failure) {
+    private mutating func next(seq: Int64, computed: String, hash: ArraySlice<UInt8>, previousHash: ArraySlice<UInt8>) throws(Failure) {
         guard seq == lastSeq + 1 else { throw .gap(expected: lastSeq + 1, found: seq) }
-        guard hashOfInput == hash else { throw .alteredEntry(seq: seq) }
-        guard previousHash == lastHash else { throw .brokenLink(seq: seq) }
+        guard computed.utf8.elementsEqual(hash) else { throw .alteredEntry(seq: seq) }
+        guard previousHash.elementsEqual(lastHashUTF8) else { throw .brokenLink(seq: seq) }
         if let expected = checkpoints[seq] {
-            guard expected == hash else { throw .rewritten(seq: seq, intactThrough: intactThrough) }
+            guard expected.utf8.elementsEqual(hash) else { throw .rewritten(seq: seq, intactThrough: intactThrough) }
             intactThrough = seq
         }
         lastSeq = seq
-        lastHash = hash
+        lastHashUTF8 = hash
         checked += 1
     }
 

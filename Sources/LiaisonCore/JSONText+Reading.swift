@@ -32,6 +32,19 @@ extension JSONText {
         }
     }
 
+    /// The members of a flat JSON object of strings as UTF-8 bytes, in the order written (nil for anything else).
+    public static func readMembers(_ bytes: UnsafeBufferPointer<UInt8>) -> [(key: [UInt8], value: [UInt8])]? {
+        var reader = Reader(bytes: bytes)
+        guard reader.take(UInt8(ascii: "{")) else { return nil }
+        var members: [(key: [UInt8], value: [UInt8])] = []
+        if reader.take(UInt8(ascii: "}")) { return reader.atEnd ? members : nil }
+        repeat {
+            guard let key = reader.utf8(), reader.take(UInt8(ascii: ":")), let value = reader.utf8() else { return nil }
+            members.append((key, value))
+        } while reader.take(UInt8(ascii: ","))
+        return reader.take(UInt8(ascii: "}")) && reader.atEnd ? members : nil
+    }
+
     private struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
@@ -56,22 +69,23 @@ extension JSONText {
 
         /// A JSON string (RFC 8259 §7), its escapes undone; nil if malformed.
         mutating func string() -> String? {
+            utf8().map { String(decoding: $0, as: UTF8.self) }
+        }
+
+        /// A JSON string's UTF-8 bytes, its escapes undone; nil if malformed.
+        mutating func utf8() -> [UInt8]? {
             guard take(UInt8(ascii: "\"")) else { return nil }
             let start = index
             // The usual case, no escape: one copy of the bytes.
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 { index += 1 }
             guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: "\"") {
-                index += 1
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
-            }
             var out = Array(bytes[start..<index])
             while index < bytes.count {
                 let byte = bytes[index]
                 index += 1
                 switch byte {
                 case UInt8(ascii: "\""):
-                    return String(decoding: out, as: UTF8.self)
+                    return out
                 case UInt8(ascii: "\\"):
                     guard index < bytes.count else { return nil }
                     let escape = bytes[index]

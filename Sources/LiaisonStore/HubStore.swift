@@ -10,6 +10,8 @@ public protocol AuditStore: Sendable {
     /// Appends one entry to the trail durably; an action that must be traced waits for this before it happens.
     func record(_ audit: AuditRecord) async throws
     func auditEntries(matching query: AuditQuery) async throws -> [AuditEntry]
+    /// Up to `limit` entries after `after` in the trail's compact form (`AuditChainText`), and how many.
+    func auditChain(after: Int64, limit: Int) async throws -> (text: [UInt8], count: Int)
     /// The last entry's sequence number and hash (0 and the genesis hash when the trail is empty).
     func auditHead() async throws -> (seq: Int64, hash: String)
     func saveSignedHead(_ head: SignedHead) async throws
@@ -19,6 +21,24 @@ public protocol AuditStore: Sendable {
     func signers(_ fingerprints: Set<String>) async throws -> [String: String]
     func signedHeads(after seq: Int64, limit: Int) async throws -> [SignedHead]
     func latestSignedHead() async throws -> SignedHead?
+}
+
+extension AuditStore {
+    /// The compact form built from pages of entries (a store may write it straight from its rows instead).
+    public func auditChain(after: Int64, limit: Int) async throws -> (text: [UInt8], count: Int) {
+        var text: [UInt8] = []
+        var count = 0
+        var last = after
+        while count < limit {
+            let wanted = min(5_000, limit - count)
+            let entries = try await auditEntries(matching: AuditQuery(after: last, limit: wanted))
+            for entry in entries { AuditChainText.append(entry, to: &text) }
+            count += entries.count
+            guard entries.count == wanted, let next = entries.last?.seq else { break }
+            last = next
+        }
+        return (text, count)
+    }
 }
 
 /// Items and their payloads.

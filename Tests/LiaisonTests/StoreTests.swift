@@ -13,6 +13,37 @@ struct StoreTests {
              pushedBy: owner, contentType: "text/plain", sha256: "00", size: 3, createdAt: Date(timeIntervalSince1970: 1_800_000_000.123))
     }
 
+    /// The compact trail SQLite writes straight from its rows is, byte for byte, the one built from the entries it
+    /// reads back: for awkward text, a unit empty or missing, and details written by other JSON writers or broken.
+    @Test func theCompactTrailFromRowsIsTheOneBuiltFromEntries() async throws {
+        let path = try Paths.temporaryDirectory("store") + "/db.sqlite"
+        let store = try SQLiteStore(path: path)
+        let awkward = ["line\nbreak", "back\\slash", "and&equals=", "引号\"", "tab\tcr\r", "😀", "\u{7f}"]
+        for (index, text) in awkward.enumerated() {
+            try await store.record(AuditRecord(time: Date(timeIntervalSince1970: 1_800_000_000 + Double(index)), actor: "actor " + text, action: "getItem",
+                                               targets: ["a,b", text], unit: index % 3 == 0 ? nil : (index % 3 == 1 ? "" : text), outcome: "ok",
+                                               detail: [text: text, "z": "1", "a=&": "\\n"]))
+        }
+        try await store.record(AuditRecord(time: Date(timeIntervalSince1970: 1_800_000_100), actor: "x", action: "listItems", outcome: "ok"))
+        // Details as other writers wrote them: keys out of order with escaped slashes, a repeated key, and no JSON at all.
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: #"UPDATE audit SET detail = '{"z":"a\/b","b":"\u00e9\ud83d\ude00","a":"1"}' WHERE seq = 2"#)
+            try db.execute(sql: #"UPDATE audit SET detail = '{"k":"first","k":"last"}' WHERE seq = 3"#)
+            try db.execute(sql: "UPDATE audit SET detail = 'not json' WHERE seq = 4")
+        }
+        let entries = try await store.auditEntries(matching: AuditQuery(limit: 100))
+        #expect(entries.count == awkward.count + 1)
+        var expected: [UInt8] = []
+        for entry in entries { AuditChainText.append(entry, to: &expected) }
+        let (text, count) = try await store.auditChain(after: 0, limit: 100)
+        #expect(count == entries.count && text == expected, "\(String(decoding: text, as: UTF8.self))")
+        let (tail, tailCount) = try await store.auditChain(after: 5, limit: 2)
+        var expectedTail: [UInt8] = []
+        for entry in entries[5..<7] { AuditChainText.append(entry, to: &expectedTail) }
+        #expect(tailCount == 2 && tail == expectedTail)
+        #expect(entries[2].record.detail == ["k": "last"] && entries[3].record.detail == [:])
+    }
+
     @Test func acknowledgedWritesAreSynchronousFull() throws {
         let path = try Paths.temporaryDirectory("store") + "/db.sqlite"
         let store = try SQLiteStore(path: path)

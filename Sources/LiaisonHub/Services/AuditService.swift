@@ -67,26 +67,14 @@ public struct AuditService: Sendable {
                 throw HubError.invalidField("limit", "limit must be between 1 and \(Self.chainPageLimit)", hint: "Page through with after= the last entry read")
             }
             guard after >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
-            var text: [UInt8] = []
-            var count = 0
-            var last = after
-            while count < limit {
-                let wanted = min(Self.chainReadSize, limit - count)
-                let entries = try await store.auditEntries(matching: AuditQuery(after: last, limit: wanted))
-                if text.isEmpty { text.reserveCapacity(min(limit, 20 * wanted) * 320) }
-                for entry in entries { AuditChainText.append(entry, to: &text) }
-                count += entries.count
-                guard entries.count == wanted, let next = entries.last?.seq else { break }
-                last = next
-            }
+            let (text, count) = try await store.auditChain(after: after, limit: limit)
             try await context.record(.getAuditChain, detail: ["after": String(after), "count": String(count)])
             return (text, count)
         }
     }
 
-    /// The most entries one answer of the compact trail holds (about 30 MB), and how many are read from the store at a time.
+    /// The most entries one answer of the compact trail holds (about 30 MB).
     public static let chainPageLimit = 100_000
-    static let chainReadSize = 5_000
 
     /// The last entry of the trail and the latest head the hub signed.
     public func head(in context: HubContext) async throws -> (seq: Int64, hash: String, signed: SignedHead?) {
