@@ -1,3 +1,5 @@
+import Foundation
+
 /// Checks an audit trail on the client side: every entry's hash, every link to the one before,
 /// and that the chain ends at the head the hub published. Hashing is passed in (LiaisonCore has no crypto).
 public struct AuditVerifier {
@@ -80,8 +82,8 @@ public struct AuditVerifier {
 
     private mutating func next(seq: Int64, computed: String, hash: ArraySlice<UInt8>, previousHash: ArraySlice<UInt8>) throws(Failure) {
         guard seq == lastSeq + 1 else { throw .gap(expected: lastSeq + 1, found: seq) }
-        guard computed.utf8.elementsEqual(hash) else { throw .alteredEntry(seq: seq) }
-        guard previousHash.elementsEqual(lastHashUTF8) else { throw .brokenLink(seq: seq) }
+        guard Self.same(computed, hash) else { throw .alteredEntry(seq: seq) }
+        guard previousHash == lastHashUTF8 else { throw .brokenLink(seq: seq) }
         if let expected = checkpoints[seq] {
             guard expected.utf8.elementsEqual(hash) else { throw .rewritten(seq: seq, intactThrough: intactThrough) }
             intactThrough = seq
@@ -89,6 +91,16 @@ public struct AuditVerifier {
         lastSeq = seq
         lastHashUTF8 = hash
         checked += 1
+    }
+
+    /// Whether the text's UTF-8 is these bytes, compared as memory (the generic comparison cost a tenth of verifying).
+    private static func same(_ text: String, _ bytes: ArraySlice<UInt8>) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            bytes.withUnsafeBufferPointer { other in
+                utf8.count == other.count && (utf8.count == 0 || memcmp(utf8.baseAddress!, other.baseAddress!, utf8.count) == 0)
+            }
+        }
     }
 
     /// After the last page: the chain must reach the published head.
