@@ -18,19 +18,24 @@ public enum CMSEnvelope {
             // PARTIAL: recipients are added one by one so their key parameters can be set before CMS_final.
             guard let cms = CMS_encrypt(nil, input, EVP_aes_256_gcm(), UInt32(CMS_BINARY | CMS_PARTIAL)) else { throw CryptoError.fromQueue("CMS_encrypt") }
             defer { CMS_ContentInfo_free(cms) }
-            guard let info = CMS_add1_recipient_cert(cms, recipient.certificate, UInt32(CMS_BINARY | CMS_KEY_PARAM)),
-                  let parameters = CMS_RecipientInfo_get0_pkey_ctx(info) else { throw CryptoError.fromQueue("CMS_add1_recipient_cert") }
-            if keyType == .rsa {
-                guard EVP_PKEY_CTX_set_rsa_padding(parameters, RSA_PKCS1_OAEP_PADDING) > 0,
-                      EVP_PKEY_CTX_set_rsa_oaep_md(parameters, EVP_sha256()) > 0 else { throw CryptoError.fromQueue("EVP_PKEY_CTX_set_rsa_oaep_md") }
-            } else {
-                guard EVP_PKEY_CTX_set_ecdh_kdf_md(parameters, EVP_sha256()) > 0 else { throw CryptoError.fromQueue("EVP_PKEY_CTX_set_ecdh_kdf_md") }
-            }
+            try addRecipient(recipient, keyType: keyType, to: cms)
             guard CMS_final(cms, input, nil, UInt32(CMS_BINARY)) == 1 else { throw CryptoError.fromQueue("CMS_final") }
             guard let output = BIO_new(BIO_s_mem()) else { throw CryptoError.fromQueue("BIO_new") }
             defer { BIO_free(output) }
             guard i2d_CMS_bio(output, cms) == 1 else { throw CryptoError.fromQueue("i2d_CMS_bio") }
             return contents(of: output)
+        }
+    }
+
+    /// Addresses the envelope to `recipient`: RSAES-OAEP with SHA-256 for RSA, the X9.63 KDF with SHA-256 for ECDH.
+    static func addRecipient(_ recipient: X509Certificate, keyType: KeyType, to cms: OpaquePointer) throws {
+        guard let info = CMS_add1_recipient_cert(cms, recipient.certificate, UInt32(CMS_BINARY | CMS_KEY_PARAM)),
+              let parameters = CMS_RecipientInfo_get0_pkey_ctx(info) else { throw CryptoError.fromQueue("CMS_add1_recipient_cert") }
+        if keyType == .rsa {
+            guard EVP_PKEY_CTX_set_rsa_padding(parameters, RSA_PKCS1_OAEP_PADDING) > 0,
+                  EVP_PKEY_CTX_set_rsa_oaep_md(parameters, EVP_sha256()) > 0 else { throw CryptoError.fromQueue("EVP_PKEY_CTX_set_rsa_oaep_md") }
+        } else {
+            guard EVP_PKEY_CTX_set_ecdh_kdf_md(parameters, EVP_sha256()) > 0 else { throw CryptoError.fromQueue("EVP_PKEY_CTX_set_ecdh_kdf_md") }
         }
     }
 
@@ -57,6 +62,26 @@ public enum CMSEnvelope {
             }
             return contents(of: output)
         }
+    }
+
+    /// Opens an envelope kept in the file at `envelopePath` into the file at `plaintextPath` (which should exist, with
+    /// the mode wanted), so that the plaintext is written out as it is decrypted, never held in memory. The plaintext
+    /// file is complete and authentic only if this returns; on an error its content must be discarded.
+    public static func open(file envelopePath: String, into plaintextPath: String, key: PrivateKey, certificate: X509Certificate) throws {
+        guard let input = BIO_new_file(envelopePath, "rb") else { throw CryptoError.fromQueue("BIO_new_file(\(envelopePath))") }
+        defer { BIO_free(input) }
+        guard let cms = d2i_CMS_bio(input, nil) else {
+            ERR_clear_error()
+            throw CryptoError.malformed("not a CMS structure")
+        }
+        defer { CMS_ContentInfo_free(cms) }
+        guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_id_smime_ct_authEnvelopedData else { throw CryptoError.malformed("the CMS structure is not AuthEnvelopedData") }
+        guard let output = BIO_new_file(plaintextPath, "wb") else { throw CryptoError.fromQueue("BIO_new_file(\(plaintextPath))") }
+        defer { BIO_free(output) }
+        guard CMS_decrypt(cms, key.key, certificate.certificate, nil, output, UInt32(CMS_BINARY)) == 1 else {
+            throw CryptoError.unopenable(CryptoError.fromQueue("CMS_decrypt").description)
+        }
+        guard liaison_bio_flush(output) == 1 else { throw CryptoError.fromQueue("BIO_flush(\(plaintextPath))") }
     }
 
     static func contents(of bio: OpaquePointer) -> [UInt8] {

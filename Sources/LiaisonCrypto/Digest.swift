@@ -29,3 +29,29 @@ public enum Digest {
         return String(decoding: chars, as: UTF8.self)
     }
 }
+
+/// SHA-256 over bytes that arrive in pieces (a streamed payload), through libcrypto.
+public final class SHA256Stream {
+    private let context: OpaquePointer
+
+    public init() {
+        // Allocation and SHA-256 initialisation fail only when memory is exhausted.
+        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else { preconditionFailure("EVP_DigestInit_ex(SHA-256) failed") }
+        self.context = context
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: some ContiguousBytes) {
+        let ok = bytes.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+        precondition(ok == 1, "EVP_DigestUpdate(SHA-256) failed")
+    }
+
+    /// The digest of everything given, in lowercase hex.
+    public func finishHex() -> String {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        precondition(EVP_DigestFinal_ex(context, &out, &length) == 1, "EVP_DigestFinal_ex(SHA-256) failed")
+        return Digest.hex(out)
+    }
+}

@@ -25,12 +25,13 @@ public final class HMACSHA256: @unchecked Sendable {
 
     deinit { EVP_MAC_CTX_free(keyed) }
 
-    public func mac(_ message: [UInt8]) -> [UInt8] {
+    /// The MAC of the parts one after the other (as of their concatenation, without building it).
+    public func mac(_ parts: [UInt8]...) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Self.size)
         var length = 0
         guard let context = EVP_MAC_CTX_dup(keyed) else { preconditionFailure("EVP_MAC_CTX_dup failed") }
         defer { EVP_MAC_CTX_free(context) }
-        let ok = message.withUnsafeBytes { EVP_MAC_update(context, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) } == 1
+        let ok = parts.allSatisfy { part in part.withUnsafeBytes { EVP_MAC_update(context, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) } == 1 }
             && EVP_MAC_final(context, &out, &length, Self.size) == 1
         precondition(ok && length == Self.size, "HMAC-SHA-256 failed")
         return out

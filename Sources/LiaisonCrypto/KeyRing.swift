@@ -80,6 +80,12 @@ public struct KeyRing: Sendable {
         sealer.mac(input)
     }
 
+    /// The tag of one chunk of a payload kept in the clear (`PayloadChunk.header` says which chunk of which item), so
+    /// that a chunk edited, moved or dropped in the database is caught before it is delivered.
+    public func chunkTag(_ header: [UInt8], _ chunk: [UInt8]) -> [UInt8] {
+        sealer.mac(header, chunk)
+    }
+
     /// The versions held, oldest first.
     public var versionList: [Version] { versions.values.sorted { $0.version < $1.version } }
 

@@ -126,6 +126,13 @@ public final class Hub: Sendable {
         try await sharing.noteGrantDeadlines(now: clock(), policy: policy)
     }
 
+    /// Removes the chunks of streamed pushes cut off before their item was stored (a crash, a dropped connection the
+    /// hub could not clean up after) and older than `age`: younger ones may belong to a push still streaming, here
+    /// or on another hub of a shared database. Returns how many chunks went.
+    public func sweepAbandonedChunks(olderThan age: TimeInterval) async throws -> Int {
+        try await store.sweepAbandonedChunks(before: clock().addingTimeInterval(-age))
+    }
+
     /// The hub's state now, for the operator's metrics.
     public func gauges() async throws -> HubGauges {
         let now = clock()

@@ -13,8 +13,17 @@ public struct HubLimits: Sendable {
     /// The longest a feed request may wait for an event.
     public var feedWaitSeconds = 60
 
+    /// The largest payload accepted streamed (`application/octet-stream`), in bytes (default 8 GiB). A streamed payload
+    /// is kept in chunks as it arrives, so this bounds disk, not memory.
+    public var streamedPayloadBytes: Int
+
     /// The most `payloadBytes` may be set to: 1 GiB, so that the body limit derived from it cannot overflow.
     public static let largestPayload = 1 << 30
+    /// The most `streamedPayloadBytes` may be set to: 1 TiB.
+    public static let largestStreamedPayload = 1 << 40
 
-    public init(payloadBytes: Int = 16 * 1024 * 1024) { self.payloadBytes = min(max(payloadBytes, 1), Self.largestPayload) }
+    public init(payloadBytes: Int = 16 * 1024 * 1024, streamedPayloadBytes: Int = 8 << 30) {
+        self.payloadBytes = min(max(payloadBytes, 1), Self.largestPayload)
+        self.streamedPayloadBytes = min(max(streamedPayloadBytes, 1), Self.largestStreamedPayload)
+    }
 }

@@ -101,6 +101,33 @@ struct ItemVault: Sendable {
         }
     }
 
+    /// The plaintext of a payload kept in chunks, streamed, each chunk checked before it is given (`PayloadStream.chunks`).
+    func plaintextStream(of stored: StoredPayload, chunks: Int, for item: Item, from store: any PayloadChunkStore, _ cipher: PayloadCipher) throws -> PayloadStream {
+        var opener: ChunkOpener?
+        if let wrapped = stored.wrappedKey {
+            do {
+                guard let version = stored.keyVersion else { throw CryptoError.malformed("a wrapped data key without its version") }
+                opener = try withDataKey(cipher) { try $0.chunkOpener(WrappedKey(version: version, sealed: wrapped), binding: binding(of: item)) }
+            } catch {
+                logger.critical("a stored data key failed authentication", metadata: ["item": "\(item.id)", "error": "\(error)"])
+                throw HubError.damaged(item.id)
+            }
+        }
+        let logger = self.logger
+        return PayloadStream.chunks(of: item, count: chunks, opener: opener, ring: keys.ring, store: store) { problem in
+            logger.critical("\(problem)", metadata: ["item": "\(item.id)"])
+        }
+    }
+
+    /// The item as an encrypted level keeps it when its payload is streamed in chunks: title, persons and tags sealed
+    /// under the chunks' data key; then the row sealed as a whole.
+    func encrypted(_ item: Item, chunkedUnder sealer: ChunkSealer) throws -> Item {
+        let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
+        let key = sealer.wrappedKey
+        return sealed(item.with(title: "", persons: [], tags: [],
+                                sealedMetadata: SealedMetadata(ciphertext: try sealer.sealMetadata(Array(metadata)), wrappedKey: key.sealed, keyVersion: key.version)))
+    }
+
     /// Runs `body` with `cipher`, a snapshot of the ring taken before the row was read, which holds every
     /// version the row could have been wrapped under then (a version is retired only once no row uses it).
     /// If a rewrap moved the row to a version added after the snapshot, the ring as it is now holds that one.

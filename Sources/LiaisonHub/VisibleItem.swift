@@ -25,8 +25,9 @@ public struct ItemPage: Sendable, Equatable {
 
 /// A payload ready to hand to its reader.
 public struct DeliveredPayload: Sendable {
-    /// The plaintext, or for a payload stored encrypted, CMS AuthEnvelopedData (DER) addressed to the reader.
-    public let bytes: [UInt8]
+    /// The plaintext, or for a payload stored encrypted, CMS AuthEnvelopedData addressed to the reader (DER; BER with
+    /// indefinite lengths when streamed).
+    public let body: DeliveredBody
     public let contentType: String
     /// Of the plaintext.
     public let sha256: String

@@ -98,6 +98,13 @@ enum PostgresMigrations {
             """,
             "CREATE TABLE risk_alert_reader (principal TEXT NOT NULL, alert_id TEXT NOT NULL REFERENCES risk_alert(id), PRIMARY KEY (principal, alert_id))",
         ]),
+        (8, "payloads streamed in chunks", [
+            "ALTER TABLE payload ADD COLUMN chunks INT",
+            """
+            CREATE TABLE payload_chunk (item_id TEXT NOT NULL, seq INT NOT NULL, bytes BYTEA NOT NULL, tag BYTEA, written_at BIGINT NOT NULL,
+                                        PRIMARY KEY (item_id, seq))
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

@@ -352,8 +352,9 @@ public final class PostgresStore: HubStore, CommitObservable {
                         \(sealed.map { Int64($0.keyVersion) }), \(item.answers), \(item.seal.map { Data($0) }))
                 """, on: connection)
             try await self.execute("""
-                INSERT INTO payload (item_id, bytes, wrapped_key, key_version)
-                VALUES (\(item.id), \(Data(payload.bytes)), \(payload.wrappedKey.map { Data($0) }), \(payload.keyVersion.map { Int64($0) }))
+                INSERT INTO payload (item_id, bytes, wrapped_key, key_version, chunks)
+                VALUES (\(item.id), \(Data(payload.bytes)), \(payload.wrappedKey.map { Data($0) }), \(payload.keyVersion.map { Int64($0) }),
+                        \(payload.chunks))
                 """, on: connection)
             if let claim {
                 try await self.execute("INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (\(claim.principal), \(claim.key), \(claim.fingerprint), \(item.id))",
@@ -384,9 +385,9 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     public func payload(id: String) async throws -> StoredPayload? {
         let id = id.storable
-        return try await rows("SELECT bytes, wrapped_key, key_version FROM payload WHERE item_id = \(id)").first.map { row in
+        return try await rows("SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = \(id)").first.map { row in
             StoredPayload(bytes: Array(try row[0].decode(Data.self)), wrappedKey: try row[1].decode(Data?.self).map(Array.init),
-                          keyVersion: try row[2].decode(Int64?.self).map { UInt32($0) })
+                          keyVersion: try row[2].decode(Int64?.self).map { UInt32($0) }, chunks: try row[3].decode(Int?.self))
         }
     }
 

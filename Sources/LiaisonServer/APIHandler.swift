@@ -29,20 +29,44 @@ struct APIHandler: APIProtocol {
 
     func pushItem(_ input: Operations.PushItem.Input) async throws -> Operations.PushItem.Output {
         let context = try context()
-        guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        // Strict base64: Foundation's default decoding refuses anything that is not RFC 4648 base64.
-        guard let payload = Data(base64Encoded: body.payload) else {
-            throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",
-                           hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
+        let receipt: PushReceipt
+        switch input.body {
+        case .json(let body):
+            // Strict base64: Foundation's default decoding refuses anything that is not RFC 4648 base64.
+            guard let payload = Data(base64Encoded: body.payload) else {
+                throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",
+                               hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
+            }
+            var request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification.rawValue,
+                                      contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding?.rawValue,
+                                      persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: input.headers.idempotencyKey)
+            request.answers = body.answers
+            receipt = try await hub.items.push(request, in: context)
+        case .binary(let payload):
+            receipt = try await hub.items.pushStreamed(try Self.streamedPush(input.headers), payload: payload, in: context)
         }
-        var request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification.rawValue,
-                                  contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding?.rawValue,
-                                  persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: input.headers.idempotencyKey)
-        request.answers = body.answers
-        let receipt = try await hub.items.push(request, in: context)
         let item = Self.schema(receipt.item)
         if !receipt.replayed { metrics?.pushed(classification: receipt.item.item.classification.rawValue) }
         return receipt.replayed ? .ok(.init(body: .json(item))) : .created(.init(body: .json(item)))
+    }
+
+    /// The item of a streamed push, from its `Liaison-*` headers (the generated layer has percent-decoded them).
+    static func streamedPush(_ headers: Operations.PushItem.Input.Headers) throws -> PushRequest {
+        func required(_ value: String?, _ name: String) throws -> String {
+            guard let value else {
+                throw HubError(.invalid, code: "missing_header", message: "a streamed push needs the header \(name)",
+                               hint: "Send the item's kind, title, unit and classification in Liaison-Kind, Liaison-Title, Liaison-Unit and Liaison-Classification (percent-encoded UTF-8), the payload as the body",
+                               field: name)
+            }
+            return value
+        }
+        var request = PushRequest(kind: try required(headers.liaisonKind, "Liaison-Kind"), title: try required(headers.liaisonTitle, "Liaison-Title"),
+                                  unit: try required(headers.liaisonUnit, "Liaison-Unit"),
+                                  classification: try required(headers.liaisonClassification, "Liaison-Classification"),
+                                  contentType: headers.liaisonContentType ?? "application/octet-stream", payload: [],
+                                  persons: headers.liaisonPersons ?? [], tags: headers.liaisonTags ?? [], idempotencyKey: headers.idempotencyKey)
+        request.answers = headers.liaisonAnswers
+        return request
     }
 
     func getHubCertificate(_ input: Operations.GetHubCertificate.Input) async throws -> Operations.GetHubCertificate.Output {
@@ -106,7 +130,13 @@ struct APIHandler: APIProtocol {
             AcceptMiddleware.allows(sealed ? AnswerMediaTypes.sealedPayload : AnswerMediaTypes.plainPayload, ranges: ranges)
         }
         ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
-        let body = HTTPBody(payload.bytes)
+        let body: HTTPBody
+        switch payload.body {
+        case .whole(let bytes): body = HTTPBody(bytes)
+        case .streamed(let stream):
+            // Read from the store as the connection takes it (HTTPBody pulls the next piece when it has sent the last).
+            body = HTTPBody(stream, length: stream.length.map { .known(Int64($0)) } ?? .unknown, iterationBehavior: .single)
+        }
         return .ok(.init(headers: .init(liaisonSHA256: payload.sha256), body: payload.encrypted ? .applicationPkcs7Mime(body) : .binary(body)))
     }
 

@@ -15,7 +15,18 @@ struct BodyLimitMiddleware: RouterMiddleware {
     /// The largest body that can carry a payload of `payloadLimit` bytes (HubLimits bounds it, so this cannot overflow).
     static func bodyLimit(payloadLimit: Int) -> Int { (payloadLimit + 2) / 3 * 4 + 256 * 1024 }
 
+    /// The largest streamed payload (`HubLimits.streamedPayloadBytes`).
+    let streamLimit: Int
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.isStreamedPush(request) {
+            // Streamed to the store chunk by chunk as it is read, never held whole: no budget; the hub counts its bytes.
+            if let declared = request.headers[.contentLength], let length = Int(declared), length > streamLimit {
+                throw HubError(.tooLarge, code: "payload_too_large", message: "the streamed payload is \(length) bytes; this hub accepts at most \(streamLimit)",
+                               hint: "Split the material into several items or ask the operator to raise --max-stream-payload", field: "payload")
+            }
+            return try await next(request, context)
+        }
         if let declared = request.headers[.contentLength] {
             // A declared length is enforced by the HTTP parser; refuse early, without reading.
             guard let length = Int(declared), length >= 0 else { throw HubError(.invalid, code: "bad_request", message: "Content-Length is not a number", hint: "Send a valid Content-Length or none") }
@@ -38,6 +49,12 @@ struct BodyLimitMiddleware: RouterMiddleware {
         }
         request.body = RequestBody(buffer: collected)
         return try await next(request, context)
+    }
+
+    /// A push whose payload is the body itself (`application/octet-stream`), read as it streams.
+    static func isStreamedPush(_ request: Request) -> Bool {
+        request.method == .post && request.uri.path == "/v1/items"
+            && request.headers[.contentType].map { $0.lowercased().hasPrefix("application/octet-stream") } == true
     }
 
     func tooLarge() -> HubError {

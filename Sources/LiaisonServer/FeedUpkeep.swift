@@ -3,7 +3,7 @@ public import Logging
 public import ServiceLifecycle
 
 /// Keeps the feeds: gives grant holders their "expiring" and "expired" events as the time comes,
-/// and drops events older than the retention.
+/// and drops events older than the retention; and removes chunks of streamed pushes that never completed.
 public struct FeedUpkeep: Service {
     let hub: Hub
     let interval: Duration
@@ -21,6 +21,9 @@ public struct FeedUpkeep: Service {
                 try await hub.noteGrantDeadlines()
                 let pruned = try await hub.feeds.prune()
                 if pruned > 0 { logger.info("pruned old feed events", metadata: ["count": "\(pruned)"]) }
+                // A streamed push takes at most hours; a day leaves every push still streaming alone.
+                let swept = try await hub.sweepAbandonedChunks(olderThan: 86_400)
+                if swept > 0 { logger.notice("removed chunks of streamed pushes that never completed", metadata: ["chunks": "\(swept)"]) }
             } catch {
                 logger.error("feed upkeep failed; will try again", metadata: ["error": "\(error)"])
             }

@@ -21,7 +21,8 @@ public enum HubServer {
         router.add(middleware: ErrorMiddleware(logger: logger, storageAlarm: alarm, metrics: metrics))
         router.add(middleware: WholeResponseMiddleware())
         // The budget holds at least one largest body, or the largest push could never be taken.
-        router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit))))
+        router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit)),
+                                                  streamLimit: hub.limits.streamedPayloadBytes))
         router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations)))
         if let data = settings.dataDirectory, settings.reserveBytes > 0 {
             router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit))

@@ -60,6 +60,20 @@ public protocol ItemStore: Sendable {
     func rectifications(answering feedback: [String]) async throws -> [Item]
 }
 
+/// Payloads streamed in, too large to hold in memory: kept as numbered chunks, written durably as they arrive and
+/// before the item that owns them (`ItemStore.insert` with `StoredPayload.chunks`), in the same database as the rest
+/// so that backups, copies and a shared cluster hold them with their items.
+public protocol PayloadChunkStore: Sendable {
+    /// Stores `chunks` of the payload of `itemID` (not stored yet), numbered from `index`, durably, in one transaction.
+    func appendChunks(_ chunks: [StoredChunk], of itemID: String, from index: Int, at time: Date) async throws
+    /// Up to `limit` chunks of an item's payload from `index`, in order.
+    func chunks(of itemID: String, from index: Int, limit: Int) async throws -> [StoredChunk]
+    /// Removes the chunks of a push that did not store its item (refused, replayed or cut off).
+    func discardChunks(of itemID: String) async throws
+    /// Removes chunks written before `time` that no stored item owns (pushes cut off by a crash); how many went.
+    func sweepAbandonedChunks(before time: Date) async throws -> Int
+}
+
 /// The blind index of the persons and tags items name: marks (`KeyRing.blindMark` of a normalised name) by item,
 /// never the names, so that the database alone does not tell whom a confidential item names.
 public protocol CorrelationStore: Sendable {
@@ -188,7 +202,7 @@ public protocol DossierStore: Sendable {
 }
 
 /// Everything the hub keeps: what a store implements to serve a whole hub.
-public typealias HubStore = AuditStore & ItemStore & DataKeyStore & RequestStore & GrantStore & FeedStore & LeadStore & DossierStore & CorrelationStore & AlertStore
+public typealias HubStore = AuditStore & ItemStore & PayloadChunkStore & DataKeyStore & RequestStore & GrantStore & FeedStore & LeadStore & DossierStore & CorrelationStore & AlertStore
 
 /// A store that can say how its commits go, for the operator's metrics.
 public protocol CommitObservable: Sendable {

@@ -172,7 +172,8 @@ public final class SQLiteStore: HubStore, CommitObservable {
                         item.createdAt.millisecondsSince1970,
                         item.sealedMetadata.map { Data($0.ciphertext) }, item.sealedMetadata.map { Data($0.wrappedKey) },
                         item.sealedMetadata.map { Int64($0.keyVersion) }, item.answers, item.seal.map { Data($0) }])
-        try db.cachedStatement(sql: "INSERT INTO payload (item_id, bytes, wrapped_key, key_version) VALUES (?, ?, ?, ?)").execute(arguments: [item.id, Data(payload.bytes), payload.wrappedKey.map { Data($0) }, payload.keyVersion.map { Int64($0) }])
+        try db.cachedStatement(sql: "INSERT INTO payload (item_id, bytes, wrapped_key, key_version, chunks) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [item.id, Data(payload.bytes), payload.wrappedKey.map { Data($0) }, payload.keyVersion.map { Int64($0) }, payload.chunks])
         if let claim {
             try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (?, ?, ?, ?)").execute(arguments: [claim.principal, claim.key, claim.fingerprint, item.id])
         }
@@ -203,11 +204,11 @@ public final class SQLiteStore: HubStore, CommitObservable {
 
     public func payload(id: String) async throws -> StoredPayload? {
         try readNow { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version FROM payload WHERE item_id = ?"), arguments: [id.storable]).map { row in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = ?"), arguments: [id.storable]).map { row in
                 let bytes: Data = row[0]
                 let wrapped: Data? = row[1]
                 let version: Int64? = row[2]
-                return StoredPayload(bytes: Array(bytes), wrappedKey: wrapped.map(Array.init), keyVersion: version.map { UInt32($0) })
+                return StoredPayload(bytes: Array(bytes), wrappedKey: wrapped.map(Array.init), keyVersion: version.map { UInt32($0) }, chunks: row[3])
             }
         }
     }

@@ -222,6 +222,15 @@ extension SQLiteStore {
                                                 PRIMARY KEY (principal, alert_id)) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v14: payloads streamed in chunks") { db in
+            // A streamed payload's chunks are written before its item (they may be gigabytes): `payload.chunks` says how
+            // many the item has once it is stored; chunks of a push that never completed are swept later.
+            try db.execute(sql: """
+                ALTER TABLE payload ADD COLUMN chunks INTEGER;
+                CREATE TABLE payload_chunk (item_id TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, tag BLOB, written_at INTEGER NOT NULL,
+                                            PRIMARY KEY (item_id, seq));
+                """)
+        }
         return migrator
     }
 }

@@ -3,14 +3,29 @@ public import LiaisonCore
 
 /// A payload as kept at rest: plain bytes, or ciphertext with its wrapped data key.
 public struct StoredPayload: Sendable, Equatable {
+    /// The payload (or its ciphertext) when kept in one piece; empty when it is kept in chunks.
     public let bytes: [UInt8]
     public let wrappedKey: [UInt8]?
     public let keyVersion: UInt32?
+    /// How many chunks a streamed payload is kept in (`PayloadChunkStore`); nil for a payload in one piece.
+    public let chunks: Int?
 
-    public init(bytes: [UInt8], wrappedKey: [UInt8]?, keyVersion: UInt32?) {
+    public init(bytes: [UInt8], wrappedKey: [UInt8]?, keyVersion: UInt32?, chunks: Int? = nil) {
         self.bytes = bytes
         self.wrappedKey = wrappedKey
         self.keyVersion = keyVersion
+        self.chunks = chunks
+    }
+}
+
+/// One stored chunk of a streamed payload: AES-256-GCM ciphertext (tag nil), or plaintext with its `KeyRing.chunkTag`.
+public struct StoredChunk: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public let tag: [UInt8]?
+
+    public init(bytes: [UInt8], tag: [UInt8]?) {
+        self.bytes = bytes
+        self.tag = tag
     }
 }
 

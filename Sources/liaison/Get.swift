@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LiaisonAPI
 import LiaisonClient
+import LiaisonCrypto
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,7 +11,9 @@ struct Get: AsyncParsableCommand {
             Confidential payloads arrive as CMS sealed to your certificate; they are opened here with your \
             private key (--key), so the plaintext exists only on your machine. --raw writes the CMS as received \
             (open it with `openssl cms -decrypt -inform DER -recip CERT -inkey KEY -binary`).
-            The bytes are checked against the item's SHA-256 before anything is written; files are mode 0600.
+            The bytes are checked against the item's SHA-256 before anything is written; files are mode 0600. With -o the \
+            payload streams into the file as it arrives, whatever its size (with progress on a terminal); to standard \
+            output it is held whole first, up to 64 MiB.
             """)
 
     @Argument(help: "The item id.", transform: RecordID.validated) var id: String
@@ -20,24 +23,59 @@ struct Get: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try connection.settings()
+        if let output { return try await download(to: output, settings: settings) }
+        // To standard output the payload is held and checked first, so that nothing unverified is written (up to 64 MiB).
         let received = try await connection.withConnection { hub in try await ReceivedPayload.fetch(id, from: hub) }
-        let sealed = received.sealed
-        let sha256 = received.sha256
-        let bytes = sealed && raw ? received.bytes : try PayloadOpener(settings: settings).plaintext(of: received)
-        guard let output else {
-            FileHandle.standardOutput.write(Data(bytes))
-            return
-        }
-        guard FileManager.default.createFile(atPath: output, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write \(output)")
+        let bytes = received.sealed && raw ? received.bytes : try PayloadOpener(settings: settings).plaintext(of: received)
+        FileHandle.standardOutput.write(Data(bytes))
+    }
+
+    /// Streams the payload into `output` as it arrives (any size): plain bytes checked against their SHA-256 before the
+    /// file is moved into place; a sealed envelope received into a file, then opened into another one with your key.
+    func download(to output: String, settings: ClientSettings) async throws {
+        let file = PayloadFile(id: id, path: output)
+        let (size, sha256, sealed) = try await connection.withConnection { hub -> (Int, String, Bool) in
+            switch try await hub.api.getItemPayload(path: .init(id: id)) {
+            case .ok(let ok):
+                let expected = ok.headers.liaisonSHA256
+                switch ok.body {
+                case .binary(let body):
+                    let received = try await file.receive(body, label: "get")
+                    try file.keep(received.temporary, sha256: received.sha256, expected: expected)
+                    return (received.size, expected, false)
+                case .applicationPkcs7Mime(let body):
+                    let envelope = try await file.receive(body, label: "get")
+                    if raw {
+                        try file.keep(envelope.temporary, sha256: envelope.sha256, expected: envelope.sha256)
+                        return (envelope.size, expected, true)
+                    }
+                    defer { try? FileManager.default.removeItem(atPath: envelope.temporary) }
+                    let opened = envelope.temporary + ".open"
+                    guard FileManager.default.createFile(atPath: opened, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                        throw ValidationError("cannot write \(opened)")
+                    }
+                    let opener = try PayloadOpener(settings: settings)
+                    do {
+                        try CMSEnvelope.open(file: envelope.temporary, into: opened, key: opener.key, certificate: opener.certificate)
+                    } catch {
+                        try? FileManager.default.removeItem(atPath: opened)
+                        throw CLIFailure(LiaisonClientError(code: "cannot_open", message: "the payload of \(id) arrived sealed to your certificate but could not be opened: \(error)",
+                                                            hint: "Use the private key that belongs to the certificate you connected with; `liaison get --raw` writes the envelope as received"))
+                    }
+                    try file.keep(opened, sha256: try PayloadFile.sha256(ofFile: opened), expected: expected)
+                    let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.intValue ?? 0
+                    return (size, expected, true)
+                }
+            case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+            }
         }
         if connection.json {
-            return try Output.json(["id": id, "file": output, "sha256": sha256, "size": "\(bytes.count)", "form": sealed && raw ? "cms" : "plaintext"])
+            return try Output.json(["id": id, "file": output, "sha256": sha256, "size": "\(size)", "form": sealed && raw ? "cms" : "plaintext"])
         }
         if sealed && raw {
-            print("Wrote the CMS envelope of \(id) (\(bytes.count) bytes, sealed to your certificate) to \(output)")
+            print("Wrote the CMS envelope of \(id) (\(size) bytes, sealed to your certificate) to \(output)")
         } else {
-            print("Wrote \(bytes.count) bytes of \(id) to \(output) (\(sealed ? "opened with your key, " : "")sha256 verified)")
+            print("Wrote \(size) bytes of \(id) to \(output) (\(sealed ? "opened with your key, " : "")sha256 verified)")
         }
     }
 }

@@ -2,6 +2,8 @@ import Foundation
 import LiaisonAPI
 import LiaisonClient
 import LiaisonCrypto
+import OpenAPIRuntime
+import ArgumentParser
 
 /// An item's payload as the hub sent it: plain bytes, or CMS sealed to this client's certificate.
 struct ReceivedPayload {
@@ -11,16 +13,25 @@ struct ReceivedPayload {
     /// Of the plaintext.
     let sha256: String
 
+    /// The most held in memory (a payload for standard output, or for a dossier's folder).
+    static let heldLimit = 64 * 1024 * 1024 + 64 * 1024
+
     static func fetch(_ id: String, from hub: HubConnection) async throws -> ReceivedPayload {
         switch try await hub.api.getItemPayload(path: .init(id: id)) {
         case .ok(let ok):
-            let limit = 64 * 1024 * 1024 + 64 * 1024
-            switch ok.body {
-            case .binary(let body):
-                return ReceivedPayload(id: id, bytes: try await [UInt8](collecting: body, upTo: limit), sealed: false, sha256: ok.headers.liaisonSHA256)
-            case .applicationPkcs7Mime(let body):
-                return ReceivedPayload(id: id, bytes: try await [UInt8](collecting: body, upTo: limit), sealed: true, sha256: ok.headers.liaisonSHA256)
+            let (body, sealed) = switch ok.body {
+            case .binary(let body): (body, false)
+            case .applicationPkcs7Mime(let body): (body, true)
             }
+            var bytes: [UInt8] = []
+            for try await piece in body {
+                guard piece.count <= heldLimit - bytes.count else {
+                    throw CLIFailure(LiaisonClientError(code: "too_large", message: "the payload of \(id) is larger than the \(heldLimit >> 20) MiB held in memory here",
+                                                        hint: "Write it to a file instead: `liaison get \(id) -o FILE` streams any size"))
+                }
+                bytes += piece
+            }
+            return ReceivedPayload(id: id, bytes: bytes, sealed: sealed, sha256: ok.headers.liaisonSHA256)
         case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
         }
     }
@@ -57,5 +68,61 @@ struct PayloadOpener {
                                                 hint: "Fetch it again; if it persists, report it to the hub's operator"))
         }
         return bytes
+    }
+}
+
+/// A payload written to a file as it streams in, never held whole: into a temporary file beside the destination
+/// (mode 0600), hashed on the way, moved into place only once its SHA-256 matches.
+struct PayloadFile {
+    let id: String
+    let path: String
+
+    /// Receives `body` into a temporary file beside `path`; its path, size and the SHA-256 of what arrived.
+    func receive(_ body: HTTPBody, label: String) async throws -> (temporary: String, size: Int, sha256: String) {
+        let temporary = path + ".partial-" + UUID().uuidString.prefix(8)
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw ValidationError("cannot write \(temporary)")
+        }
+        defer { try? handle.close() }
+        let digest = SHA256Stream()
+        let progress = Progress(label: label, unit: "MiB")
+        let total: Int? = if case .known(let length) = body.length { Int(length) } else { nil }
+        var size = 0
+        do {
+            for try await piece in body {
+                digest.update(piece)
+                try handle.write(contentsOf: piece)
+                size += piece.count
+                if let total { progress.show(size >> 20, of: max(1, total >> 20)) }
+            }
+            try handle.synchronize()
+        } catch {
+            progress.done()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        progress.done()
+        return (temporary, size, digest.finishHex())
+    }
+
+    /// Moves the received file into place once it is the payload pushed; removes it otherwise.
+    func keep(_ temporary: String, sha256: String, expected: String) throws {
+        guard sha256 == expected else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw CLIFailure(LiaisonClientError(code: "integrity", message: "the payload of \(id) does not match its SHA-256; nothing was written",
+                                                hint: "Fetch it again; if it persists, report it to the hub's operator"))
+        }
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+    }
+
+    /// The SHA-256 of a file, read in pieces.
+    static func sha256(ofFile path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("cannot read \(path)") }
+        defer { try? handle.close() }
+        let digest = SHA256Stream()
+        while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { digest.update(data) }
+        return digest.finishHex()
     }
 }

@@ -60,8 +60,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Sign the audit chain's head at least this often when it moved, in seconds (and always at shutdown).")
     var signInterval: Int = 60
 
-    @Option(help: "Largest payload accepted, in bytes.")
+    @Option(help: "Largest payload accepted in a JSON push (base64 in the body, held in memory), in bytes.")
     var maxPayload: Int = 16 * 1024 * 1024
+
+    @Option(help: "Largest payload accepted streamed (POST /v1/items with Content-Type: application/octet-stream; kept in 1 MiB chunks as it arrives, so this bounds disk, not memory), in bytes.")
+    var maxStreamPayload: Int = 8 << 30
 
     @Option(help: "Free space, in bytes, kept under the data folder for the audit trail: a push that would leave less gets 503 storage_full, reads go on (0: no check).")
     var reserveSpace: Int = 64 * 1024 * 1024
@@ -99,6 +102,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...86_400).contains(signInterval) else { throw ValidationError("--sign-interval must be between 1 and 86400 seconds") }
         guard (1...HubLimits.largestPayload).contains(maxPayload) else {
             throw ValidationError("--max-payload must be between 1 and \(HubLimits.largestPayload) bytes (1 GiB)")
+        }
+        guard (1...HubLimits.largestStreamedPayload).contains(maxStreamPayload) else {
+            throw ValidationError("--max-stream-payload must be between 1 and \(HubLimits.largestStreamedPayload) bytes (1 TiB)")
         }
         guard (0...(1 << 40)).contains(reserveSpace) else { throw ValidationError("--reserve-space must be between 0 and 1099511627776 bytes") }
         guard (1...(1 << 40)).contains(bodyBudget) else { throw ValidationError("--body-budget must be between 1 and 1099511627776 bytes") }
@@ -188,12 +194,16 @@ struct Serve: AsyncParsableCommand {
             store = file
             keys = KeyCustody(ring: keyRing, path: data + "/keyring.json")
         }
-        var limits = HubLimits(payloadBytes: maxPayload)
+        var limits = HubLimits(payloadBytes: maxPayload, streamedPayloadBytes: maxStreamPayload)
         limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
         let hub = Hub(policy: loadedPolicy, store: store, keys: keys, limits: limits, identity: identity, logger: logger)
         // Items stored before the blind index existed are marked once, before the hub answers anyone.
         let marked = try await hub.correlation.markEarlierItems()
         if marked > 0 { logger.notice("marked \(marked) earlier item(s) in the blind index of persons and tags") }
+        // A SQLite file has this hub alone (the data folder's lock): a chunk no item owns is of a push cut off before.
+        if sqlite != nil, case let swept = try await hub.sweepAbandonedChunks(olderThan: 0), swept > 0 {
+            logger.notice("removed \(swept) chunk(s) of streamed pushes cut off before their item was stored")
+        }
         var settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
         // The free-space checks watch the disk under the SQLite file; PostgreSQL's disk is the database server's.
         settings.dataDirectory = sqlite == nil ? nil : data

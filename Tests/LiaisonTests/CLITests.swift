@@ -52,6 +52,35 @@ struct CLITests {
         }
     }
 
+    @Test(arguments: ["general", "confidential"])
+    func aLargeFileIsPushedStreamedAndFetchedIntoAFileByteForByte(level: String) async throws {
+        try await TestHub.with { hub in
+            let folder = try Paths.temporaryDirectory("cli-stream")
+            let file = folder + "/scan.pdf"
+            let content = Data(StreamedPayloadTests.payload(5 * (1 << 20) + 777))
+            try content.write(to: URL(fileURLWithPath: file))
+            let push = try await liaison(hub, ["push", file, "--kind", "report", "--title", "案卷扫描件", "--unit", "transport-bureau", "--classification", level,
+                                               "--person", "张三", "--tag", "道路,工程", "--json", "--as", "stationed-transport"])
+            #expect(push.status == 0, "\(push.stderr)")
+            let item = try #require(try JSONSerialization.jsonObject(with: push.stdoutData) as? [String: Any])
+            let id = try #require(item["id"] as? String)
+            #expect(item["title"] as? String == "案卷扫描件")
+            #expect(item["persons"] as? [String] == ["张三"] && item["tags"] as? [String] == ["道路,工程"])
+            #expect(item["content_type"] as? String == "application/pdf")
+            #expect(item["size"] as? Int == content.count)
+            // It went streamed: kept in six chunks.
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk WHERE item_id = '\(id)'") == ["6"])
+
+            let out = folder + "/fetched.pdf"
+            let get = try await liaison(hub, ["get", id, "-o", out, "--as", "wang.fang"])
+            #expect(get.status == 0, "\(get.stderr)")
+            #expect(get.stdout == "Wrote \(content.count) bytes of \(id) to \(out) (\(level == "confidential" ? "opened with your key, " : "")sha256 verified)\n")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == content)
+            #expect((try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int) == 0o600)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["fetched.pdf", "scan.pdf"], "no partial file is left")
+        }
+    }
+
     @Test func pushFromStandardInputWithAnExplicitKeyIsIdempotent() async throws {
         try await TestHub.with { hub in
             let arguments = ["push", "-", "--kind", "lead", "--title", "线索", "--unit", "finance-bureau", "--classification", "restricted",

@@ -94,7 +94,7 @@ struct ConfidentialDeliveryTests {
             }
             // General items need no envelope: the same certificate reads them.
             let general = try #require(try await running.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)
-            #expect(try await running.hub.items.payload(id: general, in: running.hub.context(for: reader), presenting: certificate).bytes == Array("payload".utf8))
+            #expect(try await running.hub.items.payload(id: general, in: running.hub.context(for: reader), presenting: certificate).body.whole == Array("payload".utf8))
         }
     }
 
@@ -230,7 +230,7 @@ struct KeyRotationTests {
         let reader = owner
         for (id, body) in ids {
             let delivered = try await hub.items.payload(id: id, in: hub.context(for: reader), presenting: try X509Certificate(file: TestPKI.shared.certificate("stationed-health")))
-            let opened = try CMSEnvelope.open(delivered.bytes, key: PrivateKey(pemFile: TestPKI.shared.key("stationed-health")),
+            let opened = try CMSEnvelope.open(try #require(delivered.body.whole), key: PrivateKey(pemFile: TestPKI.shared.key("stationed-health")),
                                               certificate: X509Certificate(file: TestPKI.shared.certificate("stationed-health")))
             #expect(opened == body)
         }

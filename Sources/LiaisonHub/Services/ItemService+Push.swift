@@ -6,50 +6,77 @@ import LiaisonStore
 /// Pushes: validated against the policy, encrypted when the level says so, stored durably with their trail entry.
 extension ItemService {
     public func push(_ sent: PushRequest, in context: HubContext) async throws -> PushReceipt {
-        let policy = context.policy
-        let pusher = context.principal
-        let (request, level) = try await context.traced(.pushItem, unit: sent.unit) {
+        let (request, level) = try await admitted(sent, in: context)
+        let now = context.now
+        let ring = vault.cipher  // before the store is read (see withDataKey)
+        let item = newItem(request, level: level, id: ids.next(at: now), sha256: Digest.sha256Hex(request.payload), size: request.payload.count, in: context)
+        let written: PushWrite
+        if context.policy.levels[level]?.payloadAtRest == .encrypted {
+            // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
+            written = try await sealedInsert { cipher in
+                let (kept, payload) = try vault.encrypted(item, payload: request.payload, with: cipher)
+                return try await insertPushed(item, kept: kept, payload: payload, request: request, in: context)
+            }
+        } else {
+            written = try await insertPushed(item, kept: vault.sealed(item), payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil),
+                                             request: request, in: context)
+        }
+        return try receipt(written, item: item, request: request, ring)
+    }
+
+    /// The request checked before anything of it is stored: opened if sealed to the hub, every field valid under the
+    /// policy, the feedback it answers visible; a refusal is in the trail.
+    func admitted(_ sent: PushRequest, in context: HubContext) async throws -> (PushRequest, Classification) {
+        try await context.traced(.pushItem, unit: sent.unit) {
             let request = try unsealed(sent)
-            let level = try validate(request, under: policy)
+            let level = try validate(request, under: context.policy)
             try await checkAnswers(request, in: context)
             return (request, level)
         }
-        let now = context.now
-        let ring = vault.cipher  // before the store is read (see withDataKey)
-        let id = ids.next(at: now)
-        let sha256 = Digest.sha256Hex(request.payload)
+    }
+
+    func newItem(_ request: PushRequest, level: Classification, id: String, sha256: String, size: Int, in context: HubContext) -> Item {
+        let pusher = context.principal
         var item = Item(id: id, kind: request.kind, title: request.title, unit: request.unit, persons: request.persons, tags: request.tags,
                         classification: level, owner: pusher.agency.id, pushedBy: pusher.id, contentType: request.contentType,
-                        sha256: sha256, size: request.payload.count, createdAt: now)
+                        sha256: sha256, size: size, createdAt: context.now)
         item.answers = request.answers
+        return item
+    }
+
+    /// What storing a push wrote, and whom it concerns.
+    struct PushWrite: Sendable {
+        let outcome: InsertOutcome
+        let readers: [String]
+        let watch: AlertWatch?
+    }
+
+    /// Stores `kept` (the item as kept: sealed, its content metadata encrypted where the level says so) with its
+    /// payload, its trail entry, its feed event, its blind-index marks and the alerts it raises, in one transaction.
+    func insertPushed(_ item: Item, kept: Item, payload: StoredPayload, request: PushRequest, in context: HubContext) async throws -> PushWrite {
+        let policy = context.policy
+        let pusher = context.principal
         let claim = request.idempotencyKey.map { key in
-            IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: sha256))
+            IdempotencyClaim(principal: pusher.id, key: key, fingerprint: fingerprint(of: request, payloadSHA256: item.sha256))
         }
-        let encrypted = policy.levels[level]?.payloadAtRest == .encrypted
         // The trail entry commits in the same transaction as the item; it names neither title nor payload. It records what
         // an auditor cross-checks the stored item with (`liaison audit items`); not the digest of a payload kept encrypted,
         // which would let a reader of the trail confirm a guessed plaintext.
-        var detail = ["classification": level.rawValue, "kind": item.kind, "size": String(item.size), "owner": item.owner]
-        if !encrypted { detail["sha256"] = sha256 }
-        let audit = AuditRecord(time: now, actor: pusher.id, action: .pushItem, targets: [id], unit: item.unit, detail: detail)
+        var detail = ["classification": item.classification.rawValue, "kind": item.kind, "size": String(item.size), "owner": item.owner]
+        if payload.wrappedKey == nil { detail["sha256"] = item.sha256 }
+        let audit = AuditRecord(time: item.createdAt, actor: pusher.id, action: .pushItem, targets: [item.id], unit: item.unit, detail: detail)
         let (events, readers) = pushEvents(item, by: pusher, under: policy)
-        let marks = vault.marks(of: item)
         let watch = alertWatch(for: item, under: policy)
-        let outcome: InsertOutcome
-        if encrypted {
-            // Sealed and stored while the key version is counted as in use, so rotation cannot retire it under this write.
-            outcome = try await sealedInsert { cipher in
-                let (kept, payload) = try vault.encrypted(item, payload: request.payload, with: cipher)
-                return try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events, marks: marks, watch: watch)
-            }
-        } else {
-            outcome = try await store.insert(vault.sealed(item), payload: StoredPayload(bytes: request.payload, wrappedKey: nil, keyVersion: nil), claim: claim,
-                                             audit: audit, events: events, marks: marks, watch: watch)
-        }
-        switch outcome {
+        let outcome = try await store.insert(kept, payload: payload, claim: claim, audit: audit, events: events, marks: vault.marks(of: item), watch: watch)
+        return PushWrite(outcome: outcome, readers: readers, watch: watch)
+    }
+
+    /// The answer to a push once stored: readers and alerted principals woken; a replay answered with the first item.
+    func receipt(_ written: PushWrite, item: Item, request: PushRequest, _ ring: PayloadCipher) throws -> PushReceipt {
+        switch written.outcome {
         case .created:
-            let raised = watch?.raised ?? []
-            feedWaiters.notify(readers + raised.flatMap { $0.alert.notified })
+            let raised = written.watch?.raised ?? []
+            feedWaiters.notify(written.readers + raised.flatMap { $0.alert.notified })
             for alert in raised {
                 logger.notice("risk alert raised", metadata: ["alert": "\(alert.alert.id)", "rule": "\(alert.alert.rule)", "items": "\(alert.alert.itemIDs.count)"])
             }
@@ -67,7 +94,7 @@ extension ItemService {
 
     /// Runs `write` sealing under the ring as it is now. A shared ring may have dropped that version on another
     /// hub meanwhile: then nothing was written, and the write runs again under the ring as kept now.
-    func sealedInsert(_ write: (PayloadCipher) async throws -> InsertOutcome) async throws -> InsertOutcome {
+    func sealedInsert<T>(_ write: (PayloadCipher) async throws -> T) async throws -> T {
         for _ in 0..<2 {
             do {
                 return try await vault.keys.sealing(write)

@@ -25,7 +25,7 @@ public struct ListRequest: Sendable {
 
 /// Pushing, listing and reading items, and explaining who may read them.
 public struct ItemService: Sendable {
-    let store: any ItemStore
+    let store: any ItemStore & PayloadChunkStore
     let grants: any GrantStore
     let access: AccessResolver
     let vault: ItemVault
@@ -131,8 +131,12 @@ public struct ItemService: Sendable {
             throw HubError(.notAcceptable, code: "unaddressable_key",
                            message: "item \(id) is delivered sealed to your certificate, and a CMS envelope cannot be addressed to its \(keyType) key", hint: hint)
         }
-        return DeliveredPayload(bytes: try CMSEnvelope.seal(payload.bytes, to: certificate), contentType: payload.contentType, sha256: payload.sha256,
-                                unit: payload.unit, encrypted: true)
+        let sealed: DeliveredBody
+        switch payload.body {
+        case .whole(let bytes): sealed = .whole(try CMSEnvelope.seal(bytes, to: certificate))
+        case .streamed(let stream): sealed = .streamed(try stream.sealed(to: certificate))
+        }
+        return DeliveredPayload(body: sealed, contentType: payload.contentType, sha256: payload.sha256, unit: payload.unit, encrypted: true)
     }
 
     /// The payload in plaintext, for the hub's own use (delivery seals it again when it was stored encrypted).
@@ -150,8 +154,13 @@ public struct ItemService: Sendable {
             logger.error("item has no stored payload", metadata: ["item": "\(id)"])
             throw HubError(.integrity, code: "integrity", message: "the payload of item \(id) is missing", hint: "Report this to the hub's operator")
         }
-        return DeliveredPayload(bytes: try vault.plaintext(of: stored, for: item, cipher), contentType: item.contentType, sha256: item.sha256, unit: item.unit,
-                                encrypted: stored.wrappedKey != nil)
+        let body: DeliveredBody
+        if let chunks = stored.chunks {
+            body = .streamed(try vault.plaintextStream(of: stored, chunks: chunks, for: item, from: store, cipher))
+        } else {
+            body = .whole(try vault.plaintext(of: stored, for: item, cipher))
+        }
+        return DeliveredPayload(body: body, contentType: item.contentType, sha256: item.sha256, unit: item.unit, encrypted: stored.wrappedKey != nil)
     }
 
     /// The decision and the rule behind it, for `liaison policy explain`. Someone may explain

@@ -59,6 +59,37 @@ final class TestClient: Sendable {
 
     func get(_ path: String) async throws -> Response { try await send(.GET, path) }
 
+    /// A streamed push (`application/octet-stream`) of `payload`, the item's fields in `Liaison-*` headers (percent-encoded
+    /// here); `declaringLength: false` sends it with chunked transfer encoding in 256 KiB pieces, without Content-Length.
+    func pushStreamed(_ payload: [UInt8], kind: String = "report", title: String = "扫描案卷", unit: String, classification: String,
+                      extra: [(String, String)] = [], declaringLength: Bool = true, key: String? = nil) async throws -> Response {
+        var request = HTTPClientRequest(url: baseURL + "/v1/items")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        for (name, value) in [("Liaison-Kind", kind), ("Liaison-Title", title), ("Liaison-Unit", unit), ("Liaison-Classification", classification)] {
+            request.headers.add(name: name, value: Self.percentEncoded(value))
+        }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        if let key { request.headers.add(name: "Idempotency-Key", value: key) }
+        if declaringLength {
+            request.body = .bytes(ByteBuffer(bytes: payload))
+        } else {
+            let pieces = stride(from: 0, to: payload.count, by: 256 << 10).map { ByteBuffer(bytes: payload[$0..<min(payload.count, $0 + (256 << 10))]) }
+            request.body = .stream(AsyncStream { continuation in
+                for piece in pieces { continuation.yield(piece) }
+                continuation.finish()
+            }, length: .unknown)
+        }
+        let response = try await http.execute(request, timeout: .seconds(120))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return Response(status: Int(response.status.code), body: Data(buffer: bytes), headers: response.headers)
+    }
+
+    /// RFC 3986 percent-encoding of everything but unreserved characters, as a `Liaison-*` header value is written.
+    static func percentEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+    }
+
     /// Pushes an item; `overrides` replace or add JSON fields (use NSNull() to drop one).
     func push(kind: String = "report", title: String = "月度监督报告", unit: String, classification: String, payload: Data = Data("payload".utf8),
               key: String? = nil, overrides: [String: Any] = [:]) async throws -> Response {

@@ -48,6 +48,33 @@ final class RunningHub: Sendable {
         }
     }
 
+    /// The first column of each row `sql` answers in the hub's database, as text (write `CAST(x AS TEXT)`, which both read).
+    func texts(_ sql: String) async throws -> [String] {
+        switch storeKind {
+        case .sqlite:
+            return try await DatabaseQueue(path: dataDirectory + "/liaison.sqlite").read { db in try String?.fetchAll(db, sql: sql).map { $0 ?? "" } }
+        case .postgres:
+            let address = try PostgresAddress(try String(contentsOfFile: dataDirectory + "/postgres-url", encoding: .utf8))
+            return try await TestPostgres.shared.texts(sql, in: address)
+        }
+    }
+
+    /// Everything the database holds: every SQLite file byte for byte (the WAL too), or every PostgreSQL row as text.
+    func databaseContents() async throws -> Data {
+        guard storeKind == .sqlite else { return Data(try await postgresRowsText().utf8) }
+        var bytes = Data()
+        for file in try FileManager.default.contentsOfDirectory(atPath: dataDirectory) where file.hasPrefix("liaison.sqlite") {
+            bytes += try Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/" + file))
+        }
+        return bytes
+    }
+
+    /// What `liaison audit verify` says of the hub's trail, run by the commission's auditor.
+    func verifyTrail() async throws -> ProcessResult {
+        try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei"],
+                                         environment: ["LIAISON_DEV_CERTS": pki.directory, "LIAISON_URL": baseURL])
+    }
+
     /// Every row of every table of the hub's PostgreSQL schema, as text (bytes as hex).
     func postgresRowsText() async throws -> String {
         let address = try PostgresAddress(try String(contentsOfFile: dataDirectory + "/postgres-url", encoding: .utf8))

@@ -1,0 +1,76 @@
+import Foundation
+import LiaisonCrypto
+import LiaisonStore
+
+/// Cuts a streamed payload into `PayloadChunk.size` chunks and stores them as they fill, a few per transaction,
+/// so that the hub holds a few chunks of a push whatever its size. Each chunk is sealed under the item's data key
+/// (`sealer`) or, kept in the clear, tagged under the ring's integrity key; the digest of the whole is taken on the way.
+struct PayloadChunkWriter {
+    let itemID: String
+    let sealer: ChunkSealer?
+    let ring: KeyRing
+    let store: any PayloadChunkStore
+    let limit: Int
+    let time: Date
+    /// Bytes taken so far.
+    private(set) var size = 0
+    /// Chunks stored so far.
+    private(set) var stored = 0
+    private var current: [UInt8] = []
+    private var batch: [StoredChunk] = []
+    private let digest = SHA256Stream()
+    static let chunksPerWrite = 4
+
+    init(itemID: String, sealer: ChunkSealer?, ring: KeyRing, store: any PayloadChunkStore, limit: Int, time: Date) {
+        self.itemID = itemID
+        self.sealer = sealer
+        self.ring = ring
+        self.store = store
+        self.limit = limit
+        self.time = time
+        current.reserveCapacity(PayloadChunk.size)
+    }
+
+    mutating func take(_ piece: ArraySlice<UInt8>) async throws {
+        guard piece.count <= limit - size else {
+            throw HubError(.tooLarge, code: "payload_too_large", message: "the streamed payload is larger than this hub accepts (\(limit) bytes)",
+                           hint: "Split the material into several items or ask the operator to raise --max-stream-payload", field: "payload")
+        }
+        size += piece.count
+        digest.update(piece)
+        var rest = piece
+        while !rest.isEmpty {
+            // A full chunk is cut only once more bytes follow it: the last chunk is known to be the last.
+            if current.count == PayloadChunk.size { try await cut(last: false) }
+            let room = PayloadChunk.size - current.count
+            current.append(contentsOf: rest.prefix(room))
+            rest = rest.dropFirst(room)
+        }
+    }
+
+    /// Ends the payload: nil once it is stored in chunks (`stored` of them), or the whole payload, nothing stored,
+    /// when it fits in one chunk (kept in one piece then, as a JSON push keeps it).
+    mutating func finish() async throws -> [UInt8]? {
+        guard stored > 0 || !batch.isEmpty else { return current }
+        try await cut(last: true)
+        return nil
+    }
+
+    /// The digest of the whole payload, in hex; once, after `finish`.
+    func sha256() -> String { digest.finishHex() }
+
+    private mutating func cut(last: Bool) async throws {
+        let index = stored + batch.count
+        let header = PayloadChunk.header(itemID: itemID, index: index, last: last)
+        if let sealer {
+            batch.append(StoredChunk(bytes: try sealer.seal(current, index: index, last: last), tag: nil))
+        } else {
+            batch.append(StoredChunk(bytes: current, tag: ring.chunkTag(header, current)))
+        }
+        current.removeAll(keepingCapacity: true)
+        guard batch.count == Self.chunksPerWrite || last else { return }
+        try await store.appendChunks(batch, of: itemID, from: stored, at: time)
+        stored += batch.count
+        batch.removeAll()
+    }
+}

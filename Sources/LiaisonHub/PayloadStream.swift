@@ -1,0 +1,99 @@
+import LiaisonCore
+import LiaisonCrypto
+import LiaisonStore
+
+/// A payload delivered piece by piece: each piece is read from the store (and checked, opened or sealed) only when
+/// the reader's connection takes it, so a delivery holds a chunk or two whatever the payload's size.
+public struct PayloadStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+    /// How many bytes it yields in all, when known before it starts (not for an envelope made on the way).
+    public let length: Int?
+    let source: Source
+
+    /// Where the pieces come from; `pull` gives nil at the end. Read by one delivery, one piece at a time.
+    final class Source: @unchecked Sendable {
+        let pull: () async throws -> [UInt8]?
+        init(_ pull: @escaping () async throws -> [UInt8]?) { self.pull = pull }
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let source: Source
+        public mutating func next() async throws -> [UInt8]? { try await source.pull() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(source: source) }
+}
+
+/// What a delivery sends: the payload in one piece, or streamed.
+public enum DeliveredBody: Sendable {
+    case whole([UInt8])
+    case streamed(PayloadStream)
+}
+
+extension PayloadStream {
+    /// The plaintext of a payload kept in `count` chunks, each checked before it is given: opened under the item's
+    /// data key (`opener`), or its tag checked under the ring's integrity key. A chunk missing, altered, moved or out
+    /// of order, or a total that is not the item's size, ends the stream with `damaged` (after `report`).
+    static func chunks(of item: Item, count: Int, opener: ChunkOpener?, ring: KeyRing, store: any PayloadChunkStore,
+                       report: @escaping @Sendable (String) -> Void) -> PayloadStream {
+        var index = 0
+        var delivered = 0
+        return PayloadStream(length: item.size, source: Source {
+            guard index < count else { return nil }
+            let last = index == count - 1
+            guard let chunk = try await store.chunks(of: item.id, from: index, limit: 1).first else {
+                report("a chunk of a stored payload is missing")
+                throw HubError.damaged(item.id)
+            }
+            let plain: [UInt8]
+            if let opener {
+                guard let opened = try? opener.open(chunk.bytes, index: index, last: last) else {
+                    report("a stored chunk failed authentication")
+                    throw HubError.damaged(item.id)
+                }
+                plain = opened
+            } else {
+                guard let tag = chunk.tag, HMACSHA256.equal(tag, ring.chunkTag(PayloadChunk.header(itemID: item.id, index: index, last: last), chunk.bytes)) else {
+                    report("a stored chunk does not match its tag")
+                    throw HubError.damaged(item.id)
+                }
+                plain = chunk.bytes
+            }
+            index += 1
+            delivered += plain.count
+            guard last ? delivered == item.size : plain.count == PayloadChunk.size else {
+                report("a stored payload's chunks do not add up to its size")
+                throw HubError.damaged(item.id)
+            }
+            return plain
+        })
+    }
+
+    /// This stream sealed on the way into a CMS envelope addressed to `certificate` (`CMSStream`).
+    func sealed(to certificate: X509Certificate) throws -> PayloadStream {
+        let envelope = try CMSStream(to: certificate)
+        let plain = source
+        var finished = false
+        return PayloadStream(length: nil, source: Source {
+            // The envelope may hold back what a piece gave (a cipher block): pull until it writes something.
+            while !finished {
+                if let piece = try await plain.pull() {
+                    let out = try envelope.write(piece)
+                    if !out.isEmpty { return out }
+                } else {
+                    finished = true
+                    return try envelope.finish()
+                }
+            }
+            return nil
+        })
+    }
+}
+
+extension DeliveredBody {
+    /// The bytes of a payload delivered in one piece; nil for a streamed one.
+    public var whole: [UInt8]? {
+        guard case .whole(let bytes) = self else { return nil }
+        return bytes
+    }
+}

@@ -1,0 +1,41 @@
+public import Foundation
+public import LiaisonCore
+import GRDB
+
+extension SQLiteStore {
+    public func appendChunks(_ chunks: [StoredChunk], of itemID: String, from index: Int, at time: Date) async throws {
+        try await writer.write { db in
+            let insert = try db.cachedStatement(sql: "INSERT INTO payload_chunk (item_id, seq, bytes, tag, written_at) VALUES (?, ?, ?, ?, ?)")
+            for (offset, chunk) in chunks.enumerated() {
+                try insert.execute(arguments: [itemID, index + offset, Data(chunk.bytes), chunk.tag.map { Data($0) }, time.millisecondsSince1970])
+            }
+        }
+    }
+
+    public func chunks(of itemID: String, from index: Int, limit: Int) async throws -> [StoredChunk] {
+        try readNow { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT bytes, tag FROM payload_chunk WHERE item_id = ? AND seq >= ? ORDER BY seq LIMIT ?"),
+                             arguments: [itemID.storable, index, limit]).map { row in
+                let bytes: Data = row[0]
+                let tag: Data? = row[1]
+                return StoredChunk(bytes: Array(bytes), tag: tag.map(Array.init))
+            }
+        }
+    }
+
+    public func discardChunks(of itemID: String) async throws {
+        try await writer.write { db in
+            // Only chunks no stored item owns: a replayed push's id is its own, never the first push's.
+            try db.execute(sql: "DELETE FROM payload_chunk WHERE item_id = ? AND NOT EXISTS (SELECT 1 FROM payload WHERE item_id = ?)", arguments: [itemID, itemID])
+        }
+    }
+
+    public func sweepAbandonedChunks(before time: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: """
+                DELETE FROM payload_chunk WHERE written_at < ? AND NOT EXISTS (SELECT 1 FROM payload WHERE payload.item_id = payload_chunk.item_id)
+                """, arguments: [time.millisecondsSince1970])
+            return db.changesCount
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import LiaisonCrypto
+import LiaisonHub
+import Testing
+
+/// Pushes whose payload streams in as `application/octet-stream`, kept in 1 MiB chunks, and their streamed delivery,
+/// against a live hub over mTLS (on SQLite, and on PostgreSQL in the suite's second pass).
+@Suite("Streamed payloads")
+struct StreamedPayloadTests {
+    /// Bytes that differ from chunk to chunk and from byte to byte, so a chunk moved or altered shows.
+    static func payload(_ size: Int, seed: UInt64 = 7) -> [UInt8] {
+        var generator = SplitMix(state: seed)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var index = 0
+        while index < size {
+            var word = generator.next()
+            for _ in 0..<8 where index < size {
+                bytes[index] = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+                index += 1
+            }
+        }
+        return bytes
+    }
+
+    @Test func aGeneralPayloadStreamsInAndOutByteForByteInChunks() async throws {
+        try await TestHub.with { hub in
+            let payload = Self.payload(5 * (1 << 20) + 12_345)
+            let pushed = try await hub.client("stationed-transport").pushStreamed(
+                payload, title: "扫描案卷, 第一卷", unit: "transport-bureau", classification: "general",
+                extra: [("Liaison-Content-Type", "application/pdf"), ("Liaison-Persons", "\(TestClient.percentEncoded("张三")),\(TestClient.percentEncoded("李,四"))"),
+                        ("Liaison-Tags", "road")])
+            #expect(pushed.status == 201, "\(pushed.text)")
+            let id = try #require(pushed.json["id"] as? String)
+            #expect(pushed.json["title"] as? String == "扫描案卷, 第一卷")
+            #expect(pushed.json["persons"] as? [String] == ["张三", "李,四"])
+            #expect(pushed.json["tags"] as? [String] == ["road"])
+            #expect(pushed.json["content_type"] as? String == "application/pdf")
+            #expect(pushed.json["size"] as? Int == payload.count)
+            #expect(pushed.json["sha256"] as? String == Digest.sha256Hex(payload))
+            // Six chunks: five full ones and the rest; the payload row holds none of the bytes.
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk WHERE item_id = '\(id)'") == ["6"])
+            #expect(try await hub.texts("SELECT CAST(chunks AS TEXT) FROM payload WHERE item_id = '\(id)'") == ["6"])
+            #expect(try await hub.texts("SELECT CAST(length(bytes) AS TEXT) FROM payload WHERE item_id = '\(id)'") == ["0"])
+
+            for reader in ["stationed-transport", "office-3"] {
+                let (response, plaintext) = try await hub.client(reader).payload(id)
+                #expect(response.status == 200)
+                #expect(response.headers.first(name: "Content-Type") == "application/octet-stream")
+                #expect(response.headers.first(name: "Content-Length") == String(payload.count))
+                #expect(response.headers.first(name: "Liaison-Content-Type") == "application/pdf")
+                #expect(response.headers.first(name: "Liaison-SHA256") == Digest.sha256Hex(payload))
+                #expect(plaintext.map(Array.init) == payload)
+            }
+            // The push's trail entry carries the digest of a payload kept in the clear, as for a JSON push.
+            let verify = try await hub.verifyTrail()
+            #expect(verify.status == 0, "\(verify.stderr)")
+        }
+    }
+
+    @Test func aConfidentialPayloadIsKeptSealedInChunksAndDeliveredAsOneCMSEnvelopeOpensslOpens() async throws {
+        try await TestHub.with { hub in
+            let marker = Array("机密材料-不得外传".utf8)
+            let payload = (0..<(3 << 20) / marker.count + 100).flatMap { _ in marker }
+            let pushed = try await hub.client("stationed-transport").pushStreamed(payload, title: "机密 扫描件", unit: "transport-bureau", classification: "confidential",
+                                                                                  extra: [("Liaison-Persons", TestClient.percentEncoded("王五"))], declaringLength: false)
+            #expect(pushed.status == 201, "\(pushed.text)")
+            let id = try #require(pushed.json["id"] as? String)
+            #expect(pushed.json["title"] as? String == "机密 扫描件")
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk WHERE item_id = '\(id)'") == ["4"])
+            // Neither the payload nor the title or person is in the database in the clear.
+            let everything = try await hub.databaseContents()
+            #expect(everything.count > 3 << 20, "the chunks were read")
+            // (PostgreSQL's rows come as text, bytes in hex.)
+            for secret in [Data(marker), Data(Digest.hex(marker).utf8), Data("机密 扫描件".utf8), Data("王五".utf8)] { #expect(everything.range(of: secret) == nil) }
+
+            let reader = "wang.fang"
+            let (response, plaintext) = try await hub.client(reader).payload(id)
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "Content-Type") == "application/pkcs7-mime")
+            #expect(response.body.range(of: Data(marker)) == nil)
+            #expect(plaintext.map(Array.init) == payload)
+            let envelope = try Paths.temporaryDirectory("stream") + "/payload.p7m"
+            try response.body.write(to: URL(fileURLWithPath: envelope))
+            let opened = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", envelope, "-recip", hub.pki.certificate(reader),
+                                                                   "-inkey", hub.pki.key(reader), "-binary"])
+            #expect(opened.status == 0, "\(opened.stderr)")
+            #expect(Array(opened.stdoutData) == payload)
+        }
+    }
+
+    @Test func aStreamedPayloadThatFitsInOneChunkIsKeptInOnePiece() async throws {
+        try await TestHub.with { hub in
+            for level in ["general", "confidential"] {
+                let payload = Self.payload(300_000, seed: 3)
+                let pushed = try await hub.client("stationed-transport").pushStreamed(payload, unit: "transport-bureau", classification: level)
+                #expect(pushed.status == 201)
+                let id = try #require(pushed.json["id"] as? String)
+                #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk WHERE item_id = '\(id)'") == ["0"])
+                #expect(try await hub.texts("SELECT CAST(coalesce(chunks, -1) AS TEXT) FROM payload WHERE item_id = '\(id)'") == ["-1"])
+                #expect(try await hub.client("stationed-transport").payload(id).plaintext.map(Array.init) == payload)
+            }
+        }
+    }
+
+    @Test func chunksAlteredMovedOrDroppedInTheDatabaseAreNeverDelivered() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-transport")
+            var ids: [String: String] = [:]
+            for level in ["general", "confidential"] {
+                for damage in ["alter", "swap", "drop-last", "fewer"] {
+                    let pushed = try await client.pushStreamed(Self.payload(3 * (1 << 20) + 10), unit: "transport-bureau", classification: level)
+                    ids["\(level)/\(damage)"] = try #require(pushed.json["id"] as? String)
+                }
+            }
+            var edits: [String] = []
+            for (key, id) in ids {
+                switch key.split(separator: "/")[1] {
+                case "alter": edits.append("UPDATE payload_chunk SET bytes = \(hub.storeKind == .sqlite ? "zeroblob(length(bytes))" : "decode(repeat('00', length(bytes)), 'hex')") WHERE item_id = '\(id)' AND seq = 1")
+                case "swap":
+                    edits += ["UPDATE payload_chunk SET seq = 10 WHERE item_id = '\(id)' AND seq = 0", "UPDATE payload_chunk SET seq = 0 WHERE item_id = '\(id)' AND seq = 1",
+                              "UPDATE payload_chunk SET seq = 1 WHERE item_id = '\(id)' AND seq = 10"]
+                case "drop-last": edits.append("DELETE FROM payload_chunk WHERE item_id = '\(id)' AND seq = 3")
+                default: edits.append("UPDATE payload SET chunks = 3 WHERE item_id = '\(id)'")  // the last chunk cut off
+                }
+            }
+            try await hub.editDatabase(edits)
+            for (key, id) in ids.sorted(by: { $0.key < $1.key }) {
+                // The answer has begun (200 and its length) when a bad chunk is met: the hub ends the connection instead of
+                // sending it, so the reader never gets a body that passes for the payload.
+                let delivered = try? await client.payload(id)
+                #expect(delivered?.plaintext == nil || delivered?.response.status != 200, "\(key) was delivered")
+            }
+            // The hub is still up and serves what is intact.
+            let fine = try await client.pushStreamed(Self.payload(2 << 20), unit: "transport-bureau", classification: "general")
+            #expect(try await client.payload(try #require(fine.json["id"] as? String)).plaintext.map(Array.init) == Self.payload(2 << 20))
+        }
+    }
+
+    @Test func badStreamedPushesAreRefusedWithTheFieldToFixAndLeaveNoChunks() async throws {
+        var limits = HubLimits()
+        limits.streamedPayloadBytes = 3 << 20
+        try await TestHub.with(limits: limits) { hub in
+            let client = try hub.client("stationed-transport")
+            let body = Self.payload(2 << 20)
+            var request = try await client.pushStreamed(body, unit: "transport-bureau", classification: "general", extra: [])
+            #expect(request.status == 201)
+
+            // A missing header is named.
+            let missing = try await client.send(.POST, "/v1/items", body: Data(body),
+                                                headers: [("Content-Type", "application/octet-stream"), ("Liaison-Kind", "report"), ("Liaison-Unit", "transport-bureau"),
+                                                          ("Liaison-Classification", "general")])
+            #expect(missing.status == 400)
+            #expect(missing.errorCode == "missing_header")
+            #expect(missing.errorField == "Liaison-Title")
+            // Fields are checked as for a JSON push, before any of the payload is stored.
+            request = try await client.pushStreamed(body, kind: "memo", unit: "transport-bureau", classification: "general")
+            #expect(request.status == 400 && request.errorField == "kind")
+            request = try await client.pushStreamed(body, unit: "transport-bureau", classification: "secret")
+            #expect(request.status == 400 && request.errorField == "classification")
+            request = try await client.pushStreamed(body, unit: "transport-bureau", classification: "general", extra: [("Liaison-Content-Type", "pdf")])
+            #expect(request.status == 400 && request.errorField == "content_type")
+            // Too large: refused on its declared length, or once the bytes streamed without one pass the limit.
+            let large = Self.payload(4 << 20)
+            request = try await client.pushStreamed(large, unit: "transport-bureau", classification: "general")
+            #expect(request.status == 413 && request.errorCode == "payload_too_large")
+            request = try await client.pushStreamed(large, unit: "transport-bureau", classification: "confidential", declaringLength: false)
+            #expect(request.status == 413 && request.errorCode == "payload_too_large")
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk") == ["2"], "only the first push's chunks are kept")
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM item") == ["1"])
+        }
+    }
+
+    @Test func aStreamedPushRetriedUnderItsKeyIsStoredOnce() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-transport")
+            let body = Self.payload(3 << 20)
+            let first = try await client.pushStreamed(body, unit: "transport-bureau", classification: "confidential", key: "scan-2026-001")
+            let again = try await client.pushStreamed(body, unit: "transport-bureau", classification: "confidential", key: "scan-2026-001")
+            #expect(first.status == 201)
+            #expect(again.status == 200)
+            #expect(again.json["id"] as? String == first.json["id"] as? String)
+            let other = try await client.pushStreamed(Self.payload(3 << 20, seed: 9), unit: "transport-bureau", classification: "confidential", key: "scan-2026-001")
+            #expect(other.status == 409 && other.errorCode == "idempotency_conflict")
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk") == ["3"], "the retries' chunks were removed")
+        }
+    }
+
+    @Test func chunksOfPushesThatNeverCompletedAreSweptAndStoredOnesKept() async throws {
+        let clock = TestClock()
+        try await TestHub.with(clock: clock) { hub in
+            let client = try hub.client("stationed-transport")
+            let stored = try await client.pushStreamed(Self.payload(2 << 20 + 1), unit: "transport-bureau", classification: "general")
+            let id = try #require(stored.json["id"] as? String)
+            try await hub.store.appendChunks([.init(bytes: [1, 2, 3], tag: nil), .init(bytes: [4], tag: nil)], of: "0000000000cutoff", from: 0,
+                                             at: clock.now.addingTimeInterval(-7200))
+            clock.advance(by: 2 * 3600)  // the stored item's chunks are older than the horizon now, as the cut-off push's
+            try await hub.store.appendChunks([.init(bytes: [5], tag: nil)], of: "000000000running", from: 0, at: clock.now)
+            #expect(try await hub.hub.sweepAbandonedChunks(olderThan: 3600) == 2)
+            #expect(Set(try await hub.texts("SELECT item_id FROM payload_chunk")) == ["000000000running", id])
+            #expect(try await client.payload(id).plaintext.map(Array.init) == Self.payload(2 << 20 + 1))
+        }
+    }
+}
