@@ -59,11 +59,9 @@ struct DossierCommand: AsyncParsableCommand {
                 var fetched: [String] = []
                 for (index, item) in wanted.enumerated() {
                     progress.show(index, of: wanted.count)
-                    let bytes = try opener.plaintext(of: try await ReceivedPayload.fetch(item.id, from: hub))
+                    // Streamed into its file (any size), checked before it takes its name.
                     let file = "\(out)/\(item.id)-\(Self.slug(item.title ?? ""))\(Self.fileExtension(item.contentType))"
-                    guard FileManager.default.createFile(atPath: file, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-                        throw ValidationError("cannot write \(file)")
-                    }
+                    _ = try await PayloadFile(id: item.id, path: file).fetch(from: hub, opener: { opener }, label: "item")
                     fetched.append(item.id)
                 }
                 progress.done()

@@ -33,41 +33,8 @@ struct Get: AsyncParsableCommand {
     /// Streams the payload into `output` as it arrives (any size): plain bytes checked against their SHA-256 before the
     /// file is moved into place; a sealed envelope received into a file, then opened into another one with your key.
     func download(to output: String, settings: ClientSettings) async throws {
-        let file = PayloadFile(id: id, path: output)
-        let (size, sha256, sealed) = try await connection.withConnection { hub -> (Int, String, Bool) in
-            switch try await hub.api.getItemPayload(path: .init(id: id)) {
-            case .ok(let ok):
-                let expected = ok.headers.liaisonSHA256
-                switch ok.body {
-                case .binary(let body):
-                    let received = try await file.receive(body, label: "get")
-                    try file.keep(received.temporary, sha256: received.sha256, expected: expected)
-                    return (received.size, expected, false)
-                case .applicationPkcs7Mime(let body):
-                    let envelope = try await file.receive(body, label: "get")
-                    if raw {
-                        try file.keep(envelope.temporary, sha256: envelope.sha256, expected: envelope.sha256)
-                        return (envelope.size, expected, true)
-                    }
-                    defer { try? FileManager.default.removeItem(atPath: envelope.temporary) }
-                    let opened = envelope.temporary + ".open"
-                    guard FileManager.default.createFile(atPath: opened, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                        throw ValidationError("cannot write \(opened)")
-                    }
-                    let opener = try PayloadOpener(settings: settings)
-                    do {
-                        try CMSEnvelope.open(file: envelope.temporary, into: opened, key: opener.key, certificate: opener.certificate)
-                    } catch {
-                        try? FileManager.default.removeItem(atPath: opened)
-                        throw CLIFailure(LiaisonClientError(code: "cannot_open", message: "the payload of \(id) arrived sealed to your certificate but could not be opened: \(error)",
-                                                            hint: "Use the private key that belongs to the certificate you connected with; `liaison get --raw` writes the envelope as received"))
-                    }
-                    try file.keep(opened, sha256: try PayloadFile.sha256(ofFile: opened), expected: expected)
-                    let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.intValue ?? 0
-                    return (size, expected, true)
-                }
-            case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
-            }
+        let (size, sha256, sealed) = try await connection.withConnection { hub in
+            try await PayloadFile(id: id, path: output).fetch(from: hub, raw: raw, opener: { try PayloadOpener(settings: settings) })
         }
         if connection.json {
             return try Output.json(["id": id, "file": output, "sha256": sha256, "size": "\(size)", "form": sealed && raw ? "cms" : "plaintext"])

@@ -77,9 +77,50 @@ struct PayloadFile {
     let id: String
     let path: String
 
+    /// Fetches the payload into the file: plain bytes checked against their SHA-256 before the file is moved into
+    /// place; a sealed envelope received into a temporary file, then opened into another with the reader's key
+    /// (`opener`), or with `raw` kept as received. The size written, the plaintext's SHA-256, and whether it came sealed.
+    func fetch(from hub: HubConnection, raw: Bool = false, opener: () throws -> PayloadOpener, label: String = "get") async throws -> (size: Int, sha256: String, sealed: Bool) {
+        switch try await hub.api.getItemPayload(path: .init(id: id)) {
+        case .ok(let ok):
+            let expected = ok.headers.liaisonSHA256
+            switch ok.body {
+            case .binary(let body):
+                let received = try await receive(body, label: label)
+                try keep(received.temporary, sha256: received.sha256, expected: expected)
+                return (received.size, expected, false)
+            case .applicationPkcs7Mime(let body):
+                let envelope = try await receive(body, label: label)
+                if raw {
+                    try keep(envelope.temporary, sha256: envelope.sha256, expected: envelope.sha256)
+                    return (envelope.size, expected, true)
+                }
+                defer { try? FileManager.default.removeItem(atPath: envelope.temporary) }
+                let opened = envelope.temporary + ".open"
+                guard FileManager.default.createFile(atPath: opened, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                    throw ValidationError("cannot write \(opened)")
+                }
+                let reader = try opener()
+                do {
+                    try CMSEnvelope.open(file: envelope.temporary, into: opened, key: reader.key, certificate: reader.certificate)
+                } catch {
+                    try? FileManager.default.removeItem(atPath: opened)
+                    throw CLIFailure(LiaisonClientError(code: "cannot_open", message: "the payload of \(id) arrived sealed to your certificate but could not be opened: \(error)",
+                                                        hint: "Use the private key that belongs to the certificate you connected with; `liaison get --raw` writes the envelope as received"))
+                }
+                let size = (try? FileManager.default.attributesOfItem(atPath: opened)[.size] as? NSNumber)?.intValue ?? 0
+                try keep(opened, sha256: try Self.sha256(ofFile: opened), expected: expected)
+                return (size, expected, true)
+            }
+        case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+        }
+    }
+
     /// Receives `body` into a temporary file beside `path`; its path, size and the SHA-256 of what arrived.
     func receive(_ body: HTTPBody, label: String) async throws -> (temporary: String, size: Int, sha256: String) {
-        let temporary = path + ".partial-" + UUID().uuidString.prefix(8)
+        // Hidden, beside the destination (the same file system, so the move is a rename); a dossier's folder never takes it for an item.
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial-" + UUID().uuidString.prefix(8)).path
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
               let handle = FileHandle(forWritingAtPath: temporary) else {
             throw ValidationError("cannot write \(temporary)")
