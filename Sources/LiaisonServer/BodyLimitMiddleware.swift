@@ -20,6 +20,7 @@ struct BodyLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.isStreamedPush(request) {
+            try StreamedPushHeaders.check(request.headers)
             // Streamed to the store chunk by chunk as it is read, never held whole: no budget; the hub counts its bytes.
             if let declared = request.headers[.contentLength], let length = Int(declared), length > streamLimit {
                 throw HubError(.tooLarge, code: "payload_too_large", message: "the streamed payload is \(length) bytes; this hub accepts at most \(streamLimit)",
