@@ -69,6 +69,25 @@ extension PayloadStream {
         })
     }
 
+    /// This stream sealed on the way as frames (`SealedFrames`), one per piece, each to `certificate`.
+    func framed(to certificate: X509Certificate, itemID: String) -> PayloadStream {
+        let plain = source
+        var index = 0
+        var pending: [UInt8]?
+        var started = false
+        return PayloadStream(length: nil, source: Source {
+            // One piece read ahead: a frame says whether it is the last.
+            if !started {
+                started = true
+                pending = try await plain.pull() ?? []
+            }
+            guard let piece = pending else { return nil }
+            pending = try await plain.pull()
+            defer { index += 1 }
+            return try SealedFrames.frame(piece, itemID: itemID, index: index, last: pending == nil, to: certificate)
+        })
+    }
+
     /// This stream sealed on the way into a CMS envelope addressed to `certificate` (`CMSStream`).
     func sealed(to certificate: X509Certificate) throws -> PayloadStream {
         let envelope = try CMSStream(to: certificate)

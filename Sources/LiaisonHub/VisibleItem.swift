@@ -34,4 +34,6 @@ public struct DeliveredPayload: Sendable {
     let unit: String
     /// Whether the payload is stored encrypted, and so delivered as CMS.
     public let encrypted: Bool
+    /// Whether it goes as `SealedFrames` rather than one envelope.
+    public var framed = false
 }

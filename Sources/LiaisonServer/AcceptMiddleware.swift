@@ -16,8 +16,12 @@ struct AcceptMiddleware: RouterMiddleware {
             throw HubError(.notAcceptable, code: "not_acceptable", message: "\(request.uri.path) answers with \(offered.joined(separator: " or ")), which `Accept: \(header)` excludes",
                            hint: "Accept \(offered.joined(separator: " or ")) (or */*), or leave the Accept header out")
         }
-        return try await next(request, context)
+        return try await Self.$framesNamed.withValue(ranges.contains(AnswerMediaTypes.sealedFrames)) { try await next(request, context) }
     }
+
+    /// Whether the request's own Accept header names `SealedFrames` (the generated layer reads a missing header as
+    /// accepting every type the route declares, so it cannot tell).
+    @TaskLocal static var framesNamed = false
 
     /// The media ranges of an Accept header, parameters dropped, as the generated layer reads them.
     static func ranges(of header: String) throws -> [String] {

@@ -22,6 +22,10 @@ struct ReceivedPayload {
             let (body, sealed) = switch ok.body {
             case .binary(let body): (body, false)
             case .applicationPkcs7Mime(let body): (body, true)
+            case .applicationVnd_liaison_cmsFrames:
+                // Only sent when asked for by name, which this path does not do.
+                throw CLIFailure(LiaisonClientError(code: "unexpected", message: "the hub sent the payload of \(id) as frames, which were not asked for",
+                                                    hint: "Write it to a file: `liaison get \(id) -o FILE`"))
             }
             var bytes: [UInt8] = []
             for try await piece in body {
@@ -81,10 +85,18 @@ struct PayloadFile {
     /// place; a sealed envelope received into a temporary file, then opened into another with the reader's key
     /// (`opener`), or with `raw` kept as received. The size written, the plaintext's SHA-256, and whether it came sealed.
     func fetch(from hub: HubConnection, raw: Bool = false, opener: () throws -> PayloadOpener, label: String = "get") async throws -> (size: Int, sha256: String, sealed: Bool) {
-        switch try await hub.api.getItemPayload(path: .init(id: id)) {
+        // Frames first: a payload kept in chunks then comes sealed chunk by chunk, opened here as it arrives.
+        let accept: [AcceptHeaderContentType<Operations.GetItemPayload.AcceptableContentType>] =
+            [.init(contentType: .applicationVnd_liaison_cmsFrames), .init(contentType: .binary), .init(contentType: .applicationPkcs7Mime)]
+        switch try await hub.api.getItemPayload(path: .init(id: id), headers: .init(accept: raw ? [.init(contentType: .binary), .init(contentType: .applicationPkcs7Mime)] : accept)) {
         case .ok(let ok):
             let expected = ok.headers.liaisonSHA256
             switch ok.body {
+            case .applicationVnd_liaison_cmsFrames(let body):
+                let reader = try opener()
+                let received = try await receive(body, label: label, frames: SealedFrames.Reader(itemID: id, key: reader.key, certificate: reader.certificate))
+                try keep(received.temporary, sha256: received.sha256, expected: expected)
+                return (received.size, expected, true)
             case .binary(let body):
                 let received = try await receive(body, label: label)
                 try keep(received.temporary, sha256: received.sha256, expected: expected)
@@ -117,7 +129,9 @@ struct PayloadFile {
     }
 
     /// Receives `body` into a temporary file beside `path`; its path, size and the SHA-256 of what arrived.
-    func receive(_ body: HTTPBody, label: String) async throws -> (temporary: String, size: Int, sha256: String) {
+    /// With `frames`, the body is `SealedFrames` and what is written is what they open to (all of them, or an error).
+    func receive(_ body: HTTPBody, label: String, frames: SealedFrames.Reader? = nil) async throws -> (temporary: String, size: Int, sha256: String) {
+        var frames = frames
         // Hidden, beside the destination (the same file system, so the move is a rename); a dossier's folder never takes it for an item.
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial-" + UUID().uuidString.prefix(8)).path
@@ -132,10 +146,16 @@ struct PayloadFile {
         var size = 0
         do {
             for try await piece in body {
-                digest.update(piece)
-                try handle.write(contentsOf: piece)
-                size += piece.count
+                for chunk in try frames?.take(piece) ?? [Array(piece)] {
+                    digest.update(chunk)
+                    try handle.write(contentsOf: chunk)
+                    size += chunk.count
+                }
                 if let total { progress.show(size >> 20, of: max(1, total >> 20)) }
+            }
+            if let frames, !frames.finished {
+                throw CLIFailure(LiaisonClientError(code: "integrity", message: "the payload of \(id) ended before its last frame; nothing was written",
+                                                    hint: "Fetch it again; if it persists, report it to the hub's operator"))
             }
             try handle.synchronize()
         } catch {

@@ -23,6 +23,9 @@ struct StreamedPayloadTests {
         return bytes
     }
 
+    /// Whether `bytes` are `expected` (a Bool, so that a failure does not print megabytes).
+    static func same(_ bytes: [UInt8]?, _ expected: [UInt8]) -> Bool { bytes == expected }
+
     @Test func aGeneralPayloadStreamsInAndOutByteForByteInChunks() async throws {
         try await TestHub.with { hub in
             let payload = Self.payload(5 * (1 << 20) + 12_345)
@@ -50,7 +53,7 @@ struct StreamedPayloadTests {
                 #expect(response.headers.first(name: "Content-Length") == String(payload.count))
                 #expect(response.headers.first(name: "Liaison-Content-Type") == "application/pdf")
                 #expect(response.headers.first(name: "Liaison-SHA256") == Digest.sha256Hex(payload))
-                #expect(plaintext.map(Array.init) == payload)
+                #expect(Self.same(plaintext.map(Array.init), payload))
             }
             // The push's trail entry carries the digest of a payload kept in the clear, as for a JSON push.
             let verify = try await hub.verifyTrail()
@@ -79,14 +82,64 @@ struct StreamedPayloadTests {
             #expect(response.status == 200)
             #expect(response.headers.first(name: "Content-Type") == "application/pkcs7-mime")
             #expect(response.body.range(of: Data(marker)) == nil)
-            #expect(plaintext.map(Array.init) == payload)
+            #expect(Self.same(plaintext.map(Array.init), payload))
             let envelope = try Paths.temporaryDirectory("stream") + "/payload.p7m"
             try response.body.write(to: URL(fileURLWithPath: envelope))
             let opened = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", envelope, "-recip", hub.pki.certificate(reader),
                                                                    "-inkey", hub.pki.key(reader), "-binary"])
             #expect(opened.status == 0, "\(opened.stderr)")
-            #expect(Array(opened.stdoutData) == payload)
+            #expect(Self.same(Array(opened.stdoutData), payload))
         }
+    }
+
+    @Test func aReaderThatAsksForFramesGetsTheChunksSealedOneByOneAndChecksTheirOrder() async throws {
+        try await TestHub.with { hub in
+            let payload = Self.payload(2 * (1 << 20) + 99, seed: 5)
+            let pushed = try await hub.client("stationed-transport").pushStreamed(payload, unit: "transport-bureau", classification: "confidential")
+            let id = try #require(pushed.json["id"] as? String)
+            let reader = "wang.fang"
+            let response = try await hub.client(reader).send(.GET, "/v1/items/\(id)/payload", headers: [("Accept", "\(SealedFrames.mediaType), application/pkcs7-mime")])
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "Content-Type") == SealedFrames.mediaType)
+            let key = try PrivateKey(pemFile: hub.pki.key(reader))
+            let certificate = try X509Certificate(file: hub.pki.certificate(reader))
+            var frames = SealedFrames.Reader(itemID: id, key: key, certificate: certificate)
+            // Fed in odd pieces, as a connection delivers them.
+            var opened: [[UInt8]] = []
+            let bytes = Array(response.body)
+            for start in stride(from: 0, to: bytes.count, by: 77_777) { opened += try frames.take(bytes[start..<min(bytes.count, start + 77_777)]) }
+            #expect(frames.finished)
+            #expect(opened.map(\.count) == [1 << 20, 1 << 20, 99])
+            #expect(Self.same(opened.flatMap { $0 }, payload))
+
+            // Each frame is a standard envelope; frames moved, dropped or of another item are refused.
+            let split = Self.frames(bytes)
+            #expect(split.count == 3)
+            let single = try Paths.temporaryDirectory("frames") + "/frame.der"
+            try Data(split[2].dropFirst(4)).write(to: URL(fileURLWithPath: single))
+            let opensslOpened = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", single, "-recip", hub.pki.certificate(reader),
+                                                                         "-inkey", hub.pki.key(reader), "-binary"])
+            #expect(opensslOpened.stdoutData == Data(SealedFrames.header(itemID: id, index: 2, last: true) + payload.suffix(99)))
+            var swapped = SealedFrames.Reader(itemID: id, key: key, certificate: certificate)
+            #expect(throws: CryptoError.self) { _ = try swapped.take(split[1] + split[0]) }
+            var cut = SealedFrames.Reader(itemID: id, key: key, certificate: certificate)
+            _ = try cut.take(split[0] + split[1])
+            #expect(!cut.finished, "without its last frame the payload is not complete")
+            var other = SealedFrames.Reader(itemID: "0000000000000000", key: key, certificate: certificate)
+            #expect(throws: CryptoError.self) { _ = try other.take(split[0]) }
+        }
+    }
+
+    /// The frames of a `SealedFrames` body, each with its length.
+    static func frames(_ bytes: [UInt8]) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        var offset = 0
+        while offset + 4 <= bytes.count {
+            let length = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            frames.append(Array(bytes[offset..<offset + 4 + length]))
+            offset += 4 + length
+        }
+        return frames
     }
 
     @Test func aStreamedPayloadThatFitsInOneChunkIsKeptInOnePiece() async throws {
@@ -98,7 +151,7 @@ struct StreamedPayloadTests {
                 let id = try #require(pushed.json["id"] as? String)
                 #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk WHERE item_id = '\(id)'") == ["0"])
                 #expect(try await hub.texts("SELECT CAST(coalesce(chunks, -1) AS TEXT) FROM payload WHERE item_id = '\(id)'") == ["-1"])
-                #expect(try await hub.client("stationed-transport").payload(id).plaintext.map(Array.init) == payload)
+                #expect(Self.same(try await hub.client("stationed-transport").payload(id).plaintext.map(Array.init), payload))
             }
         }
     }
@@ -133,7 +186,7 @@ struct StreamedPayloadTests {
             }
             // The hub is still up and serves what is intact.
             let fine = try await client.pushStreamed(Self.payload(2 << 20), unit: "transport-bureau", classification: "general")
-            #expect(try await client.payload(try #require(fine.json["id"] as? String)).plaintext.map(Array.init) == Self.payload(2 << 20))
+            #expect(Self.same(try await client.payload(try #require(fine.json["id"] as? String)).plaintext.map(Array.init), Self.payload(2 << 20)))
         }
     }
 
@@ -205,7 +258,7 @@ struct StreamedPayloadTests {
             try await hub.store.appendChunks([.init(bytes: [5], tag: nil)], of: "000000000running", from: 0, at: clock.now)
             #expect(try await hub.hub.sweepAbandonedChunks(olderThan: 3600) == 2)
             #expect(Set(try await hub.texts("SELECT item_id FROM payload_chunk")) == ["000000000running", id])
-            #expect(try await client.payload(id).plaintext.map(Array.init) == Self.payload(2 << 20 + 1))
+            #expect(Self.same(try await client.payload(id).plaintext.map(Array.init), Self.payload(2 << 20 + 1)))
         }
     }
 }

@@ -104,7 +104,8 @@ public struct ItemService: Sendable {
     /// and sealed again as CMS to `certificate`, the one the reader presented: plaintext never leaves the hub.
     /// `accepts` says whether the reader takes the payload plain (false) or sealed (true); it is asked
     /// before the read is recorded, so a payload the reader would refuse is neither delivered nor traced as read.
-    public func payload(id: String, in context: HubContext, presenting certificate: X509Certificate?,
+    /// `framed`: a payload kept in chunks and sealed for the reader goes as `SealedFrames` (the reader asked for them).
+    public func payload(id: String, in context: HubContext, presenting certificate: X509Certificate?, framed: Bool = false,
                         accepts: (_ sealed: Bool) -> Bool = { _ in true }) async throws -> DeliveredPayload {
         try await context.traced(.getItemPayload, targets: [id]) {
             var delivered = try await openPayload(id: id, in: context)
@@ -114,14 +115,14 @@ public struct ItemService: Sendable {
                                hint: "Accept application/octet-stream and application/pkcs7-mime (or */*), or leave the Accept header out")
             }
             if delivered.encrypted {
-                delivered = try sealForReader(delivered, id: id, certificate: certificate)
+                delivered = try sealForReader(delivered, id: id, certificate: certificate, framed: framed)
             }
             try await context.record(.getItemPayload, targets: [id], unit: delivered.unit, detail: delivered.encrypted ? ["delivery": "cms"] : [:])
             return delivered
         }
     }
 
-    func sealForReader(_ payload: DeliveredPayload, id: String, certificate: X509Certificate?) throws -> DeliveredPayload {
+    func sealForReader(_ payload: DeliveredPayload, id: String, certificate: X509Certificate?, framed: Bool) throws -> DeliveredPayload {
         let hint = "Present a certificate with an \(CMSEnvelope.addressableKeyTypes) key; ask the hub's CA for one"
         guard let certificate else {
             throw HubError(.notAcceptable, code: "unaddressable_key", message: "item \(id) is delivered only sealed to the reader's certificate, and none was presented", hint: hint)
@@ -134,9 +135,11 @@ public struct ItemService: Sendable {
         let sealed: DeliveredBody
         switch payload.body {
         case .whole(let bytes): sealed = .whole(try CMSEnvelope.seal(bytes, to: certificate))
+        case .streamed(let stream) where framed: sealed = .streamed(stream.framed(to: certificate, itemID: id))
         case .streamed(let stream): sealed = .streamed(try stream.sealed(to: certificate))
         }
-        return DeliveredPayload(body: sealed, contentType: payload.contentType, sha256: payload.sha256, unit: payload.unit, encrypted: true)
+        return DeliveredPayload(body: sealed, contentType: payload.contentType, sha256: payload.sha256, unit: payload.unit, encrypted: true,
+                                framed: framed && sealed.whole == nil)
     }
 
     /// The payload in plaintext, for the hub's own use (delivery seals it again when it was stored encrypted).
