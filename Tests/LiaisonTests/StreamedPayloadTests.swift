@@ -231,6 +231,26 @@ struct StreamedPayloadTests {
         }
     }
 
+    @Test(arguments: ["general", "confidential"])
+    func aPushCutOffMidStreamStoresNothingAndLeavesNoChunks(level: String) async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-transport")
+            await #expect(throws: (any Error).self) { try await client.pushStreamedCutOff(after: Self.payload(5 << 20), unit: "transport-bureau", classification: level) }
+            // The hub notices the cut when the body ends early, and removes what it had stored of it.
+            var left = ["?"]
+            for _ in 0..<100 {
+                left = try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk")
+                if left == ["0"] { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(left == ["0"])
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM item") == ["0"])
+            // And takes the next push as usual.
+            let next = try await client.pushStreamed(Self.payload(3 << 20), unit: "transport-bureau", classification: level)
+            #expect(next.status == 201)
+        }
+    }
+
     @Test func aStreamedPushRetriedUnderItsKeyIsStoredOnce() async throws {
         try await TestHub.with { hub in
             let client = try hub.client("stationed-transport")

@@ -85,6 +85,23 @@ final class TestClient: Sendable {
         return Response(status: Int(response.status.code), body: Data(buffer: bytes), headers: response.headers)
     }
 
+    /// A streamed push whose client gives up after sending `sent` bytes of a longer body (the request fails here).
+    func pushStreamedCutOff(after sent: [UInt8], unit: String, classification: String) async throws {
+        var request = HTTPClientRequest(url: baseURL + "/v1/items")
+        request.method = .POST
+        for (name, value) in [("Content-Type", "application/octet-stream"), ("Liaison-Kind", "report"), ("Liaison-Title", "cut"), ("Liaison-Unit", unit),
+                              ("Liaison-Classification", classification)] {
+            request.headers.add(name: name, value: value)
+        }
+        struct GaveUp: Error {}
+        let pieces = stride(from: 0, to: sent.count, by: 256 << 10).map { ByteBuffer(bytes: sent[$0..<min(sent.count, $0 + (256 << 10))]) }
+        request.body = .stream(AsyncThrowingStream { continuation in
+            for piece in pieces { continuation.yield(piece) }
+            continuation.finish(throwing: GaveUp())
+        }, length: .known(Int64(sent.count * 2)))
+        _ = try await http.execute(request, timeout: .seconds(60))
+    }
+
     /// RFC 3986 percent-encoding of everything but unreserved characters, as a `Liaison-*` header value is written.
     static func percentEncoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
