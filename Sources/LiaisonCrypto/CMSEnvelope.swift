@@ -45,14 +45,8 @@ public enum CMSEnvelope {
         try envelope.withUnsafeBytes { bytes in
             guard let input = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { throw CryptoError.fromQueue("BIO_new_mem_buf") }
             defer { BIO_free(input) }
-            guard let cms = d2i_CMS_bio(input, nil) else {
-                ERR_clear_error()
-                throw CryptoError.malformed("not a DER-encoded CMS structure")
-            }
+            let cms = try authEnveloped(from: input)
             defer { CMS_ContentInfo_free(cms) }
-            guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_id_smime_ct_authEnvelopedData else {
-                throw CryptoError.malformed("the CMS structure is not AuthEnvelopedData; seal with AES-256-GCM (openssl cms -encrypt -aes-256-gcm)")
-            }
             guard let output = BIO_new(BIO_s_mem()) else { throw CryptoError.fromQueue("BIO_new") }
             defer { BIO_free(output) }
             // A failed decryption may leave OpenSSL's queue empty (measured with OpenSSL 3): the return value decides.
@@ -70,18 +64,27 @@ public enum CMSEnvelope {
     public static func open(file envelopePath: String, into plaintextPath: String, key: PrivateKey, certificate: X509Certificate) throws {
         guard let input = BIO_new_file(envelopePath, "rb") else { throw CryptoError.fromQueue("BIO_new_file(\(envelopePath))") }
         defer { BIO_free(input) }
-        guard let cms = d2i_CMS_bio(input, nil) else {
-            ERR_clear_error()
-            throw CryptoError.malformed("not a CMS structure")
-        }
+        let cms = try authEnveloped(from: input)
         defer { CMS_ContentInfo_free(cms) }
-        guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_id_smime_ct_authEnvelopedData else { throw CryptoError.malformed("the CMS structure is not AuthEnvelopedData") }
         guard let output = BIO_new_file(plaintextPath, "wb") else { throw CryptoError.fromQueue("BIO_new_file(\(plaintextPath))") }
         defer { BIO_free(output) }
         guard CMS_decrypt(cms, key.key, certificate.certificate, nil, output, UInt32(CMS_BINARY)) == 1 else {
             throw CryptoError.unopenable(CryptoError.fromQueue("CMS_decrypt").description)
         }
         guard liaison_bio_flush(output) == 1 else { throw CryptoError.fromQueue("BIO_flush(\(plaintextPath))") }
+    }
+
+    /// The AuthEnvelopedData read from `bio` (the caller frees it); anything else is `malformed`.
+    static func authEnveloped(from bio: OpaquePointer) throws -> OpaquePointer {
+        guard let cms = d2i_CMS_bio(bio, nil) else {
+            ERR_clear_error()
+            throw CryptoError.malformed("not a DER-encoded CMS structure")
+        }
+        guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_id_smime_ct_authEnvelopedData else {
+            CMS_ContentInfo_free(cms)
+            throw CryptoError.malformed("the CMS structure is not AuthEnvelopedData; seal with AES-256-GCM (openssl cms -encrypt -aes-256-gcm)")
+        }
+        return cms
     }
 
     static func contents(of bio: OpaquePointer) -> [UInt8] {

@@ -101,7 +101,7 @@ enum PostgresMigrations {
         (8, "payloads streamed in chunks", [
             "ALTER TABLE payload ADD COLUMN chunks INT",
             """
-            CREATE TABLE payload_chunk (item_id TEXT NOT NULL, seq INT NOT NULL, bytes BYTEA NOT NULL, tag BYTEA, written_at BIGINT NOT NULL,
+            CREATE TABLE payload_chunk (item_id TEXT NOT NULL, seq INT NOT NULL, written_at BIGINT NOT NULL, tag BYTEA, bytes BYTEA NOT NULL,
                                         PRIMARY KEY (item_id, seq))
             """,
         ]),

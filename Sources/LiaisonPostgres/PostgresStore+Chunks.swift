@@ -29,8 +29,9 @@ extension PostgresStore {
     public func sweepAbandonedChunks(before time: Date) async throws -> Int {
         // Hubs sharing the database may be streaming pushes now: only chunks older than `time` go.
         let swept = try await rows("""
-            WITH gone AS (DELETE FROM payload_chunk WHERE written_at < \(time.millisecondsSince1970)
-                          AND NOT EXISTS (SELECT 1 FROM payload WHERE payload.item_id = payload_chunk.item_id) RETURNING 1)
+            WITH gone AS (DELETE FROM payload_chunk WHERE item_id IN (
+                              SELECT item_id FROM payload_chunk WHERE seq = 0 AND written_at < \(time.millisecondsSince1970)
+                              AND NOT EXISTS (SELECT 1 FROM payload WHERE payload.item_id = payload_chunk.item_id)) RETURNING 1)
             SELECT count(*) FROM gone
             """)
         return try swept.first.map { Int(try $0[0].decode(Int64.self)) } ?? 0

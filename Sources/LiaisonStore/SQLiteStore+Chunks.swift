@@ -32,8 +32,10 @@ extension SQLiteStore {
 
     public func sweepAbandonedChunks(before time: Date) async throws -> Int {
         try await writer.write { db in
+            // Every push that stored chunks stored its chunk 0 first: one row per push is looked at, not every chunk.
             try db.execute(sql: """
-                DELETE FROM payload_chunk WHERE written_at < ? AND NOT EXISTS (SELECT 1 FROM payload WHERE payload.item_id = payload_chunk.item_id)
+                DELETE FROM payload_chunk WHERE item_id IN (
+                    SELECT item_id FROM payload_chunk WHERE seq = 0 AND written_at < ? AND item_id NOT IN (SELECT item_id FROM payload))
                 """, arguments: [time.millisecondsSince1970])
             return db.changesCount
         }

@@ -227,7 +227,8 @@ extension SQLiteStore {
             // many the item has once it is stored; chunks of a push that never completed are swept later.
             try db.execute(sql: """
                 ALTER TABLE payload ADD COLUMN chunks INTEGER;
-                CREATE TABLE payload_chunk (item_id TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, tag BLOB, written_at INTEGER NOT NULL,
+                -- The blob last: a sweep reads written_at without walking each chunk's overflow pages.
+                CREATE TABLE payload_chunk (item_id TEXT NOT NULL, seq INTEGER NOT NULL, written_at INTEGER NOT NULL, tag BLOB, bytes BLOB NOT NULL,
                                             PRIMARY KEY (item_id, seq));
                 """)
         }
