@@ -107,6 +107,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Child processes without Foundation's Process, whose spawn can crash on Linux (see ChildProcess).
+        .target(name: "CSpawn"),
+        .target(
+            name: "LiaisonProcess",
+            dependencies: ["CSpawn"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "LiaisonClient",
             dependencies: [
@@ -150,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "liaison",
             dependencies: [
-                "LiaisonClient", "LiaisonCore", "LiaisonAPI", "LiaisonCrypto",
+                "LiaisonClient", "LiaisonCore", "LiaisonAPI", "LiaisonCrypto", "LiaisonProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
@@ -160,7 +167,7 @@ let package = Package(
             name: "LiaisonTests",
             dependencies: [
                 "LiaisonCore", "LiaisonCrypto", "LiaisonStore", "LiaisonHub", "LiaisonServer",
-                "LiaisonClient", "LiaisonAPI", "LiaisonPostgres",
+                "LiaisonClient", "LiaisonAPI", "LiaisonPostgres", "LiaisonProcess",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

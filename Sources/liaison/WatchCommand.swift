@@ -3,6 +3,7 @@ import Foundation
 import LiaisonAPI
 import LiaisonClient
 import LiaisonCore
+import LiaisonProcess
 
 /// Follows the caller's feed, at least once per event, resuming from a state file.
 struct WatchCommand: AsyncParsableCommand {
@@ -85,16 +86,10 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     static func run(_ command: String, input: Data) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardInput = pipe
-        try process.run()
-        try? pipe.fileHandleForWriting.write(contentsOf: input)
-        try? pipe.fileHandleForWriting.close()
-        process.waitUntilExit()
-        return process.terminationStatus
+        let process = try ChildProcess(executable: "/bin/sh", arguments: ["-c", command], input: .pipe)
+        process.write(input)
+        process.closeInput()
+        return process.waitUntilExit().status
     }
 
     static func describe(_ event: Components.Schemas.FeedEvent) -> String {

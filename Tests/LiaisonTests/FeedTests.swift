@@ -52,7 +52,8 @@ struct FeedTests {
             let reader = try hub.client("zhang.wei")
             let start = try await drain(reader).cursor
             let clock = ContinuousClock()
-            async let polled = reader.get("/v1/feed?after=\(start)&wait=45")
+            let asked = clock.now
+            async let polled = reader.get("/v1/feed?after=\(start)&wait=60")
             // Wait for the poll to be parked in the hub, not for a fixed time.
             for _ in 0..<400 where hub.hub.feeds.waitingReaders == 0 { try await Task.sleep(for: .milliseconds(5)) }
             #expect(hub.hub.feeds.waitingReaders == 1)
@@ -61,10 +62,10 @@ struct FeedTests {
             #expect(hub.hub.feeds.waitingReaders == 1)
             // ...one for zhang.wei does.
             let id = try #require(try await hub.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)
-            // Timed from the push's answer, not from the poll's start: on a loaded machine the pushes alone can take many seconds.
-            let acknowledged = clock.now
             let response = try await polled
-            #expect(clock.now - acknowledged < .seconds(10), "answered by the event, not by the 45 s wait")
+            // The hub starts the 60 s wait after the client asked, so an answer sooner than that came from the
+            // event. No tighter bound: under the whole suite on two cores, the pushes alone can take many seconds.
+            #expect(clock.now - asked < .seconds(60), "answered by the event, not by the end of the wait")
             #expect((response.json["events"] as? [[String: Any]])?.map { $0["item"] as? String } == [id])
             #expect(hub.hub.feeds.waitingReaders == 0)
 

@@ -1,4 +1,5 @@
 import Foundation
+import LiaisonProcess
 
 /// Runs a program to completion and captures what it printed.
 struct ProcessResult {
@@ -12,29 +13,21 @@ enum ProcessRunner {
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
                     directory: String? = nil) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inPipe
-        try process.run()
-        if let input { inPipe.fileHandleForWriting.write(input) }
-        try inPipe.fileHandleForWriting.close()
+        let process = try ChildProcess(executable: executable, arguments: arguments, environment: merged, directory: directory,
+                                       input: .pipe, output: .pipe, errors: .pipe)
+        if let input { process.write(input) }
+        process.closeInput()
         // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data(), errData = Data()
         group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        errData = err.fileHandleForReading.readDataToEndOfFile()
+        DispatchQueue.global().async { outData = ChildProcess.readAll(process.output!); group.leave() }
+        errData = ChildProcess.readAll(process.errors!)
         group.wait()
-        process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        let status = process.waitUntilExit().status
+        return ProcessResult(status: status, stdout: String(decoding: outData, as: UTF8.self),
                              stderr: String(decoding: errData, as: UTF8.self), stdoutData: outData)
     }
 }
