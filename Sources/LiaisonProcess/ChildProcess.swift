@@ -59,15 +59,19 @@ public final class ChildProcess: @unchecked Sendable {
         var childEnds: [Int32] = []
         defer { childEnds.forEach { _ = close($0) } }
         var parentEnds: [Int32] = []
+        // A file action not taken would leak descriptors into the child or start it in the wrong place.
+        func check(_ code: Int32) throws {
+            guard code == 0 else { throw ChildProcessError.spawn(executable, code) }
+        }
         func arrange(_ stream: Stream, as target: Int32, childWrites: Bool) throws -> Int32? {
             switch stream {
             case .inherit:
                 return nil
             case .null:
-                posix_spawn_file_actions_addopen(&actions, target, "/dev/null", childWrites ? O_WRONLY : O_RDONLY, 0)
+                try check(posix_spawn_file_actions_addopen(&actions, target, "/dev/null", childWrites ? O_WRONLY : O_RDONLY, 0))
                 return nil
             case .file(let path):
-                posix_spawn_file_actions_addopen(&actions, target, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                try check(posix_spawn_file_actions_addopen(&actions, target, path, O_WRONLY | O_CREAT | O_APPEND, 0o644))
                 return nil
             case .pipe:
                 var ends: [Int32] = [-1, -1]
@@ -76,7 +80,7 @@ public final class ChildProcess: @unchecked Sendable {
                 let (mine, theirs) = childWrites ? (ends[0], ends[1]) : (ends[1], ends[0])
                 childEnds.append(theirs)
                 parentEnds.append(mine)
-                posix_spawn_file_actions_adddup2(&actions, theirs, target)
+                try check(posix_spawn_file_actions_adddup2(&actions, theirs, target))
                 return mine
             }
         }
@@ -84,12 +88,12 @@ public final class ChildProcess: @unchecked Sendable {
             input = try arrange(inputStream, as: 0, childWrites: false)
             output = try arrange(outputStream, as: 1, childWrites: true)
             errors = try arrange(errorStream, as: 2, childWrites: true)
+            try check(cspawn_addclosefrom(&actions, 3))
+            if let directory { try check(cspawn_addchdir(&actions, directory)) }
         } catch {
             parentEnds.forEach { _ = close($0) }
             throw error
         }
-        cspawn_addclosefrom(&actions, 3)
-        if let directory { cspawn_addchdir(&actions, directory) }
 
         var noSignals = sigset_t(), everySignal = sigset_t()
         sigemptyset(&noSignals)
@@ -134,9 +138,6 @@ public final class ChildProcess: @unchecked Sendable {
         while lock.withLock({ ended == nil }) && waitid(P_PID, id_t(processIdentifier), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
         return lock.withLock { reapIfEnded() ?? .exited(-1) }
     }
-
-    /// How the child ended; nil while it runs.
-    public var termination: Termination? { lock.withLock { reapIfEnded() } }
 
     /// Closes this process's end of the child's standard input, so that it reads the end of its input.
     public func closeInput() {
