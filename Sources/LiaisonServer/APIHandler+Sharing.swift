@@ -107,11 +107,11 @@ extension APIHandler {
 extension APIHandler {
     func createDossier(_ input: Operations.CreateDossier.Input) async throws -> Operations.CreateDossier.Output {
         guard case .json(let body) = input.body else { throw HubError.bodyNotJSON }
-        return .created(.init(body: .json(Self.schema(try await hub.dossiers.createDossier(unit: body.unit, reason: body.reason, in: try context())))))
+        return .created(.init(body: .json(Self.schema(try await hub.dossiers.createDossier(unit: body.unit, reason: body.reason, in: try context()), listingItems: false))))
     }
 
     func getDossier(_ input: Operations.GetDossier.Input) async throws -> Operations.GetDossier.Output {
-        .ok(.init(body: .json(Self.schema(try await hub.dossiers.dossier(id: input.path.id, in: try context())))))
+        .ok(.init(body: .json(Self.schema(try await hub.dossiers.dossier(id: input.path.id, in: try context()), listingItems: true))))
     }
 
     func listRectification(_ input: Operations.ListRectification.Input) async throws -> Operations.ListRectification.Output {
@@ -126,14 +126,14 @@ extension APIHandler {
         .init(id: lead.itemID, status: .init(rawValue: lead.status.rawValue) ?? .open, ageDays: Int64(lead.ageDays))
     }
 
-    static func schema(_ view: DossierView) -> Components.Schemas.Dossier {
+    static func schema(_ view: DossierView, listingItems: Bool) -> Components.Schemas.Dossier {
         let dossier = view.dossier
         let summary = view.summary
         let mentions = { (list: [DossierSummary.Mention]) in list.map { Components.Schemas.Mention(name: $0.name, items: $0.items) } }
         let persons = summary.persons.map { Components.Schemas.Mention(name: $0.name, items: $0.items, agencies: $0.agencies, withheld: $0.withheld) }
         return .init(id: dossier.id, unit: dossier.unit, agency: dossier.agency, reason: dossier.reason, createdAt: dossier.createdAt, requestId: dossier.requestID,
                      requestStatus: view.requestStatus?.rawValue, readable: Int64(view.readableCount), withheld: Int64(view.withheldCount),
-                     items: view.items.map(Self.schema),
+                     items: listingItems ? view.items.map(Self.schema) : nil,
                      summary: .init(byKind: .init(additionalProperties: summary.byKind.mapValues(Int64.init)),
                                     byLevel: .init(additionalProperties: summary.byLevel.mapValues(Int64.init)),
                                     persons: persons, tags: mentions(summary.tags),

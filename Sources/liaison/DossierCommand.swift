@@ -53,7 +53,8 @@ struct DossierCommand: AsyncParsableCommand {
                 case .ok(let ok): dossier = try ok.body.json
                 case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
                 }
-                let wanted = dossier.items.filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
+                // The hub lists a dossier's items when it is read (its answer to building one leaves them out).
+                let wanted = (dossier.items ?? []).filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
                 let opener = try PayloadOpener(settings: settings)
                 let progress = Progress(label: "pulling", unit: "items")
                 var fetched: [String] = []
@@ -73,7 +74,7 @@ struct DossierCommand: AsyncParsableCommand {
             try Self.write(try encoder.encode(dossier), to: "\(out)/manifest.json")
             try Self.write(Data(Self.summary(dossier).utf8), to: "\(out)/summary.md")
             if connection.json { return try Output.json(["dossier": dossier.id, "fetched": fetched.joined(separator: ","), "withheld": String(dossier.withheld)]) }
-            let withheld = dossier.items.filter { $0.access == .withheld }.map(\.id)
+            let withheld = (dossier.items ?? []).filter { $0.access == .withheld }.map(\.id)
             let named = withheld.prefix(10).joined(separator: ", ") + (withheld.count > 10 ? " and \(withheld.count - 10) more" : "")
             print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(named)").")
         }

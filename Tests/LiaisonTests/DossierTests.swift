@@ -67,6 +67,8 @@ struct DossierTests {
             let created = try await create(hub, as: "inspection-2")
             #expect(created.status == 201, "\(created.text)")
             #expect(created.json["readable"] as? Int == 5 && created.json["withheld"] as? Int == 3)
+            // Building answers with counts and the summary; reading the dossier lists its items.
+            #expect(created.json["items"] == nil && created.json["summary"] is [String: Any])
             let requestID = try #require(created.json["request_id"] as? String)
             let dossierID = try #require(created.json["id"] as? String)
             let request = try await hub.client("inspection-2").get("/v1/requests/\(requestID)")
@@ -75,6 +77,7 @@ struct DossierTests {
 
             let dossier = try await hub.client("inspection-2").get("/v1/dossiers/\(dossierID)")
             let items = dossier.json["items"] as? [[String: Any]] ?? []
+            #expect(items.count == 8 && items.filter { $0["access"] as? String == "withheld" }.count == 3)
             #expect(items.filter { $0["access"] as? String == "withheld" }.allSatisfy { $0["title"] == nil })
             let summary = try #require(dossier.json["summary"] as? [String: Any])
             #expect(summary["by_level"] as? [String: Int] == ["general": 5, "restricted": 1, "confidential": 2])

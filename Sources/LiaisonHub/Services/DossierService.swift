@@ -53,8 +53,7 @@ public struct DossierService: Sendable {
                 // One request for everything withheld (however many), for as long as the highest level involved allows.
                 let highest = withheld.map(\.classification).max()!
                 let cap = policy.levels[highest]?.approval?.maxGrant ?? Period(seconds: 86_400)
-                requestID = try await sharing.createRequest(NewAccessRequest(items: withheld.map(\.id), reason: "dossier of \(unit): \(reason)", duration: cap.description),
-                                                            in: context, itemLimit: .max).request.id
+                requestID = try await sharing.createRequest(for: withheld, reason: "dossier of \(unit): \(reason)", duration: cap.description, in: context).id
             }
             let dossier = Dossier(id: ids.next(at: now), unit: unit, agency: team.agency.id, requester: team.id, reason: reason, requestID: requestID,
                                   itemIDs: kept.map(\.id), createdAt: now)

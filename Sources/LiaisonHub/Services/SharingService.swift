@@ -19,29 +19,42 @@ public struct SharingService: Sendable {
     let logger: Logger
 
     public func createRequest(_ new: NewAccessRequest, in context: HubContext) async throws -> RequestView {
-        try await createRequest(new, in: context, itemLimit: limits.requestItems)
-    }
-
-    func createRequest(_ new: NewAccessRequest, in context: HubContext, itemLimit: Int) async throws -> RequestView {
         try await context.traced(.createRequest, targets: new.items ?? [], unit: new.unit) {
-            let (policy, requester, now) = (context.policy, context.principal, context.now)
-            let (items, duration, reason) = try await validate(new, in: context, itemLimit: itemLimit)
-            let request = AccessRequest(id: ids.next(at: now), requester: requester.id, agency: requester.agency.id, reason: reason, itemIDs: items.map(\.id),
-                                        unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
-            var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
-            if let unit = new.unit { detail["unit"] = unit }
-            if let alert = new.alert { detail["alert"] = alert }
-            // Each approver the request concerns learns that it awaits them.
-            let approvers = Set(items.flatMap { policy.eligibleApprovers(for: $0.subject, forRequestBy: requester.agency.id, at: now) })
-            let levels = Set(items.map(\.classification.rawValue)).sorted().joined(separator: ",")
-            var said = ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels]
-            if let alert = new.alert { said["alert"] = alert }
-            let events = approvers.sorted().map { FeedEvent(principal: $0, kind: .requestAwaitingReview, time: now, request: request.id, detail: said) }
-            try await requests.insertRequest(request, audit: AuditRecord(time: now, actor: requester.id, action: .createRequest, targets: [request.id] + request.itemIDs,
-                                                                         unit: new.unit, detail: detail), events: events)
-            feedWaiters.notify(approvers)
+            let (items, duration, reason) = try await validate(new, in: context)
+            let request = try await file(new, items: items, duration: duration, reason: reason, in: context)
             return try view(request, items: items, reviews: [], in: context)
         }
+    }
+
+    /// A request for items the caller has already found withheld and approvable (a dossier's): they are not read
+    /// again, and no view of the request is built, since the caller needs only its id.
+    func createRequest(for items: [Item], reason: String, duration: String, in context: HubContext) async throws -> AccessRequest {
+        let new = NewAccessRequest(items: items.map(\.id), reason: reason, duration: duration)
+        return try await context.traced(.createRequest, targets: new.items ?? [], unit: nil) {
+            let (duration, reason) = try terms(of: new)
+            try checkApprovable(items, for: duration, in: context)
+            return try await file(new, items: items, duration: duration, reason: reason, in: context)
+        }
+    }
+
+    /// Stores a checked request, its audit entry and the approvers' feed events, and wakes those approvers.
+    func file(_ new: NewAccessRequest, items: [Item], duration: Period, reason: String, in context: HubContext) async throws -> AccessRequest {
+        let (policy, requester, now) = (context.policy, context.principal, context.now)
+        let request = AccessRequest(id: ids.next(at: now), requester: requester.id, agency: requester.agency.id, reason: reason, itemIDs: items.map(\.id),
+                                    unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
+        var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
+        if let unit = new.unit { detail["unit"] = unit }
+        if let alert = new.alert { detail["alert"] = alert }
+        // Each approver the request concerns learns that it awaits them.
+        let approvers = Set(items.flatMap { policy.eligibleApprovers(for: $0.subject, forRequestBy: requester.agency.id, at: now) })
+        let levels = Set(items.map(\.classification.rawValue)).sorted().joined(separator: ",")
+        var said = ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels]
+        if let alert = new.alert { said["alert"] = alert }
+        let events = approvers.sorted().map { FeedEvent(principal: $0, kind: .requestAwaitingReview, time: now, request: request.id, detail: said) }
+        try await requests.insertRequest(request, audit: AuditRecord(time: now, actor: requester.id, action: .createRequest, targets: [request.id] + request.itemIDs,
+                                                                     unit: new.unit, detail: detail), events: events)
+        feedWaiters.notify(approvers)
+        return request
     }
 
     /// One request, for its requesting agency, the approvers it concerns, and auditors; 404 for anyone else.
@@ -146,8 +159,26 @@ public struct SharingService: Sendable {
     // MARK: helpers
 
     /// Checks a new request and resolves its items; every problem is a 400 naming its part.
-    func validate(_ new: NewAccessRequest, in context: HubContext, itemLimit: Int) async throws -> ([Item], Period, String) {
-        let (policy, requester, now) = (context.policy, context.principal, context.now)
+    func validate(_ new: NewAccessRequest, in context: HubContext) async throws -> ([Item], Period, String) {
+        let (duration, reason) = try terms(of: new)
+        let items: [Item]
+        switch (new.items, new.unit, new.alert) {
+        case (let ids?, nil, nil):
+            items = try await requestable(ids, in: context, limit: limits.requestItems)
+        case (nil, let unit?, nil):
+            items = try await withheldItems(of: unit, in: context)
+        case (nil, nil, let alert?):
+            items = try await itemsBehind(alert, in: context)
+        default:
+            throw HubError.invalidField("items", "give one of items, unit or alert",
+                                        hint: "Ask for item ids (--items ID...), for every item of a unit you cannot read yet (--unit UNIT), or for the items behind a risk alert (--alert ID)")
+        }
+        try checkApprovable(items, for: duration, in: context)
+        return (items, duration, reason)
+    }
+
+    /// A request's duration and reason, checked.
+    func terms(of new: NewAccessRequest) throws -> (Period, String) {
         guard let reason = new.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
             throw HubError.invalidField("reason", "a request needs a reason", hint: "Say why you need these items, e.g. --reason \"pre-inspection of transport-bureau\"")
         }
@@ -159,18 +190,12 @@ public struct SharingService: Sendable {
         guard let duration = Period(durationText) else {
             throw HubError.invalidField("duration", "'\(durationText)' is not a duration", hint: Period.formatHint)
         }
-        let items: [Item]
-        switch (new.items, new.unit, new.alert) {
-        case (let ids?, nil, nil):
-            items = try await requestable(ids, in: context, limit: itemLimit)
-        case (nil, let unit?, nil):
-            items = try await withheldItems(of: unit, in: context)
-        case (nil, nil, let alert?):
-            items = try await itemsBehind(alert, in: context)
-        default:
-            throw HubError.invalidField("items", "give one of items, unit or alert",
-                                        hint: "Ask for item ids (--items ID...), for every item of a unit you cannot read yet (--unit UNIT), or for the items behind a risk alert (--alert ID)")
-        }
+        return (duration, reason)
+    }
+
+    /// That the policy lets some approvers grant each item to the requester, for as long as asked.
+    func checkApprovable(_ items: [Item], for duration: Period, in context: HubContext) throws {
+        let (policy, requester, now) = (context.policy, context.principal, context.now)
         var highest: (Classification, Period)?
         let unapprovable = policy.unapprovable(items, forRequestBy: requester.agency.id, at: now)
         for item in items {
@@ -188,7 +213,6 @@ public struct SharingService: Sendable {
             throw HubError.invalidField("duration", "\(duration) is longer than the \(cap) the policy allows for \(level.rawValue) items",
                                         hint: "Ask for \(cap) or less")
         }
-        return (items, duration, reason)
     }
 
     /// The named items, each one the requester knows about and cannot read yet.
