@@ -30,6 +30,34 @@ public enum Digest {
     }
 }
 
+/// SHA-256 of many small inputs one after another (the audit trail's entries), with one libcrypto context and
+/// one fetched algorithm for all: `EVP_Digest` allocates a context and looks the algorithm up, under a lock, per call.
+public final class SHA256Digester {
+    private let context: OpaquePointer
+    private let algorithm: OpaquePointer
+
+    public init() {
+        // These fail only when memory is exhausted or libcrypto has no SHA-256.
+        guard let context = EVP_MD_CTX_new(), let algorithm = EVP_MD_fetch(nil, "SHA256", nil) else { preconditionFailure("SHA-256 is not available from libcrypto") }
+        self.context = context
+        self.algorithm = algorithm
+    }
+
+    deinit {
+        EVP_MD_CTX_free(context)
+        EVP_MD_free(algorithm)
+    }
+
+    /// Writes the 32-byte digest of `input` to `digest`.
+    public func digest(_ input: UnsafeRawBufferPointer, into digest: UnsafeMutableRawBufferPointer) {
+        precondition(digest.count >= 32)
+        var length: UInt32 = 0
+        let ok = EVP_DigestInit_ex2(context, algorithm, nil) == 1 && EVP_DigestUpdate(context, input.baseAddress, input.count) == 1
+            && EVP_DigestFinal_ex(context, digest.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1
+        precondition(ok, "SHA-256 through libcrypto failed")
+    }
+}
+
 /// SHA-256 over bytes that arrive in pieces (a streamed payload), through libcrypto.
 public final class SHA256Stream {
     private let context: OpaquePointer

@@ -4,6 +4,7 @@ import LiaisonAPI
 import LiaisonClient
 import LiaisonCore
 import LiaisonCrypto
+import OpenAPIRuntime
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,10 +35,22 @@ struct AuditCommand: AsyncParsableCommand {
     static func chainPage(_ hub: HubConnection, after: Int64, through: Int64, size: Int) -> Task<[UInt8], any Error> {
         Task {
             switch try await hub.api.getAuditChain(query: .init(after: after, limit: Int(min(Int64(size), through - after)))) {
-            case .ok(let ok): return try await [UInt8](collecting: try ok.body.plainText, upTo: 64 << 20)
+            case .ok(let ok): return try await collect(try ok.body.plainText, upTo: 64 << 20)
             case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
             }
         }
+    }
+
+    /// The whole body, in one buffer sized by its length when the hub gave it (growing a buffer by doubling, as
+    /// the runtime's collecting does, copied each 15 MB page twice over).
+    static func collect(_ body: HTTPBody, upTo limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        if case .known(let length) = body.length { bytes.reserveCapacity(Int(min(length, Int64(limit)))) }
+        for try await chunk in body {
+            guard bytes.count + chunk.count <= limit else { throw ValidationError("the hub's answer for one page of the trail is larger than \(limit >> 20) MiB; use a smaller page") }
+            bytes.append(contentsOf: chunk)
+        }
+        return bytes
     }
 
     static func entry(_ wire: Components.Schemas.AuditEntry) -> AuditEntry {
@@ -134,19 +147,24 @@ struct AuditCommand: AsyncParsableCommand {
                     outcome.problem = problem
                     return outcome
                 }
-                var verifier = AuditVerifier(checkpoints: checkpoints, sha256Hex: { Digest.sha256Hex($0) })
+                var verifier = AuditVerifier(checkpoints: checkpoints, sha256: SHA256Digester().digest)
                 let end = checkpoints.keys.max() ?? 0
                 do {
-                    // The compact form, a page fetched while the one before is hashed.
-                    var after: Int64 = 0
-                    var pending: Task<[UInt8], any Error>? = end > 0 ? AuditCommand.chainPage(hub, after: 0, through: end, size: pageSize) : nil
-                    defer { pending?.cancel() }
-                    while let page = pending {
-                        let text = try await page.value
-                        let next = after + Int64(pageSize)
-                        pending = next < end ? AuditCommand.chainPage(hub, after: next, through: end, size: pageSize) : nil
+                    // The compact form, two pages fetched (the hub serves them on two cores) while the one before is hashed.
+                    var requested: Int64 = 0
+                    var pending: [Task<[UInt8], any Error>] = []
+                    defer { pending.forEach { $0.cancel() } }
+                    func ask() {
+                        guard requested < end else { return }
+                        pending.append(AuditCommand.chainPage(hub, after: requested, through: end, size: pageSize))
+                        requested += Int64(pageSize)
+                    }
+                    ask()
+                    ask()
+                    while !pending.isEmpty {
+                        let text = try await pending.removeFirst().value
+                        ask()
                         guard try verifier.check(compact: text) > 0 else { break }
-                        after = next
                         progress.show(Int(verifier.lastSeq), of: Int(end))
                     }
                     try verifier.finish()

@@ -58,7 +58,7 @@ struct Restore: AsyncParsableCommand {
             guard heads.count == 1000, let last = heads.last else { break }
             after = last.seq
         }
-        var verifier = AuditVerifier(checkpoints: checkpoints, sha256Hex: Digest.sha256Hex)
+        var verifier = AuditVerifier(checkpoints: checkpoints, sha256: SHA256Digester().digest)
         after = 0
         while true {
             let entries = try await store.auditEntries(matching: AuditQuery(after: after, limit: 1000))

@@ -141,12 +141,12 @@ struct AuditTests {
     @Test func aRecomputedChainIsBlamedOnTheSpanBetweenTheHeadsThatStillMatchAndTheFirstThatDoesNot() throws {
         let genuine = Self.chain(count: 10)
         let checkpoints: [Int64: String] = [3: genuine[2].hash, 8: genuine[7].hash, 10: genuine[9].hash]
-        var verifier = AuditVerifier(checkpoints: checkpoints, sha256Hex: { Digest.sha256Hex($0) })
+        var verifier = AuditVerifier(checkpoints: checkpoints, sha256: SHA256Digester().digest)
         #expect(throws: AuditVerifier.Failure.rewritten(seq: 8, intactThrough: 3)) { try verifier.check(Self.chain(count: 10, rewrittenFrom: 5)) }
         let failure = AuditVerifier.Failure.rewritten(seq: 8, intactThrough: 3)
         #expect(failure.description.hasPrefix("the chain was rewritten between entries 4 and 8: entry 8 is not the one"))
         #expect(AuditVerifier.Failure.rewritten(seq: 3, intactThrough: 0).description.hasPrefix("the chain was rewritten before entry 3:"))
-        var intact = AuditVerifier(checkpoints: checkpoints, sha256Hex: { Digest.sha256Hex($0) })
+        var intact = AuditVerifier(checkpoints: checkpoints, sha256: SHA256Digester().digest)
         try intact.check(genuine)
         try intact.finish()
         #expect(intact.intactThrough == 10)
@@ -194,12 +194,12 @@ struct AuditTests {
             }
             let second = try await auditor.get("/v1/audit/chain?after=1&limit=1")
             #expect(second.text.split(separator: "\n").first.map(String.init) == entries[1].hash && second.text.split(separator: "\n").count == 11)
-            var verifier = AuditVerifier(sha256Hex: { Digest.sha256Hex($0) })
+            var verifier = AuditVerifier(sha256: SHA256Digester().digest)
             #expect(try verifier.check(compact: Array(answer.body)) == 3)
             // A page cut short, or garbled, is not taken for a shorter trail.
-            var cut = AuditVerifier(sha256Hex: { Digest.sha256Hex($0) })
+            var cut = AuditVerifier(sha256: SHA256Digester().digest)
             #expect(throws: AuditVerifier.Failure.unreadable(after: 2)) { _ = try cut.check(compact: Array(answer.body.dropLast(20))) }
-            var garbled = AuditVerifier(sha256Hex: { Digest.sha256Hex($0) })
+            var garbled = AuditVerifier(sha256: SHA256Digester().digest)
             #expect(throws: AuditVerifier.Failure.unreadable(after: 0)) { _ = try garbled.check(compact: Array("not a trail\nat all\n".utf8)) }
             // Auditors only; bounds as documented.
             #expect(try await hub.client("office-3").get("/v1/audit/chain").status == 403)

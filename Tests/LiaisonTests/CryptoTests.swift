@@ -124,6 +124,14 @@ struct CryptoTests {
 
     @Test func sha256MatchesTheKnownVector() {
         #expect(Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // The digester reuses one context: each digest is of its own input only.
+        let digester = SHA256Digester()
+        var digest = [UInt8](repeating: 0, count: 32)
+        for input in ["abc", "", "abc"] {
+            Array(input.utf8).withUnsafeBytes { raw in digest.withUnsafeMutableBytes { digester.digest(raw, into: $0) } }
+            #expect(Digest.hex(digest) == Digest.sha256Hex(Array(input.utf8)))
+        }
+        #expect(Digest.hex(digest) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     @Test func commonNameIsReadFromADERCertificate() throws {

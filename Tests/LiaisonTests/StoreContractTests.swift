@@ -162,7 +162,7 @@ struct StoreContractTests {
             let entries = try await store.auditEntries(matching: AuditQuery())
             #expect(entries.map(\.record.detail) == [detail, [:]])
             #expect(entries[1].record.actor == "li.na\u{FFFD}x", "NUL is recorded as U+FFFD, hashed and stored alike")
-            var verifier = AuditVerifier(sha256Hex: Digest.sha256Hex)
+            var verifier = AuditVerifier(sha256: SHA256Digester().digest)
             try verifier.check(entries)
             let head = try await store.auditHead()
             #expect(head.seq == 2 && head.hash == entries[1].hash)
@@ -197,7 +197,7 @@ struct StoreContractTests {
                 after = last.seq
             }
             #expect(entries.map(\.seq) == Array(1...200))
-            var verifier = AuditVerifier(sha256Hex: Digest.sha256Hex)
+            var verifier = AuditVerifier(sha256: SHA256Digester().digest)
             try verifier.check(entries)
             try verifier.finish()
             // Feed cursors grow one by one, in commit order, whichever instance committed.
@@ -388,7 +388,7 @@ struct StoreContractTests {
             let store = storage.store
             for index in 1...5 { try await store.record(AuditRecord(time: Date(), actor: "li.na", action: "listAudit", outcome: "ok", detail: ["n": String(index)])) }
             try await storage.edit("UPDATE audit SET actor = 'someone-else' WHERE seq = 3")
-            var verifier = AuditVerifier(sha256Hex: Digest.sha256Hex)
+            var verifier = AuditVerifier(sha256: SHA256Digester().digest)
             let entries = try await store.auditEntries(matching: AuditQuery())
             #expect(throws: AuditVerifier.Failure.alteredEntry(seq: 3)) { try verifier.check(entries) }
         }
