@@ -42,6 +42,6 @@ public struct DossierView: Sendable, Equatable {
     public let summary: DossierSummary
     public let requestStatus: AccessRequest.Status?
 
-    public var readableCount: Int { items.filter { !$0.isWithheld }.count }
-    public var withheldCount: Int { items.filter(\.isWithheld).count }
+    public var readableCount: Int { items.count { !$0.isWithheld } }
+    public var withheldCount: Int { items.count(where: \.isWithheld) }
 }

@@ -29,21 +29,19 @@ public struct DossierService: Sendable {
             try HubError.requireUnit(unit, in: policy)
             try checkAssignment(in: context, to: unit)
             let accessNow = try await access.readerAccess(in: context)
-            var all: [Item] = []
+            var kept: [Item] = []
+            var withheld: [Item] = []
             var query = ItemQuery(unit: unit, limit: 1000)
             while true {
                 let batch = try await items.items(matching: query)
-                all += batch
+                for item in batch {
+                    let access = accessNow.of(item)
+                    guard access != .hidden else { continue }
+                    kept.append(item)
+                    if access == .withheld { withheld.append(item) }
+                }
                 guard batch.count == query.limit, let last = batch.last else { break }
                 query.before = last.id
-            }
-            var kept: [Item] = []
-            var withheld: [Item] = []
-            for item in all {
-                let access = accessNow.of(item)
-                guard access != .hidden else { continue }
-                kept.append(item)
-                if access == .withheld { withheld.append(item) }
             }
             // Only what some set of approvers could grant goes into the request; the rest stays withheld.
             let unapprovable = policy.unapprovable(withheld, forRequestBy: team.agency.id, at: now)
@@ -116,17 +114,27 @@ public struct DossierService: Sendable {
         let accessNow = try await access.readerAccess(in: context)
         let cipher = vault.cipher
         var visible: [VisibleItem] = []
+        visible.reserveCapacity(items.count)
         for item in items {
             // An item of the dossier the team can no longer read still shows as the stub it was.
             let access = accessNow.of(item)
             visible.append(vault.shown(item, as: access == .read ? .read : .withheld, cipher))
         }
-        let readable = visible.filter { !$0.isWithheld && !$0.damaged }.map(\.item)
+        // One pass over the items for what the summary counts (copies of 10,000 items cost more than the counting).
+        var readable: [Item] = []
+        var withheldIDs: Set<String> = []
+        var byKind: [String: Int] = [:]
+        var byLevel: [String: Int] = [:]
+        for shown in visible {
+            byKind[shown.item.kind, default: 0] += 1
+            byLevel[shown.item.classification.rawValue, default: 0] += 1
+            if shown.isWithheld { withheldIDs.insert(shown.item.id) } else if !shown.damaged { readable.append(shown.item) }
+        }
         var persons: [String: [String]] = [:]
         var tags: [String: [String]] = [:]
         for item in readable {
-            for person in Set(item.persons) { persons[person, default: []].append(item.id) }
-            for tag in Set(item.tags) { tags[tag, default: []].append(item.id) }
+            for person in Self.distinct(item.persons) { persons[person, default: []].append(item.id) }
+            for tag in Self.distinct(item.tags) { tags[tag, default: []].append(item.id) }
         }
         let top = { (mentions: [String: [String]]) in
             mentions.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }.prefix(10)
@@ -134,7 +142,6 @@ public struct DossierService: Sendable {
         }
         // Per recurring person, who names them among the readable items, and how many withheld items name them too.
         let owners = Dictionary(readable.map { ($0.id, $0.owner) }, uniquingKeysWith: { first, _ in first })
-        let withheldIDs = Set(visible.filter(\.isWithheld).map(\.item.id))
         var recurring = top(persons)
         let marks = recurring.map { vault.marks(.person, [$0.name]).first }
         // One read for all of them: every item carrying any of their marks, with which.
@@ -149,13 +156,17 @@ public struct DossierService: Sendable {
             let lead = try await leads.lead(itemID: item.id) ?? Lead.fresh(item)
             if lead.status != .closed { openLeads.append(.init(itemID: item.id, status: lead.status, ageDays: Int(now.timeIntervalSince(item.createdAt) / 86_400))) }
         }
-        let summary = DossierSummary(byKind: Dictionary(grouping: visible, by: \.item.kind).mapValues(\.count),
-                                     byLevel: Dictionary(grouping: visible, by: \.item.classification.rawValue).mapValues(\.count),
+        let summary = DossierSummary(byKind: byKind, byLevel: byLevel,
                                      persons: recurring, tags: top(tags), openLeads: openLeads,
                                      feedback: try await feedbackStatus(readable.filter { $0.kind == "feedback" }, in: context))
         var status: AccessRequest.Status?
         if let id = dossier.requestID { status = try await requests.request(id: id)?.status(at: now) }
         return DossierView(dossier: dossier, items: visible, summary: summary, requestStatus: status)
+    }
+
+    /// Each name once (most items name one person or tag: no set is built for those).
+    static func distinct(_ names: [String]) -> [String] {
+        names.count < 2 ? names : Array(Set(names))
     }
 
     /// For each feedback item, the first rectification the viewer can see that answers it.
