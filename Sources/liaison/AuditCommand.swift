@@ -45,9 +45,11 @@ struct AuditCommand: AsyncParsableCommand {
     /// the runtime's collecting does, copied each 15 MB page twice over).
     static func collect(_ body: HTTPBody, upTo limit: Int) async throws -> [UInt8] {
         var bytes: [UInt8] = []
-        if case .known(let length) = body.length { bytes.reserveCapacity(Int(min(length, Int64(limit)))) }
+        if case .known(let length) = body.length { bytes.reserveCapacity(Int(min(max(length, 0), Int64(limit)))) }
         for try await chunk in body {
-            guard bytes.count + chunk.count <= limit else { throw ValidationError("the hub's answer for one page of the trail is larger than \(limit >> 20) MiB; use a smaller page") }
+            guard bytes.count + chunk.count <= limit else {
+                throw ValidationError("the hub's answer for one page of the trail is larger than \(limit >> 20) MiB; ask for fewer entries per page with --page-size")
+            }
             bytes.append(contentsOf: chunk)
         }
         return bytes
@@ -125,6 +127,11 @@ struct AuditCommand: AsyncParsableCommand {
             var signedHeads = 0
             var latestSigned: Int64 = 0
             var problem: String?
+        }
+
+        func validate() throws {
+            // The hub answers at most 100,000 entries per page of the compact trail.
+            guard (1...100_000).contains(pageSize) else { throw ValidationError("--page-size must be between 1 and 100000") }
         }
 
         func run() async throws {

@@ -61,6 +61,14 @@ struct AuditTests {
         }
     }
 
+    @Test func verifyRefusesAPageSizeTheHubWouldNotServe() async throws {
+        for size in ["0", "100001"] {
+            let refused = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["audit", "verify", "--as", "zhao.lei", "--page-size", size],
+                                                           environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": "https://127.0.0.1:1"])
+            #expect(refused.status == 2 && refused.stderr.contains("--page-size must be between 1 and 100000"), "\(size): \(refused.stderr)")
+        }
+    }
+
     @Test func onlyAuditorsReadTheTrail() async throws {
         try await TestHub.with { hub in
             let refused = try await hub.client("zhang.wei").get("/v1/audit")

@@ -30,7 +30,7 @@ public struct SharingService: Sendable {
     /// again, and no view of the request is built, since the caller needs only its id.
     func createRequest(for items: [Item], reason: String, duration: String, in context: HubContext) async throws -> AccessRequest {
         let new = NewAccessRequest(items: items.map(\.id), reason: reason, duration: duration)
-        return try await context.traced(.createRequest, targets: new.items ?? [], unit: nil) {
+        return try await context.traced(.createRequest, targets: items.map(\.id), unit: nil) {
             let (duration, reason) = try terms(of: new)
             try checkApprovable(items, for: duration, in: context)
             return try await file(new, items: items, duration: duration, reason: reason, in: context)
