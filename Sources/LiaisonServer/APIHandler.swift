@@ -28,26 +28,36 @@ struct APIHandler: APIProtocol {
     }
 
     func pushItem(_ input: Operations.PushItem.Input) async throws -> Operations.PushItem.Output {
-        let context = try context()
-        let receipt: PushReceipt
+        let (item, created): (Components.Schemas.Item, Bool)
         switch input.body {
         case .json(let body):
-            // Strict base64: Foundation's default decoding refuses anything that is not RFC 4648 base64.
-            guard let payload = Data(base64Encoded: body.payload) else {
-                throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",
-                               hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
-            }
-            var request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification.rawValue,
-                                      contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding?.rawValue,
-                                      persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: input.headers.idempotencyKey)
-            request.answers = body.answers
-            receipt = try await hub.items.push(request, in: context)
+            (item, created) = try await push(body, idempotencyKey: input.headers.idempotencyKey)
         case .binary(let payload):
-            receipt = try await hub.items.pushStreamed(try Self.streamedPush(input.headers), payload: payload, in: context)
+            (item, created) = answer(to: try await hub.items.pushStreamed(try Self.streamedPush(input.headers), payload: payload, in: try context()))
         }
-        let item = Self.schema(receipt.item)
+        return created ? .created(.init(body: .json(item))) : .ok(.init(body: .json(item)))
+    }
+
+    /// A push of a JSON body (the generated route and the hand-written one, `HandWrittenOperations`): the item as
+    /// the wire shows it, and whether it was created (201) rather than a replay of an earlier push (200).
+    func push(_ body: Components.Schemas.NewItem, idempotencyKey: String?) async throws -> (item: Components.Schemas.Item, created: Bool) {
+        let context = try context()
+        // Strict base64: Foundation's default decoding refuses anything that is not RFC 4648 base64.
+        guard let payload = Data(base64Encoded: body.payload) else {
+            throw HubError(.invalid, code: "invalid_field", message: "the field 'payload' is not valid base64",
+                           hint: "Encode the payload bytes as standard base64 with padding (e.g. `base64 -w0 FILE`)", field: "payload")
+        }
+        var request = PushRequest(kind: body.kind, title: body.title, unit: body.unit, classification: body.classification.rawValue,
+                                  contentType: body.contentType, payload: Array(payload), contentEncoding: body.contentEncoding?.rawValue,
+                                  persons: body.persons ?? [], tags: body.tags ?? [], idempotencyKey: idempotencyKey)
+        request.answers = body.answers
+        return answer(to: try await hub.items.push(request, in: context))
+    }
+
+    /// A push's receipt as the wire shows it, counted in the metrics when it stored a new item.
+    func answer(to receipt: PushReceipt) -> (item: Components.Schemas.Item, created: Bool) {
         if !receipt.replayed { metrics?.pushed(classification: receipt.item.item.classification.rawValue) }
-        return receipt.replayed ? .ok(.init(body: .json(item))) : .created(.init(body: .json(item)))
+        return (Self.schema(receipt.item), !receipt.replayed)
     }
 
     /// The item of a streamed push, from its `Liaison-*` headers (the generated layer has percent-decoded them).

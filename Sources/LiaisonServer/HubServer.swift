@@ -28,7 +28,8 @@ public enum HubServer {
             router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit))
         }
         router.add(middleware: AcceptMiddleware())
-        try APIHandler(hub: hub, metrics: metrics).registerHandlers(on: router, configuration: Wire.configuration)
+        let api = APIHandler(hub: hub, metrics: metrics)
+        try api.registerHandlers(on: HandWrittenOperations(base: router, api: api), configuration: Wire.configuration)
         return Application(
             router: router,
             server: try httpsServer(settings, gauge: connections ?? ConnectionGauge(maximum: settings.connections.maximumConnections)),

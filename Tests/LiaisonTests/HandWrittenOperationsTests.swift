@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import LiaisonAPI
+import OpenAPIRuntime
+import Testing
+@testable import LiaisonServer
+
+/// The hot operations answered by hand (`HandWrittenOperations`, `ItemJSON`) against the generated layer they replace.
+@Suite("Hand-written operations")
+struct HandWrittenOperationsTests {
+    /// The generated layer's JSON coders: its date transcoder, as `Wire.configuration` sets it.
+    static func generatedEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(try MillisecondDateTranscoder().encode(date))
+        }
+        return encoder
+    }
+
+    static func generatedDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in try MillisecondDateTranscoder().decode(try decoder.singleValueContainer().decode(String.self)) }
+        return decoder
+    }
+
+    static let awkward = ["", "plain", "引号\"与\\反斜杠", "new\nline\ttab\r", "\u{1}\u{1f}\u{7f}", "a/b", "😀 emoji", "=&,:{}[]", "\u{FFFD}", "é"]
+
+    static func item(seed: UInt64) -> Components.Schemas.Item {
+        var rng = SplitMix(state: seed &* 7919)
+        func text() -> String { (0..<Int.random(in: 1...3, using: &rng)).map { _ in awkward.randomElement(using: &rng)! }.joined() }
+        func maybe<T>(_ value: @autoclosure () -> T) -> T? { Bool.random(using: &rng) ? value() : nil }
+        let millis = Int64.random(in: -62_135_596_800_000...253_402_300_799_999, using: &rng)
+        return Components.Schemas.Item(
+            id: text(), access: Bool.random(using: &rng) ? .read : .withheld, integrityError: maybe(Bool.random(using: &rng)), answers: maybe(text()),
+            kind: text(), classification: text(), owner: text(), unit: text(), createdAt: Date(timeIntervalSince1970: Double(millis) / 1000),
+            title: maybe(text()), persons: maybe((0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }),
+            tags: maybe((0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }), contentType: maybe(text()), sha256: maybe(text()),
+            size: maybe(Int64.random(in: Int64.min...Int64.max, using: &rng)), pushedBy: maybe(text()))
+    }
+
+    @Test(arguments: 1...40)
+    func anItemWrittenByHandReadsAsTheItemTheGeneratedLayerWrites(seed: UInt64) throws {
+        let item = Self.item(seed: seed)
+        let byHand = try Self.generatedDecoder().decode(Components.Schemas.Item.self, from: Data(ItemJSON.bytes(of: item)))
+        let generated = try Self.generatedDecoder().decode(Components.Schemas.Item.self, from: try Self.generatedEncoder().encode(item))
+        #expect(byHand == generated)
+        // And it is one JSON object with exactly the members the generated encoder writes.
+        let handKeys = try #require(try JSONSerialization.jsonObject(with: Data(ItemJSON.bytes(of: item))) as? [String: Any]).keys
+        let generatedKeys = try #require(try JSONSerialization.jsonObject(with: try Self.generatedEncoder().encode(item)) as? [String: Any]).keys
+        #expect(Set(handKeys) == Set(generatedKeys))
+    }
+
+    @Test func everyFieldOfTheSchemaIsWritten() throws {
+        let full = Components.Schemas.Item(id: "01M9", access: .read, integrityError: false, answers: "01M8", kind: "feedback", classification: "general",
+                                           owner: "office-3", unit: "transport-bureau", createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
+                                           title: "标题", persons: ["张三"], tags: ["工程"], contentType: "text/plain", sha256: "ab", size: 2, pushedBy: "li.na")
+        // A field added to the contract changes the generated type; this count then fails until ItemJSON writes it too.
+        #expect(Mirror(reflecting: full).children.count == ItemJSON.fieldCount)
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(ItemJSON.bytes(of: full))) as? [String: Any])
+        #expect(written.count == ItemJSON.fieldCount)
+        #expect(try Self.generatedDecoder().decode(Components.Schemas.Item.self, from: Data(ItemJSON.bytes(of: full))) == full)
+    }
+
+    /// Records what the generated layer registers, as a router would.
+    final class RecordingTransport: ServerTransport, @unchecked Sendable {
+        var routes: [String] = []
+        func register(_ handler: @escaping @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?),
+                      method: HTTPRequest.Method, path: String) throws {
+            routes.append("\(method.rawValue) \(path)")
+        }
+    }
+
+    @Test func theHandWrittenRoutesReplaceOperationsTheContractStillHasAndNothingElse() async throws {
+        try await TestHub.with { running in
+            let api = APIHandler(hub: running.hub, metrics: nil)
+            let generatedOnly = RecordingTransport()
+            try api.registerHandlers(on: generatedOnly, configuration: Wire.configuration)
+            let recorder = RecordingTransport()
+            let handWritten = HandWrittenOperations(base: recorder, api: api)
+            try api.registerHandlers(on: handWritten, configuration: Wire.configuration)
+            // Both routes exist in the contract, each replaced once, and every operation is still registered once.
+            let expected: Set = ["GET /v1/items/{id}", "POST /v1/items"]
+            #expect(expected.isSubset(of: Set(generatedOnly.routes)))
+            #expect(handWritten.replaced.sorted() == expected.sorted())
+            #expect(recorder.routes == generatedOnly.routes)
+        }
+    }
+
+    @Test func theHandWrittenRoutesAnswerAsTheContractSaysAndRefuseWhatTheGeneratedLayerRefused() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-finance")
+            let pushed = try await client.push(title: "引号\"与\\反斜杠\n", unit: "finance-bureau", classification: "general")
+            #expect(pushed.status == 201)
+            #expect(pushed.headers.first(name: "Content-Type") == "application/json; charset=utf-8")
+            let id = try #require(pushed.json["id"] as? String)
+            #expect(pushed.json["title"] as? String == "引号\"与\\反斜杠\n")
+            let read = try await client.get("/v1/items/\(id)")
+            #expect(read.status == 200)
+            let item = try Self.generatedDecoder().decode(Components.Schemas.Item.self, from: read.body)
+            #expect(item.id == id && item.title == "引号\"与\\反斜杠\n" && item.access == .read && item.size == 7 && item.pushedBy == "stationed-finance")
+            // Refusals of the request itself still come from the generated layer, with the messages it gave.
+            let missing = try await client.send(.POST, "/v1/items", body: Data(#"{"kind":"report"}"#.utf8), headers: [("Content-Type", "application/json")])
+            #expect(missing.status == 400)
+            #expect(missing.errorMessage == "the field 'title' is missing")
+            let notJSON = try await client.send(.POST, "/v1/items", body: Data("{".utf8), headers: [("Content-Type", "application/json")])
+            #expect(notJSON.status == 400)
+            #expect(notJSON.errorCode == "invalid_json")
+            let badLevel = try await client.send(.POST, "/v1/items", body: Data(#"{"kind":"report","title":"t","unit":"finance-bureau","classification":"secret","content_type":"text/plain","payload":"aGk="}"#.utf8),
+                                                 headers: [("Content-Type", "application/json")])
+            #expect(badLevel.status == 400)
+            #expect(badLevel.errorField == "classification")
+        }
+    }
+}
