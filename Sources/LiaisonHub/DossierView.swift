@@ -41,7 +41,16 @@ public struct DossierView: Sendable, Equatable {
     public let items: [VisibleItem]
     public let summary: DossierSummary
     public let requestStatus: AccessRequest.Status?
+    /// Counted once: a dossier of 10,000 items is counted for its answer, its trail entry and its summary.
+    public let readableCount: Int
+    public let withheldCount: Int
 
-    public var readableCount: Int { items.count { !$0.isWithheld } }
-    public var withheldCount: Int { items.count(where: \.isWithheld) }
+    public init(dossier: Dossier, items: [VisibleItem], summary: DossierSummary, requestStatus: AccessRequest.Status?) {
+        self.dossier = dossier
+        self.items = items
+        self.summary = summary
+        self.requestStatus = requestStatus
+        withheldCount = items.count(where: \.isWithheld)
+        readableCount = items.count - withheldCount
+    }
 }

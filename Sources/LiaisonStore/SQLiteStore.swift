@@ -224,7 +224,7 @@ public final class SQLiteStore: HubStore, CommitObservable {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let sql = "SELECT \(ItemRow.columns) FROM item \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
         let finalArguments = arguments
-        return try readNow { db in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: finalArguments).map(ItemRow.item(from:)) }
+        return try readNow { db in try ItemRow.items(db.cachedStatement(sql: sql), arguments: finalArguments) }
     }
 
     public func dataKeyCounts() async throws -> [UInt32: Int] {

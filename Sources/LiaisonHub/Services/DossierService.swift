@@ -115,20 +115,19 @@ public struct DossierService: Sendable {
         let cipher = vault.cipher
         var visible: [VisibleItem] = []
         visible.reserveCapacity(items.count)
-        for item in items {
-            // An item of the dossier the team can no longer read still shows as the stub it was.
-            let access = accessNow.of(item)
-            visible.append(vault.shown(item, as: access == .read ? .read : .withheld, cipher))
-        }
-        // One pass over the items for what the summary counts (copies of 10,000 items cost more than the counting).
+        // One pass over the items for what is shown and what the summary counts (copies of 10,000 items cost more than the counting).
         var readable: [Item] = []
         var withheldIDs: Set<String> = []
         var byKind: [String: Int] = [:]
         var byLevel: [String: Int] = [:]
-        for shown in visible {
-            byKind[shown.item.kind, default: 0] += 1
-            byLevel[shown.item.classification.rawValue, default: 0] += 1
-            if shown.isWithheld { withheldIDs.insert(shown.item.id) } else if !shown.damaged { readable.append(shown.item) }
+        for item in items {
+            // An item of the dossier the team can no longer read still shows as the stub it was.
+            let access = accessNow.of(item)
+            let shown = vault.shown(item, as: access == .read ? .read : .withheld, cipher)
+            byKind[item.kind, default: 0] += 1
+            byLevel[item.classification.rawValue, default: 0] += 1
+            if shown.isWithheld { withheldIDs.insert(item.id) } else if !shown.damaged { readable.append(shown.item) }
+            visible.append(shown)
         }
         var persons: [String: [String]] = [:]
         var tags: [String: [String]] = [:]
