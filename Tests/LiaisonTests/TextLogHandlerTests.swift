@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+@testable import LiaisonServer
+
+/// The daemon's text log writes what swift-log's StreamLogHandler writes, with metadata formatted only when a line is written.
+@Suite("Text log")
+struct TextLogHandlerTests {
+    final class Lines: TextOutputStream, @unchecked Sendable {
+        var text = ""
+        func write(_ string: String) { text += string }
+    }
+
+    /// The line without its timestamp (the two handlers may read the clock in different seconds).
+    static func untimed(_ line: String) -> Substring { line.drop { $0 != " " } }
+
+    @Test func aLineReadsAsStreamLogHandlersLine() throws {
+        let written = Mutex<[String]>([])
+        var ours = Logger(label: "liaisond") { label in TextLogHandler(label: label) { bytes in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
+        let lines = Lines()
+        var theirs = Logger(label: "liaisond") { label in StreamLogHandler(label: label, stream: lines, metadataProvider: nil) }
+        for key in ["hb.request.id", "b", "a"] {
+            ours[metadataKey: key] = "value of \(key)"
+            theirs[metadataKey: key] = "value of \(key)"
+        }
+        ours.notice("request", metadata: ["status": "200", "principal": "office-3"])
+        theirs.notice("request", metadata: ["status": "200", "principal": "office-3"])
+        ours.warning("no metadata of its own")
+        theirs.warning("no metadata of its own")
+        let emptyOurs = Logger(label: "") { label in TextLogHandler(label: label) { bytes in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
+        let emptyTheirs = Logger(label: "") { label in StreamLogHandler(label: label, stream: lines, metadataProvider: nil) }
+        emptyOurs.error("bare")
+        emptyTheirs.error("bare")
+        let theirLines = lines.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { String($0) + "\n" }
+        let ourLines = written.withLock { $0 }
+        #expect(ourLines.count == 3)
+        #expect(ourLines.map(Self.untimed) == theirLines.map(Self.untimed))
+        #expect(Self.untimed(ourLines[0]) == " notice liaisond: a=value of a b=value of b hb.request.id=value of hb.request.id principal=office-3 status=200 [LiaisonTests] request\n")
+        // The timestamp is StreamLogHandler's form: local time with its offset.
+        #expect(ourLines[0].prefix { $0 != " " }.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}/) != nil)
+    }
+
+    @Test func linesBelowTheLevelAreNotWritten() {
+        let written = Mutex(0)
+        var logger = Logger(label: "liaisond") { label in TextLogHandler(label: label) { _ in written.withLock { $0 += 1 } } }
+        logger.logLevel = .warning
+        logger.info("quiet")
+        logger.warning("loud")
+        #expect(written.withLock { $0 } == 1)
+    }
+}
