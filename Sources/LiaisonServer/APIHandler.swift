@@ -135,10 +135,16 @@ struct APIHandler: APIProtocol {
     }
 
     func getItemPayload(_ input: Operations.GetItemPayload.Input) async throws -> Operations.GetItemPayload.Output {
-        let ranges = input.headers.accept.map { $0.contentType.rawValue.lowercased() }
+        .ok(try await payload(id: input.path.id, accept: input.headers.accept.map { $0.contentType.rawValue }))
+    }
+
+    /// An item's payload as the reader takes it (the generated route and the hand-written one, `HandWrittenOperations`);
+    /// `accept`: the media types of the request's Accept header, as the generated layer reads them.
+    func payload(id: String, accept: [String]) async throws -> Operations.GetItemPayload.Output.Ok {
+        let ranges = accept.map { $0.lowercased() }
         // Frames only for a reader that names them: any other takes one envelope (what openssl and curl expect).
         let framed = AcceptMiddleware.framesNamed
-        let payload = try await hub.items.payload(id: input.path.id, in: try context(), presenting: RequestPrincipal.certificate, framed: framed) { sealed in
+        let payload = try await hub.items.payload(id: id, in: try context(), presenting: RequestPrincipal.certificate, framed: framed) { sealed in
             AcceptMiddleware.allows(sealed ? AnswerMediaTypes.sealedPayload : AnswerMediaTypes.plainPayload, ranges: ranges)
         }
         ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
@@ -149,7 +155,7 @@ struct APIHandler: APIProtocol {
             // Read from the store as the connection takes it (HTTPBody pulls the next piece when it has sent the last).
             body = HTTPBody(stream, length: stream.length.map { .known(Int64($0)) } ?? .unknown, iterationBehavior: .single)
         }
-        return .ok(.init(headers: .init(liaisonSHA256: payload.sha256), body: payload.framed ? .applicationVnd_liaison_cmsFrames(body) : payload.encrypted ? .applicationPkcs7Mime(body) : .binary(body)))
+        return .init(headers: .init(liaisonSHA256: payload.sha256), body: payload.framed ? .applicationVnd_liaison_cmsFrames(body) : payload.encrypted ? .applicationPkcs7Mime(body) : .binary(body))
     }
 
     func explainAccess(_ input: Operations.ExplainAccess.Input) async throws -> Operations.ExplainAccess.Output {

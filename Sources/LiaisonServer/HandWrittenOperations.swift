@@ -5,7 +5,8 @@ import LiaisonAPI
 
 /// The hottest operations answered by hand instead of through the generated layer: a metadata read
 /// (`getItem`) and a JSON push (`pushItem`), whose answers the generated layer wrote with Foundation's
-/// JSONEncoder, which cost more than the rest of the answer. Everything else is registered as generated.
+/// JSONEncoder, which cost more than the rest of the answer, and a payload read (`getItemPayload`), whose
+/// digest header went through the generic URI encoder. Everything else is registered as generated.
 ///
 /// The contract stays `openapi.yaml`: a route is replaced only where the generated layer registers it (a test
 /// checks that both still are), the request is read with the generated layer's own converter, and the answer is
@@ -27,6 +28,7 @@ final class HandWrittenOperations: ServerTransport {
 
     static let getItem = (method: HTTPRequest.Method.get, path: "/v1/items/{id}")
     static let pushItem = (method: HTTPRequest.Method.post, path: "/v1/items")
+    static let getItemPayload = (method: HTTPRequest.Method.get, path: "/v1/items/{id}/payload")
 
     private static let converter = Converter(configuration: Wire.configuration)
 
@@ -38,6 +40,8 @@ final class HandWrittenOperations: ServerTransport {
             handler = { request, body, metadata in try await Self.getItem(request, body, metadata, api: api, generated: generated) }
         case (Self.pushItem.method, Self.pushItem.path):
             handler = { request, body, metadata in try await Self.pushItem(request, body, metadata, api: api, generated: generated) }
+        case (Self.getItemPayload.method, Self.getItemPayload.path):
+            handler = { request, body, metadata in try await Self.getItemPayload(request, body, metadata, api: api, generated: generated) }
         default:
             return try base.register(generated, method: method, path: path)
         }
@@ -91,6 +95,40 @@ final class HandWrittenOperations: ServerTransport {
         }
         return answer(created ? .created : .ok, item)
     }
+
+    static func getItemPayload(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
+                               generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
+        let id: String
+        let accept: [AcceptHeaderContentType<Operations.GetItemPayload.AcceptableContentType>]
+        do {
+            id = try converter.getPathParameterAsURI(in: metadata.pathParameters, name: "id", as: Components.Parameters.ItemID.self)
+            accept = try converter.extractAcceptHeaderIfPresent(in: request.headerFields)
+        } catch {
+            return try await generated(request, body, metadata)
+        }
+        let answer = try await handling(Operations.GetItemPayload.id, request, body, metadata, input: id) {
+            let answer = try await api.payload(id: id, accept: accept.map { $0.contentType.rawValue })
+            let contentType: String, payload: HTTPBody
+            switch answer.body {
+            case .binary(let body): (contentType, payload) = ("application/octet-stream", body)
+            case .applicationPkcs7Mime(let body): (contentType, payload) = ("application/pkcs7-mime", body)
+            case .applicationVnd_liaison_cmsFrames(let body): (contentType, payload) = ("application/vnd.liaison.cms-frames", body)
+            }
+            try converter.validateAcceptIfPresent(contentType, in: request.headerFields)
+            var response = HTTPResponse(status: .ok)
+            let digest = answer.headers.liaisonSHA256
+            if digest.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
+                response.headerFields[Self.digestHeader] = digest  // hex needs no percent-encoding
+            } else {
+                try converter.setHeaderFieldAsURI(in: &response.headerFields, name: "Liaison-SHA256", value: digest)
+            }
+            response.headerFields[.contentType] = contentType
+            return (response, payload)
+        }
+        return answer
+    }
+
+    private static let digestHeader = HTTPField.Name("Liaison-SHA256")!
 
     /// Runs the operation, its errors wrapped as the generated layer wraps a handler's (a `HubError` inside
     /// reaches the client as it is; anything else is logged under the operation's name).

@@ -80,7 +80,7 @@ struct HandWrittenOperationsTests {
             let handWritten = HandWrittenOperations(base: recorder, api: api)
             try api.registerHandlers(on: handWritten, configuration: Wire.configuration)
             // Both routes exist in the contract, each replaced once, and every operation is still registered once.
-            let expected: Set = ["GET /v1/items/{id}", "POST /v1/items"]
+            let expected: Set = ["GET /v1/items/{id}", "POST /v1/items", "GET /v1/items/{id}/payload"]
             #expect(expected.isSubset(of: Set(generatedOnly.routes)))
             #expect(handWritten.replaced.sorted() == expected.sorted())
             #expect(recorder.routes == generatedOnly.routes)
@@ -99,6 +99,17 @@ struct HandWrittenOperationsTests {
             #expect(read.status == 200)
             let item = try Self.generatedDecoder().decode(Components.Schemas.Item.self, from: read.body)
             #expect(item.id == id && item.title == "引号\"与\\反斜杠\n" && item.access == .read && item.size == 7 && item.pushedBy == "stationed-finance")
+            let payload = try await client.get("/v1/items/\(id)/payload")
+            #expect(payload.status == 200 && payload.body == Data("payload".utf8))
+            #expect(payload.headers.first(name: "Content-Type") == "application/octet-stream")
+            #expect(payload.headers.first(name: "Liaison-SHA256") == item.sha256)
+            #expect(payload.headers.first(name: "Liaison-Content-Type") == "text/plain")
+            let sealed = try await client.push(unit: "finance-bureau", classification: "confidential")
+            let sealedID = try #require(sealed.json["id"] as? String)
+            let (envelope, opened) = try await client.payload(sealedID)
+            #expect(envelope.headers.first(name: "Content-Type") == "application/pkcs7-mime" && opened == Data("payload".utf8))
+            let refused = try await client.send(.GET, "/v1/items/\(sealedID)/payload", headers: [("Accept", "application/octet-stream")])
+            #expect(refused.status == 406 && refused.errorCode == "not_acceptable")
             // Refusals of the request itself still come from the generated layer, with the messages it gave.
             let missing = try await client.send(.POST, "/v1/items", body: Data(#"{"kind":"report"}"#.utf8), headers: [("Content-Type", "application/json")])
             #expect(missing.status == 400)
