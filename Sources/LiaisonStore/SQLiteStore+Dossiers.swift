@@ -8,9 +8,7 @@ extension SQLiteStore {
         _ = try await committer.submit { db, tail in
             try db.execute(sql: "INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            arguments: [dossier.id, dossier.unit, dossier.agency, dossier.requester, dossier.reason, dossier.requestID, Self.millis(dossier.createdAt)])
-            for (position, item) in dossier.itemIDs.enumerated() {
-                try db.cachedStatement(sql: "INSERT INTO dossier_item (dossier_id, item_id, position) VALUES (?, ?, ?)").execute(arguments: [dossier.id, item, position])
-            }
+            try ItemListRows.insert(dossier.itemIDs, of: dossier.id, into: "dossier_item", ownerColumn: "dossier_id", in: db)
             try tail.append(audit, db)
             return true
         }

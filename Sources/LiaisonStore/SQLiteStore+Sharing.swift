@@ -11,9 +11,7 @@ extension SQLiteStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [request.id, request.requester, request.agency, request.reason, request.unit, request.duration.seconds,
                                  Self.millis(request.createdAt), Self.millis(request.expiresAt), request.decision.rawValue])
-            for (position, item) in request.itemIDs.enumerated() {
-                try db.cachedStatement(sql: "INSERT INTO request_item (request_id, item_id, position) VALUES (?, ?, ?)").execute(arguments: [request.id, item, position])
-            }
+            try ItemListRows.insert(request.itemIDs, of: request.id, into: "request_item", ownerColumn: "request_id", in: db)
             try tail.append(audit, db)
             try Self.append(events, in: db)
             return true
