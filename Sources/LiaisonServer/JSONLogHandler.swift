@@ -34,9 +34,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var fields = metadata
-        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
-        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        let fields = effectiveMetadata(of: event)
         var line: [UInt8] = Array(#"{"time":"#.utf8)
         line.reserveCapacity(256)
         JSONText.appendString(Self.timestamp(Date()), to: &line)
@@ -60,5 +58,20 @@ public struct JSONLogHandler: LogHandler {
         gmtime_r(&seconds, &parts)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
                       Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds % 1000))
+    }
+}
+
+extension LogHandler {
+    /// The handler's metadata, its provider's and the event's own (later ones win), and the event's error as
+    /// swift-log's StreamLogHandler names it: what the hub's two log formats write.
+    func effectiveMetadata(of event: LogEvent) -> Logger.Metadata {
+        var fields = metadata
+        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
+        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        if let error = event.error {
+            fields["error.message"] = "\(error)"
+            fields["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        return fields
     }
 }
