@@ -9,7 +9,7 @@ import LiaisonAPI
 /// digest header went through the generic URI encoder. Everything else is registered as generated.
 ///
 /// The contract stays `openapi.yaml`: a route is replaced only where the generated layer registers it (a test
-/// checks that both still are), the request is read with the generated layer's own converter, and the answer is
+/// checks that each still is), the request is read with the generated layer's own converter, and the answer is
 /// `ItemJSON` of the generated schema. Any request the hand-written route does not take as it is (another content
 /// type, a header or body the converter refuses) goes to the generated handler, which answers or refuses it
 /// exactly as before.
