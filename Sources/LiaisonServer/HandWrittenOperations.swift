@@ -54,6 +54,8 @@ final class HandWrittenOperations: ServerTransport {
         let id: String
         do {
             id = try converter.getPathParameterAsURI(in: metadata.pathParameters, name: "id", as: Components.Parameters.ItemID.self)
+            // Read as the generated layer reads it, which refuses an Accept header it cannot parse.
+            let _: [AcceptHeaderContentType<Operations.GetItem.AcceptableContentType>] = try converter.extractAcceptHeaderIfPresent(in: request.headerFields)
             try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
         } catch {
             return try await generated(request, body, metadata)
@@ -85,6 +87,7 @@ final class HandWrittenOperations: ServerTransport {
         do {
             newItem = try await converter.getRequiredRequestBodyAsJSON(Components.Schemas.NewItem.self, from: HTTPBody(bytes), transforming: { $0 })
             idempotencyKey = try converter.getOptionalHeaderFieldAsURI(in: request.headerFields, name: "Idempotency-Key", as: String.self)
+            let _: [AcceptHeaderContentType<Operations.PushItem.AcceptableContentType>] = try converter.extractAcceptHeaderIfPresent(in: request.headerFields)
             try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
         } catch {
             // The generated layer refuses it with the message it always gave.

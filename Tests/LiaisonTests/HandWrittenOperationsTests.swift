@@ -111,6 +111,13 @@ struct HandWrittenOperationsTests {
             let refused = try await client.send(.GET, "/v1/items/\(sealedID)/payload", headers: [("Accept", "application/octet-stream")])
             #expect(refused.status == 406 && refused.errorCode == "not_acceptable")
             // Refusals of the request itself still come from the generated layer, with the messages it gave.
+            for path in ["/v1/items/\(id)", "/v1/items/\(id)/payload"] {
+                let unparsable = try await client.send(.GET, path, headers: [("Accept", "*/*;q=x")])
+                #expect(unparsable.status == 400, "\(path)")
+            }
+            let unparsablePush = try await client.send(.POST, "/v1/items", body: Data(#"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"aGk="}"#.utf8),
+                                                       headers: [("Content-Type", "application/json"), ("Accept", "*/*;q=x")])
+            #expect(unparsablePush.status == 400)
             let missing = try await client.send(.POST, "/v1/items", body: Data(#"{"kind":"report"}"#.utf8), headers: [("Content-Type", "application/json")])
             #expect(missing.status == 400)
             #expect(missing.errorMessage == "the field 'title' is missing")
