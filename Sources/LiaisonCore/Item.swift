@@ -6,101 +6,81 @@ public import Foundation
 /// request, and a copy of a dozen strings and lists cost a dozen retains and releases (a 10,000-item dossier spent
 /// a sixth of its time on them). A field set anew gets a fresh box, so every item stays a value.
 public struct Item: Sendable, Equatable {
-    private final class Fields: Sendable {
-        let id: String
-        let kind: String
-        let title: String
-        let unit: String
-        let persons: [String]
-        let tags: [String]
-        let classification: Classification
-        let owner: String
-        let pushedBy: String
-        let contentType: String
-        let sha256: String
-        let size: Int
-        let createdAt: Date
-        let sealedMetadata: SealedMetadata?
-        let answers: String?
-        let seal: [UInt8]?
-
-        init(id: String, kind: String, title: String, unit: String, persons: [String], tags: [String], classification: Classification, owner: String,
-             pushedBy: String, contentType: String, sha256: String, size: Int, createdAt: Date, sealedMetadata: SealedMetadata?, answers: String?,
-             seal: [UInt8]?) {
-            self.id = id
-            self.kind = kind
-            self.title = title
-            self.unit = unit
-            self.persons = persons
-            self.tags = tags
-            self.classification = classification
-            self.owner = owner
-            self.pushedBy = pushedBy
-            self.contentType = contentType
-            self.sha256 = sha256
-            self.size = size
-            self.createdAt = createdAt
-            self.sealedMetadata = sealedMetadata
-            self.answers = answers
-            self.seal = seal
-        }
-
-        /// These fields with the content ones, and the three that are set after construction, given anew.
-        func with(title: String? = nil, persons: [String]? = nil, tags: [String]? = nil, sealedMetadata: SealedMetadata?? = nil,
-                  answers: String?? = nil, seal: [UInt8]?? = nil) -> Fields {
-            Fields(id: id, kind: kind, title: title ?? self.title, unit: unit, persons: persons ?? self.persons, tags: tags ?? self.tags,
-                   classification: classification, owner: owner, pushedBy: pushedBy, contentType: contentType, sha256: sha256, size: size,
-                   createdAt: createdAt, sealedMetadata: sealedMetadata ?? self.sealedMetadata, answers: answers ?? self.answers, seal: seal ?? self.seal)
-        }
+    /// Every field, as one value; equal items have equal values.
+    private struct Values: Sendable, Equatable {
+        var id: String
+        var kind: String
+        var title: String
+        var unit: String
+        var persons: [String]
+        var tags: [String]
+        var classification: Classification
+        var owner: String
+        var pushedBy: String
+        var contentType: String
+        var sha256: String
+        var size: Int
+        var createdAt: Date
+        var sealedMetadata: SealedMetadata? = nil
+        var answers: String? = nil
+        var seal: [UInt8]? = nil
     }
 
-    private var fields: Fields
+    /// The one reference an item holds; never changed once made, so it is shared freely between copies and threads.
+    private final class Box: Sendable {
+        let values: Values
+        init(_ values: Values) { self.values = values }
+    }
 
-    public var id: String { fields.id }
-    public var kind: String { fields.kind }
-    public var title: String { fields.title }
-    public var unit: String { fields.unit }
-    public var persons: [String] { fields.persons }
-    public var tags: [String] { fields.tags }
-    public var classification: Classification { fields.classification }
+    private var box: Box
+
+    /// Sets fields in a fresh box: the old one may be shared by copies of this item.
+    private mutating func update(_ change: (inout Values) -> Void) {
+        var values = box.values
+        change(&values)
+        box = Box(values)
+    }
+
+    public var id: String { box.values.id }
+    public var kind: String { box.values.kind }
+    public var title: String { box.values.title }
+    public var unit: String { box.values.unit }
+    public var persons: [String] { box.values.persons }
+    public var tags: [String] { box.values.tags }
+    public var classification: Classification { box.values.classification }
     /// The agency that pushed it.
-    public var owner: String { fields.owner }
+    public var owner: String { box.values.owner }
     /// The principal (agency or person) whose certificate pushed it.
-    public var pushedBy: String { fields.pushedBy }
-    public var contentType: String { fields.contentType }
-    public var sha256: String { fields.sha256 }
-    public var size: Int { fields.size }
-    public var createdAt: Date { fields.createdAt }
+    public var pushedBy: String { box.values.pushedBy }
+    public var contentType: String { box.values.contentType }
+    public var sha256: String { box.values.sha256 }
+    public var size: Int { box.values.size }
+    public var createdAt: Date { box.values.createdAt }
     /// For items whose level keeps content encrypted at rest: title, persons and tags sealed under the
     /// item's data key. While set, `title`, `persons` and `tags` are empty until the hub opens it.
     public var sealedMetadata: SealedMetadata? {
-        get { fields.sealedMetadata }
-        set { fields = fields.with(sealedMetadata: .some(newValue)) }
+        get { box.values.sealedMetadata }
+        set { update { $0.sealedMetadata = newValue } }
     }
     /// For a rectification: the feedback item it answers.
     public var answers: String? {
-        get { fields.answers }
-        set { fields = fields.with(answers: .some(newValue)) }
+        get { box.values.answers }
+        set { update { $0.answers = newValue } }
     }
     /// The hub's seal over `sealInput()` as stored: an item whose row was edited no longer matches it.
     public var seal: [UInt8]? {
-        get { fields.seal }
-        set { fields = fields.with(seal: .some(newValue)) }
+        get { box.values.seal }
+        set { update { $0.seal = newValue } }
     }
 
     public init(id: String, kind: String, title: String, unit: String, persons: [String], tags: [String], classification: Classification,
                 owner: String, pushedBy: String, contentType: String, sha256: String, size: Int, createdAt: Date) {
-        fields = Fields(id: id, kind: kind, title: title, unit: unit, persons: persons, tags: tags, classification: classification, owner: owner,
-                        pushedBy: pushedBy, contentType: contentType, sha256: sha256, size: size, createdAt: createdAt, sealedMetadata: nil,
-                        answers: nil, seal: nil)
+        box = Box(Values(id: id, kind: kind, title: title, unit: unit, persons: persons, tags: tags, classification: classification, owner: owner,
+                         pushedBy: pushedBy, contentType: contentType, sha256: sha256, size: size, createdAt: createdAt))
     }
 
     public static func == (lhs: Item, rhs: Item) -> Bool {
-        let (a, b) = (lhs.fields, rhs.fields)
-        return a === b || (a.id == b.id && a.kind == b.kind && a.title == b.title && a.unit == b.unit && a.persons == b.persons && a.tags == b.tags
-            && a.classification == b.classification && a.owner == b.owner && a.pushedBy == b.pushedBy && a.contentType == b.contentType
-            && a.sha256 == b.sha256 && a.size == b.size && a.createdAt == b.createdAt && a.sealedMetadata == b.sealedMetadata
-            && a.answers == b.answers && a.seal == b.seal)
+        lhs.box === rhs.box || lhs.box.values == rhs.box.values
     }
 
     public var subject: ItemSubject { ItemSubject(owner: owner, unit: unit, classification: classification, kind: kind) }
@@ -108,7 +88,12 @@ public struct Item: Sendable, Equatable {
     /// The same item with other content fields (to seal them away, or after opening them).
     public func with(title: String, persons: [String], tags: [String], sealedMetadata: SealedMetadata?) -> Item {
         var copy = self
-        copy.fields = fields.with(title: title, persons: persons, tags: tags, sealedMetadata: .some(sealedMetadata))
+        copy.update {
+            $0.title = title
+            $0.persons = persons
+            $0.tags = tags
+            $0.sealedMetadata = sealedMetadata
+        }
         return copy
     }
 

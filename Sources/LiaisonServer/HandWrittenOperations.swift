@@ -75,13 +75,8 @@ final class HandWrittenOperations: ServerTransport {
               !request.headerFields.contains(where: { $0.name.canonicalName.hasPrefix("liaison-") }) else {
             return try await generated(request, body, metadata)
         }
-        let bytes: Data
-        do {
-            bytes = try await Data(collecting: body, upTo: .max)
-        } catch {
-            throw ServerError(operationID: Operations.PushItem.id, request: request, requestBody: body, requestMetadata: metadata,
-                              causeDescription: "Unknown", underlyingError: error)
-        }
+        // Before the operation has its input: an error here is the request's, as the generated layer sees it.
+        let bytes = try await handling(Operations.PushItem.id, request, body, metadata, input: nil) { try await Data(collecting: body, upTo: .max) }
         let newItem: Components.Schemas.NewItem
         let idempotencyKey: String?
         do {
@@ -109,17 +104,17 @@ final class HandWrittenOperations: ServerTransport {
         } catch {
             return try await generated(request, body, metadata)
         }
-        let answer = try await handling(Operations.GetItemPayload.id, request, body, metadata, input: id) {
-            let answer = try await api.payload(id: id, accept: accept.map { $0.contentType.rawValue })
+        return try await handling(Operations.GetItemPayload.id, request, body, metadata, input: id) {
+            let delivered = try await api.payload(id: id, accept: accept.map { $0.contentType.rawValue })
             let contentType: String, payload: HTTPBody
-            switch answer.body {
+            switch delivered.body {
             case .binary(let body): (contentType, payload) = ("application/octet-stream", body)
             case .applicationPkcs7Mime(let body): (contentType, payload) = ("application/pkcs7-mime", body)
             case .applicationVnd_liaison_cmsFrames(let body): (contentType, payload) = ("application/vnd.liaison.cms-frames", body)
             }
             try converter.validateAcceptIfPresent(contentType, in: request.headerFields)
             var response = HTTPResponse(status: .ok)
-            let digest = answer.headers.liaisonSHA256
+            let digest = delivered.headers.liaisonSHA256
             if digest.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
                 response.headerFields[Self.digestHeader] = digest  // hex needs no percent-encoding
             } else {
@@ -128,20 +123,20 @@ final class HandWrittenOperations: ServerTransport {
             response.headerFields[.contentType] = contentType
             return (response, payload)
         }
-        return answer
     }
 
     private static let digestHeader = HTTPField.Name("Liaison-SHA256")!
 
-    /// Runs the operation, its errors wrapped as the generated layer wraps a handler's (a `HubError` inside
-    /// reaches the client as it is; anything else is logged under the operation's name).
+    /// Runs `work`, its errors wrapped as the generated layer wraps them: with the operation's `input`, a handler's
+    /// (a `HubError` inside reaches the client as it is; anything else is logged under the operation's name); without,
+    /// the request's own (`ErrorMiddleware` answers 400 or 413).
     static func handling<T>(_ operation: String, _ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata,
-                            input: any Sendable, _ work: () async throws -> T) async throws -> T {
+                            input: (any Sendable)?, _ work: () async throws -> T) async throws -> T {
         do {
             return try await work()
         } catch {
             throw ServerError(operationID: operation, request: request, requestBody: body, requestMetadata: metadata, operationInput: input,
-                              causeDescription: "the handler failed", underlyingError: error)
+                              causeDescription: input == nil ? "Unknown" : "the handler failed", underlyingError: error)
         }
     }
 

@@ -27,8 +27,8 @@ extension SQLiteStore {
         guard !feedback.isEmpty else { return [] }
         return try readNow { db in
             let marks = Array(repeating: "?", count: feedback.count).joined(separator: ",")
-            return try Row.fetchAll(db, sql: "SELECT \(ItemRow.columns) FROM item WHERE answers IN (\(marks)) ORDER BY id",
-                                    arguments: StatementArguments(feedback)).map(ItemRow.item(from:))
+            return try ItemRow.items(db.makeStatement(sql: "SELECT \(ItemRow.columns) FROM item WHERE answers IN (\(marks)) ORDER BY id"),
+                                     arguments: StatementArguments(feedback))
         }
     }
 }

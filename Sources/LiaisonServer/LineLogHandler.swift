@@ -1,0 +1,68 @@
+public import Foundation
+public import Logging
+
+/// What a log line looks like: the daemon's two formats (`--log-format text` or `json`).
+public protocol LogLineFormat: Sendable {
+    /// The whole line, newline included, for an event with its metadata already merged.
+    static func line(of event: LogEvent, label: String, metadata: Logger.Metadata) -> [UInt8]
+}
+
+/// The daemon's log handler: one line per event in `Format`, written to standard error whole, with one write each.
+/// The metadata is only merged and formatted when a line is written (swift-log's StreamLogHandler formats it again
+/// whenever one key is set, and the HTTP server sets a request id on every request's logger).
+public struct LineLogHandler<Format: LogLineFormat>: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public var logLevel: Logger.Level = .info
+    let label: String
+    let write: @Sendable ([UInt8]) -> Void
+
+    public init(label: String, write: @escaping @Sendable ([UInt8]) -> Void = StandardError.write) {
+        self.label = label
+        self.write = write
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        write(Format.line(of: event, label: label, metadata: effectiveMetadata(of: event)))
+    }
+
+    /// The handler's metadata, its provider's and the event's own (later ones win), and the event's error as
+    /// swift-log's StreamLogHandler names it.
+    func effectiveMetadata(of event: LogEvent) -> Logger.Metadata {
+        var fields = metadata
+        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
+        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        if let error = event.error {
+            fields["error.message"] = "\(error)"
+            fields["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        return fields
+    }
+}
+
+/// Writes to standard error.
+public enum StandardError {
+    /// One write(2) per line, so that lines from several threads never interleave.
+    public static let write: @Sendable ([UInt8]) -> Void = { line in
+        line.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+}
+
+/// One JSON object per line, for log collectors: `time` (RFC 3339, UTC, milliseconds), `level`, `label`, `message`
+/// and `metadata` (a flat object of strings).
+public typealias JSONLogHandler = LineLogHandler<JSONLines>
+
+/// swift-log's StreamLogHandler line: local time, level, label, sorted metadata, source, message.
+public typealias TextLogHandler = LineLogHandler<TextLines>
