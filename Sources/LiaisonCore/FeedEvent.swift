@@ -76,7 +76,7 @@ extension FeedEvent {
     }
 
     /// How a store shared by several hubs tells the others whom a committed event is for: the principal, or for an
-    /// event of every reader "*" and the fields its readers follow from (`principals(wokenBy:under:)`).
+    /// event of every reader "*" and the fields its readers follow from (`audience(wokenBy:under:)`).
     public var wakeLine: String {
         guard principal == Self.everyReader else { return principal }
         var fields = detail
@@ -85,12 +85,12 @@ extension FeedEvent {
     }
 
     /// The principals a wake line names, under the policy of the hub that heard it.
-    public static func principals(wokenBy line: String, under policy: Policy) -> [String] {
-        guard line.hasPrefix(everyReader) else { return [line] }
-        guard let fields = JSONText.readObject(String(line.dropFirst())), let millis = fields["time"].flatMap({ Int64($0) }) else { return [] }
+    public static func audience(wokenBy line: String, under policy: Policy) -> FeedAudience {
+        guard line.hasPrefix(everyReader) else { return FeedAudience(readers: [line], except: nil) }
+        guard let fields = JSONText.readObject(String(line.dropFirst())), let millis = fields["time"].flatMap({ Int64($0) }) else { return .nobody }
         let event = FeedEvent(principal: everyReader, kind: .itemReadable, time: Date(millisecondsSince1970: millis), detail: fields)
-        guard let subject = event.subject else { return [] }
-        return policy.readers(of: subject, at: event.time).filter { $0 != fields[pusherKey] }
+        guard let subject = event.subject else { return .nobody }
+        return FeedAudience(readers: policy.readers(of: subject, at: event.time), except: fields[pusherKey])
     }
 
     /// What an event may say about an item: the fields of a withheld stub, and how it became readable.

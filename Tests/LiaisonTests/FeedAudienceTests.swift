@@ -75,9 +75,10 @@ struct FeedAudienceTests {
                                     via: "push")
         detail[FeedEvent.pusherKey] = "wang.fang"
         let event = FeedEvent(principal: FeedEvent.everyReader, kind: .itemReadable, time: TestClock().now, item: "01X", detail: detail)
-        let named = FeedEvent.principals(wokenBy: event.wakeLine, under: policy)
-        #expect(named == ["office-3", "stationed-transport", "zhang.wei"])
-        #expect(FeedEvent.principals(wokenBy: "li.na", under: policy) == ["li.na"])
-        #expect(FeedEvent.principals(wokenBy: "*not json", under: policy).isEmpty)
+        let named = FeedEvent.audience(wokenBy: event.wakeLine, under: policy)
+        #expect(named.members == ["office-3", "stationed-transport", "zhang.wei"])
+        #expect(named.contains("office-3") && !named.contains("wang.fang") && !named.contains("li.na"))
+        #expect(FeedEvent.audience(wokenBy: "li.na", under: policy).members == ["li.na"])
+        #expect(FeedEvent.audience(wokenBy: "*not json", under: policy).isEmpty)
     }
 }

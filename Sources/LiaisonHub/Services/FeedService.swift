@@ -25,7 +25,7 @@ public struct FeedService: Sendable {
     /// committed events for them.
     public func wakeReaders(_ lines: [String]?, under policy: Policy) {
         guard let lines else { return waiters.notifyEveryone() }
-        waiters.notify(lines.flatMap { FeedEvent.principals(wokenBy: $0, under: policy) })
+        for line in lines { waiters.notify(FeedEvent.audience(wokenBy: line, under: policy)) }
     }
 
     /// Ends every long-poll now and those to come with what they have: the hub is shutting down.
@@ -49,11 +49,13 @@ public struct FeedService: Sendable {
                     throw HubError.invalidField("after", "cursor \(after) is ahead of this hub's feed", hint: "Use a cursor this hub returned; a cursor of another hub means nothing here")
                 }
             }
-            let version = waiters.version(of: reader.id)
-            var (events, through) = try await caughtUp(reader, after: cursor, limit: limit, policy: context.policy)
-            if events.isEmpty && wait > 0 {
-                await waiters.wait(for: reader.id, after: version, timeout: .seconds(wait))
-                (events, through) = try await caughtUp(reader, after: through, limit: limit, policy: context.policy)
+            let (events, through) = try await waiters.watching(reader.id) { version in
+                var (events, through) = try await caughtUp(reader, after: cursor, limit: limit, policy: context.policy)
+                if events.isEmpty && wait > 0 {
+                    await waiters.wait(for: reader.id, after: version, timeout: .seconds(wait))
+                    (events, through) = try await caughtUp(reader, after: through, limit: limit, policy: context.policy)
+                }
+                return (events, through)
             }
             // Only deliveries are traced: an empty poll discloses nothing, and long-polling clients would flood the trail.
             if let last = events.last {

@@ -47,7 +47,7 @@ extension ItemService {
     /// What storing a push wrote, and whom it concerns.
     struct PushWrite: Sendable {
         let outcome: InsertOutcome
-        let readers: [String]
+        let readers: FeedAudience
         let watch: AlertWatch?
     }
 
@@ -76,7 +76,8 @@ extension ItemService {
         switch written.outcome {
         case .created:
             let raised = written.watch?.raised ?? []
-            feedWaiters.notify(written.readers + raised.flatMap { $0.alert.notified })
+            feedWaiters.notify(written.readers)
+            if !raised.isEmpty { feedWaiters.notify(raised.flatMap { $0.alert.notified }) }
             for alert in raised {
                 logger.notice("risk alert raised", metadata: ["alert": "\(alert.alert.id)", "rule": "\(alert.alert.rule)", "items": "\(alert.alert.itemIDs.count)"])
             }
@@ -107,9 +108,9 @@ extension ItemService {
 
     /// The "item readable" event of a push, stored once for every reader (`FeedEvent.everyReader`), and the
     /// principals it is for: everyone but the pusher whom the policy lets read the new item.
-    func pushEvents(_ item: Item, by pusher: Principal, under policy: Policy) -> (events: [FeedEvent], readers: [String]) {
-        let readers = policy.readers(of: item.subject, at: item.createdAt).filter { $0 != pusher.id }
-        guard !readers.isEmpty else { return ([], []) }
+    func pushEvents(_ item: Item, by pusher: Principal, under policy: Policy) -> (events: [FeedEvent], readers: FeedAudience) {
+        let readers = FeedAudience(readers: policy.readers(of: item.subject, at: item.createdAt), except: pusher.id)
+        guard !readers.isEmpty else { return ([], .nobody) }
         var detail = FeedEvent.stub(item, via: "push")
         detail[FeedEvent.pusherKey] = pusher.id
         return ([FeedEvent(principal: FeedEvent.everyReader, kind: .itemReadable, time: item.createdAt, item: item.id, detail: detail)], readers)
