@@ -102,10 +102,14 @@ struct APIHandler: APIProtocol {
     }
 
     func listItems(_ input: Operations.ListItems.Input) async throws -> Operations.ListItems.Output {
-        let query = input.query
+        .ok(.init(body: .json(try await list(input.query))))
+    }
+
+    /// A page of the items the caller may see (the generated route and the hand-written one, `HandWrittenOperations`).
+    func list(_ query: Operations.ListItems.Input.Query) async throws -> Components.Schemas.ItemPage {
         let page = try await hub.items.list(ListRequest(unit: query.unit, kind: query.kind, classification: query.classification?.rawValue, owner: query.owner,
                                                   cursor: query.cursor, limit: query.limit ?? 100), in: try context())
-        return .ok(.init(body: .json(.init(items: page.items.map(Self.schema), nextCursor: page.nextCursor))))
+        return .init(items: page.items.map(Self.schema), nextCursor: page.nextCursor)
     }
 
     func getItem(_ input: Operations.GetItem.Input) async throws -> Operations.GetItem.Output {

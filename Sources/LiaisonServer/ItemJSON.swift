@@ -14,8 +14,42 @@ enum ItemJSON {
     static func bytes(of item: Components.Schemas.Item) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(384)
+        append(item, to: &out)
+        return out
+    }
+
+    /// A page of a listing (`Components.Schemas.ItemPage`): its items, and the cursor of the next page if any.
+    static func bytes(of page: Components.Schemas.ItemPage) -> [UInt8] {
+        typealias PageKey = Components.Schemas.ItemPage.CodingKeys
+        var out: [UInt8] = []
+        out.reserveCapacity(32 + 384 * page.items.count)
         out.append(UInt8(ascii: "{"))
-        member(.id, item.id, &out)
+        JSONText.appendString(PageKey.items.rawValue, to: &out)
+        out.append(contentsOf: ":[".utf8)
+        for (index, item) in page.items.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            append(item, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        if let next = page.nextCursor {
+            out.append(UInt8(ascii: ","))
+            JSONText.appendString(PageKey.nextCursor.rawValue, to: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONText.appendString(next, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// How many fields a page has (`items`, `next_cursor`), compared with the generated type like `fieldCount`.
+    static let pageFieldCount = 2
+
+    private static func append(_ item: Components.Schemas.Item, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        // The id is always there and always first: every later member follows a comma.
+        JSONText.appendString(Key.id.rawValue, to: &out)
+        out.append(UInt8(ascii: ":"))
+        JSONText.appendString(item.id, to: &out)
         member(.access, item.access.rawValue, &out)
         if let damaged = item.integrityError {
             name(.integrityError, &out)
@@ -39,12 +73,11 @@ enum ItemJSON {
         }
         if let pushedBy = item.pushedBy { member(.pushedBy, pushedBy, &out) }
         out.append(UInt8(ascii: "}"))
-        return out
     }
 
-    /// `"key":` after a comma unless it is the object's first member.
+    /// `,"key":`, a member after the id.
     private static func name(_ key: Key, _ out: inout [UInt8]) {
-        if out.count > 1 { out.append(UInt8(ascii: ",")) }
+        out.append(UInt8(ascii: ","))
         JSONText.appendString(key.rawValue, to: &out)
         out.append(UInt8(ascii: ":"))
     }

@@ -51,6 +51,20 @@ struct HandWrittenOperationsTests {
         #expect(Set(handKeys) == Set(generatedKeys))
     }
 
+    @Test(arguments: 1...20)
+    func aPageWrittenByHandReadsAsThePageTheGeneratedLayerWrites(seed: UInt64) throws {
+        var rng = SplitMix(state: seed)
+        let items = (0..<Int.random(in: 0...5, using: &rng)).map { Self.item(seed: seed &* 31 &+ UInt64($0)) }
+        let page = Components.Schemas.ItemPage(items: items, nextCursor: Bool.random(using: &rng) ? Self.awkward.randomElement(using: &rng)! : nil)
+        let byHand = try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self, from: Data(ItemJSON.bytes(of: page)))
+        #expect(byHand == page)
+        let handKeys = try #require(try JSONSerialization.jsonObject(with: Data(ItemJSON.bytes(of: page))) as? [String: Any]).keys
+        let generatedKeys = try #require(try JSONSerialization.jsonObject(with: try Self.generatedEncoder().encode(page)) as? [String: Any]).keys
+        #expect(Set(handKeys) == Set(generatedKeys))
+        // A field added to the page's schema fails here until ItemJSON writes it.
+        #expect(Mirror(reflecting: page).children.count == ItemJSON.pageFieldCount)
+    }
+
     @Test func everyFieldOfTheSchemaIsWritten() throws {
         let full = Components.Schemas.Item(id: "01M9", access: .read, integrityError: false, answers: "01M8", kind: "feedback", classification: "general",
                                            owner: "office-3", unit: "transport-bureau", createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
@@ -80,7 +94,7 @@ struct HandWrittenOperationsTests {
             let handWritten = HandWrittenOperations(base: recorder, api: api)
             try api.registerHandlers(on: handWritten, configuration: Wire.configuration)
             // Both routes exist in the contract, each replaced once, and every operation is still registered once.
-            let expected: Set = ["GET /v1/items/{id}", "POST /v1/items", "GET /v1/items/{id}/payload"]
+            let expected: Set = ["GET /v1/items/{id}", "POST /v1/items", "GET /v1/items/{id}/payload", "GET /v1/items"]
             #expect(expected.isSubset(of: Set(generatedOnly.routes)))
             #expect(handWritten.replaced.sorted() == expected.sorted())
             #expect(recorder.routes == generatedOnly.routes)
@@ -110,8 +124,28 @@ struct HandWrittenOperationsTests {
             #expect(envelope.headers.first(name: "Content-Type") == "application/pkcs7-mime" && opened == Data("payload".utf8))
             let refused = try await client.send(.GET, "/v1/items/\(sealedID)/payload", headers: [("Accept", "application/octet-stream")])
             #expect(refused.status == 406 && refused.errorCode == "not_acceptable")
+            // A listing: filters and paging read from the query as the generated layer reads them.
+            let other = try #require(try await client.push(title: "二", unit: "finance-bureau", classification: "restricted").json["id"] as? String)
+            let first = try await client.get("/v1/items?unit=finance-bureau&limit=2")
+            #expect(first.status == 200 && first.headers.first(name: "Content-Type") == "application/json; charset=utf-8")
+            let firstPage = try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self, from: first.body)
+            #expect(firstPage.items.map(\.id) == [other, sealedID] && firstPage.items.first?.title == "二")
+            let cursor = try #require(firstPage.nextCursor)
+            let second = try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self,
+                                                            from: try await client.get("/v1/items?unit=finance-bureau&limit=2&cursor=\(cursor)").body)
+            #expect(second.items.map(\.id) == [id] && second.nextCursor == nil)
+            let general = try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self,
+                                                             from: try await client.get("/v1/items?classification=general&owner=stationed-finance").body)
+            #expect(general.items.map(\.id) == [id])
+            // What the query cannot be read as goes to the generated layer, which refuses it as it did.
+            for query in ["limit=abc", "classification=secret", "limit=-"] {
+                let refused = try await client.get("/v1/items?\(query)")
+                #expect(refused.status == 400, "\(query)")
+            }
+            let tooMany = try await client.get("/v1/items?limit=5000")
+            #expect(tooMany.status == 400 && tooMany.errorField == "limit")
             // Refusals of the request itself still come from the generated layer, with the messages it gave.
-            for path in ["/v1/items/\(id)", "/v1/items/\(id)/payload"] {
+            for path in ["/v1/items/\(id)", "/v1/items/\(id)/payload", "/v1/items"] {
                 let unparsable = try await client.send(.GET, path, headers: [("Accept", "*/*;q=x")])
                 #expect(unparsable.status == 400, "\(path)")
             }
