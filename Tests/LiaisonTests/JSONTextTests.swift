@@ -24,6 +24,27 @@ struct JSONTextTests {
         #expect(JSONText.readList(JSONText.array(list)) == list)
     }
 
+    /// Stored trail entries are hashed as written, so the writing is pinned byte for byte, not only by reading back:
+    /// quote and backslash after a backslash, a newline as \n, other control bytes as \u00XX, all else as it is.
+    @Test func stringsAreWrittenByteForByteAsTheTrailHasAlwaysHashedThem() {
+        let every = String(decoding: (0..<0x80).map { UInt8($0) }, as: UTF8.self) + "引号😀\u{FFFD}é"
+        for text in Self.awkward + [every, every + every, "\"", "\\\\", "\n\n"] {
+            var written: [UInt8] = []
+            JSONText.appendString(text, to: &written)
+            var expected = Array("\"".utf8)
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): expected += [UInt8(ascii: "\\"), byte]
+                case 0x0A: expected += Array("\\n".utf8)
+                case 0..<0x20: expected += Array(String(format: "\\u%04x", byte).utf8)
+                default: expected.append(byte)
+                }
+            }
+            expected += Array("\"".utf8)
+            #expect(written == expected, "\(text.debugDescription)")
+        }
+    }
+
     @Test func escapesAndSurrogatesAreUndoneAndMalformedTextIsRefused() {
         #expect(JSONText.readObject(#" { "a" : "\u00e9\ud83d\ude00\/\b\f" , "b":"" } "#) == ["a": "é😀/\u{8}\u{c}", "b": ""])
         #expect(JSONText.readList(#"["x","\u5f20\u4e09"]"#) == ["x", "张三"])
