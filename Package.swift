@@ -148,7 +148,9 @@ let package = Package(
         .executableTarget(
             name: "liaison-floor-bench",
             dependencies: [
+                "LiaisonCore",
                 "LiaisonServer",
+                "LiaisonStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
