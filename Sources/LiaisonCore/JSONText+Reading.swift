@@ -45,6 +45,40 @@ extension JSONText {
         return reader.take(UInt8(ascii: "}")) && reader.atEnd ? members : nil
     }
 
+    /// A member's value in `readPlainObject`: a string, or an array of strings.
+    public enum PlainValue: Sendable, Equatable {
+        case string(String)
+        case strings([String])
+    }
+
+    /// The members of a JSON object whose values are all strings or arrays of strings, read strictly: nil for
+    /// anything else (another kind of value, a key given twice, text that is not valid UTF-8), which a caller
+    /// leaves to a full JSON decoder. For request bodies read on a hot path.
+    public static func readPlainObject(_ bytes: UnsafeBufferPointer<UInt8>) -> [String: PlainValue]? {
+        var reader = Reader(bytes: bytes)
+        guard reader.take(UInt8(ascii: "{")) else { return nil }
+        var members: [String: PlainValue] = [:]
+        if reader.take(UInt8(ascii: "}")) { return reader.atEnd ? members : nil }
+        repeat {
+            guard let key = reader.validString(), reader.take(UInt8(ascii: ":")), members[key] == nil else { return nil }
+            if reader.take(UInt8(ascii: "[")) {
+                var list: [String] = []
+                if !reader.take(UInt8(ascii: "]")) {
+                    repeat {
+                        guard let value = reader.validString() else { return nil }
+                        list.append(value)
+                    } while reader.take(UInt8(ascii: ","))
+                    guard reader.take(UInt8(ascii: "]")) else { return nil }
+                }
+                members[key] = .strings(list)
+            } else {
+                guard let value = reader.validString() else { return nil }
+                members[key] = .string(value)
+            }
+        } while reader.take(UInt8(ascii: ","))
+        return reader.take(UInt8(ascii: "}")) && reader.atEnd ? members : nil
+    }
+
     private struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
@@ -70,6 +104,11 @@ extension JSONText {
         /// A JSON string (RFC 8259 §7), its escapes undone; nil if malformed.
         mutating func string() -> String? {
             utf8().map { String(decoding: $0, as: UTF8.self) }
+        }
+
+        /// A JSON string, its escapes undone; nil if malformed or not valid UTF-8 (where `string()` repairs).
+        mutating func validString() -> String? {
+            utf8().flatMap { String(validating: $0, as: UTF8.self) }
         }
 
         /// A JSON string's UTF-8 bytes, its escapes undone; nil if malformed.

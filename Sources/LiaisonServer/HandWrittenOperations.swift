@@ -95,8 +95,7 @@ final class HandWrittenOperations: ServerTransport {
                          generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
         // A streamed push (or any other content type), and a JSON push that also sends the streamed form's headers
         // (which the generated layer decodes and may refuse), go the generated way.
-        guard let body, (try? converter.bestContentType(received: converter.extractContentTypeIfPresent(in: request.headerFields),
-                                                        options: ["application/json", "application/octet-stream"])) == "application/json",
+        guard let body, isJSON(request.headerFields[.contentType]),
               !request.headerFields.contains(where: { $0.name.canonicalName.hasPrefix("liaison-") }) else {
             return try await generated(request, body, metadata)
         }
@@ -105,7 +104,11 @@ final class HandWrittenOperations: ServerTransport {
         let newItem: Components.Schemas.NewItem
         let idempotencyKey: String?
         do {
-            newItem = try await converter.getRequiredRequestBodyAsJSON(Components.Schemas.NewItem.self, from: HTTPBody(bytes), transforming: { $0 })
+            if let plain = NewItemJSON.read(bytes) {
+                newItem = plain
+            } else {
+                newItem = try await converter.getRequiredRequestBodyAsJSON(Components.Schemas.NewItem.self, from: HTTPBody(bytes), transforming: { $0 })
+            }
             idempotencyKey = try converter.getOptionalHeaderFieldAsURI(in: request.headerFields, name: "Idempotency-Key", as: String.self)
             let _: [AcceptHeaderContentType<Operations.PushItem.AcceptableContentType>] = try converter.extractAcceptHeaderIfPresent(in: request.headerFields)
             try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
@@ -151,6 +154,13 @@ final class HandWrittenOperations: ServerTransport {
     }
 
     private static let digestHeader = HTTPField.Name("Liaison-SHA256")!
+
+    /// Whether a push's content type is JSON, as the generated layer's choice between its two forms decides it;
+    /// the two spellings clients send are known without parsing the media type.
+    static func isJSON(_ contentType: String?) -> Bool {
+        if contentType == "application/json" || contentType == "application/json; charset=utf-8" { return true }
+        return (try? converter.bestContentType(received: contentType.flatMap(OpenAPIMIMEType.init), options: ["application/json", "application/octet-stream"])) == "application/json"
+    }
 
     /// Runs `work`, its errors wrapped as the generated layer wraps them: with the operation's `input`, a handler's
     /// (a `HubError` inside reaches the client as it is; anything else is logged under the operation's name); without,

@@ -65,6 +65,59 @@ struct HandWrittenOperationsTests {
         #expect(Mirror(reflecting: page).children.count == ItemJSON.pageFieldCount)
     }
 
+    static func newItem(seed: UInt64) -> Components.Schemas.NewItem {
+        var rng = SplitMix(state: seed &* 104_729)
+        func text() -> String { (0..<Int.random(in: 1...3, using: &rng)).map { _ in awkward.randomElement(using: &rng)! }.joined() }
+        func maybe<T>(_ value: @autoclosure () -> T) -> T? { Bool.random(using: &rng) ? value() : nil }
+        return Components.Schemas.NewItem(kind: text(), title: text(), unit: text(), classification: Components.Schemas.Classification.allCases.randomElement(using: &rng)!,
+                                          contentType: text(), payload: text(), answers: maybe(text()),
+                                          contentEncoding: maybe(Components.Schemas.NewItem.ContentEncodingPayload.allCases.randomElement(using: &rng)!),
+                                          persons: maybe((0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }),
+                                          tags: maybe((0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }))
+    }
+
+    /// The hand-read body is the generated decoder's reading of it, or nil (left to the generated decoder): never a
+    /// different item, and never one the generated decoder would refuse.
+    func expectReadAsGenerated(_ body: Data, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let byHand = NewItemJSON.read(body) else { return }
+        let generated = try? Self.generatedDecoder().decode(Components.Schemas.NewItem.self, from: body)
+        #expect(generated == byHand, "\(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: 1...40)
+    func aPushBodyReadByHandIsTheItemTheGeneratedDecoderReads(seed: UInt64) throws {
+        let item = Self.newItem(seed: seed)
+        let body = try Self.generatedEncoder().encode(item)
+        #expect(NewItemJSON.read(body) == item, "the plain form is read by hand")
+        expectReadAsGenerated(body)
+    }
+
+    @Test func pushBodiesOutsideThePlainFormAreLeftToTheGeneratedDecoder() throws {
+        let base = #""kind":"report","title":"t","unit":"u","classification":"general","content_type":"text/plain","payload":"aGk=""#
+        let plain = Data("{\(base)}".utf8)
+        #expect(NewItemJSON.read(plain)?.title == "t")
+        let readByHand: [String] = [
+            " \n{ \(base) , \"persons\" : [ ] ,\"tags\":[\"a\",\"\\u00e9\"] }\t",  // spacing, empty and escaped lists
+            "{\(base),\"extra\":\"ignored\",\"more\":[\"x\"]}",  // unknown members of plain shape
+            "{\"\\u006bind\":\"report\",\"title\":\"t\",\"unit\":\"u\",\"classification\":\"general\",\"content_type\":\"text/plain\",\"payload\":\"aGk=\"}",
+        ]
+        for text in readByHand {
+            #expect(NewItemJSON.read(Data(text.utf8)) != nil, "\(text)")
+            expectReadAsGenerated(Data(text.utf8))
+        }
+        var leftOver: [Data] = [
+            "{\(base),\"title\":\"again\"}", "{\(base),\"answers\":null}", "{\(base),\"extra\":1}", "{\(base),\"extra\":{}}",
+            "{\(base),\"persons\":\"one\"}", "{\(base),\"tags\":[1]}", "{\(base),\"content_encoding\":\"gzip\"}", "{\(base)",
+            "{\(base)} x", "[\(base)]", "{\(base),}", "{\(base),\"title\":\"\\ud83d\"}", "{\(base),\"x\":\"\n\"}",
+            #"{"kind":"report","title":"t","unit":"u","classification":"secret","content_type":"text/plain","payload":"aGk="}"#,
+            #"{"kind":"report","unit":"u","classification":"general","content_type":"text/plain","payload":"aGk="}"#, "", "null",
+        ].map { Data($0.utf8) }
+        leftOver.append(Data("{\(base),\"answers\":\"".utf8) + Data([0xC3, 0x28]) + Data("\"}".utf8))  // not UTF-8
+        for body in leftOver {
+            #expect(NewItemJSON.read(body) == nil, "\(String(decoding: body, as: UTF8.self))")
+        }
+    }
+
     @Test func everyFieldOfTheSchemaIsWritten() throws {
         let full = Components.Schemas.Item(id: "01M9", access: .read, integrityError: false, answers: "01M8", kind: "feedback", classification: "general",
                                            owner: "office-3", unit: "transport-bureau", createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
