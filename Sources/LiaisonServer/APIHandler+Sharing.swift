@@ -72,7 +72,10 @@ extension APIHandler {
         let context = try context()
         // A graceful shutdown ends long-polls at once (with what they have) instead of waiting up to a minute for them.
         let page = try await withGracefulShutdownHandler {
-            try await hub.feeds.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, in: context)
+            let read = { @Sendable [hub] in try await hub.feeds.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, in: context) }
+            // A long-poll whose client went away ends then, not when its wait runs out.
+            guard (query.wait ?? 0) > 0, let channel = RequestConnection.channel else { return try await read() }
+            return try await ConnectionClosures.shared.untilClosed(channel, read)
         } onGracefulShutdown: {
             hub.feeds.releaseReaders()
         }

@@ -25,6 +25,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
+        ConnectionClosures.shared.closed(context.channel)
         context.fireChannelInactive()
     }
 
@@ -33,6 +34,8 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
             disarm()
             stage = .idle
         }
+        // The client closed its side (or TLS saw it go): a request still running, such as a long-poll, has nobody to answer.
+        if case ChannelEvent.inputClosed? = event as? ChannelEvent { ConnectionClosures.shared.closed(context.channel) }
         context.fireUserInboundEventTriggered(event)
     }
 

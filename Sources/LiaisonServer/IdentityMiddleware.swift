@@ -20,7 +20,11 @@ struct IdentityMiddleware: RouterMiddleware {
         do {
             var response = try await RequestPrincipal.$context.withValue(hubContext) {
                 try await RequestPrincipal.$certificate.withValue(peer.certificate) {
-                    try await ResponseHeaders.$current.withValue(extraHeaders) { try await next(request, context) }
+                    try await ResponseHeaders.$current.withValue(extraHeaders) {
+                        // Only a feed read looks at its connection (a long-poll ends when its client goes away).
+                        guard request.uri.path == RequestConnection.feedPath else { return try await next(request, context) }
+                        return try await RequestConnection.$channel.withValue(context.channel) { try await next(request, context) }
+                    }
                 }
             }
             for field in extraHeaders.all { response.headers[field.name] = field.value }

@@ -77,6 +77,26 @@ struct FeedTests {
         }
     }
 
+    @Test func aLongPollEndsWhenItsClientGoesAway() async throws {
+        try await TestHub.with { hub in
+            let reader = try hub.client("zhang.wei")
+            let start = try await drain(reader).cursor
+            let poll = Task { try await reader.get("/v1/feed?after=\(start)&wait=60") }
+            for _ in 0..<400 where hub.hub.feeds.waitingReaders == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(hub.hub.feeds.waitingReaders == 1)
+            // The client gives up (its connection closes): the hub stops waiting then, not a minute later, so a push
+            // does not wake it to read a page nobody will receive.
+            poll.cancel()
+            _ = await poll.result
+            for _ in 0..<1000 where hub.hub.feeds.waitingReaders > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(hub.hub.feeds.waitingReaders == 0, "the abandoned long-poll ended with its connection")
+            // The reader's next poll on a new connection still gets what follows.
+            let id = try #require(try await hub.client("stationed-transport").push(unit: "transport-bureau", classification: "general").json["id"] as? String)
+            let next = try await reader.get("/v1/feed?after=\(start)&wait=5")
+            #expect((next.json["events"] as? [[String: Any]])?.compactMap { $0["item"] as? String } == [id])
+        }
+    }
+
     @Test func aClientThatKeepsItsCursorMissesNothingAcrossAHubRestart() async throws {
         let data = try Paths.temporaryDirectory("feed-restart")
         let (firstHalf, cursor) = try await TestHub.with(dataDirectory: data) { hub in

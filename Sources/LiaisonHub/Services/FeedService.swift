@@ -53,6 +53,8 @@ public struct FeedService: Sendable {
                 var (events, through) = try await caughtUp(reader, after: cursor, limit: limit, policy: context.policy)
                 if events.isEmpty && wait > 0 {
                     await waiters.wait(for: reader.id, after: version, timeout: .seconds(wait))
+                    // Cancelled: the client went away (or the request was given up); nobody would read the page.
+                    if Task.isCancelled { return (events, through) }
                     (events, through) = try await caughtUp(reader, after: through, limit: limit, policy: context.policy)
                 }
                 return (events, through)
