@@ -12,9 +12,6 @@ final class ConnectionClosures: Sendable {
 
     private let running = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
 
-    /// How many requests are watched now.
-    var watchedCount: Int { running.withLock { $0.count } }
-
     /// Runs `work` as a task that the close of `channel`'s input cancels, as does the cancellation of the caller.
     func untilClosed<T: Sendable>(_ channel: any Channel, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await work() }
