@@ -6,24 +6,48 @@ import Synchronization
 /// push then wakes it to read a page of the feed that nobody will receive (with hundreds of readers gone, seconds
 /// of CPU). A request runs its work here; `ConnectionDeadlines`, which sees the connection's input close, cancels it.
 ///
-/// Entries live only while a request runs (HTTP/1.1 runs a connection's requests one after another).
+/// Entries live only while a request runs (HTTP/1.1 runs a connection's requests one after another), and a
+/// connection whose input closed is remembered until it ends, so that a request registered after that is given up too.
 final class ConnectionClosures: Sendable {
     static let shared = ConnectionClosures()
 
-    private let running = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
+    private struct State {
+        var running: [ObjectIdentifier: @Sendable () -> Void] = [:]
+        var inputClosed: Set<ObjectIdentifier> = []
+    }
+    private let state = Mutex(State())
 
     /// Runs `work` as a task that the close of `channel`'s input cancels, as does the cancellation of the caller.
     func untilClosed<T: Sendable>(_ channel: any Channel, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await work() }
         let key = ObjectIdentifier(channel)
-        running.withLock { $0[key] = { task.cancel() } }
-        defer { running.withLock { _ = $0.removeValue(forKey: key) } }
+        let gone = state.withLock { state -> Bool in
+            state.running[key] = { task.cancel() }
+            return state.inputClosed.contains(key)
+        }
+        if gone || !channel.isActive { task.cancel() }
+        defer { state.withLock { _ = $0.running.removeValue(forKey: key) } }
         return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
-    /// The client closed its side of `channel`, or the connection ended: the request running on it is given up.
-    func closed(_ channel: any Channel) {
-        let cancel = running.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    /// The client closed its side of `channel` (it may still read an answer): the request running on it, or one that
+    /// starts later, is given up.
+    func inputClosed(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        let cancel = state.withLock { state in
+            state.inputClosed.insert(key)
+            return state.running.removeValue(forKey: key)
+        }
+        cancel?()
+    }
+
+    /// The connection ended.
+    func ended(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        let cancel = state.withLock { state in
+            state.inputClosed.remove(key)
+            return state.running.removeValue(forKey: key)
+        }
         cancel?()
     }
 }

@@ -97,6 +97,22 @@ struct FeedTests {
         }
     }
 
+    @Test func aLongPollFromAClientThatClosedItsSideAtOnceIsAnsweredAtOnce() async throws {
+        try await TestHub.with { hub in
+            let reader = try hub.client("zhang.wei")
+            let start = try await drain(reader).cursor
+            let clock = ContinuousClock(), asked = clock.now
+            // The request and the close of the client's side arrive together: the hub may see the close before the
+            // long-poll starts waiting, and must not wait out the minute either way.
+            let answer = try await HalfClosingClient.send("GET /v1/feed?after=\(start)&wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", port: hub.port,
+                                                          certificate: hub.pki.certificate("zhang.wei"), key: hub.pki.key("zhang.wei"), ca: hub.pki.ca, seconds: 60)
+            #expect(clock.now - asked < .seconds(30), "not held for the whole wait")
+            if !answer.isEmpty { #expect(answer.hasPrefix("HTTP/1.1 200") && answer.contains(#""events":[]"#), "\(answer)") }
+            for _ in 0..<1000 where hub.hub.feeds.waitingReaders > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(hub.hub.feeds.waitingReaders == 0)
+        }
+    }
+
     @Test func aClientThatKeepsItsCursorMissesNothingAcrossAHubRestart() async throws {
         let data = try Paths.temporaryDirectory("feed-restart")
         let (firstHalf, cursor) = try await TestHub.with(dataDirectory: data) { hub in
