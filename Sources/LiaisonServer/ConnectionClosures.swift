@@ -30,22 +30,12 @@ final class ConnectionClosures: Sendable {
         return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
-    /// The client closed its side of `channel` (it may still read an answer): the request running on it, or one that
-    /// starts later, is given up.
-    func inputClosed(_ channel: any Channel) {
+    /// The client closed its side of `channel` (it may still read an answer), or with `ended` the connection ended:
+    /// the request running on it is given up, and while the connection lasts, any that starts later.
+    func closed(_ channel: any Channel, ended: Bool) {
         let key = ObjectIdentifier(channel)
         let cancel = state.withLock { state in
-            state.inputClosed.insert(key)
-            return state.running.removeValue(forKey: key)
-        }
-        cancel?()
-    }
-
-    /// The connection ended.
-    func ended(_ channel: any Channel) {
-        let key = ObjectIdentifier(channel)
-        let cancel = state.withLock { state in
-            state.inputClosed.remove(key)
+            if ended { state.inputClosed.remove(key) } else { state.inputClosed.insert(key) }
             return state.running.removeValue(forKey: key)
         }
         cancel?()

@@ -25,7 +25,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
-        ConnectionClosures.shared.ended(context.channel)
+        ConnectionClosures.shared.closed(context.channel, ended: true)
         context.fireChannelInactive()
     }
 
@@ -35,7 +35,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
             stage = .idle
         }
         // The client closed its side (or TLS saw it go): a request still running, such as a long-poll, has nobody to answer.
-        if case ChannelEvent.inputClosed? = event as? ChannelEvent { ConnectionClosures.shared.inputClosed(context.channel) }
+        if case ChannelEvent.inputClosed? = event as? ChannelEvent { ConnectionClosures.shared.closed(context.channel, ended: false) }
         context.fireUserInboundEventTriggered(event)
     }
 
