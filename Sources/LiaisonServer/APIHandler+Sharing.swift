@@ -75,7 +75,7 @@ extension APIHandler {
             let read = { @Sendable [hub] in try await hub.feeds.feed(after: query.after, limit: query.limit ?? 100, wait: query.wait ?? 0, in: context) }
             // A long-poll whose client went away ends then, not when its wait runs out.
             guard (query.wait ?? 0) > 0, let channel = RequestConnection.channel else { return try await read() }
-            return try await ConnectionClosures.shared.untilClosed(channel, read)
+            return try await ConnectionClosures.shared.untilClosed(channel, read) { try await hub.feeds.nothingNew(after: query.after) }
         } onGracefulShutdown: {
             hub.feeds.releaseReaders()
         }

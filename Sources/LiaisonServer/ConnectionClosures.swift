@@ -11,14 +11,19 @@ import Synchronization
 final class ConnectionClosures: Sendable {
     static let shared = ConnectionClosures()
 
+    init() {}
+
     private struct State {
         var running: [ObjectIdentifier: @Sendable () -> Void] = [:]
         var inputClosed: Set<ObjectIdentifier> = []
     }
     private let state = Mutex(State())
 
-    /// Runs `work` as a task that the close of `channel`'s input cancels, as does the cancellation of the caller.
-    func untilClosed<T: Sendable>(_ channel: any Channel, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// Runs `work` as a task that the close of `channel`'s input cancels, as does the cancellation of the caller. If
+    /// `work` fails once the client is gone (a database read cancelled under it), the answer is `whenGone`'s instead:
+    /// a client leaving is not a failure of the hub.
+    func untilClosed<T: Sendable>(_ channel: any Channel, _ work: @escaping @Sendable () async throws -> T,
+                                  whenGone: () async throws -> T) async throws -> T {
         let task = Task { try await work() }
         let key = ObjectIdentifier(channel)
         let gone = state.withLock { state -> Bool in
@@ -27,7 +32,12 @@ final class ConnectionClosures: Sendable {
         }
         if gone || !channel.isActive { task.cancel() }
         defer { state.withLock { _ = $0.running.removeValue(forKey: key) } }
-        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        do {
+            return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        } catch {
+            guard state.withLock({ $0.inputClosed.contains(key) }) || !channel.isActive else { throw error }
+            return try await whenGone()
+        }
     }
 
     /// The client closed its side of `channel` (it may still read an answer), or with `ended` the connection ended:

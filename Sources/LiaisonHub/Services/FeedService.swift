@@ -28,6 +28,13 @@ public struct FeedService: Sendable {
         for line in lines { waiters.notify(FeedEvent.audience(wokenBy: line, under: policy)) }
     }
 
+    /// The answer to a feed read whose client went away before it was read: nothing, at the cursor it asked from (or
+    /// the oldest kept), as a long-poll with nothing new answers; for a client that closed its side but still reads.
+    public func nothingNew(after: Int64?) async throws -> FeedPage {
+        if let after { return FeedPage(events: [], cursor: after) }
+        return FeedPage(events: [], cursor: try await store.feedHorizon())
+    }
+
     /// Ends every long-poll now and those to come with what they have: the hub is shutting down.
     public func releaseReaders() { waiters.releaseAll() }
 
