@@ -12,30 +12,33 @@ enum NewItemJSON {
 
     static func read(_ body: Data) -> Components.Schemas.NewItem? {
         guard let members = body.withUnsafeBytes({ JSONText.readPlainObject($0.assumingMemoryBound(to: UInt8.self)) }) else { return nil }
-        func text(_ key: Key) -> String?? {
-            switch members[key.rawValue] {
-            case nil: return .some(nil)
-            case .string(let value)?: return .some(value)
-            case .strings?: return nil
+        // A known member of the wrong shape (a title given as a list, persons as one string) is the generated decoder's
+        // to refuse; unknown members are ignored, as it ignores them.
+        for (name, value) in members {
+            guard let key = Key(rawValue: name) else { continue }
+            let isList = key == .persons || key == .tags
+            switch value {
+            case .string where isList, .strings where !isList: return nil
+            default: continue
             }
         }
-        func list(_ key: Key) -> [String]?? {
-            switch members[key.rawValue] {
-            case nil: return .some(nil)
-            case .strings(let values)?: return .some(values)
-            case .string?: return nil
-            }
+        func text(_ key: Key) -> String? {
+            if case .string(let value)? = members[key.rawValue] { return value }
+            return nil
         }
-        guard let kind = text(.kind) ?? nil, let title = text(.title) ?? nil, let unit = text(.unit) ?? nil,
-              let classification = (text(.classification) ?? nil).flatMap(Components.Schemas.Classification.init(rawValue:)),
-              let contentType = text(.contentType) ?? nil, let payload = text(.payload) ?? nil,
-              let answers = text(.answers), let encoding = text(.contentEncoding), let persons = list(.persons), let tags = list(.tags) else { return nil }
+        func list(_ key: Key) -> [String]? {
+            if case .strings(let values)? = members[key.rawValue] { return values }
+            return nil
+        }
+        guard let kind = text(.kind), let title = text(.title), let unit = text(.unit),
+              let classification = text(.classification).flatMap(Components.Schemas.Classification.init(rawValue:)),
+              let contentType = text(.contentType), let payload = text(.payload) else { return nil }
         var contentEncoding: Components.Schemas.NewItem.ContentEncodingPayload?
-        if let encoding {
+        if let encoding = text(.contentEncoding) {
             guard let known = Components.Schemas.NewItem.ContentEncodingPayload(rawValue: encoding) else { return nil }
             contentEncoding = known
         }
         return Components.Schemas.NewItem(kind: kind, title: title, unit: unit, classification: classification, contentType: contentType, payload: payload,
-                                          answers: answers, contentEncoding: contentEncoding, persons: persons, tags: tags)
+                                          answers: text(.answers), contentEncoding: contentEncoding, persons: list(.persons), tags: list(.tags))
     }
 }
