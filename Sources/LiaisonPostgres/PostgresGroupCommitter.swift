@@ -7,8 +7,9 @@ import Synchronization
 /// and the feed's locks are then taken once per batch, just before its commit, and one WAL flush acknowledges
 /// every write of the batch, instead of each write holding the chain's lock across its own flush.
 ///
-/// Each write runs its statements on the batch's connection and hands its trail entries and feed events to the
-/// batch (`PostgresWrite`), which appends them all in two statements. A batch first runs without savepoints; if a
+/// Each write runs its statements on the batch's connection and hands its trail entries, feed events and pushed
+/// items to the batch (`PostgresWrite`), which appends them all in a few statements whatever their number: a
+/// statement is a round trip while everyone in the batch waits. A batch first runs without savepoints; if a
 /// write throws, it is rolled back and runs again with a savepoint per write, so that one failure undoes only its
 /// own write. A write that lost a deadlock or a serialisation race with another hub runs again in the next batch.
 /// Every caller is resumed only after the transaction holding its write has committed.
@@ -86,17 +87,22 @@ final class PostgresGroupCommitter: Sendable {
         var results: [Result<any Sendable, any Error>] = []
         var audit: [AuditRecord] = []
         var events: [FeedEvent] = []
+        let items = PostgresItemRows(store: store)
         for pending in batch {
-            let write = PostgresWrite(connection: connection)
+            let write = PostgresWrite(connection: connection, items: items)
             if isolated { try await connection.query("SAVEPOINT write", logger: logger) }
             do {
                 let value = try await pending.write(write)
-                if isolated { try await connection.query("RELEASE SAVEPOINT write", logger: logger) }
+                if isolated {
+                    try await items.settle(on: connection)
+                    try await connection.query("RELEASE SAVEPOINT write", logger: logger)
+                }
                 results.append(.success(value))
                 audit += write.audit
                 events += write.events
             } catch {
                 if isolated {
+                    items.discard()
                     try await connection.query("ROLLBACK TO SAVEPOINT write", logger: logger)
                     results.append(.failure(StoreError.from(postgres: error)))
                 } else {
@@ -106,8 +112,14 @@ final class PostgresGroupCommitter: Sendable {
             }
         }
         do {
-            try await store.appendAudit(audit, on: connection)
-            try await store.appendEvents(events, on: connection)
+            // Without isolation, the pushes' rows go in together here; a failure is one write's, found by running again isolated.
+            try await items.settle(on: connection)
+        } catch {
+            try await connection.query("ROLLBACK", logger: logger)
+            return nil
+        }
+        do {
+            try await store.appendTrail(audit, events, on: connection)
             try await connection.query("COMMIT", logger: logger)
         } catch {
             // The connection may still be usable: leave it without a transaction open (it is closed if not).
@@ -130,16 +142,29 @@ final class PostgresGroupCommitter: Sendable {
     }
 }
 
-/// One write of a batch: its statements run on the batch's connection, and its trail entries and feed events are
-/// appended with the rest of the batch's when the batch commits (dropped if the write is rolled back).
+/// One write of a batch: its statements run on the batch's connection, and its trail entries, feed events and
+/// pushed items are handed to the batch, which appends them with the rest of the batch's (dropped if the write is
+/// rolled back).
 final class PostgresWrite: @unchecked Sendable {
     // Unchecked: a write is run by one task at a time, the batch awaiting it before it reads what the write handed over.
     let connection: PostgresConnection
+    private let items: PostgresItemRows
     private(set) var audit: [AuditRecord] = []
     private(set) var events: [FeedEvent] = []
 
-    init(connection: PostgresConnection) { self.connection = connection }
+    init(connection: PostgresConnection, items: PostgresItemRows) {
+        self.connection = connection
+        self.items = items
+    }
 
     func record(_ records: [AuditRecord]) { audit += records }
     func publish(_ events: [FeedEvent]) { self.events += events }
+
+    /// Stores a pushed item with its payload, idempotency claim and marks when the batch settles its items.
+    func store(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, marks: [String]) {
+        items.add(item, payload: payload, claim: claim, marks: marks)
+    }
+
+    /// Inserts the items the batch's writes stored so far: before reading what they may have stored.
+    func settleItems() async throws { try await items.settle(on: connection) }
 }

@@ -183,16 +183,21 @@ public final class PostgresStore: HubStore, CommitObservable {
         try await connection.query(query, logger: logger)
     }
 
-    /// Appends `records` to the chain inside the caller's transaction, holding the chain's end until it commits.
-    /// The lock is held to the commit, so every other writer waits for what follows it: two statements, whatever
-    /// the number of records (the rows go in column by column).
-    func appendAudit(_ records: [AuditRecord], on connection: PostgresConnection) async throws {
-        guard !records.isEmpty else { return }
-        guard let tail = try await rows("SELECT seq, hash FROM audit_tail WHERE id = 1 FOR UPDATE", on: connection).first else {
-            throw StoreError.corrupt("audit_tail has no row")
+    /// Appends `records` to the chain and `events` to the feed inside the caller's transaction: two statements,
+    /// whatever their number (the rows go in column by column). The first locks the chain's end and the feed's
+    /// cursor (whichever is extended, always in that order) until the commit, so every other writer waits for what
+    /// follows it: the chain stays one, and cursors grow in commit order.
+    func appendTrail(_ records: [AuditRecord], _ events: [FeedEvent], on connection: PostgresConnection) async throws {
+        guard !records.isEmpty || !events.isEmpty else { return }
+        let locked = records.isEmpty ? "OF f" : events.isEmpty ? "OF a" : ""
+        guard let tails = try await rows("""
+            SELECT a.seq, a.hash, f.seq FROM audit_tail a, feed_tail f WHERE a.id = 1 AND f.id = 1 FOR UPDATE \(unescaped: locked)
+            """, on: connection).first else {
+            throw StoreError.corrupt("audit_tail or feed_tail has no row")
         }
-        var seq = try tail[0].decode(Int64.self)
-        var hash = try tail[1].decode(String.self)
+        var seq = try tails[0].decode(Int64.self)
+        var hash = try tails[1].decode(String.self)
+        let cursor = try tails[2].decode(Int64.self)
         var columns = (seqs: [Int64](), times: [Int64](), actors: [String](), actions: [String](), targets: [String](), units: [String](),
                        hasUnit: [Bool](), outcomes: [String](), details: [String](), previous: [String](), hashes: [String]())
         for given in records {
@@ -213,25 +218,7 @@ public final class PostgresStore: HubStore, CommitObservable {
             columns.hashes.append(next)
             hash = next
         }
-        try await execute("""
-            WITH appended AS (
-                INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
-                SELECT s, t, a, x, g, CASE WHEN h THEN u END, o, d, p, n
-                FROM unnest(\(columns.seqs), \(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units), \(columns.hasUnit),
-                            \(columns.outcomes), \(columns.details), \(columns.previous), \(columns.hashes)) AS r(s, t, a, x, g, u, h, o, d, p, n))
-            UPDATE audit_tail SET seq = \(seq), hash = \(hash) WHERE id = 1
-            """, on: connection)
-    }
-
-    /// Appends feed events inside the caller's transaction, their cursors handed out under the feed's lock (held to
-    /// the commit, so that cursors grow in commit order): two statements, whatever the number of events.
-    func appendEvents(_ events: [FeedEvent], on connection: PostgresConnection) async throws {
-        guard !events.isEmpty else { return }
-        let count = Int64(events.count)
-        guard let tail = try await rows("UPDATE feed_tail SET seq = seq + \(count) WHERE id = 1 RETURNING seq", on: connection).first else {
-            throw StoreError.corrupt("feed_tail has no row")
-        }
-        let last = try tail[0].decode(Int64.self)
+        let last = cursor + Int64(events.count)
         // Delivered to every listening hub when the transaction commits (and not at all if it rolls back), one line
         // per principal or, for an event of every reader, what its readers follow from. A notice holds at most
         // 8,000 bytes: past that, an empty one wakes every waiting reader.
@@ -239,12 +226,19 @@ public final class PostgresStore: HubStore, CommitObservable {
         // Ids are never empty, so an empty string stands for NULL.
         try await execute("""
             WITH appended AS (
+                INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
+                SELECT s, t, a, x, g, CASE WHEN h THEN u END, o, d, p, n
+                FROM unnest(\(columns.seqs), \(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units), \(columns.hasUnit),
+                            \(columns.outcomes), \(columns.details), \(columns.previous), \(columns.hashes)) AS r(s, t, a, x, g, u, h, o, d, p, n)),
+            chain AS (UPDATE audit_tail SET seq = \(seq), hash = \(hash) WHERE id = 1 AND \(!records.isEmpty)),
+            published AS (
                 INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
                 SELECT s, p, t, k, NULLIF(i, ''), NULLIF(r, ''), NULLIF(g, ''), d
-                FROM unnest(\(Array((last - count + 1)...last)), \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }),
+                FROM unnest(\(Array(stride(from: cursor + 1, through: last, by: 1))), \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }),
                             \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }), \(events.map { $0.request ?? "" }),
-                            \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) })) AS e(s, p, t, k, i, r, g, d))
-            SELECT pg_notify(\(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))
+                            \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) })) AS e(s, p, t, k, i, r, g, d)),
+            feed AS (UPDATE feed_tail SET seq = \(last) WHERE id = 1 AND \(!events.isEmpty))
+            SELECT pg_notify(\(feedChannel), \(principals.utf8.count < 7_900 ? principals : "")) WHERE \(!events.isEmpty)
             """, on: connection)
     }
 
@@ -320,6 +314,8 @@ public final class PostgresStore: HubStore, CommitObservable {
             let connection = write.connection
             var entry = audit
             if let claim {
+                // An earlier push of this batch may hold the same claim.
+                try await write.settleItems()
                 // Two hubs taking the same claim at once: the second waits here, then finds the first's push.
                 try await self.lock("idempotency:" + claim.principal + "\u{1f}" + claim.key, on: connection)
                 if let row = try await self.rows("SELECT fingerprint, item_id FROM idempotency WHERE principal = \(claim.principal) AND key = \(claim.key)",
@@ -341,29 +337,13 @@ public final class PostgresStore: HubStore, CommitObservable {
                     return .replayed(first)
                 }
             }
-            let sealed = item.sealedMetadata
-            try await self.requireKeptVersions([payload.keyVersion, sealed?.keyVersion].compactMap { $0 }, on: connection)
-            try await self.execute("""
-                INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
-                                  sealed_meta, meta_key, meta_key_version, answers, seal)
-                VALUES (\(item.id), \(item.kind), \(item.title), \(item.unit), \(StoredText.encode(list: item.persons)), \(StoredText.encode(list: item.tags)),
-                        \(item.classification.rawValue), \(item.owner), \(item.pushedBy), \(item.contentType), \(item.sha256), \(Int64(item.size)),
-                        \(item.createdAt.millisecondsSince1970), \(sealed.map { Data($0.ciphertext) }), \(sealed.map { Data($0.wrappedKey) }),
-                        \(sealed.map { Int64($0.keyVersion) }), \(item.answers), \(item.seal.map { Data($0) }))
-                """, on: connection)
-            try await self.execute("""
-                INSERT INTO payload (item_id, bytes, wrapped_key, key_version, chunks)
-                VALUES (\(item.id), \(Data(payload.bytes)), \(payload.wrappedKey.map { Data($0) }), \(payload.keyVersion.map { Int64($0) }),
-                        \(payload.chunks))
-                """, on: connection)
-            if let claim {
-                try await self.execute("INSERT INTO idempotency (principal, key, fingerprint, item_id) VALUES (\(claim.principal), \(claim.key), \(claim.fingerprint), \(item.id))",
-                                       on: connection)
-            }
-            try await self.insert(marks: marks, of: item.id, on: connection)
+            // Inserted with the batch's other pushes (`PostgresItemRows`), the key versions checked then.
+            write.store(item, payload: payload, claim: claim, marks: marks)
             write.record([entry])
             write.publish(events)
             if let watch {
+                // The watch reads the items of its keys, this one and the batch's earlier pushes among them.
+                try await write.settleItems()
                 for alert in watch.raise(try await self.watchedItems(watch.keys, on: connection)) {
                     try await self.insert(alert.alert, on: connection)
                     write.record([alert.audit])

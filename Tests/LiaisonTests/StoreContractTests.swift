@@ -253,6 +253,50 @@ struct StoreContractTests {
         }
     }
 
+    /// Concurrent pushes share a transaction, and on PostgreSQL their rows go in together, a few statements for the
+    /// whole batch: every field of every shape of push comes back as it went in, large inline payloads (which go
+    /// in statements of their own) and small, sealed and plain, claimed and marked.
+    @Test(arguments: StoreKind.allCases)
+    func concurrentPushesOfEveryShapeComeBackExactly(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let pushes = (0..<24).map { index in
+                var pushed = item(String(format: "07%03d", index))
+                if index % 4 == 1 { pushed.seal = [UInt8(index), 1] }
+                if index % 5 == 2 { pushed.answers = "00Z" }
+                if index % 3 == 0 {
+                    pushed = pushed.with(title: "", persons: [], tags: [], sealedMetadata: SealedMetadata(ciphertext: [UInt8(index), 2], wrappedKey: [3], keyVersion: 0))
+                }
+                let size = index % 6 == 5 ? 5 << 20 : index % 7 == 3 ? 0 : index + 1
+                let payload = StoredPayload(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) },
+                                            wrappedKey: index % 3 == 0 ? [UInt8(index), 4] : nil, keyVersion: index % 3 == 0 ? 0 : nil,
+                                            chunks: index % 7 == 3 ? 2 : nil)
+                let claim = index % 8 == 0 ? IdempotencyClaim(principal: "stationed-finance", key: "k\(index)", fingerprint: "f\(index)") : nil
+                let marks = index % 4 == 3 ? [] : ["m\(index % 3)", "shared", "shared"]
+                return (item: pushed, payload: payload, claim: claim, marks: marks)
+            }
+            let outcomes = try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
+                for push in pushes {
+                    group.addTask {
+                        try await store.insert(push.item, payload: push.payload, claim: push.claim, audit: self.audit, events: [], marks: push.marks, watch: nil)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(Set(outcomes.map { if case .created(let item) = $0 { item.id } else { "" } }) == Set(pushes.map(\.item.id)))
+            for push in pushes {
+                #expect(try await store.item(id: push.item.id) == push.item)
+                #expect(try await store.payload(id: push.item.id) == push.payload, "payload of \(push.item.id)")
+                #expect(try await store.marks(of: push.item.id) == Set(push.marks).sorted())
+                if let claim = push.claim {
+                    let again = try await store.insert(item("08A"), payload: payload, claim: claim, audit: audit, events: [], marks: [], watch: nil)
+                    #expect(again == .replayed(push.item))
+                }
+            }
+            #expect(try await store.auditHead().seq == 24 + 3)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func listingFiltersAndPagesNewestFirst(_ kind: StoreKind) async throws {
         try await kind.with { storage in

@@ -1,0 +1,94 @@
+import Foundation
+import LiaisonCore
+import LiaisonStore
+import PostgresNIO
+
+/// The rows a batch's pushes store (item, payload, idempotency claim, marks), inserted together: one statement
+/// for all the batch's pushes instead of two to four per push. Every statement is a round trip to the server on
+/// the batch's connection while the batch's other writers wait, so this is most of what a batch costs.
+///
+/// A push's rows wait here until the batch settles them: before the batch's trail is appended, after each write
+/// when writes are isolated by savepoints (so that a failure is the failing write's own), and whenever a write is
+/// about to read what earlier pushes of the batch stored (an idempotency claim, an alert watch).
+final class PostgresItemRows: @unchecked Sendable {
+    // Unchecked: a batch's writes run one at a time, and the batch settles the rows between them.
+    private struct Push {
+        let item: Item
+        let payload: StoredPayload
+        let claim: IdempotencyClaim?
+        let marks: [String]
+    }
+    private var pending: [Push] = []
+    private let store: PostgresStore
+    /// A statement's payload bytes at most, a push larger than that going alone: a batch of large inline
+    /// payloads must not become one statement of gigabytes (PostgreSQL refuses a message over 1 GB).
+    private let statementBytes = 8 << 20
+
+    init(store: PostgresStore) { self.store = store }
+
+    func add(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, marks: [String]) {
+        pending.append(Push(item: item, payload: payload, claim: claim, marks: marks))
+    }
+
+    /// Forgets the rows of a write that failed (its savepoint was rolled back).
+    func discard() { pending.removeAll() }
+
+    /// Inserts the rows waiting, after checking that the key ring still holds the versions their keys are under
+    /// (held shared to the commit, see `requireKeptVersions`).
+    func settle(on connection: PostgresConnection) async throws {
+        guard !pending.isEmpty else { return }
+        let pushes = pending
+        pending.removeAll()
+        let versions = Set(pushes.flatMap { [$0.payload.keyVersion, $0.item.sealedMetadata?.keyVersion].compactMap { $0 } })
+        try await store.requireKeptVersions(versions.sorted(), on: connection)
+        var start = pushes.startIndex
+        var bytes = 0
+        for index in pushes.indices {
+            let size = pushes[index].payload.bytes.count
+            if index > start, bytes + size > statementBytes {
+                try await insert(pushes[start..<index], on: connection)
+                (start, bytes) = (index, 0)
+            }
+            bytes += size
+        }
+        try await insert(pushes[start...], on: connection)
+    }
+
+    /// One statement for `pushes`, column by column. Optional values go in as a value no present one can have and
+    /// come out as NULL: an empty text or byte string (ids, keys, ciphertexts and seals are never empty) or -1
+    /// (versions and counts are never negative).
+    private func insert(_ pushes: ArraySlice<Push>, on connection: PostgresConnection) async throws {
+        guard !pushes.isEmpty else { return }
+        func bytes(_ value: [UInt8]?) -> ByteBuffer { ByteBuffer(bytes: value ?? []) }
+        let items = pushes.map(\.item)
+        let payloads = pushes.map(\.payload)
+        let claimed = pushes.compactMap { push in push.claim.map { (claim: $0, item: push.item.id) } }
+        let marked = pushes.flatMap { push in Set(push.marks).sorted().map { (mark: $0, item: push.item.id) } }
+        try await store.execute("""
+            WITH items AS (
+                INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
+                                  sealed_meta, meta_key, meta_key_version, answers, seal)
+                SELECT id, kind, title, unit, persons, tags, level, owner, pusher, ctype, sha, size, created,
+                       NULLIF(sealed, ''::bytea), NULLIF(mkey, ''::bytea), NULLIF(mversion, -1), NULLIF(answers, ''), NULLIF(seal, ''::bytea)
+                FROM unnest(\(items.map(\.id)), \(items.map(\.kind)), \(items.map(\.title)), \(items.map(\.unit)),
+                            \(items.map { StoredText.encode(list: $0.persons) }), \(items.map { StoredText.encode(list: $0.tags) }),
+                            \(items.map(\.classification.rawValue)), \(items.map(\.owner)), \(items.map(\.pushedBy)), \(items.map(\.contentType)),
+                            \(items.map(\.sha256)), \(items.map { Int64($0.size) }), \(items.map { $0.createdAt.millisecondsSince1970 }),
+                            \(items.map { bytes($0.sealedMetadata?.ciphertext) }), \(items.map { bytes($0.sealedMetadata?.wrappedKey) }),
+                            \(items.map { $0.sealedMetadata.map { Int64($0.keyVersion) } ?? -1 }), \(items.map { $0.answers ?? "" }),
+                            \(items.map { bytes($0.seal) }))
+                     AS r(id, kind, title, unit, persons, tags, level, owner, pusher, ctype, sha, size, created, sealed, mkey, mversion, answers, seal)),
+            payloads AS (
+                INSERT INTO payload (item_id, bytes, wrapped_key, key_version, chunks)
+                SELECT id, body, NULLIF(wkey, ''::bytea), NULLIF(version, -1), NULLIF(chunks, -1)
+                FROM unnest(\(items.map(\.id)), \(payloads.map { bytes($0.bytes) }), \(payloads.map { bytes($0.wrappedKey) }),
+                            \(payloads.map { $0.keyVersion.map { Int64($0) } ?? -1 }), \(payloads.map { Int64($0.chunks ?? -1) }))
+                     AS p(id, body, wkey, version, chunks)),
+            claims AS (
+                INSERT INTO idempotency (principal, key, fingerprint, item_id)
+                SELECT * FROM unnest(\(claimed.map(\.claim.principal)), \(claimed.map(\.claim.key)), \(claimed.map(\.claim.fingerprint)),
+                                     \(claimed.map(\.item))))
+            INSERT INTO item_mark (mark, item_id) SELECT * FROM unnest(\(marked.map(\.mark)), \(marked.map(\.item))) ON CONFLICT DO NOTHING
+            """, on: connection)
+    }
+}
