@@ -83,7 +83,8 @@ final class PostgresGroupCommitter: Sendable {
     /// answered with its error. A failure of the transaction itself (its trail, its commit) is thrown.
     private func run(_ batch: [Pending], _ store: PostgresStore, on connection: PostgresConnection, isolated: Bool) async throws -> [Result<any Sendable, any Error>]? {
         let logger = store.logger
-        try await connection.query("BEGIN", logger: logger)
+        // Answered before anything sent after it; awaited with the batch's rows.
+        let begun = store.send("BEGIN", on: connection)
         var results: [Result<any Sendable, any Error>] = []
         var audit: [AuditRecord] = []
         var events: [FeedEvent] = []
@@ -111,16 +112,29 @@ final class PostgresGroupCommitter: Sendable {
                 }
             }
         }
+        // The batch's rows and the lock on the trail's ends go to the server back to back, then the trail and the
+        // commit: two waits for a batch of pushes, whatever its size.
+        let settled = items.send(on: connection)
+        let locked = store.sendTrailLock(for: audit, events, on: connection)
         do {
-            // Without isolation, the pushes' rows go in together here; a failure is one write's, found by running again isolated.
-            try await items.settle(on: connection)
+            _ = try await begun.get()
+            for answer in settled { try await answer.get() }
         } catch {
+            // Without isolation, the pushes' rows went in together here: a failure is one write's, found by running again isolated.
+            _ = try? await locked?.get()
             try await connection.query("ROLLBACK", logger: logger)
             return nil
         }
         do {
-            try await store.appendTrail(audit, events, on: connection)
-            try await connection.query("COMMIT", logger: logger)
+            if let locked {
+                let appended = store.sendTrail(audit, events, from: try await locked.get(), on: connection)
+                let committed = store.send("COMMIT", on: connection)
+                try await appended.get()
+                // COMMIT in a transaction a statement failed in rolls it back, answering so rather than failing.
+                guard try await committed.get().metadata.command == "COMMIT" else { throw StoreError.durability("the batch's transaction was rolled back") }
+            } else {
+                try await connection.query("COMMIT", logger: logger)
+            }
         } catch {
             // The connection may still be usable: leave it without a transaction open (it is closed if not).
             _ = try? await connection.query("ROLLBACK", logger: logger)

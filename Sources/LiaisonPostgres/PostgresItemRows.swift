@@ -33,38 +33,44 @@ final class PostgresItemRows: @unchecked Sendable {
     /// Forgets the rows of a write that failed (its savepoint was rolled back).
     func discard() { pending.removeAll() }
 
-    /// Inserts the rows waiting, after checking that the key ring still holds the versions their keys are under
-    /// (held shared to the commit, see `requireKeptVersions`).
+    /// Inserts the rows waiting, checking that the key ring still holds the versions their keys are under (held
+    /// shared to the commit, see `requireKeptVersions`).
     func settle(on connection: PostgresConnection) async throws {
-        guard !pending.isEmpty else { return }
+        for answer in send(on: connection) { try await answer.get() }
+    }
+
+    /// `settle`'s statements sent at once, their answers to come (a failure undoes the transaction, so the key
+    /// check need not be answered before the rows go in).
+    func send(on connection: PostgresConnection) -> [EventLoopFuture<Void>] {
+        guard !pending.isEmpty else { return [] }
         let pushes = pending
         pending.removeAll()
         let versions = Set(pushes.flatMap { [$0.payload.keyVersion, $0.item.sealedMetadata?.keyVersion].compactMap { $0 } })
-        try await store.requireKeptVersions(versions.sorted(), on: connection)
+        var answers = [store.sendKeptVersionsCheck(versions.sorted(), on: connection)].compactMap { $0 }
         var start = pushes.startIndex
         var bytes = 0
         for index in pushes.indices {
             let size = pushes[index].payload.bytes.count
             if index > start, bytes + size > statementBytes {
-                try await insert(pushes[start..<index], on: connection)
+                answers.append(insert(pushes[start..<index], on: connection))
                 (start, bytes) = (index, 0)
             }
             bytes += size
         }
-        try await insert(pushes[start...], on: connection)
+        answers.append(insert(pushes[start...], on: connection))
+        return answers
     }
 
     /// One statement for `pushes`, column by column. Optional values go in as a value no present one can have and
     /// come out as NULL: an empty text or byte string (ids, keys, ciphertexts and seals are never empty) or -1
     /// (versions and counts are never negative).
-    private func insert(_ pushes: ArraySlice<Push>, on connection: PostgresConnection) async throws {
-        guard !pushes.isEmpty else { return }
+    private func insert(_ pushes: ArraySlice<Push>, on connection: PostgresConnection) -> EventLoopFuture<Void> {
         func bytes(_ value: [UInt8]?) -> ByteBuffer { ByteBuffer(bytes: value ?? []) }
         let items = pushes.map(\.item)
         let payloads = pushes.map(\.payload)
         let claimed = pushes.compactMap { push in push.claim.map { (claim: $0, item: push.item.id) } }
         let marked = pushes.flatMap { push in Set(push.marks).sorted().map { (mark: $0, item: push.item.id) } }
-        try await store.execute("""
+        return store.send("""
             WITH items AS (
                 INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
                                   sealed_meta, meta_key, meta_key_version, answers, seal)
@@ -89,6 +95,6 @@ final class PostgresItemRows: @unchecked Sendable {
                 SELECT * FROM unnest(\(claimed.map(\.claim.principal)), \(claimed.map(\.claim.key)), \(claimed.map(\.claim.fingerprint)),
                                      \(claimed.map(\.item))))
             INSERT INTO item_mark (mark, item_id) SELECT * FROM unnest(\(marked.map(\.mark)), \(marked.map(\.item))) ON CONFLICT DO NOTHING
-            """, on: connection)
+            """, on: connection).map { _ in }
     }
 }

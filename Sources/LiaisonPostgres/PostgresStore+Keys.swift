@@ -43,9 +43,16 @@ extension PostgresStore: KeyRingStore {
     /// waits for this write, and a write after it fails here rather than leave a key under a dropped version.
     /// Nothing to check when no ring is kept in the database (a store used without a shared ring).
     func requireKeptVersions(_ versions: [UInt32], on connection: PostgresConnection) async throws {
-        guard !versions.isEmpty,
-              let row = try await rows("SELECT versions FROM key_ring WHERE id = 1 FOR SHARE", on: connection).first else { return }
-        let held = Set(try row[0].decode([Int64].self))
-        if let missing = versions.first(where: { !held.contains(Int64($0)) }) { throw StoreError.retiredKeyVersion(missing) }
+        try await sendKeptVersionsCheck(versions, on: connection)?.get()
+    }
+
+    /// `requireKeptVersions` sent at once, its verdict to come; nil when there are no versions to check.
+    func sendKeptVersionsCheck(_ versions: [UInt32], on connection: PostgresConnection) -> EventLoopFuture<Void>? {
+        guard !versions.isEmpty else { return nil }
+        return send("SELECT versions FROM key_ring WHERE id = 1 FOR SHARE", on: connection).flatMapThrowing { result in
+            guard let row = result.rows.first else { return }
+            let held = Set(try row.decode([Int64].self))
+            if let missing = versions.first(where: { !held.contains(Int64($0)) }) { throw StoreError.retiredKeyVersion(missing) }
+        }
     }
 }

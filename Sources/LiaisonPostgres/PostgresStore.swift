@@ -183,21 +183,39 @@ public final class PostgresStore: HubStore, CommitObservable {
         try await connection.query(query, logger: logger)
     }
 
-    /// Appends `records` to the chain and `events` to the feed inside the caller's transaction: two statements,
-    /// whatever their number (the rows go in column by column). The first locks the chain's end and the feed's
-    /// cursor (whichever is extended, always in that order) until the commit, so every other writer waits for what
-    /// follows it: the chain stays one, and cursors grow in commit order.
-    func appendTrail(_ records: [AuditRecord], _ events: [FeedEvent], on connection: PostgresConnection) async throws {
-        guard !records.isEmpty || !events.isEmpty else { return }
+    /// Sends `query` at once, its answer to come. Statements sent one after another so reach the server back to
+    /// back (PostgresNIO queues them on the connection) instead of each waiting for the task to resume after the
+    /// answer before it, which under load is most of what a statement costs.
+    func send(_ query: PostgresQuery, on connection: PostgresConnection) -> EventLoopFuture<PostgresQueryResult> {
+        connection.query(query, logger: logger)
+    }
+
+    /// Where the chain and the feed end, read under their locks (`sendTrailLock`).
+    struct TrailEnds {
+        let seq: Int64
+        let hash: String
+        let cursor: Int64
+    }
+
+    /// Locks the chain's end and the feed's cursor, whichever `records` and `events` extend (always in that order),
+    /// until the transaction ends, so every other writer waits for what follows it: the chain stays one, and
+    /// cursors grow in commit order. Sent at once; nil when there is nothing to append.
+    func sendTrailLock(for records: [AuditRecord], _ events: [FeedEvent], on connection: PostgresConnection) -> EventLoopFuture<TrailEnds>? {
+        guard !records.isEmpty || !events.isEmpty else { return nil }
         let locked = records.isEmpty ? "OF f" : events.isEmpty ? "OF a" : ""
-        guard let tails = try await rows("""
-            SELECT a.seq, a.hash, f.seq FROM audit_tail a, feed_tail f WHERE a.id = 1 AND f.id = 1 FOR UPDATE \(unescaped: locked)
-            """, on: connection).first else {
-            throw StoreError.corrupt("audit_tail or feed_tail has no row")
+        return send("SELECT a.seq, a.hash, f.seq FROM audit_tail a, feed_tail f WHERE a.id = 1 AND f.id = 1 FOR UPDATE \(unescaped: locked)",
+                    on: connection).flatMapThrowing { result in
+            guard let row = result.rows.first else { throw StoreError.corrupt("audit_tail or feed_tail has no row") }
+            let (seq, hash, cursor) = try row.decode((Int64, String, Int64).self)
+            return TrailEnds(seq: seq, hash: hash, cursor: cursor)
         }
-        var seq = try tails[0].decode(Int64.self)
-        var hash = try tails[1].decode(String.self)
-        let cursor = try tails[2].decode(Int64.self)
+    }
+
+    /// Appends `records` to the chain and `events` to the feed from their `ends` (read under the lock): one
+    /// statement, whatever their number (the rows go in column by column). Sent at once.
+    func sendTrail(_ records: [AuditRecord], _ events: [FeedEvent], from ends: TrailEnds, on connection: PostgresConnection) -> EventLoopFuture<Void> {
+        var seq = ends.seq
+        var hash = ends.hash
         var columns = (seqs: [Int64](), times: [Int64](), actors: [String](), actions: [String](), targets: [String](), units: [String](),
                        hasUnit: [Bool](), outcomes: [String](), details: [String](), previous: [String](), hashes: [String]())
         for given in records {
@@ -218,13 +236,13 @@ public final class PostgresStore: HubStore, CommitObservable {
             columns.hashes.append(next)
             hash = next
         }
-        let last = cursor + Int64(events.count)
+        let last = ends.cursor + Int64(events.count)
         // Delivered to every listening hub when the transaction commits (and not at all if it rolls back), one line
         // per principal or, for an event of every reader, what its readers follow from. A notice holds at most
         // 8,000 bytes: past that, an empty one wakes every waiting reader.
         let principals = Set(events.map(\.wakeLine)).sorted().joined(separator: "\n")
         // Ids are never empty, so an empty string stands for NULL.
-        try await execute("""
+        return send("""
             WITH appended AS (
                 INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
                 SELECT s, t, a, x, g, CASE WHEN h THEN u END, o, d, p, n
@@ -234,12 +252,13 @@ public final class PostgresStore: HubStore, CommitObservable {
             published AS (
                 INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
                 SELECT s, p, t, k, NULLIF(i, ''), NULLIF(r, ''), NULLIF(g, ''), d
-                FROM unnest(\(Array(stride(from: cursor + 1, through: last, by: 1))), \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }),
-                            \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }), \(events.map { $0.request ?? "" }),
-                            \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) })) AS e(s, p, t, k, i, r, g, d)),
+                FROM unnest(\(Array(stride(from: ends.cursor + 1, through: last, by: 1))), \(events.map(\.principal)),
+                            \(events.map { $0.time.millisecondsSince1970 }), \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }),
+                            \(events.map { $0.request ?? "" }), \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) }))
+                     AS e(s, p, t, k, i, r, g, d)),
             feed AS (UPDATE feed_tail SET seq = \(last) WHERE id = 1 AND \(!events.isEmpty))
             SELECT pg_notify(\(feedChannel), \(principals.utf8.count < 7_900 ? principals : "")) WHERE \(!events.isEmpty)
-            """, on: connection)
+            """, on: connection).map { _ in }
     }
 
     /// Takes a lock named by `text` until the transaction ends (for rows that may not exist yet: a claim, a lead).
