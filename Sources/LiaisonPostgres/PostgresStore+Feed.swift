@@ -49,13 +49,22 @@ extension PostgresStore: FeedEventBroadcast {
     }
 
     public func pruneEvents(before time: Date) async throws -> Int {
-        try await transaction { connection in
-            guard let last = try await self.rows("SELECT max(seq) FROM feed_event WHERE time < \(time.millisecondsSince1970)", on: connection).first?[0].decode(Int64?.self)
-            else { return 0 }
-            // Everything up to the newest old event goes, so that the horizon is one number for every principal.
-            let removed = try await self.rows("DELETE FROM feed_event WHERE seq <= \(last) RETURNING 1", on: connection).count
-            try await self.execute("UPDATE feed_tail SET horizon = greatest(horizon, \(last)) WHERE id = 1", on: connection)
-            return removed
+        var removed = 0
+        while true {
+            // One window per transaction (`FeedPruning`).
+            let pruned = try await transaction { connection in
+                guard let last = try await self.rows("""
+                    SELECT max(seq) FROM (SELECT seq, time FROM feed_event ORDER BY seq LIMIT \(FeedPruning.window)) AS oldest
+                    WHERE time < \(time.millisecondsSince1970)
+                    """, on: connection).first?[0].decode(Int64?.self) else { return 0 }
+                // Everything up to the newest old event goes, so that the horizon is one number for every principal.
+                let deleted = try await self.rows("WITH gone AS (DELETE FROM feed_event WHERE seq <= \(last) RETURNING 1) SELECT count(*) FROM gone",
+                                                  on: connection).first?[0].decode(Int64.self) ?? 0
+                try await self.execute("UPDATE feed_tail SET horizon = greatest(horizon, \(last)) WHERE id = 1", on: connection)
+                return Int(deleted)
+            }
+            removed += pruned
+            if pruned < FeedPruning.window { return removed }
         }
     }
 

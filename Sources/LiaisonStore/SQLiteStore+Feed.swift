@@ -35,14 +35,21 @@ extension SQLiteStore {
     }
 
     public func pruneEvents(before time: Date) async throws -> Int {
-        try await writer.write { db in
-            let cutoff = Self.millis(time)
-            guard let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM feed_event WHERE time < ?", arguments: [cutoff]) else { return 0 }
-            // Everything up to the newest old event goes, so that the horizon is one number for every principal.
-            try db.execute(sql: "DELETE FROM feed_event WHERE seq <= ?", arguments: [last])
-            let removed = db.changesCount
-            try db.execute(sql: "UPDATE feed_horizon SET seq = max(seq, ?) WHERE id = 1", arguments: [last])
-            return removed
+        let cutoff = Self.millis(time)
+        var removed = 0
+        while true {
+            // One window per write (`FeedPruning`), so pushes wait for one window at most.
+            let pruned = try await writer.write { db -> Int in
+                guard let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM (SELECT seq, time FROM feed_event ORDER BY seq LIMIT ?) WHERE time < ?",
+                                                    arguments: [FeedPruning.window, cutoff]) else { return 0 }
+                // Everything up to the newest old event goes, so that the horizon is one number for every principal.
+                try db.execute(sql: "DELETE FROM feed_event WHERE seq <= ?", arguments: [last])
+                let deleted = db.changesCount
+                try db.execute(sql: "UPDATE feed_horizon SET seq = max(seq, ?) WHERE id = 1", arguments: [last])
+                return deleted
+            }
+            removed += pruned
+            if pruned < FeedPruning.window { return removed }
         }
     }
 

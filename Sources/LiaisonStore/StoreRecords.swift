@@ -98,6 +98,13 @@ public struct ReviewResolution: Sendable, Equatable {
 }
 
 /// Which notice a grant's holders get as its expiry nears.
+/// How a store prunes its feed: from the oldest cursor, a window of events at a time. Events are appended in time
+/// order (give or take hubs' clocks), so the old ones come first: finding them reads a window, not the whole feed,
+/// and a writer is held for one window at a time. A window wholly old means more may follow.
+public enum FeedPruning {
+    public static let window = 10_000
+}
+
 public enum GrantNotice: Sendable, Equatable {
     /// Within 24 hours of expiry.
     case expiring

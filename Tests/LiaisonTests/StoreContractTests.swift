@@ -297,6 +297,25 @@ struct StoreContractTests {
         }
     }
 
+    /// Pruning reads the feed from its oldest cursor a window at a time (`FeedPruning`): a backlog of old events
+    /// longer than a window goes entirely, and what is younger stays.
+    @Test(arguments: StoreKind.allCases)
+    func pruningAFeedLongerThanItsWindowTakesEveryOldEvent(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let old = Date(timeIntervalSince1970: 1_800_000_000)
+            let backlog = FeedPruning.window * 2 + 500
+            let events = (0..<backlog).map { FeedEvent(principal: "office-3", kind: .itemReadable, time: old.addingTimeInterval(Double($0) / 1000), item: "0AA") }
+            _ = try await store.insert(item("0AA"), payload: payload, claim: nil, audit: audit, events: events)
+            let young = [FeedEvent(principal: "office-3", kind: .itemReadable, time: old.addingTimeInterval(86_400), item: "0AB")]
+            _ = try await store.insert(item("0AB"), payload: payload, claim: nil, audit: audit, events: young)
+            #expect(try await store.pruneEvents(before: old.addingTimeInterval(3_600)) == backlog)
+            #expect(try await store.feedHorizon() == Int64(backlog))
+            #expect(try await store.events(for: "office-3", after: 0, limit: 10).map(\.cursor) == [Int64(backlog) + 1])
+            #expect(try await store.pruneEvents(before: old.addingTimeInterval(3_600)) == 0)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func listingFiltersAndPagesNewestFirst(_ kind: StoreKind) async throws {
         try await kind.with { storage in
