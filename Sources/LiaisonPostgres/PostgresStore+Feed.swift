@@ -28,16 +28,20 @@ extension PostgresStore: FeedEventBroadcast {
     }
 
     public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
-        try await rows("""
-            SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = \(principal) AND seq > \(cursor) ORDER BY seq LIMIT \(limit)
-            """).map { row in
-            let seq = try row[0].decode(Int64.self)
-            let typeText = try row[2].decode(String.self)
-            guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(seq) has type \(typeText)") }
-            return StoredFeedEvent(cursor: seq, event: FeedEvent(principal: principal, kind: kind, time: Date(millisecondsSince1970: try row[1].decode(Int64.self)),
-                                                                  item: try row[3].decode(String?.self), request: try row[4].decode(String?.self),
-                                                                  grant: try row[5].decode(String?.self), detail: StoredText.detail(try row[6].decode(String.self))))
-        }
+        try await rows(Self.eventsQuery(for: principal, after: cursor, limit: limit)).map { try Self.event(from: $0, of: principal) }
+    }
+
+    static func eventsQuery(for principal: String, after cursor: Int64, limit: Int) -> PostgresQuery {
+        "SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = \(principal) AND seq > \(cursor) ORDER BY seq LIMIT \(limit)"
+    }
+
+    static func event(from row: PostgresRandomAccessRow, of principal: String) throws -> StoredFeedEvent {
+        let seq = try row[0].decode(Int64.self)
+        let typeText = try row[2].decode(String.self)
+        guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(seq) has type \(typeText)") }
+        return StoredFeedEvent(cursor: seq, event: FeedEvent(principal: principal, kind: kind, time: Date(millisecondsSince1970: try row[1].decode(Int64.self)),
+                                                              item: try row[3].decode(String?.self), request: try row[4].decode(String?.self),
+                                                              grant: try row[5].decode(String?.self), detail: StoredText.detail(try row[6].decode(String.self))))
     }
 
     public func feedHorizon() async throws -> Int64 {
@@ -46,6 +50,30 @@ extension PostgresStore: FeedEventBroadcast {
 
     public func latestFeedCursor() async throws -> Int64 {
         try await rows("SELECT seq FROM feed_tail WHERE id = 1").first?[0].decode(Int64.self) ?? 0
+    }
+
+    public func feedBounds() async throws -> (horizon: Int64, latest: Int64) {
+        guard let row = try await rows("SELECT horizon, seq FROM feed_tail WHERE id = 1").first else { return (0, 0) }
+        return (try row[0].decode(Int64.self), try row[1].decode(Int64.self))
+    }
+
+    public func feedSlice(for principal: String, after cursor: Int64, limit: Int, sharedLimit: Int) async throws -> FeedSlice {
+        do {
+            return try await withConnection { connection in
+                // Sent back to back and run in this order: every event up to the cursor read first has committed (the
+                // cursor moves under its row's lock, with the events, in their transaction).
+                let latest = self.send("SELECT seq FROM feed_tail WHERE id = 1", on: connection)
+                let own = self.send(Self.eventsQuery(for: principal, after: cursor, limit: limit), on: connection)
+                let shared = self.send(Self.eventsQuery(for: FeedEvent.everyReader, after: cursor, limit: sharedLimit), on: connection)
+                let events = { (result: PostgresQueryResult, principal: String) in
+                    try result.rows.map { try Self.event(from: $0.makeRandomAccess(), of: principal) }
+                }
+                return FeedSlice(latest: try await latest.get().rows.first?.decode(Int64.self) ?? 0,
+                                 own: try events(try await own.get(), principal), shared: try events(try await shared.get(), FeedEvent.everyReader))
+            }
+        } catch {
+            throw StoreError.from(postgres: error)
+        }
     }
 
     public func pruneEvents(before time: Date) async throws -> Int {

@@ -170,6 +170,13 @@ public protocol FeedStore: Sendable {
     func feedHorizon() async throws -> Int64
     /// The highest cursor ever given out.
     func latestFeedCursor() async throws -> Int64
+    /// `feedHorizon` and `latestFeedCursor` in one read.
+    func feedBounds() async throws -> (horizon: Int64, latest: Int64)
+    /// One read of a principal's page of the feed: the highest cursor given out, read first, then the principal's
+    /// own events after `cursor` (at most `limit`) and the events stored for every reader after it (at most
+    /// `sharedLimit`), each oldest first; no events when nothing is past `cursor`. A long-poll woken by a push
+    /// reads this, once per reader: one read instead of three.
+    func feedSlice(for principal: String, after cursor: Int64, limit: Int, sharedLimit: Int) async throws -> FeedSlice
     /// Deletes events older than `time`, moving the horizon; returns how many went.
     func pruneEvents(before time: Date) async throws -> Int
 }

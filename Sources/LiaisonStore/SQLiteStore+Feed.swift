@@ -12,17 +12,19 @@ extension SQLiteStore {
     }
 
     public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
-        try readNow { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = ? AND seq > ? ORDER BY seq LIMIT ?
-                """), arguments: [principal, cursor, limit]).map { row in
-                let typeText: String = row[2]
-                guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(row[0] as Int64) has type \(typeText)") }
-                let detailText: String = row[6]
-                let detail = StoredText.detail(detailText)
-                return StoredFeedEvent(cursor: row[0], event: FeedEvent(principal: principal, kind: kind, time: Self.date(row[1]), item: row[3], request: row[4],
-                                                                         grant: row[5], detail: detail))
-            }
+        try readNow { db in try Self.events(for: principal, after: cursor, limit: limit, in: db) }
+    }
+
+    static func events(for principal: String, after cursor: Int64, limit: Int, in db: Database) throws -> [StoredFeedEvent] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = ? AND seq > ? ORDER BY seq LIMIT ?
+            """), arguments: [principal, cursor, limit]).map { row in
+            let typeText: String = row[2]
+            guard let kind = FeedEvent.Kind(rawValue: typeText) else { throw StoreError.corrupt("feed event \(row[0] as Int64) has type \(typeText)") }
+            let detailText: String = row[6]
+            let detail = StoredText.detail(detailText)
+            return StoredFeedEvent(cursor: row[0], event: FeedEvent(principal: principal, kind: kind, time: Self.date(row[1]), item: row[3], request: row[4],
+                                                                     grant: row[5], detail: detail))
         }
     }
 
@@ -31,7 +33,30 @@ extension SQLiteStore {
     }
 
     public func latestFeedCursor() async throws -> Int64 {
-        try readNow { db in try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'feed_event'") ?? 0 }
+        try readNow { db in try Self.latestFeedCursor(in: db) }
+    }
+
+    static func latestFeedCursor(in db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM sqlite_sequence WHERE name = 'feed_event'")) ?? 0
+    }
+
+    public func feedBounds() async throws -> (horizon: Int64, latest: Int64) {
+        try readNow { db in
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT (SELECT seq FROM feed_horizon WHERE id = 1), (SELECT seq FROM sqlite_sequence WHERE name = 'feed_event')
+                """))
+            return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+    }
+
+    public func feedSlice(for principal: String, after cursor: Int64, limit: Int, sharedLimit: Int) async throws -> FeedSlice {
+        // One read transaction: the events read are exactly those up to the cursor read with them.
+        try readSnapshot { db in
+            let latest = try Self.latestFeedCursor(in: db)
+            guard latest > cursor else { return FeedSlice(latest: latest, own: [], shared: []) }
+            return FeedSlice(latest: latest, own: try Self.events(for: principal, after: cursor, limit: limit, in: db),
+                             shared: try Self.events(for: FeedEvent.everyReader, after: cursor, limit: sharedLimit, in: db))
+        }
     }
 
     public func pruneEvents(before time: Date) async throws -> Int {

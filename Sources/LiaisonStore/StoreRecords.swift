@@ -98,6 +98,20 @@ public struct ReviewResolution: Sendable, Equatable {
 }
 
 /// Which notice a grant's holders get as its expiry nears.
+/// A principal's page of the feed as read (`FeedStore.feedSlice`).
+public struct FeedSlice: Sendable, Equatable {
+    /// The highest cursor given out when the events were read: every event up to it had committed.
+    public let latest: Int64
+    public let own: [StoredFeedEvent]
+    public let shared: [StoredFeedEvent]
+
+    public init(latest: Int64, own: [StoredFeedEvent], shared: [StoredFeedEvent]) {
+        self.latest = latest
+        self.own = own
+        self.shared = shared
+    }
+}
+
 /// How a store prunes its feed: from the oldest cursor, a window of events at a time. Events are appended in time
 /// order (give or take hubs' clocks), so the old ones come first: finding them reads a window, not the whole feed,
 /// and a writer is held for one window at a time. A window wholly old means more may follow.

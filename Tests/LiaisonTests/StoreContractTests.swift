@@ -427,6 +427,15 @@ struct StoreContractTests {
             #expect(try await store.feedHorizon() == 2)
             #expect(try await store.events(for: "office-3", after: 0, limit: 10).map(\.cursor) == [3])
             #expect(try await store.latestFeedCursor() == 3)
+            #expect(try await store.feedBounds() == (horizon: 2, latest: 3))
+            // A page as a long-poll reads it: the end, the reader's own events and those stored for every reader.
+            let shared = FeedEvent(principal: FeedEvent.everyReader, kind: .itemReadable, time: now, item: "09A3")
+            _ = try await store.insert(item("09A3"), payload: payload, claim: nil, audit: audit, events: [shared, shared, shared])
+            let slice = try await store.feedSlice(for: "office-3", after: 2, limit: 10, sharedLimit: 2)
+            #expect(slice.latest == 6)
+            #expect(slice.own.map(\.cursor) == [3] && slice.own.first?.event.item == "09A2")
+            #expect(slice.shared == [StoredFeedEvent(cursor: 4, event: shared), StoredFeedEvent(cursor: 5, event: shared)])
+            #expect(try await store.feedSlice(for: "office-3", after: 6, limit: 10, sharedLimit: 10) == FeedSlice(latest: 6, own: [], shared: []))
 
             let head = SignedHead(seq: 3, hash: "h", timeMs: 5, signature: [1, 2])
             try await store.saveSignedHead(head)

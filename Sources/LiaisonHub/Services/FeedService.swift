@@ -47,12 +47,12 @@ public struct FeedService: Sendable {
             guard (0...limits.feedWaitSeconds).contains(wait) else {
                 throw HubError.invalidField("wait", "wait must be between 0 and \(limits.feedWaitSeconds) seconds", hint: "Poll again with the same cursor after an empty answer")
             }
-            let horizon = try await store.feedHorizon()
+            let (horizon, latest) = try await store.feedBounds()
             let cursor = after ?? horizon
             if let after {
                 guard after >= 0 else { throw HubError.invalidField("after", "the cursor must not be negative", hint: "Start with no cursor, or with one this hub returned") }
                 guard after >= horizon else { throw HubError.cursorExpired(after, horizon: horizon, retention: limits.feedRetentionSeconds) }
-                guard after <= (try await store.latestFeedCursor()) else {
+                guard after <= latest else {
                     throw HubError.invalidField("after", "cursor \(after) is ahead of this hub's feed", hint: "Use a cursor this hub returned; a cursor of another hub means nothing here")
                 }
             }
@@ -90,12 +90,12 @@ public struct FeedService: Sendable {
     /// One page: the reader's own events, and the events stored for every reader whose item it may read, in
     /// cursor order; with the cursor up to which every stored event was looked at. The feed's end is read first:
     /// cursors are given out in commit order, so every event up to it has committed and both reads after it see
-    /// them all, while an event committed between the two reads is past it and left for the next page.
+    /// them all, while an event committed between the reads is past it and left for the next page.
     func page(_ reader: Principal, after cursor: Int64, limit: Int, policy: Policy) async throws -> ([StoredFeedEvent], Int64) {
-        var complete = try await store.latestFeedCursor()
+        let slice = try await store.feedSlice(for: reader.id, after: cursor, limit: limit, sharedLimit: Self.sharedScan)
+        var complete = slice.latest
         guard complete > cursor else { return ([], cursor) }
-        let own = try await store.events(for: reader.id, after: cursor, limit: limit)
-        let shared = try await store.events(for: FeedEvent.everyReader, after: cursor, limit: Self.sharedScan)
+        let (own, shared) = (slice.own, slice.shared)
         // Past the end of a full batch of either, the other may hold events not read yet: stop there too.
         if own.count == limit, let last = own.last { complete = min(complete, last.cursor) }
         if shared.count == Self.sharedScan, let last = shared.last { complete = min(complete, last.cursor) }
