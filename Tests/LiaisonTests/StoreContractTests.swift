@@ -208,6 +208,43 @@ struct StoreContractTests {
         }
     }
 
+    /// Two instances taking turns: on PostgreSQL each appends from where its own last commit left the chain, which
+    /// the other has moved by then, so its batch runs again from the ends read under their lock.
+    @Test(arguments: StoreKind.allCases)
+    func instancesTakingTurnsKeepOneChainAndOneFeed(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let second = try await storage.peer()
+            for index in 0..<12 {
+                let events = [FeedEvent(principal: "office-3", kind: .itemReadable, time: Date(), item: String(format: "0B%03d", index))]
+                _ = try await (index % 2 == 0 ? store : second).insert(item(String(format: "0B%03d", index)), payload: payload, claim: nil, audit: audit, events: events)
+            }
+            let entries = try await store.auditEntries(matching: AuditQuery(limit: 100))
+            #expect(entries.map(\.seq) == Array(1...12))
+            var verifier = AuditVerifier(sha256: SHA256Digester().digest)
+            try verifier.check(entries)
+            try verifier.finish()
+            #expect(try await second.events(for: "office-3", after: 0, limit: 100).map(\.cursor) == Array(1...12))
+        }
+    }
+
+    /// The chain's end moved back behind a hub's back (as when a database is restored from a backup while a hub
+    /// runs): the hub's next batch does not append from where its last commit left it, which would leave a gap.
+    @Test func aChainEndMovedBehindTheHubsBackIsReadAgain() async throws {
+        try await StoreKind.postgres.with { storage in
+            let store = storage.store
+            for index in 0..<3 { _ = try await store.insert(item("0C\(index)"), payload: payload, claim: nil, audit: audit, events: []) }
+            try await storage.edit("DELETE FROM audit WHERE seq = 3")
+            try await storage.edit("UPDATE audit_tail SET seq = 2, hash = (SELECT hash FROM audit WHERE seq = 2) WHERE id = 1")
+            _ = try await store.insert(item("0C3"), payload: payload, claim: nil, audit: audit, events: [])
+            let entries = try await store.auditEntries(matching: AuditQuery(limit: 100))
+            #expect(entries.map(\.seq) == [1, 2, 3])
+            var verifier = AuditVerifier(sha256: SHA256Digester().digest)
+            try verifier.check(entries)
+            try verifier.finish()
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func concurrentInsertsAllCommitAndSurviveAReopen(_ kind: StoreKind) async throws {
         try await kind.with { storage in
