@@ -44,14 +44,6 @@ extension PostgresStore: FeedEventBroadcast {
                                                               grant: try row[5].decode(String?.self), detail: StoredText.detail(try row[6].decode(String.self))))
     }
 
-    public func feedHorizon() async throws -> Int64 {
-        try await rows("SELECT horizon FROM feed_tail WHERE id = 1").first?[0].decode(Int64.self) ?? 0
-    }
-
-    public func latestFeedCursor() async throws -> Int64 {
-        try await rows("SELECT seq FROM feed_tail WHERE id = 1").first?[0].decode(Int64.self) ?? 0
-    }
-
     public func feedBounds() async throws -> (horizon: Int64, latest: Int64) {
         guard let row = try await rows("SELECT horizon, seq FROM feed_tail WHERE id = 1").first else { return (0, 0) }
         return (try row[0].decode(Int64.self), try row[1].decode(Int64.self))

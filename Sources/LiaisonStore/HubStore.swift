@@ -166,11 +166,8 @@ public protocol GrantStore: Sendable {
 public protocol FeedStore: Sendable {
     /// A principal's events after `cursor`, oldest first.
     func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent]
-    /// Events up to this cursor have been pruned: a client behind it has missed some.
-    func feedHorizon() async throws -> Int64
-    /// The highest cursor ever given out.
-    func latestFeedCursor() async throws -> Int64
-    /// `feedHorizon` and `latestFeedCursor` in one read.
+    /// The feed's horizon (events up to it have been pruned: a client behind it has missed some) and the highest
+    /// cursor ever given out, in one read.
     func feedBounds() async throws -> (horizon: Int64, latest: Int64)
     /// One read of a principal's page of the feed: the highest cursor given out, read first, then the principal's
     /// own events after `cursor` (at most `limit`) and the events stored for every reader after it (at most

@@ -28,24 +28,14 @@ extension SQLiteStore {
         }
     }
 
-    public func feedHorizon() async throws -> Int64 {
-        try readNow { db in try Int64.fetchOne(db, sql: "SELECT seq FROM feed_horizon WHERE id = 1") ?? 0 }
-    }
-
-    public func latestFeedCursor() async throws -> Int64 {
-        try readNow { db in try Self.latestFeedCursor(in: db) }
-    }
-
     static func latestFeedCursor(in db: Database) throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM sqlite_sequence WHERE name = 'feed_event'")) ?? 0
     }
 
     public func feedBounds() async throws -> (horizon: Int64, latest: Int64) {
+        // The horizon first: both only grow, so it is never past the end read after it.
         try readNow { db in
-            let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT (SELECT seq FROM feed_horizon WHERE id = 1), (SELECT seq FROM sqlite_sequence WHERE name = 'feed_event')
-                """))
-            return (row?[0] ?? 0, row?[1] ?? 0)
+            (try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM feed_horizon WHERE id = 1")) ?? 0, try Self.latestFeedCursor(in: db))
         }
     }
 

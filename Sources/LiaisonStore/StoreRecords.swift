@@ -97,7 +97,6 @@ public struct ReviewResolution: Sendable, Equatable {
     }
 }
 
-/// Which notice a grant's holders get as its expiry nears.
 /// A principal's page of the feed as read (`FeedStore.feedSlice`).
 public struct FeedSlice: Sendable, Equatable {
     /// The highest cursor given out when the events were read: every event up to it had committed.
@@ -119,6 +118,7 @@ public enum FeedPruning {
     public static let window = 10_000
 }
 
+/// Which notice a grant's holders get as its expiry nears.
 public enum GrantNotice: Sendable, Equatable {
     /// Within 24 hours of expiry.
     case expiring

@@ -204,7 +204,7 @@ struct StoreContractTests {
             let events = try await store.events(for: "office-3", after: 0, limit: 1000)
             #expect(events.count == 133)
             #expect(events.map(\.cursor) == Array(1...133))
-            #expect(try await second.latestFeedCursor() == 133)
+            #expect(try await second.feedBounds().latest == 133)
         }
     }
 
@@ -347,7 +347,7 @@ struct StoreContractTests {
             let young = [FeedEvent(principal: "office-3", kind: .itemReadable, time: old.addingTimeInterval(86_400), item: "0AB")]
             _ = try await store.insert(item("0AB"), payload: payload, claim: nil, audit: audit, events: young)
             #expect(try await store.pruneEvents(before: old.addingTimeInterval(3_600)) == backlog)
-            #expect(try await store.feedHorizon() == Int64(backlog))
+            #expect(try await store.feedBounds().horizon == Int64(backlog))
             #expect(try await store.events(for: "office-3", after: 0, limit: 10).map(\.cursor) == [Int64(backlog) + 1])
             #expect(try await store.pruneEvents(before: old.addingTimeInterval(3_600)) == 0)
         }
@@ -461,9 +461,9 @@ struct StoreContractTests {
 
             #expect(try await store.events(for: "office-3", after: 1, limit: 10).map(\.event.item) == ["09A1", "09A2"])
             #expect(try await store.pruneEvents(before: now.addingTimeInterval(150)) == 2)
-            #expect(try await store.feedHorizon() == 2)
+            #expect(try await store.feedBounds().horizon == 2)
             #expect(try await store.events(for: "office-3", after: 0, limit: 10).map(\.cursor) == [3])
-            #expect(try await store.latestFeedCursor() == 3)
+            #expect(try await store.feedBounds().latest == 3)
             #expect(try await store.feedBounds() == (horizon: 2, latest: 3))
             // A page as a long-poll reads it: the end, the reader's own events and those stored for every reader.
             let shared = FeedEvent(principal: FeedEvent.everyReader, kind: .itemReadable, time: now, item: "09A3")

@@ -32,7 +32,7 @@ public struct FeedService: Sendable {
     /// the oldest kept), as a long-poll with nothing new answers; for a client that closed its side but still reads.
     public func nothingNew(after: Int64?) async throws -> FeedPage {
         if let after { return FeedPage(events: [], cursor: after) }
-        return FeedPage(events: [], cursor: try await store.feedHorizon())
+        return FeedPage(events: [], cursor: try await store.feedBounds().horizon)
     }
 
     /// Ends every long-poll now and those to come with what they have: the hub is shutting down.
