@@ -67,12 +67,24 @@ public enum AuditChainText {
         public let after: Int64
     }
 
-    /// Calls `body` with each entry of `text`, in order.
+    /// Calls `body` with each entry of `text`, in order; the text must end with a whole entry.
     public static func forEach(in text: [UInt8], _ body: (Entry) throws -> Void) throws {
+        var last: Int64 = 0
+        let end = try forEachWhole(in: text) { entry in
+            try body(entry)
+            last = entry.seq
+        }
+        guard end == text.endIndex else { throw Unreadable(after: last) }
+    }
+
+    /// Calls `body` with each whole entry of `text`, in order, and returns where the first entry that is not whole
+    /// yet begins (`text.endIndex` if none): the bytes a stream sends next complete it. Throws only for text that
+    /// cannot become the compact form, whatever follows.
+    public static func forEachWhole(in text: [UInt8], _ body: (Entry) throws -> Void) throws -> Int {
         var position = text.startIndex
         var last: Int64 = 0
         while position < text.endIndex {
-            guard let hashEnd = text[position...].firstIndex(of: newline) else { throw Unreadable(after: last) }
+            guard let hashEnd = text[position...].firstIndex(of: newline) else { return position }
             let inputStart = hashEnd + 1
             // Ten lines: the previous hash, the version, the sequence number, ..., the detail. Only the ends of the
             // first three and of the last are kept (no allocation per entry).
@@ -90,12 +102,15 @@ public enum AuditChainText {
                 }
                 cursor = end + 1
             }
-            guard count == 10, text[ends.previous + 1..<ends.version].elementsEqual(version),
-                  let seq = DecimalText.parse(utf8: text[ends.version + 1..<ends.seq], in: 1...Int64.max) else { throw Unreadable(after: last) }
+            // A version line already read must be the version; anything else waits for more bytes.
+            if count >= 2, !text[ends.previous + 1..<ends.version].elementsEqual(version) { throw Unreadable(after: last) }
+            guard count == 10 else { return position }
+            guard let seq = DecimalText.parse(utf8: text[ends.version + 1..<ends.seq], in: 1...Int64.max) else { throw Unreadable(after: last) }
             try body(Entry(seq: seq, hash: text[position..<hashEnd], previousHash: text[inputStart..<ends.previous], hashInput: text[inputStart..<ends.last]))
             last = seq
             position = ends.last + 1
         }
+        return position
     }
 
     private static let newline = UInt8(ascii: "\n")

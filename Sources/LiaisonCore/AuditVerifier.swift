@@ -39,8 +39,8 @@ public struct AuditVerifier {
     public typealias SHA256 = (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void
     let sha256: SHA256
     public private(set) var lastSeq: Int64 = 0
-    /// The last entry's hash, as hex text (a slice of the page it came in, or of its own copy).
-    private var lastHashUTF8 = ArraySlice(AuditEntry.genesisHash.utf8)
+    /// The last entry's hash, as hex text: a copy, so that the bytes it came in can be reused.
+    private var lastHashUTF8 = Array(AuditEntry.genesisHash.utf8)
     public var lastHash: String { String(decoding: lastHashUTF8, as: UTF8.self) }
     public private(set) var checked = 0
     /// The furthest checkpoint the chain has passed through.
@@ -65,13 +65,23 @@ public struct AuditVerifier {
         }
     }
 
-    /// Checks the next entries of the trail's compact form (`AuditChainText`), in order; call once per page.
-    /// Returns how many it checked. Hashes are compared as the bytes they came in: nothing is built per entry but
-    /// its digest.
+    /// Checks the next entries of the trail's compact form (`AuditChainText`), in order: one whole answer.
+    /// Returns how many it checked.
     public mutating func check(compact text: [UInt8]) throws(Failure) -> Int {
         let before = checked
+        try read(compact: text)
+        try endOfAnswer()
+        return checked - before
+    }
+
+    /// Checks the entries of the compact form as its bytes arrive: each entry as soon as it is whole, the bytes of
+    /// one not yet whole kept for the next call. Nothing is built per entry but its digest, and the bytes are held
+    /// in one buffer that is reused, so a trail of any length is checked in a few hundred kilobytes.
+    public mutating func read(compact bytes: some Collection<UInt8>) throws(Failure) {
+        pending.append(contentsOf: bytes)
+        let whole: Int
         do {
-            try AuditChainText.forEach(in: text) { entry in
+            whole = try AuditChainText.forEachWhole(in: pending) { entry in
                 try next(seq: entry.seq, input: entry.hashInput, hash: entry.hash, previousHash: entry.previousHash)
             }
         } catch let failure as Failure {
@@ -79,19 +89,30 @@ public struct AuditVerifier {
         } catch {
             throw .unreadable(after: lastSeq)
         }
-        return checked - before
+        pending.removeSubrange(0..<whole)
+        // No entry the hub writes comes near this; a hub sending endless bytes without one is not read on.
+        if pending.count > Self.longestEntry { throw .unreadable(after: lastSeq) }
     }
+
+    /// At the end of an answer: it must have ended with a whole entry.
+    public mutating func endOfAnswer() throws(Failure) {
+        guard pending.isEmpty else { throw .unreadable(after: lastSeq) }
+    }
+
+    /// Bytes of the compact form read but not yet a whole entry.
+    private var pending: [UInt8] = []
+    static let longestEntry = 16 << 20
 
     private mutating func next(seq: Int64, input: ArraySlice<UInt8>, hash: ArraySlice<UInt8>, previousHash: ArraySlice<UInt8>) throws(Failure) {
         guard seq == lastSeq + 1 else { throw .gap(expected: lastSeq + 1, found: seq) }
         guard hashes(input, to: hash) else { throw .alteredEntry(seq: seq) }
-        guard previousHash == lastHashUTF8 else { throw .brokenLink(seq: seq) }
+        guard previousHash == lastHashUTF8[...] else { throw .brokenLink(seq: seq) }
         if let expected = checkpoints[seq] {
             guard expected.utf8.elementsEqual(hash) else { throw .rewritten(seq: seq, intactThrough: intactThrough) }
             intactThrough = seq
         }
         lastSeq = seq
-        lastHashUTF8 = hash
+        lastHashUTF8.replaceSubrange(lastHashUTF8.indices, with: hash)
         checked += 1
     }
 

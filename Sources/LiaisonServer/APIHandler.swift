@@ -177,8 +177,8 @@ struct APIHandler: APIProtocol {
     }
 
     func getAuditChain(_ input: Operations.GetAuditChain.Input) async throws -> Operations.GetAuditChain.Output {
-        let (text, _) = try await hub.audit.chain(after: input.query.after ?? 0, limit: input.query.limit ?? AuditService.chainPageLimit, in: try context())
-        return .ok(.init(body: .plainText(HTTPBody(text))))
+        let slices = try await hub.audit.chain(after: input.query.after ?? 0, limit: input.query.limit ?? AuditService.chainPageLimit, in: try context())
+        return .ok(.init(body: .plainText(HTTPBody(slices, length: .unknown, iterationBehavior: .single))))
     }
 
     func getAuditHead(_ input: Operations.GetAuditHead.Input) async throws -> Operations.GetAuditHead.Output {

@@ -15,7 +15,7 @@ extension SQLiteStore {
                 UnsafeBufferPointer(start: sqlite3_column_text(row, column), count: Int(sqlite3_column_bytes(row, column)))
             }
             var out: [UInt8] = []
-            out.reserveCapacity(min(limit, 100_000) * 128)
+            out.reserveCapacity(min(limit, 100_000) * 384)
             var count = 0
             while true {
                 let code = sqlite3_step(row)

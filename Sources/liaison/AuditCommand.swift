@@ -28,31 +28,19 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 
-    /// How many entries one answer of the compact trail holds (about 15 MB).
-    static let chainPageSize = 50_000
+    /// How many entries one answer of the compact trail holds (the most the hub gives, about 30 MB, read as it
+    /// arrives).
+    static let chainPageSize = 100_000
 
-    /// Fetches, in a task of its own, the entries after `after` up to `through` (at most `size`) in the trail's compact form.
-    static func chainPage(_ hub: HubConnection, after: Int64, through: Int64, size: Int) -> Task<[UInt8], any Error> {
+    /// Asks, in a task of its own, for the entries after `after` up to `through` (at most `size`) in the trail's
+    /// compact form; the task ends with the answer's head, its body still to be read.
+    static func chainPage(_ hub: HubConnection, after: Int64, through: Int64, size: Int) -> Task<HTTPBody, any Error> {
         Task {
             switch try await hub.api.getAuditChain(query: .init(after: after, limit: Int(min(Int64(size), through - after)))) {
-            case .ok(let ok): return try await collect(try ok.body.plainText, upTo: 64 << 20)
+            case .ok(let ok): return try ok.body.plainText
             case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
             }
         }
-    }
-
-    /// The whole body, in one buffer sized by its length when the hub gave it (growing a buffer by doubling, as
-    /// the runtime's collecting does, copied each 15 MB page twice over).
-    static func collect(_ body: HTTPBody, upTo limit: Int) async throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        if case .known(let length) = body.length { bytes.reserveCapacity(Int(min(max(length, 0), Int64(limit)))) }
-        for try await chunk in body {
-            guard bytes.count + chunk.count <= limit else {
-                throw ValidationError("the hub's answer for one page of the trail is larger than \(limit >> 20) MiB; ask for fewer entries per page with --page-size")
-            }
-            bytes.append(contentsOf: chunk)
-        }
-        return bytes
     }
 
     static func entry(_ wire: Components.Schemas.AuditEntry) -> AuditEntry {
@@ -157,9 +145,10 @@ struct AuditCommand: AsyncParsableCommand {
                 var verifier = AuditVerifier(checkpoints: checkpoints, sha256: SHA256Digester().digest)
                 let end = checkpoints.keys.max() ?? 0
                 do {
-                    // The compact form, two pages fetched (the hub serves them on two cores) while the one before is hashed.
+                    // The compact form, checked as it arrives; the next page is asked for while one is read, so
+                    // that the hub is already reading it.
                     var requested: Int64 = 0
-                    var pending: [Task<[UInt8], any Error>] = []
+                    var pending: [Task<HTTPBody, any Error>] = []
                     defer { pending.forEach { $0.cancel() } }
                     func ask() {
                         guard requested < end else { return }
@@ -167,12 +156,16 @@ struct AuditCommand: AsyncParsableCommand {
                         requested += Int64(pageSize)
                     }
                     ask()
-                    ask()
                     while !pending.isEmpty {
-                        let text = try await pending.removeFirst().value
+                        let body = try await pending.removeFirst().value
                         ask()
-                        guard try verifier.check(compact: text) > 0 else { break }
-                        progress.show(Int(verifier.lastSeq), of: Int(end))
+                        let before = verifier.checked
+                        for try await bytes in body {
+                            try verifier.read(compact: bytes)
+                            progress.show(Int(verifier.lastSeq), of: Int(end))
+                        }
+                        try verifier.endOfAnswer()
+                        guard verifier.checked > before else { break }
                     }
                     try verifier.finish()
                 } catch let failure as AuditVerifier.Failure {

@@ -217,6 +217,45 @@ struct AuditTests {
         }
     }
 
+    @Test func anAnswerOfManySlicesComesWholeAndChecksInPiecesOfAnySize() async throws {
+        try await TestHub.with { hub in
+            // More than two of the slices an answer is read in, recorded together (one commit for many).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<2_345 {
+                    group.addTask { try await hub.store.record(AuditRecord(time: Date(), actor: "office-3", action: "getItem", targets: ["i\(index)"], outcome: "ok")) }
+                }
+                try await group.waitForAll()
+            }
+            let (head, headHash) = try await hub.store.auditHead()
+            let auditor = try hub.client("zhao.lei")
+            let whole = try await auditor.get("/v1/audit/chain?after=0&limit=100000")
+            var verifier = AuditVerifier(checkpoints: [head: headHash], sha256: SHA256Digester().digest)
+            #expect(try verifier.check(compact: Array(whole.body)) == Int(head))
+            try verifier.finish()
+            // The same bytes arriving in pieces of any size, entries cut anywhere.
+            var random = SplitMix(state: 18)
+            var pieces = AuditVerifier(checkpoints: [head: headHash], sha256: SHA256Digester().digest)
+            var offset = 0
+            let bytes = Array(whole.body)
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + Int.random(in: 1...997, using: &random))
+                try pieces.read(compact: bytes[offset..<end])
+                offset = end
+            }
+            try pieces.endOfAnswer()
+            try pieces.finish()
+            #expect(pieces.checked == Int(head) && pieces.lastHash == verifier.lastHash)
+            // An answer starting and ending inside slices holds exactly the entries asked for.
+            let part = try await auditor.get("/v1/audit/chain?after=599&limit=1500")
+            let lineEnds = bytes.indices.filter { bytes[$0] == UInt8(ascii: "\n") }
+            try #require(lineEnds.count == Int(head) * 11 && head > 599 + 1500)
+            #expect(Array(part.body) == Array(bytes[(lineEnds[599 * 11 - 1] + 1)...lineEnds[(599 + 1500) * 11 - 1]]))
+            // Past the end, an empty answer.
+            let past = try await auditor.get("/v1/audit/chain?after=\(head + 10)")
+            #expect(past.status == 200 && past.body.isEmpty)
+        }
+    }
+
     @Test func verifyChecksSignedHeadsWithTheHubsCertificate() async throws {
         let result = try await verifyAfter(signed: true) { _ in }
         #expect(result.status == 0, "\(result.stderr)")

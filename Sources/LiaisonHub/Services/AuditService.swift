@@ -59,17 +59,19 @@ public struct AuditService: Sendable {
     }
 
     /// Up to `limit` entries after `after` in the trail's compact form (`AuditChainText`), for auditors: what
-    /// `liaison audit verify` hashes, without JSON on either side.
-    public func chain(after: Int64, limit: Int, in context: HubContext) async throws -> (text: [UInt8], count: Int) {
+    /// `liaison audit verify` hashes, without JSON on either side. Read from the store as it is sent.
+    public func chain(after: Int64, limit: Int, in context: HubContext) async throws -> AuditChainSlices {
         try await context.traced(.getAuditChain) {
             try requireAuditor(context.principal)
             guard (1...Self.chainPageLimit).contains(limit) else {
                 throw HubError.invalidField("limit", "limit must be between 1 and \(Self.chainPageLimit)", hint: "Page through with after= the last entry read")
             }
             guard after >= 0 else { throw HubError.invalidField("after", "after must not be negative", hint: "Start with after=0") }
-            let (text, count) = try await store.auditChain(after: after, limit: limit)
+            // The trail only grows, and its sequence numbers leave no gap: the head says which entries the answer holds
+            // before any is read.
+            let count = max(0, min(Int64(limit), try await store.auditHead().seq - after))
             try await context.record(.getAuditChain, detail: ["after": String(after), "count": String(count)])
-            return (text, count)
+            return AuditChainSlices(store: store, after: after, through: after + count)
         }
     }
 
