@@ -71,6 +71,7 @@ struct DossierTests {
             #expect(created.json["items"] == nil && created.json["summary"] is [String: Any])
             let requestID = try #require(created.json["request_id"] as? String)
             let dossierID = try #require(created.json["id"] as? String)
+            #expect(created.json["request_status"] as? String == "pending")
             let request = try await hub.client("inspection-2").get("/v1/requests/\(requestID)")
             #expect(Set((request.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
                     == [ids["st-restricted"]!, ids["st-confidential"]!, ids["commission-confidential"]!])
@@ -138,6 +139,7 @@ struct DossierTests {
                 let reviewed = try await hub.client(approver).send(.POST, "/v1/requests/\(request)/approve", body: Data(#"{"comment":"同意"}"#.utf8))
                 #expect(reviewed.status == 200, "\(approver): \(reviewed.text)")
             }
+            #expect(try await hub.client("inspection-2").get("/v1/dossiers/\(dossierID)").json["request_status"] as? String == "approved")
             let second = try await ProcessRunner.runAsync(cli, ["dossier", "pull", dossierID, "--out", folder, "--as", "inspection-2"], environment: environment)
             #expect(second.stdout == "Fetched 3 new item(s) into \(folder); nothing is withheld.\n", "\(second.stderr)")
             let confidential = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasPrefix(ids["st-confidential"]!) })
