@@ -111,6 +111,28 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func manyItemsReadByIDComeBackInTheOrderAsked(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            // More ids than one statement takes, stored together.
+            let stored = (0..<1_234).map { item(String(format: "02%05d", $0)) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for one in stored {
+                    group.addTask { _ = try await store.insert(one, payload: StoredPayload(bytes: [1], wrappedKey: nil, keyVersion: nil), claim: nil, audit: audit, events: []) }
+                }
+                try await group.waitForAll()
+            }
+            var random = SplitMix(state: 1_234)
+            let asked = stored.map(\.id).shuffled(using: &random)
+            #expect(try await store.items(ids: asked) == asked.map { id in stored.first { $0.id == id }! })
+            // Unknown ids are left out; an id asked twice comes twice.
+            let some = [stored[700].id, "nope", stored[3].id, stored[700].id]
+            #expect(try await store.items(ids: some).map(\.id) == [stored[700].id, stored[3].id, stored[700].id])
+            #expect(try await store.items(ids: []).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func idempotencyClaimReplaysTheSameBodyAndRefusesAnother(_ kind: StoreKind) async throws {
         try await kind.with { storage in
             let store = storage.store
