@@ -84,7 +84,8 @@ struct PayloadFile {
     /// Fetches the payload into the file: plain bytes checked against their SHA-256 before the file is moved into
     /// place; a sealed envelope received into a temporary file, then opened into another with the reader's key
     /// (`opener`), or with `raw` kept as received. The size written, the plaintext's SHA-256, and whether it came sealed.
-    func fetch(from hub: HubConnection, raw: Bool = false, opener: () throws -> PayloadOpener, label: String = "get") async throws -> (size: Int, sha256: String, sealed: Bool) {
+    /// `label` names its progress bar on a terminal; nil shows none (one of many fetched together).
+    func fetch(from hub: HubConnection, raw: Bool = false, opener: () throws -> PayloadOpener, label: String? = "get") async throws -> (size: Int, sha256: String, sealed: Bool) {
         // Frames first: a payload kept in chunks then comes sealed chunk by chunk, opened here as it arrives.
         let accept: [AcceptHeaderContentType<Operations.GetItemPayload.AcceptableContentType>] =
             [.init(contentType: .applicationVnd_liaison_cmsFrames), .init(contentType: .binary), .init(contentType: .applicationPkcs7Mime)]
@@ -109,9 +110,7 @@ struct PayloadFile {
                 }
                 defer { try? FileManager.default.removeItem(atPath: envelope.temporary) }
                 let opened = envelope.temporary + ".open"
-                guard FileManager.default.createFile(atPath: opened, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                    throw ValidationError("cannot write \(opened)")
-                }
+                try Self.createPrivate(opened).close()
                 let reader = try opener()
                 do {
                     try CMSEnvelope.open(file: envelope.temporary, into: opened, key: reader.key, certificate: reader.certificate)
@@ -130,18 +129,15 @@ struct PayloadFile {
 
     /// Receives `body` into a temporary file beside `path`; its path, size and the SHA-256 of what arrived.
     /// With `frames`, the body is `SealedFrames` and what is written is what they open to (all of them, or an error).
-    func receive(_ body: HTTPBody, label: String, frames: SealedFrames.Reader? = nil) async throws -> (temporary: String, size: Int, sha256: String) {
+    func receive(_ body: HTTPBody, label: String?, frames: SealedFrames.Reader? = nil) async throws -> (temporary: String, size: Int, sha256: String) {
         var frames = frames
         // Hidden, beside the destination (the same file system, so the move is a rename); a dossier's folder never takes it for an item.
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial-" + UUID().uuidString.prefix(8)).path
-        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw ValidationError("cannot write \(temporary)")
-        }
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let temporary = path[..<slash] + "." + path[slash...] + ".partial-" + String(UInt32.random(in: .min ... .max), radix: 16)
+        let handle = try Self.createPrivate(temporary)
         defer { try? handle.close() }
         let digest = SHA256Stream()
-        let progress = Progress(label: label, unit: "MiB")
+        let progress = label.map { Progress(label: $0, unit: "MiB") }
         let total: Int? = if case .known(let length) = body.length { Int(length) } else { nil }
         var size = 0
         do {
@@ -151,7 +147,7 @@ struct PayloadFile {
                     try handle.write(contentsOf: chunk)
                     size += chunk.count
                 }
-                if let total { progress.show(size >> 20, of: max(1, total >> 20)) }
+                if let total { progress?.show(size >> 20, of: max(1, total >> 20)) }
             }
             if let frames, !frames.finished {
                 throw CLIFailure(LiaisonClientError(code: "integrity", message: "the payload of \(id) ended before its last frame; nothing was written",
@@ -159,11 +155,11 @@ struct PayloadFile {
             }
             try handle.synchronize()
         } catch {
-            progress.done()
+            progress?.done()
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
-        progress.done()
+        progress?.done()
         return (temporary, size, digest.finishHex())
     }
 
@@ -174,8 +170,20 @@ struct PayloadFile {
             throw CLIFailure(LiaisonClientError(code: "integrity", message: "the payload of \(id) does not match its SHA-256; nothing was written",
                                                 hint: "Fetch it again; if it persists, report it to the hub's operator"))
         }
-        try? FileManager.default.removeItem(atPath: path)
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        // Takes the place of an earlier file of that name in one step.
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw ValidationError("cannot write \(path): \(reason)")
+        }
+    }
+
+    /// A new file only its owner may read, open for writing. Straight to the system: Foundation's createFile writes
+    /// through a temporary file and a rename of its own, which was most of the time of pulling a dossier of small items.
+    static func createPrivate(_ path: String) throws -> FileHandle {
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
     /// The SHA-256 of a file, read in pieces.

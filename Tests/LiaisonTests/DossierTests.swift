@@ -116,6 +116,34 @@ struct DossierTests {
         }
     }
 
+    @Test func pullingManyItemsWritesEachExactlyOnce() async throws {
+        try await TestHub.with { hub in
+            // Several times as many as the CLI fetches at once, of both kinds of payload it may be sent (plain, and CMS).
+            var expected: [String: Data] = [:]
+            for index in 0..<37 {
+                // The team's own confidential items it reads (sealed to it); the stationed group's general ones too.
+                let (pusher, level) = index % 3 == 0 ? ("inspection-2", "confidential") : ("stationed-transport", "general")
+                let content = Data("条目 \(index) ".utf8) + Data(repeating: UInt8(index), count: index * 97)
+                let pushed = try await hub.client(pusher).push(title: "第\(index)项", unit: "transport-bureau", classification: level, payload: content)
+                expected[try #require(pushed.json["id"] as? String, "\(pushed.text)")] = content
+            }
+            let dossierID = try #require(try await create(hub, as: "inspection-2").json["id"] as? String)
+            let folder = try Paths.temporaryDirectory("dossier-many") + "/out"
+            let pulled = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["dossier", "pull", dossierID, "--out", folder, "--as", "inspection-2", "--json"],
+                                                          environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            #expect(pulled.status == 0, "\(pulled.stderr)")
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".txt") }
+            #expect(files.count == expected.count && Set(files.map { String($0.prefix(16)) }) == Set(expected.keys), "\(files)")
+            for file in files {
+                #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)) == expected[String(file.prefix(16))], "\(file)")
+            }
+            // Nothing half-written is left beside them, and the answer names each item once.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).allSatisfy { !$0.hasPrefix(".") })
+            let answer = try #require(try JSONSerialization.jsonObject(with: Data(pulled.stdout.utf8)) as? [String: Any])
+            #expect(Set((answer["fetched"] as? String ?? "").split(separator: ",").map(String.init)) == Set(expected.keys))
+        }
+    }
+
     @Test func pullingTwiceFetchesOnlyWhatBecameReadable() async throws {
         try await TestHub.with { hub in
             let ids = try await populate(hub)
