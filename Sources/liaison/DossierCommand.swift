@@ -91,8 +91,9 @@ struct DossierCommand: AsyncParsableCommand {
             print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(named)").")
         }
 
-        /// Items fetched at once: the hub's connections per client and its group commit take this many without queueing.
-        static let inFlight = 8
+        /// Items asked for at once: twice the HTTP client's eight connections, so that each has its next request waiting
+        /// when one ends (on PostgreSQL, where each read waits for a commit of its trail entry: 5.7 -> 4.1 s for 3,500).
+        static let inFlight = 16
 
         static func write(_ data: Data, to path: String) throws {
             guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else { throw ValidationError("cannot write \(path)") }

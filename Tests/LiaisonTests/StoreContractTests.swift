@@ -389,6 +389,22 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func aRequestOfThousandsOfItemsKeepsThemInOrder(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            // As many as a dossier's request of a large unit names, in no sorted order.
+            var random = SplitMix(state: 6_500)
+            let ids = (0..<6_500).map { String(format: "03%05d", $0) }.shuffled(using: &random)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let request = AccessRequest(id: "R9", requester: "inspection-2", agency: "inspection-2", reason: "dossier", itemIDs: ids, unit: nil,
+                                        duration: Period(seconds: 3600), createdAt: now, expiresAt: now.addingTimeInterval(86_400))
+            try await store.insertRequest(request, audit: audit, events: [])
+            #expect(try await store.request(id: "R9")?.itemIDs == ids)
+            #expect(try await storage.peer().request(id: "R9")?.itemIDs == ids)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func twoApproversOnTwoInstancesYieldOneDecisionAndOneGrant(_ kind: StoreKind) async throws {
         try await kind.with { storage in
             let store = storage.store
