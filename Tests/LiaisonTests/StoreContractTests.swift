@@ -389,7 +389,7 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
-    func aRequestOfThousandsOfItemsKeepsThemInOrder(_ kind: StoreKind) async throws {
+    func aRequestOfThousandsOfItemsKeepsThemInOrderAndItsGrantCoversThemAll(_ kind: StoreKind) async throws {
         try await kind.with { storage in
             let store = storage.store
             // As many as a dossier's request of a large unit names, in no sorted order.
@@ -401,6 +401,14 @@ struct StoreContractTests {
             try await store.insertRequest(request, audit: audit, events: [])
             #expect(try await store.request(id: "R9")?.itemIDs == ids)
             #expect(try await storage.peer().request(id: "R9")?.itemIDs == ids)
+            // Approved: the grant covers every one of them.
+            let review = Review(requestID: "R9", reviewer: "chen.jie", agency: "commission", decision: .approve, comment: "同意", time: now)
+            _ = try await store.review(review) { _, _ in
+                ReviewResolution(decision: .approved, grant: Grant(id: "G9", requestID: "R9", agency: "inspection-2", itemIDs: ids, createdAt: now,
+                                                                   expiresAt: now.addingTimeInterval(3600)), audit: [self.audit], events: [])
+            }
+            #expect(try await store.grant(id: "G9")?.itemIDs.sorted() == ids.sorted())
+            #expect(Set(try await storage.peer().grantedItems(agency: "inspection-2", at: now)) == Set(ids))
         }
     }
 
