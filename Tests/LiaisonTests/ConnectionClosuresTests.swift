@@ -14,8 +14,10 @@ struct ConnectionClosuresTests {
         throw CancellationError()
     }
 
-    func connected() async throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel()
+    /// A connected channel that any thread may ask whether it is still active, as the hub's work does from the
+    /// concurrency pool (an `EmbeddedChannel` may only be used from the thread that made it).
+    func connected() async throws -> NIOAsyncTestingChannel {
+        let channel = NIOAsyncTestingChannel()
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
         return channel
     }
@@ -31,7 +33,7 @@ struct ConnectionClosuresTests {
         #expect(try await closures.untilClosed(channel, Self.untilCancelled) { "again" } == "again")
         // Once it ended, it is forgotten.
         closures.closed(channel, ended: true)
-        _ = try? await channel.close()
+        _ = try? await channel.close().get()
     }
 
     @Test func workThatFailsWhileTheClientIsThereFailsAsItIs() async throws {
@@ -41,6 +43,6 @@ struct ConnectionClosuresTests {
             try await closures.untilClosed(channel, { @Sendable () async throws -> String in throw Gone() }) { "not this" }
         }
         #expect(try await closures.untilClosed(channel, { @Sendable in "done" }) { "not this" } == "done")
-        _ = try? await channel.close()
+        _ = try? await channel.close().get()
     }
 }
