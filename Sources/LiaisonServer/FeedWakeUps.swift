@@ -15,7 +15,7 @@ public struct FeedWakeUps: Service {
 
     public func run() async throws {
         let hub = self.hub
-        _ = try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await source.listenForFeedEvents { hub.feeds.wakeReaders($0, under: hub.policy) }
         }
     }
