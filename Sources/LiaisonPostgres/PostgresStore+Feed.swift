@@ -27,10 +27,6 @@ extension PostgresStore: FeedEventBroadcast {
         }
     }
 
-    public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
-        try await rows(Self.eventsQuery(for: principal, after: cursor, limit: limit)).map { try Self.event(from: $0, of: principal) }
-    }
-
     static func eventsQuery(for principal: String, after cursor: Int64, limit: Int) -> PostgresQuery {
         "SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = \(principal) AND seq > \(cursor) ORDER BY seq LIMIT \(limit)"
     }

@@ -164,8 +164,6 @@ public protocol GrantStore: Sendable {
 
 /// Each principal's feed of events.
 public protocol FeedStore: Sendable {
-    /// A principal's events after `cursor`, oldest first.
-    func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent]
     /// The feed's horizon (events up to it have been pruned: a client behind it has missed some) and the highest
     /// cursor ever given out, in one read.
     func feedBounds() async throws -> (horizon: Int64, latest: Int64)

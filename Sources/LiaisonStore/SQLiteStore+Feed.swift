@@ -11,10 +11,6 @@ extension SQLiteStore {
         }
     }
 
-    public func events(for principal: String, after cursor: Int64, limit: Int) async throws -> [StoredFeedEvent] {
-        try readNow { db in try Self.events(for: principal, after: cursor, limit: limit, in: db) }
-    }
-
     static func events(for principal: String, after cursor: Int64, limit: Int, in db: Database) throws -> [StoredFeedEvent] {
         try Row.fetchAll(db.cachedStatement(sql: """
             SELECT seq, time, type, item, request, grant_id, detail FROM feed_event WHERE principal = ? AND seq > ? ORDER BY seq LIMIT ?
