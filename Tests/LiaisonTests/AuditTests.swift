@@ -256,6 +256,23 @@ struct AuditTests {
         }
     }
 
+    @Test func aStreamedAnswerThatCannotBecomeTheCompactFormIsRefusedWithoutWaitingForMore() throws {
+        // Bytes that never complete an entry are not kept without end.
+        var endless = AuditVerifier(sha256: SHA256Digester().digest)
+        #expect(throws: AuditVerifier.Failure.unreadable(after: 0)) {
+            try endless.read(compact: repeatElement(UInt8(ascii: "a"), count: (16 << 20) + 1))
+        }
+        // A version line that is not the version is refused as soon as it is read, before the entry is whole.
+        var wrongVersion = AuditVerifier(sha256: SHA256Digester().digest)
+        #expect(throws: AuditVerifier.Failure.unreadable(after: 0)) {
+            try wrongVersion.read(compact: Array("\(String(repeating: "0", count: 64))\n\(AuditEntry.genesisHash)\nliaison-audit-v9\n".utf8))
+        }
+        // Part of an entry is kept for the bytes to come; an answer that ends there is cut short.
+        var cut = AuditVerifier(sha256: SHA256Digester().digest)
+        try cut.read(compact: Array("\(String(repeating: "0", count: 64))\n\(AuditEntry.genesisHash)\nliaison-audit-v1\n".utf8))
+        #expect(throws: AuditVerifier.Failure.unreadable(after: 0)) { try cut.endOfAnswer() }
+    }
+
     @Test func verifyChecksSignedHeadsWithTheHubsCertificate() async throws {
         let result = try await verifyAfter(signed: true) { _ in }
         #expect(result.status == 0, "\(result.stderr)")
