@@ -156,10 +156,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Flushing a folder of many files at once, for `liaison dossier pull`.
+        .target(name: "CFileSystem"),
         .executableTarget(
             name: "liaison",
             dependencies: [
-                "LiaisonClient", "LiaisonCore", "LiaisonAPI", "LiaisonCrypto", "LiaisonProcess",
+                "LiaisonClient", "LiaisonCore", "LiaisonAPI", "LiaisonCrypto", "LiaisonProcess", "CFileSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],

@@ -9,7 +9,7 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case relatedItems, findPerson, listAlerts
     // Sharing beyond the policy.
     case createRequest, getRequest, listRequests, approveRequest, denyRequest, listGrants, revokeGrant
-    case readFeed, listLeads, createDossier, getDossier, listRectification
+    case readFeed, listLeads, createDossier, getDossier, pullDossier, listRectification
     // The trail, the keys and the hub itself.
     case listAudit, getAuditChain, getAuditHead, listAuditHeads, getKeyRing, rotateKeys, getHubCertificate, whoami, healthz
     /// The hub retired key-ring versions no data key uses any more.

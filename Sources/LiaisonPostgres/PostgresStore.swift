@@ -384,10 +384,21 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     public func payload(id: String) async throws -> StoredPayload? {
         let id = id.storable
-        return try await rows("SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = \(id)").first.map { row in
-            StoredPayload(bytes: Array(try row[0].decode(Data.self)), wrappedKey: try row[1].decode(Data?.self).map(Array.init),
-                          keyVersion: try row[2].decode(Int64?.self).map { UInt32($0) }, chunks: try row[3].decode(Int?.self))
-        }
+        return try await rows("SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = \(id)").first.map(Self.payload(from:))
+    }
+
+    public func payloads(ids: [String]) async throws -> [String: StoredPayload] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await rows("SELECT bytes, wrapped_key, key_version, chunks, item_id FROM payload WHERE item_id = ANY(\(ids.map(\.storable)))")
+        var found: [String: StoredPayload] = [:]
+        for row in rows { found[try row[4].decode(String.self)] = try Self.payload(from: row) }
+        return found
+    }
+
+    /// A payload from the columns bytes, wrapped_key, key_version and chunks, in that order.
+    static func payload(from row: PostgresRandomAccessRow) throws -> StoredPayload {
+        StoredPayload(bytes: Array(try row[0].decode(Data.self)), wrappedKey: try row[1].decode(Data?.self).map(Array.init),
+                      keyVersion: try row[2].decode(Int64?.self).map { UInt32($0) }, chunks: try row[3].decode(Int?.self))
     }
 
     public func items(matching query: ItemQuery) async throws -> [Item] {

@@ -117,6 +117,12 @@ extension APIHandler {
         .ok(.init(body: .json(Self.schema(try await hub.dossiers.dossier(id: input.path.id, in: try context()), listingItems: true))))
     }
 
+    func pullDossier(_ input: Operations.PullDossier.Input) async throws -> Operations.PullDossier.Output {
+        let asked: [String]? = switch input.body { case .json(let selection)?: selection.items; case nil: nil }
+        let archive = try await hub.dossiers.payloads(of: input.path.id, items: asked, presenting: RequestPrincipal.certificate, in: try context())
+        return .ok(.init(body: .applicationXTar(HTTPBody(archive, length: .unknown, iterationBehavior: .single))))
+    }
+
     func listRectification(_ input: Operations.ListRectification.Input) async throws -> Operations.ListRectification.Output {
         .ok(.init(body: .json(.init(feedback: try await hub.dossiers.rectification(unit: input.query.unit, in: try context()).map(Self.schema)))))
     }

@@ -12,6 +12,7 @@ public enum AnswerMediaTypes {
     public static func of(path: String) -> [String] {
         if path == "/v1/hub/certificate" { return ["application/x-pem-file"] }
         if path == "/v1/audit/chain" { return [AuditChainText.mediaType] }
+        if path.hasPrefix("/v1/dossiers/"), path.hasSuffix("/payloads") { return [TarArchive.mediaType] }
         if path.hasPrefix("/v1/items/"), path.hasSuffix("/payload") { return [plainPayload, sealedPayload, sealedFrames] }
         return ["application/json"]
     }

@@ -7,7 +7,8 @@ public enum EndpointMethods {
         ("/v1/items/{id}/payload", ["GET"]), ("/v1/items/{id}/related", ["GET"]), ("/v1/persons", ["GET"]), ("/v1/alerts", ["GET"]), ("/v1/leads", ["GET"]), ("/v1/hub/certificate", ["GET"]), ("/v1/admin/keys", ["GET"]),
         ("/v1/admin/keys/rotate", ["POST"]), ("/v1/requests", ["GET", "POST"]), ("/v1/requests/{id}", ["GET"]),
         ("/v1/requests/{id}/approve", ["POST"]), ("/v1/requests/{id}/deny", ["POST"]), ("/v1/grants", ["GET"]), ("/v1/grants/{id}", ["DELETE"]),
-        ("/v1/dossiers", ["POST"]), ("/v1/dossiers/{id}", ["GET"]), ("/v1/rectification", ["GET"]), ("/v1/feed", ["GET"]),
+        ("/v1/dossiers", ["POST"]), ("/v1/dossiers/{id}", ["GET"]), ("/v1/dossiers/{id}/payloads", ["POST"]),
+        ("/v1/rectification", ["GET"]), ("/v1/feed", ["GET"]),
         ("/v1/policy/explain", ["GET"]), ("/v1/audit", ["GET"]), ("/v1/audit/chain", ["GET"]), ("/v1/audit/heads", ["GET"]), ("/v1/audit/head", ["GET"]),
     ]
 
@@ -20,7 +21,7 @@ public enum EndpointMethods {
         "POST /v1/admin/keys/rotate": "rotateKeys", "GET /v1/requests": "listRequests", "POST /v1/requests": "createRequest",
         "GET /v1/requests/{id}": "getRequest", "POST /v1/requests/{id}/approve": "approveRequest", "POST /v1/requests/{id}/deny": "denyRequest",
         "GET /v1/grants": "listGrants", "DELETE /v1/grants/{id}": "revokeGrant", "POST /v1/dossiers": "createDossier",
-        "GET /v1/dossiers/{id}": "getDossier", "GET /v1/rectification": "listRectification", "GET /v1/feed": "readFeed",
+        "GET /v1/dossiers/{id}": "getDossier", "POST /v1/dossiers/{id}/payloads": "pullDossier", "GET /v1/rectification": "listRectification", "GET /v1/feed": "readFeed",
         "GET /v1/policy/explain": "explainAccess", "GET /v1/audit": "listAudit", "GET /v1/audit/chain": "getAuditChain", "GET /v1/audit/heads": "listAuditHeads",
         "GET /v1/audit/head": "getAuditHead",
     ]

@@ -52,6 +52,8 @@ public protocol ItemStore: Sendable {
                 watch: AlertWatch?) async throws -> InsertOutcome
     func item(id: String) async throws -> Item?
     func payload(id: String) async throws -> StoredPayload?
+    /// Payloads by item id, read together (as of one moment); ids without a payload are left out.
+    func payloads(ids: [String]) async throws -> [String: StoredPayload]
     /// Newest first.
     func items(matching query: ItemQuery) async throws -> [Item]
     /// Items by id, in the order given, skipping ids that do not exist.

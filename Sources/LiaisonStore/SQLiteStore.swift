@@ -204,13 +204,30 @@ public final class SQLiteStore: HubStore, CommitObservable {
 
     public func payload(id: String) async throws -> StoredPayload? {
         try readNow { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = ?"), arguments: [id.storable]).map { row in
-                let bytes: Data = row[0]
-                let wrapped: Data? = row[1]
-                let version: Int64? = row[2]
-                return StoredPayload(bytes: Array(bytes), wrappedKey: wrapped.map(Array.init), keyVersion: version.map { UInt32($0) }, chunks: row[3])
-            }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = ?"), arguments: [id.storable])
+                .map(Self.payload(from:))
         }
+    }
+
+    public func payloads(ids: [String]) async throws -> [String: StoredPayload] {
+        let wanted = ids.map(\.storable)
+        return try readSnapshot { db in
+            var found: [String: StoredPayload] = [:]
+            for start in stride(from: 0, to: wanted.count, by: Self.idsPerStatement) {
+                let some = wanted[start..<min(wanted.count, start + Self.idsPerStatement)]
+                let sql = "SELECT bytes, wrapped_key, key_version, chunks, item_id FROM payload WHERE item_id IN (\(repeatElement("?", count: some.count).joined(separator: ",")))"
+                for row in try Row.fetchAll(db.makeStatement(sql: sql), arguments: StatementArguments(some)) { found[row[4]] = Self.payload(from: row) }
+            }
+            return found
+        }
+    }
+
+    /// A payload from the columns bytes, wrapped_key, key_version and chunks, in that order.
+    static func payload(from row: Row) -> StoredPayload {
+        let bytes: Data = row[0]
+        let wrapped: Data? = row[1]
+        let version: Int64? = row[2]
+        return StoredPayload(bytes: Array(bytes), wrappedKey: wrapped.map(Array.init), keyVersion: version.map { UInt32($0) }, chunks: row[3])
     }
 
     public func items(matching query: ItemQuery) async throws -> [Item] {

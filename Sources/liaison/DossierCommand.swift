@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LiaisonAPI
 import LiaisonClient
+import LiaisonCore
 import LiaisonCrypto
 
 /// Pre-inspection dossiers for inspection teams.
@@ -57,14 +58,20 @@ struct DossierCommand: AsyncParsableCommand {
                 let wanted = (dossier.items ?? []).filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
                 let opener = try PayloadOpener(settings: settings)
                 let progress = Progress(label: "pulling", unit: "items")
-                // Several at once: each item is a round trip, a durable trail entry on the hub and a flush to disk
-                // here, which overlap (one at a time, 3,500 small items took six seconds).
+                let path = { (item: Components.Schemas.Item) in "\(out)/\(item.id)-\(Self.slug(item.title ?? ""))\(PayloadFileName.fileExtension(item.contentType))" }
                 var done: Set<String> = []
+                // Small payloads in one archive; larger ones (and any the archive left out) one by one.
+                let small = wanted.filter { ($0.size ?? .max) <= Int64(DossierBundle.payloadLimit) }
+                if !small.isEmpty {
+                    let bundle = DossierBundle(dossier: dossier.id, folder: out, items: small.map { ($0, path($0)) })
+                    done = try await bundle.pull(from: hub, opener: { opener }) { written in progress.show(written, of: wanted.count) }
+                }
+                // Several at once: each is a round trip, a durable trail entry on the hub and a flush to disk here, which overlap.
                 try await withThrowingTaskGroup(of: String.self) { group in
-                    var next = wanted.makeIterator()
+                    var next = wanted.filter { !done.contains($0.id) }.makeIterator()
                     func fetch(_ item: Components.Schemas.Item) -> @Sendable () async throws -> String {
                         // Streamed into its file (any size), checked before it takes its name.
-                        let file = PayloadFile(id: item.id, path: "\(out)/\(item.id)-\(Self.slug(item.title ?? ""))\(Self.fileExtension(item.contentType))")
+                        let file = PayloadFile(id: item.id, path: path(item))
                         return {
                             _ = try await file.fetch(from: hub, opener: { opener }, label: nil)
                             return file.id
@@ -91,8 +98,8 @@ struct DossierCommand: AsyncParsableCommand {
             print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(named)").")
         }
 
-        /// Items asked for at once: twice the HTTP client's eight connections, so that each has its next request waiting
-        /// when one ends (on PostgreSQL, where each read waits for a commit of its trail entry: 5.7 -> 4.1 s for 3,500).
+        /// Payloads fetched alone at once: twice the HTTP client's eight connections, so that each has its next request
+        /// waiting when one ends (3,500 small items one by one: 6 s one at a time, 1.8 s so).
         static let inFlight = 16
 
         static func write(_ data: Data, to path: String) throws {
@@ -104,17 +111,6 @@ struct DossierCommand: AsyncParsableCommand {
             let kept = title.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? String($0) : "-" }.joined()
             let collapsed = kept.split(separator: "-").joined(separator: "-")
             return String((collapsed.isEmpty ? "item" : collapsed).prefix(60))
-        }
-
-        static func fileExtension(_ contentType: String?) -> String {
-            switch contentType {
-            case "text/plain": return ".txt"
-            case "text/markdown": return ".md"
-            case "application/json": return ".json"
-            case "application/pdf": return ".pdf"
-            case "text/csv": return ".csv"
-            default: return ".bin"
-            }
         }
 
         /// The summary as a short Markdown report.

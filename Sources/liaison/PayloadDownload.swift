@@ -131,9 +131,7 @@ struct PayloadFile {
     /// With `frames`, the body is `SealedFrames` and what is written is what they open to (all of them, or an error).
     func receive(_ body: HTTPBody, label: String?, frames: SealedFrames.Reader? = nil) async throws -> (temporary: String, size: Int, sha256: String) {
         var frames = frames
-        // Hidden, beside the destination (the same file system, so the move is a rename); a dossier's folder never takes it for an item.
-        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let temporary = path[..<slash] + "." + path[slash...] + ".partial-" + String(UInt32.random(in: .min ... .max), radix: 16)
+        let temporary = temporaryPath()
         let handle = try Self.createPrivate(temporary)
         defer { try? handle.close() }
         let digest = SHA256Stream()
@@ -161,6 +159,13 @@ struct PayloadFile {
         }
         progress?.done()
         return (temporary, size, digest.finishHex())
+    }
+
+    /// A new name for a file to receive into: hidden, beside the destination (the same file system, so the move is a
+    /// rename); a dossier's folder never takes it for an item.
+    func temporaryPath() -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        return path[..<slash] + "." + path[slash...] + ".partial-" + String(UInt32.random(in: .min ... .max), radix: 16)
     }
 
     /// Moves the received file into place once it is the payload pushed; removes it otherwise.

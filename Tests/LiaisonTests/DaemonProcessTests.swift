@@ -11,7 +11,7 @@ struct DaemonProcessTests {
 
     /// Starts the daemon; with `log`, its standard error (at `--log-level trace` unless `extra` says otherwise) goes there.
     func start(data: String, port: Int, policy: String = Paths.policies, extra: [String] = [], log: String? = nil) throws -> ChildProcess {
-        if let log { FileManager.default.createFile(atPath: log, contents: nil) }
+        if let log { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         return try ChildProcess(executable: daemon,
                                 arguments: ["serve", "--listen", "127.0.0.1:\(port)", "--data", data, "--policy", policy,
                                             "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca,

@@ -127,6 +127,12 @@ struct DossierTests {
                 let pushed = try await hub.client(pusher).push(title: "第\(index)项", unit: "transport-bureau", classification: level, payload: content)
                 expected[try #require(pushed.json["id"] as? String, "\(pushed.text)")] = content
             }
+            // Two too large for the archive, fetched alone: general, and confidential (sealed to the team chunk by chunk).
+            for (pusher, level) in [("stationed-transport", "general"), ("inspection-2", "confidential")] {
+                let content = (0..<((1 << 20) + 4099)).map { UInt8(truncatingIfNeeded: $0 * 31) }
+                let pushed = try await hub.client(pusher).pushStreamed(content, unit: "transport-bureau", classification: level, extra: [("Liaison-Content-Type", "text/plain")])
+                expected[try #require(pushed.json["id"] as? String, "\(pushed.text)")] = Data(content)
+            }
             let dossierID = try #require(try await create(hub, as: "inspection-2").json["id"] as? String)
             let folder = try Paths.temporaryDirectory("dossier-many") + "/out"
             let pulled = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["dossier", "pull", dossierID, "--out", folder, "--as", "inspection-2", "--json"],
@@ -141,6 +147,75 @@ struct DossierTests {
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).allSatisfy { !$0.hasPrefix(".") })
             let answer = try #require(try JSONSerialization.jsonObject(with: Data(pulled.stdout.utf8)) as? [String: Any])
             #expect(Set((answer["fetched"] as? String ?? "").split(separator: ",").map(String.init)) == Set(expected.keys))
+            // The small ones went in one archive: one trail entry of the dossier's reads, naming them all.
+            let trail = try await hub.client("zhao.lei").get("/v1/audit?action=pullDossier")
+            let entries = try #require(trail.json["entries"] as? [[String: Any]], "\(trail.text)")
+            #expect(entries.count == 1 && Set(entries.first?["targets"] as? [String] ?? []).count == 38, "\(trail.text)")
+        }
+    }
+
+    @Test func theArchiveOfPayloadsUnpacksWithStockTarAndItsEnvelopesOpenWithOpenSSL() async throws {
+        try await TestHub.with { hub in
+            let general = Data("一般 内容".utf8)
+            let pushedGeneral = try await hub.client("stationed-transport").push(title: "一般", unit: "transport-bureau", classification: "general", payload: general)
+            let generalID = try #require(pushedGeneral.json["id"] as? String, "\(pushedGeneral.text)")
+            let secret = Data("机密 内容".utf8)
+            let pushedSecret = try await hub.client("inspection-2").push(title: "机密", unit: "transport-bureau", classification: "confidential", payload: secret)
+            let secretID = try #require(pushedSecret.json["id"] as? String, "\(pushedSecret.text)")
+            // Larger than a bundle carries: it is fetched alone.
+            let large = try await hub.client("stationed-transport").pushStreamed([UInt8](repeating: 7, count: (1 << 20) + 1), unit: "transport-bureau", classification: "general")
+            let largeID = try #require(large.json["id"] as? String, "\(large.text)")
+            // Withheld from the team until approved.
+            let withheld = try await hub.client("stationed-transport").push(title: "保密", unit: "transport-bureau", classification: "confidential")
+            let withheldID = try #require(withheld.json["id"] as? String, "\(withheld.text)")
+            let dossierID = try #require(try await create(hub, as: "inspection-2").json["id"] as? String)
+            let team = try hub.client("inspection-2")
+
+            // Without a body: every readable payload up to 1 MiB, in the dossier's order, as `tar -x` unpacks it.
+            let whole = try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads")
+            #expect(whole.status == 200 && whole.headers.first(name: "Content-Type") == "application/x-tar", "\(whole.text)")
+            let folder = try Paths.temporaryDirectory("dossier-tar")
+            try whole.body.write(to: URL(fileURLWithPath: folder + "/payloads.tar"))
+            let unpacked = try ProcessRunner.run("/usr/bin/tar", ["-xf", folder + "/payloads.tar", "-C", folder])
+            #expect(unpacked.status == 0, "\(unpacked.stderr)")
+            let names = Set(try FileManager.default.contentsOfDirectory(atPath: folder))
+            #expect(names == ["payloads.tar", "\(generalID).txt", "\(secretID).txt.p7m"], "\(names)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(generalID).txt")) == general)
+            let opened = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", "\(folder)/\(secretID).txt.p7m", "-binary",
+                                                                    "-recip", TestPKI.shared.certificate("inspection-2"), "-inkey", TestPKI.shared.key("inspection-2")])
+            #expect(opened.status == 0 && opened.stdout == String(decoding: secret, as: UTF8.self), "\(opened.stderr)")
+            let listed = try ProcessRunner.run("/usr/bin/tar", ["-tvf", folder + "/payloads.tar"])
+            #expect(listed.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("-rw------- 0/0 ") }, "\(listed.stdout)")
+
+            // Items asked for come in the order asked, each once.
+            let asked = try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads", body: Data(#"{"items":["\#(secretID)","\#(generalID)","\#(secretID)"]}"#.utf8),
+                                            headers: [("Content-Type", "application/json")])
+            var reader = TarArchive.Reader(largestFile: 1 << 20)
+            let files = try reader.take(asked.body)
+            try reader.end()
+            #expect(files.map(\.name) == ["\(secretID).txt.p7m", "\(generalID).txt"] && files[1].bytes == Array(general))
+            let nothing = try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads", body: Data(#"{"items":[]}"#.utf8), headers: [("Content-Type", "application/json")])
+            #expect(nothing.status == 200 && nothing.body == Data(count: 1024))
+
+            // Each read is in the trail, naming the dossier and the item.
+            let trail = try await hub.client("zhao.lei").get("/v1/audit?action=pullDossier&item=\(secretID)")
+            let entries = try #require(trail.json["entries"] as? [[String: Any]], "\(trail.text)")
+            #expect(entries.count == 2 && entries.allSatisfy { ($0["targets"] as? [String])?.first == dossierID && $0["actor"] as? String == "inspection-2" }, "\(trail.text)")
+
+            // What cannot be sent is refused before anything is.
+            func refusal(_ body: String, as principal: String = "inspection-2", dossier: String? = nil) async throws -> TestClient.Response {
+                try await hub.client(principal).send(.POST, "/v1/dossiers/\(dossier ?? dossierID)/payloads", body: Data(body.utf8), headers: [("Content-Type", "application/json")])
+            }
+            let tooLarge = try await refusal(#"{"items":["\#(largeID)"]}"#)
+            #expect(tooLarge.status == 400 && tooLarge.errorField == "items" && tooLarge.errorMessage.contains("larger") && ((tooLarge.json["error"] as? [String: Any])?["hint"] as? String)?.contains("GET /v1/items/\(largeID)/payload") == true, "\(tooLarge.text)")
+            let stranger = try await refusal(#"{"items":["\#(generalID)","0123456789abcdef"]}"#)
+            #expect(stranger.status == 400 && stranger.errorMessage == "item 0123456789abcdef is not in dossier \(dossierID)", "\(stranger.text)")
+            let notYet = try await refusal(#"{"items":["\#(generalID)","\#(withheldID)"]}"#)
+            #expect(notYet.status == 403 && notYet.errorMessage == "1 of the items asked for are withheld from you now: \(withheldID)", "\(notYet.text)")
+            #expect(try await refusal(#"{"items":"all"}"#).status == 400)
+            #expect(try await refusal("{}", as: "stationed-transport").status == 404)
+            #expect(try await refusal("{}", dossier: "0123456789abcdef").status == 404)
+            #expect(try await team.send(.GET, "/v1/dossiers/\(dossierID)/payloads").status == 405)
         }
     }
 

@@ -111,20 +111,30 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
-    func manyItemsReadByIDComeBackInTheOrderAsked(_ kind: StoreKind) async throws {
+    func manyItemsAndTheirPayloadsReadByIDComeBackAsAsked(_ kind: StoreKind) async throws {
         try await kind.with { storage in
             let store = storage.store
             // More ids than one statement takes, stored together.
             let stored = (0..<1_234).map { item(String(format: "02%05d", $0)) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for one in stored {
-                    group.addTask { _ = try await store.insert(one, payload: StoredPayload(bytes: [1], wrappedKey: nil, keyVersion: nil), claim: nil, audit: audit, events: []) }
+                    // Each payload its own: plain bytes of the item's number, or (every third) a wrapped key and a chunk count.
+                    let number = Int(one.id.dropFirst(2))!
+                    let payload = number % 3 == 0 ? StoredPayload(bytes: [], wrappedKey: [UInt8(number % 256), 9], keyVersion: UInt32(number % 7 + 1), chunks: number % 5 + 1)
+                                                  : StoredPayload(bytes: Array(String(number).utf8), wrappedKey: nil, keyVersion: nil)
+                    group.addTask { _ = try await store.insert(one, payload: payload, claim: nil, audit: audit, events: []) }
                 }
                 try await group.waitForAll()
             }
             var random = SplitMix(state: 1_234)
             let asked = stored.map(\.id).shuffled(using: &random)
             #expect(try await store.items(ids: asked) == asked.map { id in stored.first { $0.id == id }! })
+            // Payloads read together are each the one read alone; ids without one are left out.
+            let payloads = try await store.payloads(ids: asked + ["nope"])
+            #expect(payloads.count == stored.count)
+            for id in asked.prefix(300) { #expect(try await store.payload(id: id) == payloads[id], "\(id)") }
+            #expect(payloads[stored[7].id]?.bytes == Array("7".utf8) && payloads[stored[9].id]?.chunks == 5)
+            #expect(try await store.payloads(ids: []).isEmpty)
             // Unknown ids are left out; an id asked twice comes twice.
             let some = [stored[700].id, "nope", stored[3].id, stored[700].id]
             #expect(try await store.items(ids: some).map(\.id) == [stored[700].id, stored[3].id, stored[700].id])

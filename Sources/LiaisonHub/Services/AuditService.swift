@@ -60,7 +60,7 @@ public struct AuditService: Sendable {
 
     /// Up to `limit` entries after `after` in the trail's compact form (`AuditChainText`), for auditors: what
     /// `liaison audit verify` hashes, without JSON on either side. Read from the store as it is sent.
-    public func chain(after: Int64, limit: Int, in context: HubContext) async throws -> AuditChainSlices {
+    public func chain(after: Int64, limit: Int, in context: HubContext) async throws -> SlicedAnswer {
         try await context.traced(.getAuditChain) {
             try requireAuditor(context.principal)
             guard (1...Self.chainPageLimit).contains(limit) else {
@@ -71,9 +71,17 @@ public struct AuditService: Sendable {
             // before any is read.
             let count = max(0, min(Int64(limit), try await store.auditHead().seq - after))
             try await context.record(.getAuditChain, detail: ["after": String(after), "count": String(count)])
-            return AuditChainSlices(store: store, after: after, through: after + count)
+            let store = self.store
+            let slices = (count + Self.entriesPerSlice - 1) / Self.entriesPerSlice
+            return SlicedAnswer(count: Int(slices)) { index in
+                let from = after + Int64(index) * Self.entriesPerSlice
+                return try await store.auditChain(after: from, limit: Int(min(Self.entriesPerSlice, after + count - from))).text
+            }
         }
     }
+
+    /// Entries in a slice of an answer of the compact trail: about 300 KB.
+    static let entriesPerSlice: Int64 = 1_000
 
     /// The most entries one answer of the compact trail holds (about 30 MB).
     public static let chainPageLimit = 100_000

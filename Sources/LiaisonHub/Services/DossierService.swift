@@ -68,10 +68,7 @@ public struct DossierService: Sendable {
     /// The dossier for its team (and auditors), with each item's access now.
     public func dossier(id: String, in context: HubContext) async throws -> DossierView {
         try await context.traced(.getDossier, targets: [id]) {
-            let viewer = context.principal
-            guard let dossier = try await store.dossier(id: id), dossier.agency == viewer.agency.id || viewer.roles.contains(.auditor) else {
-                throw HubError(.notFound, code: "not_found", message: "no dossier \(id) is visible to you", hint: "Check the id that `liaison dossier create` printed")
-            }
+            let dossier = try await visibleDossier(id: id, in: context)
             let (visible, summary) = try await contents(of: try await items.items(ids: dossier.itemIDs), in: context)
             var status: AccessRequest.Status?
             if let id = dossier.requestID { status = try await requests.request(id: id)?.status(at: context.now) }
@@ -79,6 +76,15 @@ public struct DossierService: Sendable {
             try await context.record(.getDossier, targets: [id], unit: dossier.unit, detail: ["readable": String(view.readableCount), "withheld": String(view.withheldCount)])
             return view
         }
+    }
+
+    /// The dossier, if the viewer is of its team or an auditor; 404 otherwise.
+    func visibleDossier(id: String, in context: HubContext) async throws -> Dossier {
+        let viewer = context.principal
+        guard let dossier = try await store.dossier(id: id), dossier.agency == viewer.agency.id || viewer.roles.contains(.auditor) else {
+            throw HubError(.notFound, code: "not_found", message: "no dossier \(id) is visible to you", hint: "Check the id that `liaison dossier create` printed")
+        }
+        return dossier
     }
 
     /// Feedback items of `unit` the viewer may read, with whether and when rectification was reported.

@@ -123,15 +123,7 @@ public struct ItemService: Sendable {
     }
 
     func sealForReader(_ payload: DeliveredPayload, id: String, certificate: X509Certificate?, framed: Bool) throws -> DeliveredPayload {
-        let hint = "Present a certificate with an \(CMSEnvelope.addressableKeyTypes) key; ask the hub's CA for one"
-        guard let certificate else {
-            throw HubError(.notAcceptable, code: "unaddressable_key", message: "item \(id) is delivered only sealed to the reader's certificate, and none was presented", hint: hint)
-        }
-        let keyType = certificate.keyType
-        guard keyType.isAddressable else {
-            throw HubError(.notAcceptable, code: "unaddressable_key",
-                           message: "item \(id) is delivered sealed to your certificate, and a CMS envelope cannot be addressed to its \(keyType) key", hint: hint)
-        }
+        let certificate = try Self.addressable(certificate, sealing: "item \(id)")
         let sealed: DeliveredBody
         switch payload.body {
         case .whole(let bytes): sealed = .whole(try CMSEnvelope.seal(bytes, to: certificate))
@@ -140,6 +132,20 @@ public struct ItemService: Sendable {
         }
         return DeliveredPayload(body: sealed, contentType: payload.contentType, sha256: payload.sha256, unit: payload.unit, encrypted: true,
                                 framed: framed && sealed.whole == nil)
+    }
+
+    /// The reader's certificate, if a CMS envelope can be addressed to it; what is to be sealed (`what`) is named otherwise.
+    static func addressable(_ certificate: X509Certificate?, sealing what: String) throws -> X509Certificate {
+        let hint = "Present a certificate with an \(CMSEnvelope.addressableKeyTypes) key; ask the hub's CA for one"
+        guard let certificate else {
+            throw HubError(.notAcceptable, code: "unaddressable_key", message: "\(what) is delivered only sealed to the reader's certificate, and none was presented", hint: hint)
+        }
+        let keyType = certificate.keyType
+        guard keyType.isAddressable else {
+            throw HubError(.notAcceptable, code: "unaddressable_key",
+                           message: "\(what) is delivered sealed to your certificate, and a CMS envelope cannot be addressed to its \(keyType) key", hint: hint)
+        }
+        return certificate
     }
 
     /// The payload in plaintext, for the hub's own use (delivery seals it again when it was stored encrypted).

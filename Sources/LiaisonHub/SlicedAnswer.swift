@@ -1,0 +1,36 @@
+/// An answer made a slice at a time while it is sent: the hub holds the slice being sent and the next one, made
+/// meanwhile, never the whole answer. The trail's compact form (30 MB an answer) and a dossier's payloads go so: a
+/// buffer of the whole cost more in fresh pages the kernel zero-fills than filling it did, and made the first byte
+/// wait for the last.
+public struct SlicedAnswer: AsyncSequence, Sendable {
+    public typealias Element = ArraySlice<UInt8>
+    /// How many slices the answer has.
+    let count: Int
+    /// Makes slice `index` (from 0), in order: slice n+1 is started once slice n is made.
+    let make: @Sendable (_ index: Int) async throws -> [UInt8]
+
+    public func makeAsyncIterator() -> Iterator { Iterator(count: count, make: make) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let count: Int
+        let make: @Sendable (Int) async throws -> [UInt8]
+        var started = 0
+        var making: Task<[UInt8], any Error>?
+
+        public mutating func next() async throws -> ArraySlice<UInt8>? {
+            if making == nil { making = start() }
+            guard let current = making else { return nil }
+            let bytes = try await current.value
+            making = start()
+            return bytes[...]
+        }
+
+        /// Starts making the next slice, if any is left.
+        private mutating func start() -> Task<[UInt8], any Error>? {
+            guard started < count else { return nil }
+            let (index, make) = (started, self.make)
+            started += 1
+            return Task { try await make(index) }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import CFileSystem
+import Foundation
+import LiaisonAPI
+import LiaisonClient
+import LiaisonCore
+import LiaisonCrypto
+import OpenAPIRuntime
+
+/// Pulls many small payloads of a dossier in one answer (`POST /v1/dossiers/{id}/payloads`, a tar archive) and writes
+/// each beside its file as it arrives, opened where it came sealed and checked against the SHA-256 in the manifest;
+/// once all are written, they are flushed together and moved into place.
+struct DossierBundle {
+    let dossier: String
+    /// Where the files go.
+    let folder: String
+    /// The items asked for, by id, each with the path its payload goes to.
+    let files: [String: (item: Components.Schemas.Item, path: String)]
+    let order: [String]
+
+    init(dossier: String, folder: String, items: [(item: Components.Schemas.Item, path: String)]) {
+        self.dossier = dossier
+        self.folder = folder
+        files = Dictionary(items.map { ($0.item.id, $0) }, uniquingKeysWith: { first, _ in first })
+        order = items.map(\.item.id)
+    }
+
+    /// The hub bundles payloads up to one chunk (1 MiB); a sealed one comes in an envelope a little larger.
+    static let payloadLimit = PayloadChunk.size
+    static let largestFile = payloadLimit + 64 * 1024
+
+    /// Fetches the archive and writes its files; calls `wrote` with how many are written so far, and returns their ids.
+    /// Each file is written beside its name and flushed with all the others in one step before any takes its name.
+    func pull(from hub: HubConnection, opener: () throws -> PayloadOpener, wrote: (Int) -> Void) async throws -> Set<String> {
+        switch try await hub.api.pullDossier(path: .init(id: dossier), body: .json(.init(items: order))) {
+        case .ok(let ok):
+            guard case .applicationXTar(let body) = ok.body else { throw unreadable("it is not a tar archive") }
+            var reader = TarArchive.Reader(largestFile: Self.largestFile)
+            var received: [(file: PayloadFile, temporary: String, sha256: String)] = []
+            var ids: Set<String> = []
+            do {
+                for try await piece in body {
+                    for file in try reader.take(piece) {
+                        let one = try receive(file, opener: opener, skipping: ids)
+                        received.append(one)
+                        ids.insert(one.file.id)
+                        wrote(received.count)
+                    }
+                }
+                try reader.end()
+                // One flush for all: a flush per file was most of the pull (3,500 files: 1.3 s, against 0.25 s so).
+                try Self.flush(folder)
+            } catch {
+                for one in received { try? FileManager.default.removeItem(atPath: one.temporary) }
+                if let unreadable = error as? TarArchive.Unreadable { throw self.unreadable(unreadable.description) }
+                throw error
+            }
+            for (index, one) in received.enumerated() {
+                do {
+                    try one.file.keep(one.temporary, sha256: one.sha256, expected: files[one.file.id]?.item.sha256 ?? "")
+                } catch {
+                    for rest in received[(index + 1)...] { try? FileManager.default.removeItem(atPath: rest.temporary) }
+                    throw error
+                }
+            }
+            try Self.flush(folder)  // the names
+            return ids
+        case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
+        }
+    }
+
+    /// Writes one file of the archive beside its item's path (not flushed yet); the file, where it is, and its SHA-256.
+    func receive(_ file: TarArchive.File, opener: () throws -> PayloadOpener, skipping written: Set<String>) throws -> (file: PayloadFile, temporary: String, sha256: String) {
+        let id = String(file.name.prefix { $0 != "." })
+        guard let (item, path) = files[id], !written.contains(id) else { throw unreadable("it holds \(file.name), which was not asked for or came twice") }
+        var bytes = file.bytes
+        if file.name.hasSuffix(PayloadFileName.sealedSuffix) {
+            let reader = try opener()
+            do {
+                bytes = try CMSEnvelope.open(bytes, key: reader.key, certificate: reader.certificate)
+            } catch {
+                throw CLIFailure(LiaisonClientError(code: "cannot_open", message: "the payload of \(id) arrived sealed to your certificate but could not be opened: \(error)",
+                                                    hint: "Use the private key that belongs to the certificate you connected with"))
+            }
+        }
+        let sha256 = Digest.sha256Hex(bytes)
+        guard sha256 == item.sha256 else {
+            throw CLIFailure(LiaisonClientError(code: "integrity", message: "the payload of \(id) does not match its SHA-256; nothing was written",
+                                                hint: "Fetch it again; if it persists, report it to the hub's operator"))
+        }
+        let destination = PayloadFile(id: id, path: path)
+        let temporary = destination.temporaryPath()
+        let handle = try PayloadFile.createPrivate(temporary)
+        do {
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        return (destination, temporary, sha256)
+    }
+
+    /// Flushes everything written to the file system holding `folder` (syncfs(2)), the files' bytes and their names.
+    static func flush(_ folder: String) throws {
+        let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0, cfilesystem_syncfs(descriptor) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if descriptor >= 0 { close(descriptor) }
+            throw ValidationError("cannot flush \(folder) to disk: \(reason)")
+        }
+        close(descriptor)
+    }
+
+    func unreadable(_ reason: String) -> CLIFailure {
+        CLIFailure(LiaisonClientError(code: "unreadable", message: "the hub's archive of dossier \(dossier)'s payloads could not be read: \(reason)",
+                                      hint: "Run the pull again (it fetches only what is missing); if it persists, report it to the hub's operator"))
+    }
+}
