@@ -47,7 +47,10 @@ struct DossierCommand: AsyncParsableCommand {
         func run() async throws {
             let settings = try connection.settings()
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let existing = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).compactMap { $0.count > 17 ? String($0.prefix(16)) : nil }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            // Files a pull that was interrupted left half-received, hidden beside their names.
+            for name in names where name.hasPrefix(".") && name.contains(".partial-") { try? FileManager.default.removeItem(atPath: "\(out)/\(name)") }
+            let existing = Set(names.filter { !$0.hasPrefix(".") && $0.count > 17 }.map { String($0.prefix(16)) })
             let (dossier, fetched) = try await connection.withConnection { hub -> (Components.Schemas.Dossier, [String]) in
                 let dossier: Components.Schemas.Dossier
                 switch try await hub.api.getDossier(path: .init(id: id)) {

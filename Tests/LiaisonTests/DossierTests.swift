@@ -135,6 +135,9 @@ struct DossierTests {
             }
             let dossierID = try #require(try await create(hub, as: "inspection-2").json["id"] as? String)
             let folder = try Paths.temporaryDirectory("dossier-many") + "/out"
+            // What a pull interrupted earlier left half-received is removed.
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: folder + "/.0123456789abcdef-标题.txt.partial-1f", contents: Data("半".utf8)))
             let pulled = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["dossier", "pull", dossierID, "--out", folder, "--as", "inspection-2", "--json"],
                                                           environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
             #expect(pulled.status == 0, "\(pulled.stderr)")

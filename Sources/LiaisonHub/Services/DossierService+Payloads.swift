@@ -61,7 +61,7 @@ extension DossierService {
         }
     }
 
-    /// The items cut into slices of at most `itemsPerSlice` items and, past the first, `bytesPerSlice` bytes.
+    /// The items cut, in order, into slices of at most `itemsPerSlice` items and `bytesPerSlice` bytes of payload.
     static func slices(of items: [Item]) -> [[Item]] {
         var slices: [[Item]] = []
         var current: [Item] = []
