@@ -9,9 +9,10 @@ extension DossierService {
     /// The most a payload may weigh to travel in a bundle: one chunk (`PayloadChunk.size`). Every payload up to it is
     /// kept in one piece, so its size (and that of its envelope) is known before it is read; larger ones go alone.
     public static let bundledPayloadLimit = PayloadChunk.size
-    /// A slice of the answer is read, opened, sealed and recorded together: about 64 items or 4 MiB of payloads.
+    /// A slice of the answer is read, opened, sealed and recorded together: up to 64 items and 1 MiB of payloads, so
+    /// that an answer holds about what a streamed payload's does (a slice sent and the next made), however slowly it is read.
     static let itemsPerSlice = 64
-    static let bytesPerSlice = 4 << 20
+    static let bytesPerSlice = 1 << 20
 
     /// The payloads of the dossier's items the viewer may read now, as a tar archive: each file named by its item
     /// (`PayloadFileName.bundled`), confidential ones as CMS sealed to `certificate`. `asked` names the items wanted,
