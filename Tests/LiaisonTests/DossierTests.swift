@@ -1,6 +1,6 @@
 import Foundation
 import LiaisonCore
-import LiaisonHub
+@testable import LiaisonHub
 import Testing
 
 /// Pre-inspection dossiers over mTLS with the example policy: who may build one, what it holds,
@@ -220,6 +220,27 @@ struct DossierTests {
             #expect(try await refusal("{}", dossier: "0123456789abcdef").status == 404)
             #expect(try await team.send(.GET, "/v1/dossiers/\(dossierID)/payloads").status == 405)
         }
+    }
+
+    @Test func anArchiveIsMadeInSlicesOfBoundedItemsAndBytesInTheDossiersOrder() {
+        var random = SplitMix(state: 64)
+        // Mostly small, some up to the 1 MiB a bundled payload may have.
+        let items = (0..<700).map { index in
+            let size = index % 9 == 0 ? Int(random.next() % UInt64(DossierService.bundledPayloadLimit + 1)) : Int(random.next() % 5000)
+            return Item(id: String(format: "01%014d", index), kind: "report", title: "t", unit: "transport-bureau", persons: [], tags: [], classification: .general,
+                        owner: "office-3", pushedBy: "office-3", contentType: "text/plain", sha256: "00", size: size, createdAt: Date(timeIntervalSince1970: 0))
+        }
+        let slices = DossierService.slices(of: items)
+        #expect(slices.flatMap { $0 }.map(\.id) == items.map(\.id))
+        for slice in slices {
+            #expect(!slice.isEmpty && slice.count <= DossierService.itemsPerSlice)
+            #expect(slice.count == 1 || slice.reduce(0) { $0 + $1.size } <= DossierService.bytesPerSlice)
+        }
+        // Each slice is as full as the bounds let it be: the next one's first item did not fit.
+        for (slice, next) in zip(slices, slices.dropFirst()) {
+            #expect(slice.count == DossierService.itemsPerSlice || slice.reduce(0) { $0 + $1.size } + next[0].size > DossierService.bytesPerSlice)
+        }
+        #expect(DossierService.slices(of: []).isEmpty)
     }
 
     @Test func pullingTwiceFetchesOnlyWhatBecameReadable() async throws {
