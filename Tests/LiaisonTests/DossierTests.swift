@@ -219,6 +219,19 @@ struct DossierTests {
             #expect(try await refusal("{}", as: "stationed-transport").status == 404)
             #expect(try await refusal("{}", dossier: "0123456789abcdef").status == 404)
             #expect(try await team.send(.GET, "/v1/dossiers/\(dossierID)/payloads").status == 405)
+
+            // A payload damaged in the database is left out and the rest sent; alone, its read says why.
+            try await hub.editDatabase(["UPDATE payload SET bytes = \(hub.storeKind == .sqlite ? "zeroblob(length(bytes))" : "decode(repeat('00', length(bytes)), 'hex')") WHERE item_id = '\(generalID)'"])
+            let damaged = try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads", body: Data(#"{"items":["\#(generalID)","\#(secretID)"]}"#.utf8),
+                                              headers: [("Content-Type", "application/json")])
+            var rest = TarArchive.Reader(largestFile: 1 << 20)
+            let restNames = try rest.take(damaged.body).map(\.name)
+            #expect(damaged.status == 200 && restNames == ["\(secretID).txt.p7m"])
+            let alone = try await team.get("/v1/items/\(generalID)/payload")
+            #expect(alone.status == 500 && alone.errorCode == "integrity", "\(alone.text)")
+            let pulled = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["dossier", "pull", dossierID, "--out", folder + "/pulled", "--as", "inspection-2"],
+                                                          environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            #expect(pulled.status != 0 && pulled.stderr.contains("the stored data of item \(generalID) failed its integrity check"), "\(pulled.stderr)")
         }
     }
 
