@@ -1,4 +1,4 @@
-/// An answer made a slice at a time while it is sent: the hub holds the slice being sent and the next one, made
+/// An answer made a slice at a time while it is sent: the hub holds the slice being sent and at most two more, made
 /// meanwhile, never the whole answer. The trail's compact form (30 MB an answer) and a dossier's payloads go so: a
 /// buffer of the whole cost more in fresh pages the kernel zero-fills than filling it did, and made the first byte
 /// wait for the last.
@@ -6,7 +6,7 @@ public struct SlicedAnswer: AsyncSequence, Sendable {
     public typealias Element = ArraySlice<UInt8>
     /// How many slices the answer has.
     let count: Int
-    /// Makes slice `index` (from 0), in order: slice n+1 is started once slice n is made.
+    /// Makes slice `index` (from 0); slice n+1 is started when slice n is asked for.
     let make: @Sendable (_ index: Int) async throws -> [UInt8]
 
     public func makeAsyncIterator() -> Iterator { Iterator(count: count, make: make) }
@@ -20,9 +20,8 @@ public struct SlicedAnswer: AsyncSequence, Sendable {
         public mutating func next() async throws -> ArraySlice<UInt8>? {
             if making == nil { making = start() }
             guard let current = making else { return nil }
-            let bytes = try await current.value
-            making = start()
-            return bytes[...]
+            making = start()  // made while this one is awaited and sent: both cores at work
+            return try await current.value[...]
         }
 
         /// Starts making the next slice, if any is left.

@@ -67,7 +67,7 @@ struct DossierCommand: AsyncParsableCommand {
                 let small = wanted.filter { ($0.size ?? .max) <= Int64(DossierBundle.payloadLimit) }
                 if !small.isEmpty {
                     let bundle = DossierBundle(dossier: dossier.id, folder: out, items: small.map { ($0, path($0)) })
-                    done = try await bundle.pull(from: hub, opener: { opener }) { written in progress.show(written, of: wanted.count) }
+                    done = try await bundle.pull(from: hub, opener: opener) { written in progress.show(written, of: wanted.count) }
                 }
                 // Several at once: each is a round trip, a durable trail entry on the hub and a flush to disk here, which overlap.
                 try await withThrowingTaskGroup(of: String.self) { group in

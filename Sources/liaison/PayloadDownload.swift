@@ -42,7 +42,7 @@ struct ReceivedPayload {
 }
 
 /// The client's own key and certificate, read once, to open what the hub sealed to it.
-struct PayloadOpener {
+struct PayloadOpener: Sendable {
     let key: PrivateKey
     let certificate: X509Certificate
 
@@ -77,7 +77,7 @@ struct PayloadOpener {
 
 /// A payload written to a file as it streams in, never held whole: into a temporary file beside the destination
 /// (mode 0600), hashed on the way, moved into place only once its SHA-256 matches.
-struct PayloadFile {
+struct PayloadFile: Sendable {
     let id: String
     let path: String
 
