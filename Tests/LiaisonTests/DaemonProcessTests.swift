@@ -271,7 +271,7 @@ struct DaemonProcessTests {
         let port = try ProcessRunner.freePort()
         let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
         let masterKey = try Paths.temporaryDirectory("master") + "/master.key"
-        FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o644])
+        #expect(FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o644]))
         let tooOpen = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", database.description, "--master-key", masterKey,
                                                      "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
         #expect(tooOpen.status == 2)
@@ -312,7 +312,7 @@ struct DaemonProcessTests {
     @Test func twoHubsOnOneDatabaseLoseNothingWhenOneIsKilledMidLoad() async throws {
         let database = try await TestPostgres.shared.freshDatabase()
         let masterKey = try Paths.temporaryDirectory("cluster-key") + "/master.key"
-        FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o600]))
         let extra = ["--database", database.description, "--master-key", masterKey, "--database-connections", "4"]
         let (portA, portB) = (try ProcessRunner.freePort(), try ProcessRunner.freePort())
         let hubA = try start(data: try Paths.temporaryDirectory("cluster-a"), port: portA, extra: extra)
@@ -418,7 +418,7 @@ struct DaemonProcessTests {
         let data = try Paths.temporaryDirectory("modes")
         let port = try ProcessRunner.freePort()
         // A database an older hub made 0644 is made private too; a folder others may enter is warned about.
-        FileManager.default.createFile(atPath: data + "/liaison.sqlite", contents: nil, attributes: [.posixPermissions: 0o644])
+        #expect(FileManager.default.createFile(atPath: data + "/liaison.sqlite", contents: nil, attributes: [.posixPermissions: 0o644]))
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: data)
         let log = try Paths.temporaryDirectory("modes-log") + "/liaisond.log"
         let (process, client) = try await startAndConnect(data: data, port: port, log: log)

@@ -22,7 +22,7 @@ struct TransportTests {
     }
 
     @Test func anExpiredCertificateFailsTheHandshake() async throws {
-        try await TestHub.with { hub in
+        _ = try await TestHub.with { hub in
             await #expect(throws: (any Error).self) { _ = try await hub.client("expired-agency").get("/v1/whoami") }
         }
     }
