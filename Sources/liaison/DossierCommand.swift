@@ -37,7 +37,8 @@ struct DossierCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the dossier to a folder: manifest.json, summary.md and one file per readable item.",
             discussion: """
-                Confidential items are opened locally with your key; every file is mode 0600. Run it again later: \
+                Payloads up to 1 MiB come in one archive, larger ones one by one; confidential ones are opened locally \
+                with your key; every file is mode 0600, flushed to disk before it takes its name. Run it again later: \
                 it fetches only what became readable since (as approvals arrive) and says what is still withheld.
                 """)
         @Argument(help: "The dossier id.", transform: RecordID.validated) var id: String
@@ -57,48 +58,66 @@ struct DossierCommand: AsyncParsableCommand {
                 case .ok(let ok): dossier = try ok.body.json
                 case .default(let status, let problem): throw CLIFailure(HubConnection.problem(status: status, problem))
                 }
-                // The hub lists a dossier's items when it is read (its answer to building one leaves them out).
-                let wanted = (dossier.items ?? []).filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
-                let opener = try PayloadOpener(settings: settings)
-                let progress = Progress(label: "pulling", unit: "items")
-                let path = { (item: Components.Schemas.Item) in "\(out)/\(item.id)-\(Self.slug(item.title ?? ""))\(PayloadFileName.fileExtension(item.contentType))" }
-                var done: Set<String> = []
-                // Small payloads in one archive; larger ones (and any the archive left out) one by one.
-                let small = wanted.filter { ($0.size ?? .max) <= Int64(DossierBundle.payloadLimit) }
-                if !small.isEmpty {
-                    let bundle = DossierBundle(dossier: dossier.id, folder: out, items: small.map { ($0, path($0)) })
-                    done = try await bundle.pull(from: hub, opener: opener) { written in progress.show(written, of: wanted.count) }
+                // Written while the payloads arrive: encoding the manifest of 10,000 items takes 0.1-0.3 s.
+                let manifest = Task { try Self.writeManifest(dossier, to: out) }
+                do {
+                    let fetched = try await pullPayloads(of: dossier, from: hub, settings: settings, skipping: existing)
+                    try await manifest.value
+                    return (dossier, fetched)
+                } catch {
+                    _ = await manifest.result
+                    throw error
                 }
-                // Several at once: each is a round trip, a durable trail entry on the hub and a flush to disk here, which overlap.
-                try await withThrowingTaskGroup(of: String.self) { group in
-                    var next = wanted.filter { !done.contains($0.id) }.makeIterator()
-                    func fetch(_ item: Components.Schemas.Item) -> @Sendable () async throws -> String {
-                        // Streamed into its file (any size), checked before it takes its name.
-                        let file = PayloadFile(id: item.id, path: path(item))
-                        return {
-                            _ = try await file.fetch(from: hub, opener: { opener }, label: nil)
-                            return file.id
-                        }
-                    }
-                    for _ in 0..<Self.inFlight { if let item = next.next() { group.addTask(operation: fetch(item)) } }
-                    while let id = try await group.next() {
-                        done.insert(id)
-                        progress.show(done.count, of: wanted.count)
-                        if let item = next.next() { group.addTask(operation: fetch(item)) }
-                    }
-                }
-                progress.done()
-                return (dossier, wanted.map(\.id).filter(done.contains))
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            try Self.write(try encoder.encode(dossier), to: "\(out)/manifest.json")
-            try Self.write(Data(Self.summary(dossier).utf8), to: "\(out)/summary.md")
             if connection.json { return try Output.json(["dossier": dossier.id, "fetched": fetched.joined(separator: ","), "withheld": String(dossier.withheld)]) }
             let withheld = (dossier.items ?? []).filter { $0.access == .withheld }.map(\.id)
             let named = withheld.prefix(10).joined(separator: ", ") + (withheld.count > 10 ? " and \(withheld.count - 10) more" : "")
             print("Fetched \(fetched.count) new item(s) into \(out); \(withheld.isEmpty ? "nothing is withheld" : "\(withheld.count) still withheld: \(named)").")
+        }
+
+        /// Fetches the payloads of the dossier's items readable now that are not in the folder yet; their ids.
+        func pullPayloads(of dossier: Components.Schemas.Dossier, from hub: HubConnection, settings: ClientSettings, skipping existing: Set<String>) async throws -> [String] {
+            // The hub lists a dossier's items when it is read (its answer to building one leaves them out).
+            let wanted = (dossier.items ?? []).filter { $0.access == .read && $0.integrityError != true && !existing.contains($0.id) }
+            let opener = try PayloadOpener(settings: settings)
+            let progress = Progress(label: "pulling", unit: "items")
+            let path = { (item: Components.Schemas.Item) in "\(out)/\(item.id)-\(Self.slug(item.title ?? ""))\(PayloadFileName.fileExtension(item.contentType))" }
+            var done: Set<String> = []
+            // Small payloads in one archive; larger ones (and any the archive left out) one by one.
+            let small = wanted.filter { ($0.size ?? .max) <= Int64(DossierBundle.payloadLimit) }
+            if !small.isEmpty {
+                let bundle = DossierBundle(dossier: dossier.id, folder: out, items: small.map { ($0, path($0)) })
+                done = try await bundle.pull(from: hub, opener: opener) { written in progress.show(written, of: wanted.count) }
+            }
+            // Several at once: each is a round trip, a durable trail entry on the hub and a flush to disk here, which overlap.
+            try await withThrowingTaskGroup(of: String.self) { group in
+                var next = wanted.filter { !done.contains($0.id) }.makeIterator()
+                func fetch(_ item: Components.Schemas.Item) -> @Sendable () async throws -> String {
+                    // Streamed into its file (any size), checked before it takes its name.
+                    let file = PayloadFile(id: item.id, path: path(item))
+                    return {
+                        _ = try await file.fetch(from: hub, opener: { opener }, label: nil)
+                        return file.id
+                    }
+                }
+                for _ in 0..<Self.inFlight { if let item = next.next() { group.addTask(operation: fetch(item)) } }
+                while let id = try await group.next() {
+                    done.insert(id)
+                    progress.show(done.count, of: wanted.count)
+                    if let item = next.next() { group.addTask(operation: fetch(item)) }
+                }
+            }
+            progress.done()
+            return wanted.map(\.id).filter(done.contains)
+        }
+
+        /// manifest.json (the dossier as the hub answered it, for people and scripts) and summary.md.
+        static func writeManifest(_ dossier: Components.Schemas.Dossier, to out: String) throws {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            try write(try encoder.encode(dossier), to: "\(out)/manifest.json")
+            try write(Data(summary(dossier).utf8), to: "\(out)/summary.md")
         }
 
         /// Payloads fetched alone at once: twice the HTTP client's eight connections, so that each has its next request
