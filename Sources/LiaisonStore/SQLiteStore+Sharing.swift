@@ -46,12 +46,19 @@ extension SQLiteStore {
         // cost more than decoding it.
         return try readSnapshot { db in
             var found: [String: Item] = [:]
-            for start in stride(from: 0, to: wanted.count, by: Self.idsPerStatement) {
-                let some = wanted[start..<min(wanted.count, start + Self.idsPerStatement)]
-                let sql = "SELECT \(ItemRow.columns) FROM item WHERE id IN (\(repeatElement("?", count: some.count).joined(separator: ",")))"
-                for item in try ItemRow.items(db.makeStatement(sql: sql), arguments: StatementArguments(some)) { found[item.id] = item }
+            try Self.select(ids: wanted, "SELECT \(ItemRow.columns) FROM item WHERE id IN", in: db) { statement, some in
+                for item in try ItemRow.items(statement, arguments: some) { found[item.id] = item }
             }
             return wanted.compactMap { found[$0] }
+        }
+    }
+
+    /// Runs `sql` (ending in `IN`) with `ids` as its list, `idsPerStatement` at a time; `read` takes each statement
+    /// with its arguments.
+    static func select(ids: [String], _ sql: String, in db: Database, _ read: (Statement, StatementArguments) throws -> Void) throws {
+        for start in stride(from: 0, to: ids.count, by: idsPerStatement) {
+            let some = ids[start..<min(ids.count, start + idsPerStatement)]
+            try read(try db.makeStatement(sql: "\(sql) (\(repeatElement("?", count: some.count).joined(separator: ",")))"), StatementArguments(some))
         }
     }
 

@@ -213,10 +213,8 @@ public final class SQLiteStore: HubStore, CommitObservable {
         let wanted = ids.map(\.storable)
         return try readSnapshot { db in
             var found: [String: StoredPayload] = [:]
-            for start in stride(from: 0, to: wanted.count, by: Self.idsPerStatement) {
-                let some = wanted[start..<min(wanted.count, start + Self.idsPerStatement)]
-                let sql = "SELECT bytes, wrapped_key, key_version, chunks, item_id FROM payload WHERE item_id IN (\(repeatElement("?", count: some.count).joined(separator: ",")))"
-                for row in try Row.fetchAll(db.makeStatement(sql: sql), arguments: StatementArguments(some)) { found[row[4]] = Self.payload(from: row) }
+            try Self.select(ids: wanted, "SELECT bytes, wrapped_key, key_version, chunks, item_id FROM payload WHERE item_id IN", in: db) { statement, some in
+                for row in try Row.fetchAll(statement, arguments: some) { found[row[4]] = Self.payload(from: row) }
             }
             return found
         }
