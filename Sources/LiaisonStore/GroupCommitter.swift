@@ -23,7 +23,13 @@ final class GroupCommitter: Sendable {
     /// Told of each committed batch: how many writes it held and how long its transaction took.
     private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
 
-    init(writer: any DatabaseWriter) { self.writer = writer }
+    /// Told after each committed batch (the log's checkpointer).
+    private let afterCommit: (@Sendable () -> Void)?
+
+    init(writer: any DatabaseWriter, afterCommit: (@Sendable () -> Void)? = nil) {
+        self.writer = writer
+        self.afterCommit = afterCommit
+    }
 
     func observe(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
         observer.withLock { $0 = observe }
@@ -43,6 +49,7 @@ final class GroupCommitter: Sendable {
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
             commit(batch, db)
+            afterCommit?()
             if let observe = observer.withLock({ $0 }) { observe(batch.count, ContinuousClock.now - started) }
         }
     }

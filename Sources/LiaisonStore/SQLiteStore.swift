@@ -14,7 +14,13 @@ public final class SQLiteStore: HubStore, CommitObservable {
     public init(writer: any DatabaseWriter, legacySeal: (@Sendable (Item) -> [UInt8])? = nil) throws {
         self.writer = writer
         try Self.migrator(legacySeal: legacySeal).migrate(writer)
-        committer = GroupCommitter(writer: writer)
+        // A pool is a database in WAL mode, whose log is copied into the file beside the commits (`WALCheckpointer`).
+        var afterCommit: (@Sendable () -> Void)? = nil
+        if let pool = writer as? DatabasePool {
+            let checkpointer = try WALCheckpointer(path: pool.path)
+            afterCommit = { checkpointer.committed() }
+        }
+        committer = GroupCommitter(writer: writer, afterCommit: afterCommit)
     }
 
     /// Calls `observe` after each group commit with the number of writes it held and how long it took (for metrics).

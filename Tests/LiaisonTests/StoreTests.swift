@@ -44,6 +44,27 @@ struct StoreTests {
         #expect(entries[2].record.detail == ["k": "last"] && entries[3].record.detail == [:])
     }
 
+    /// The checkpointer copies commits from the write-ahead log into the database file beside the writer, long before
+    /// the log reaches SQLite's own mark of 1,000 pages: soon after a few writes, and after the last one of them,
+    /// a copy of the database file alone holds them all.
+    @Test func commitsReachTheDatabaseFileWithoutWaitingForTheLogsMark() async throws {
+        let folder = try Paths.temporaryDirectory("store")
+        let store = try SQLiteStore(path: folder + "/db.sqlite")
+        for index in 1...20 { try await store.record(AuditRecord(time: audit.time, actor: "actor \(index)", action: "getItem", outcome: "ok")) }
+        let wal = try FileManager.default.attributesOfItem(atPath: folder + "/db.sqlite-wal")[.size] as? Int ?? 0
+        #expect(wal < 1000 * 4096, "the log passed SQLite's own checkpoint mark (\(wal) bytes): the test proves nothing")
+        var actors: [String] = []
+        for attempt in 0..<100 where actors.count < 20 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            // The file alone, without its log: what a checkpoint copied into it and nothing else.
+            let copy = folder + "/copy-\(attempt).sqlite"
+            try FileManager.default.copyItem(atPath: folder + "/db.sqlite", toPath: copy)
+            actors = (try? await DatabaseQueue(path: copy).read { db in try String.fetchAll(db, sql: "SELECT actor FROM audit ORDER BY seq") }) ?? []
+        }
+        #expect(actors == (1...20).map { "actor \($0)" })
+        _ = store
+    }
+
     @Test func acknowledgedWritesAreSynchronousFull() throws {
         let path = try Paths.temporaryDirectory("store") + "/db.sqlite"
         let store = try SQLiteStore(path: path)
