@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import X509
 
 /// Whether the certificate a hub shows (to sign audit heads with, or to seal payloads to) is one the
@@ -12,7 +12,8 @@ public enum HubCertificateTrust {
         case refused(String)
     }
 
-    public static func check(pem: String, caPEMFile: String, host: String, at now: Date = Date()) async -> Outcome {
+    public static func check(pem: String, caPEMFile: String, host: String) async -> Outcome {
+        let now = Date()
         let leaf: Certificate
         let roots: [Certificate]
         do {
@@ -29,7 +30,7 @@ public enum HubCertificateTrust {
         // An address is matched against the certificate's IP SANs, a name against its DNS SANs.
         let isAddress = host.contains(":") || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
         var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
-            RFC5280Policy(validationTime: now)
+            RFC5280Policy()
             ServerIdentityPolicy(serverHostname: isAddress ? nil : host, serverIP: isAddress ? host : nil)
         }
         switch await verifier.validate(leaf: leaf, intermediates: CertificateStore()) {

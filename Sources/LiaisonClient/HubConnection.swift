@@ -1,10 +1,10 @@
 import AsyncHTTPClient
-public import Foundation
+import Foundation
 public import LiaisonAPI
 import NIOCore
 import NIOSSL
 import OpenAPIAsyncHTTPClient
-public import OpenAPIRuntime
+import OpenAPIRuntime
 
 /// An mTLS connection to the hub with the generated client on top. Call `shutdown()` when done.
 public final class HubConnection: Sendable {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What the blind index of persons and tags marks: a name normalised so that the ways of writing one name meet
 /// (full-width and half-width forms, compatibility characters, white space, Latin case), then tagged by what it

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The key that seals the key ring where several hubs share it (the PostgreSQL database): every hub of one
 /// database reads the same master key, from a file only the daemon may read or from the environment, and the

@@ -1,5 +1,5 @@
 import COpenSSL
-public import Foundation
+import Foundation
 
 /// An X.509 certificate held in memory, for checking who issued it and the signatures its key made,
 /// and for sealing CMS envelopes to its key.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The hub's state as an operator watches it, read at one moment (each scrape of the metrics).
 public struct HubGauges: Sendable, Equatable {

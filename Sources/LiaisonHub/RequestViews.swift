@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import LiaisonCore
 
 /// What a principal sends to ask for access: item ids or a unit, why, and for how long (still text, validated by the hub).

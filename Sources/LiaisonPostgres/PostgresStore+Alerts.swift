@@ -1,6 +1,6 @@
 import Foundation
 public import LiaisonCore
-public import LiaisonStore
+import LiaisonStore
 import PostgresNIO
 
 /// Risk alerts (`risk_alert`, and who each went to in `risk_alert_reader`), and the items alert rules count.

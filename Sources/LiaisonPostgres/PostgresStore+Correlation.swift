@@ -1,4 +1,4 @@
-public import LiaisonStore
+import LiaisonStore
 import PostgresNIO
 
 /// The blind index of persons and tags (`item_mark`): marks only, never the names they mark.

@@ -1,5 +1,5 @@
-public import Foundation
-public import LiaisonHub
+import Foundation
+import LiaisonHub
 public import LiaisonStore
 import Metrics
 import Prometheus

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 
 /// What a log line looks like: the daemon's two formats (`--log-format text` or `json`).

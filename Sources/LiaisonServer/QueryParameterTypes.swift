@@ -1,4 +1,4 @@
-public import LiaisonAPI
+import LiaisonAPI
 
 /// Query parameters whose type the URI decoder does not name when a value does not fit it, so that the
 /// 400 can name the parameter; a test compares these tables with openapi.yaml.

@@ -1,6 +1,6 @@
 import GRDB
 import GRDBSQLite
-public import LiaisonCore
+import LiaisonCore
 
 /// The trail's compact form written straight from SQLite's rows: no entry, string or dictionary is built for an
 /// entry on the way, which is what decoding cost an auditor's verification of a long trail.

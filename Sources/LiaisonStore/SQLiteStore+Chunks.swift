@@ -1,5 +1,5 @@
 public import Foundation
-public import LiaisonCore
+import LiaisonCore
 import GRDB
 
 extension SQLiteStore {

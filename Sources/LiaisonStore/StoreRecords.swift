@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import LiaisonCore
 
 /// A payload as kept at rest: plain bytes, or ciphertext with its wrapped data key.

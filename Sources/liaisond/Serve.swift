@@ -28,13 +28,13 @@ struct Serve: AsyncParsableCommand {
     var data: String = ProcessInfo.processInfo.environment["LIAISON_DATA"] ?? "data"
 
     @Option(help: "Keep the hub's data in PostgreSQL at postgres://USER[:PASSWORD]@HOST:PORT/DB (env LIAISON_DATABASE) instead of SQLite in --data; the key ring is then kept there too, under --master-key.")
-    var database: String? = ProcessInfo.processInfo.environment["LIAISON_DATABASE"]
+    var database: String?
 
     @Option(help: "With --database: the PEM CA that issued the PostgreSQL server's certificate; the hub then connects with TLS and checks the server's name.")
     var databaseCa: String?
 
     @Option(help: ArgumentHelp("With --database: the file (mode 0600) holding the master key that seals the key ring kept in the database, the same for every hub of it (env LIAISON_MASTER_KEY_FILE; or the key itself in LIAISON_MASTER_KEY). Make one with `openssl rand -base64 32 > master.key && chmod 600 master.key`.", valueName: "file"))
-    var masterKey: String? = ProcessInfo.processInfo.environment["LIAISON_MASTER_KEY_FILE"]
+    var masterKey: String?
 
     @Option(help: "With --database: the most connections this hub opens to PostgreSQL at once. Keep the sum over all hubs below the server's max_connections (100 by default).")
     var databaseConnections: Int = 20
@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "host:port of a plain-HTTP listener serving GET /metrics (Prometheus text format) without a client certificate; off unless given. Keep it on loopback or a monitoring network.")
     var metricsListen: String?
 
-    func validate() throws {
+    mutating func validate() throws {
         guard Endpoint(listen) != nil else { throw ValidationError("--listen '\(listen)' is not host:port, e.g. 127.0.0.1:8443") }
         guard (1...1_000_000_000).contains(signEvery) else { throw ValidationError("--sign-every must be between 1 and 1000000000 entries") }
         guard (1...86_400).contains(signInterval) else { throw ValidationError("--sign-interval must be between 1 and 86400 seconds") }
@@ -114,6 +114,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         guard Period(feedRetention) != nil else { throw ValidationError("--feed-retention '\(feedRetention)' is not a length of time; \(Period.formatHint)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        // The environment's defaults, taken here: an optional option cannot have a default value of its own.
+        database = database ?? ProcessInfo.processInfo.environment["LIAISON_DATABASE"]
+        masterKey = masterKey ?? ProcessInfo.processInfo.environment["LIAISON_MASTER_KEY_FILE"]
         if let database {
             do { _ = try PostgresAddress(database) } catch { throw ValidationError("--database: \(error)") }
             guard (1...1000).contains(databaseConnections) else { throw ValidationError("--database-connections must be between 1 and 1000") }

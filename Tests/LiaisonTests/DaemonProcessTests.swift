@@ -276,6 +276,11 @@ struct DaemonProcessTests {
                                                      "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
         #expect(tooOpen.status == 2)
         #expect(tooOpen.stderr.contains("is readable by group or others (mode 644); run `chmod 600 \(masterKey)`"), "\(tooOpen.stderr)")
+        // The same two, from the environment instead of the flags.
+        let tooOpenFromEnvironment = try ProcessRunner.run(daemon, ["serve", "--data", data, "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
+                                                           environment: ["LIAISON_DATABASE": database.description, "LIAISON_MASTER_KEY_FILE": masterKey])
+        #expect(tooOpenFromEnvironment.status == 2)
+        #expect(tooOpenFromEnvironment.stderr.contains("is readable by group or others (mode 644)"), "\(tooOpenFromEnvironment.stderr)")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: masterKey)
         let extra = ["--database", database.description, "--master-key", masterKey, "--database-connections", "4"]
         var process = try start(data: data, port: port, extra: extra)
@@ -297,6 +302,9 @@ struct DaemonProcessTests {
         let refused = try ProcessRunner.run(daemon, ["serve", "--database", "mysql://x@y/z"])
         #expect(refused.status == 64)
         #expect(refused.stderr.contains("is not a postgres:// URL"), "\(refused.stderr)")
+        let refusedFromEnvironment = try ProcessRunner.run(daemon, ["serve"], environment: ["LIAISON_DATABASE": "mysql://x@y/z"])
+        #expect(refusedFromEnvironment.status == 64)
+        #expect(refusedFromEnvironment.stderr.contains("is not a postgres:// URL"), "\(refusedFromEnvironment.stderr)")
         let unreachable = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", "postgres://liaison@127.0.0.1:\(try ProcessRunner.freePort())/liaison",
                                                          "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
                                                 environment: ["LIAISON_MASTER_KEY": try MasterKey.generateText()])

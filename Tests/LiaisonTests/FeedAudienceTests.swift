@@ -29,7 +29,7 @@ struct FeedAudienceTests {
     @Test func aPushIsOneRowAndEachReaderOfTheItemSeesItAsItsOwn() async throws {
         let (hub, path) = try hub()
         let id = try await push(hub, as: "wang.fang", unit: "transport-bureau", level: .general)
-        let rows = try await DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT principal, detail FROM feed_event") }
+        let rows = try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT principal, detail FROM feed_event") }
         #expect(rows.count == 1 && rows.first?["principal"] == "*")
         let policy = hub.policy
         let subject = ItemSubject(owner: "stationed-transport", unit: "transport-bureau", classification: .general, kind: "report")

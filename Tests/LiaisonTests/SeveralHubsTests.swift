@@ -12,7 +12,7 @@ struct SeveralHubsTests {
         let folders = try [Paths.temporaryDirectory("hub-a"), Paths.temporaryDirectory("hub-b")]
         for folder in folders {
             try database.description.write(toFile: folder + "/postgres-url", atomically: true, encoding: .utf8)
-            FileManager.default.createFile(atPath: folder + "/master.key", contents: masterKey, attributes: [.posixPermissions: 0o600])
+            #expect(FileManager.default.createFile(atPath: folder + "/master.key", contents: masterKey, attributes: [.posixPermissions: 0o600]))
         }
         return (folders[0], folders[1])
     }

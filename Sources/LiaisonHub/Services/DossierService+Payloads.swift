@@ -1,4 +1,4 @@
-public import LiaisonCore
+import LiaisonCore
 public import LiaisonCrypto
 import LiaisonStore
 

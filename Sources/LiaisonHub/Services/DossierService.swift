@@ -1,5 +1,5 @@
 import Foundation
-public import LiaisonCore
+import LiaisonCore
 import LiaisonStore
 
 /// Pre-inspection dossiers and rectification tracking: an inspection team assigned to a unit gets, in one

@@ -1,5 +1,5 @@
 import Foundation
-public import LiaisonCore
+import LiaisonCore
 import LiaisonCrypto
 import LiaisonStore
 

@@ -1,5 +1,5 @@
 import Foundation
-public import LiaisonCore
+import LiaisonCore
 public import LiaisonCrypto
 import LiaisonStore
 import Logging
