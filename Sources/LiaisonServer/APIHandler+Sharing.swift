@@ -114,7 +114,12 @@ extension APIHandler {
     }
 
     func getDossier(_ input: Operations.GetDossier.Input) async throws -> Operations.GetDossier.Output {
-        .ok(.init(body: .json(Self.schema(try await hub.dossiers.dossier(id: input.path.id, in: try context()), listingItems: true))))
+        .ok(.init(body: .json(try await dossier(id: input.path.id))))
+    }
+
+    /// The dossier with its items (the generated route's answer, and the hand-written one's).
+    func dossier(id: String) async throws -> Components.Schemas.Dossier {
+        Self.schema(try await hub.dossiers.dossier(id: id, in: try context()), listingItems: true)
     }
 
     func pullDossier(_ input: Operations.PullDossier.Input) async throws -> Operations.PullDossier.Output {

@@ -44,7 +44,7 @@ enum ItemJSON {
     /// How many fields a page has (`items`, `next_cursor`), compared with the generated type like `fieldCount`.
     static let pageFieldCount = 2
 
-    private static func append(_ item: Components.Schemas.Item, to out: inout [UInt8]) {
+    static func append(_ item: Components.Schemas.Item, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         // The id is always there and always first: every later member follows a comma.
         JSONText.appendString(Key.id.rawValue, to: &out)

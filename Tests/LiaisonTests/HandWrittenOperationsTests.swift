@@ -65,6 +65,36 @@ struct HandWrittenOperationsTests {
         #expect(Mirror(reflecting: page).children.count == ItemJSON.pageFieldCount)
     }
 
+    @Test(arguments: 1...20)
+    func aDossierWrittenByHandReadsAsTheDossierTheGeneratedLayerWrites(seed: UInt64) throws {
+        var rng = SplitMix(state: seed &* 6151)
+        func text() -> String { (0..<Int.random(in: 1...3, using: &rng)).map { _ in Self.awkward.randomElement(using: &rng)! }.joined() }
+        func maybe<T>(_ value: @autoclosure () -> T) -> T? { Bool.random(using: &rng) ? value() : nil }
+        func mentions() -> [Components.Schemas.Mention] {
+            (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                .init(name: text(), items: (0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }, agencies: maybe([text()]), withheld: maybe(Int.random(in: 0...9, using: &rng)))
+            }
+        }
+        let summary = Components.Schemas.DossierSummary(
+            byKind: .init(additionalProperties: [text(): Int64.random(in: 0...99, using: &rng)]), byLevel: .init(additionalProperties: [:]),
+            persons: mentions(), tags: mentions(),
+            openLeads: (0..<Int.random(in: 0...2, using: &rng)).map { _ in .init(id: text(), status: .inProgress, ageDays: Int64.random(in: 0...900, using: &rng)) },
+            feedback: (0..<Int.random(in: 0...2, using: &rng)).map { _ in
+                .init(id: text(), title: text(), rectified: Bool.random(using: &rng), rectification: maybe(text()), rectifiedAt: maybe(Date(timeIntervalSince1970: 1_790_000_000.5)))
+            })
+        let items = seed % 4 == 0 ? nil : (0..<Int.random(in: 0...6, using: &rng)).map { Self.item(seed: seed &* 37 &+ UInt64($0)) }
+        let dossier = Components.Schemas.Dossier(id: text(), unit: text(), agency: text(), reason: text(), createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
+                                                 requestId: maybe(text()), requestStatus: maybe(text()), readable: Int64.random(in: 0...9, using: &rng),
+                                                 withheld: Int64.random(in: 0...9, using: &rng), items: items, summary: summary)
+        let byHand = try Self.generatedDecoder().decode(Components.Schemas.Dossier.self, from: Data(try DossierJSON.bytes(of: dossier)))
+        let generated = try Self.generatedDecoder().decode(Components.Schemas.Dossier.self, from: try Self.generatedEncoder().encode(dossier))
+        #expect(byHand == generated)
+        #expect(byHand.items?.count == items?.count)
+        let handKeys = try #require(try JSONSerialization.jsonObject(with: Data(try DossierJSON.bytes(of: dossier))) as? [String: Any]).keys
+        let generatedKeys = try #require(try JSONSerialization.jsonObject(with: try Self.generatedEncoder().encode(dossier)) as? [String: Any]).keys
+        #expect(Set(handKeys) == Set(generatedKeys))
+    }
+
     static func newItem(seed: UInt64) -> Components.Schemas.NewItem {
         var rng = SplitMix(state: seed &* 104_729)
         func text() -> String { (0..<Int.random(in: 1...3, using: &rng)).map { _ in awkward.randomElement(using: &rng)! }.joined() }
@@ -147,7 +177,8 @@ struct HandWrittenOperationsTests {
             let handWritten = HandWrittenOperations(base: recorder, api: api)
             try api.registerHandlers(on: handWritten, configuration: Wire.configuration)
             // Both routes exist in the contract, each replaced once, and every operation is still registered once.
-            let expected: Set = ["GET /v1/items/{id}", "POST /v1/items", "GET /v1/items/{id}/payload", "GET /v1/items", "POST /v1/dossiers/{id}/payloads"]
+            let expected: Set = ["GET /v1/items/{id}", "POST /v1/items", "GET /v1/items/{id}/payload", "GET /v1/items", "POST /v1/dossiers/{id}/payloads",
+                               "GET /v1/dossiers/{id}"]
             #expect(expected.isSubset(of: Set(generatedOnly.routes)))
             #expect(handWritten.replaced.sorted() == expected.sorted())
             #expect(recorder.routes == generatedOnly.routes)
