@@ -62,13 +62,7 @@ final class HandWrittenOperations: ServerTransport {
 
     static func getItem(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
                         generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
-        let id: String
-        do {
-            id = try converter.getPathParameterAsURI(in: metadata.pathParameters, name: "id", as: Components.Parameters.ItemID.self)
-            // Read as the generated layer reads it, which refuses an Accept header it cannot parse.
-            let _: [AcceptHeaderContentType<Operations.GetItem.AcceptableContentType>] = try converter.extractAcceptHeaderIfPresent(in: request.headerFields)
-            try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
-        } catch {
+        guard let id = jsonRead(request, metadata, id: Components.Parameters.ItemID.self, accepting: Operations.GetItem.AcceptableContentType.self) else {
             return try await generated(request, body, metadata)
         }
         let item = try await handling(Operations.GetItem.id, request, body, metadata, input: id) {
@@ -80,16 +74,25 @@ final class HandWrittenOperations: ServerTransport {
     /// A dossier's manifest: thousands of items, written by `DossierJSON`.
     static func getDossier(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
                            generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
-        let id: String
-        do {
-            id = try converter.getPathParameterAsURI(in: metadata.pathParameters, name: "id", as: Components.Parameters.DossierID.self)
-            let _: [AcceptHeaderContentType<Operations.GetDossier.AcceptableContentType>] = try converter.extractAcceptHeaderIfPresent(in: request.headerFields)
-            try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
-        } catch {
+        guard let id = jsonRead(request, metadata, id: Components.Parameters.DossierID.self, accepting: Operations.GetDossier.AcceptableContentType.self) else {
             return try await generated(request, body, metadata)
         }
         let bytes = try await handling(Operations.GetDossier.id, request, body, metadata, input: id) { try DossierJSON.bytes(of: try await api.dossier(id: id)) }
         return answer(.ok, bytes)
+    }
+
+    /// The `id` of a read answered in JSON, read as the generated layer reads it (which also refuses an Accept header it
+    /// cannot parse, or one that rules JSON out); nil leaves the request to the generated layer.
+    static func jsonRead<ID: Decodable, Accepted: AcceptableProtocol>(_ request: HTTPRequest, _ metadata: ServerRequestMetadata, id: ID.Type,
+                                                                     accepting: Accepted.Type) -> ID? {
+        do {
+            let id = try converter.getPathParameterAsURI(in: metadata.pathParameters, name: "id", as: ID.self)
+            let _: [AcceptHeaderContentType<Accepted>] = try converter.extractAcceptHeaderIfPresent(in: request.headerFields)
+            try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
+            return id
+        } catch {
+            return nil
+        }
     }
 
     static func listItems(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
