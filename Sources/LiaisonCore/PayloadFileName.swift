@@ -17,4 +17,9 @@ public enum PayloadFileName {
     }
 
     public static let sealedSuffix = ".p7m"
+
+    /// The last file of a dossier's archive when payloads had to be left out (they failed the hub's integrity check):
+    /// their ids, one a line, so that a reader of the archive with stock tools learns of them. No item's file has
+    /// this name (ids are 16 letters and digits).
+    public static let leftOut = "left-out.txt"
 }

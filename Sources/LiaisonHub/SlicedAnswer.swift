@@ -8,19 +8,23 @@ public struct SlicedAnswer: AsyncSequence, Sendable {
     let count: Int
     /// Makes slice `index` (from 0); slice n+1 is started when slice n is asked for.
     let make: @Sendable (_ index: Int) async throws -> [UInt8]
+    /// Whether the last slice is started only once every other is made, so that it can say what they left out.
+    var lastAfterTheRest = false
 
-    public func makeAsyncIterator() -> Iterator { Iterator(count: count, make: make) }
+    public func makeAsyncIterator() -> Iterator { Iterator(count: count, make: make, lastAfterTheRest: lastAfterTheRest) }
 
     public struct Iterator: AsyncIteratorProtocol {
         let count: Int
         let make: @Sendable (Int) async throws -> [UInt8]
+        let lastAfterTheRest: Bool
         var started = 0
         var making: Task<[UInt8], any Error>?
 
         public mutating func next() async throws -> ArraySlice<UInt8>? {
             if making == nil { making = start() }
             guard let current = making else { return nil }
-            making = start()  // made while this one is awaited and sent: both cores at work
+            // The next is made while this one is awaited and sent (both cores at work), unless it must wait for this one.
+            making = lastAfterTheRest && started == count - 1 ? nil : start()
             return try await current.value[...]
         }
 

@@ -53,7 +53,8 @@ struct DossierBundle {
                     var reader = TarArchive.Reader(largestFile: Self.largestFile)
                     var ids: Set<String> = []
                     for try await piece in body {
-                        for file in try reader.take(piece) {
+                        // The list of payloads left out: they are fetched alone afterwards, as those not asked for.
+                        for file in try reader.take(piece) where file.name != PayloadFileName.leftOut {
                             let id = String(file.name.prefix { $0 != "." })
                             guard files[id] != nil, ids.insert(id).inserted else { throw unreadable("it holds \(file.name), which was not asked for or came twice") }
                             if inFlight == Self.writers { collect(await group.next()) }

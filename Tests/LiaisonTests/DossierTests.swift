@@ -220,13 +220,17 @@ struct DossierTests {
             #expect(try await refusal("{}", dossier: "0123456789abcdef").status == 404)
             #expect(try await team.send(.GET, "/v1/dossiers/\(dossierID)/payloads").status == 405)
 
-            // A payload damaged in the database is left out and the rest sent; alone, its read says why.
+            // A payload damaged in the database is left out and the rest sent; the archive's last file names it, and
+            // alone its read says why.
             try await hub.editDatabase(["UPDATE payload SET bytes = \(hub.storeKind == .sqlite ? "zeroblob(length(bytes))" : "decode(repeat('00', length(bytes)), 'hex')") WHERE item_id = '\(generalID)'"])
             let damaged = try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads", body: Data(#"{"items":["\#(generalID)","\#(secretID)"]}"#.utf8),
                                               headers: [("Content-Type", "application/json")])
             var rest = TarArchive.Reader(largestFile: 1 << 20)
-            let restNames = try rest.take(damaged.body).map(\.name)
-            #expect(damaged.status == 200 && restNames == ["\(secretID).txt.p7m"])
+            let restFiles = try rest.take(damaged.body)
+            try rest.end()
+            #expect(damaged.status == 200 && restFiles.map(\.name) == ["\(secretID).txt.p7m", "left-out.txt"])
+            let leftOut = String(decoding: restFiles.last?.bytes ?? [], as: UTF8.self)
+            #expect(leftOut.hasPrefix("The payloads of these items failed the hub's integrity check") && leftOut.hasSuffix(":\n\(generalID)\n"), "\(leftOut)")
             let alone = try await team.get("/v1/items/\(generalID)/payload")
             #expect(alone.status == 500 && alone.errorCode == "integrity", "\(alone.text)")
             let pulled = try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["dossier", "pull", dossierID, "--out", folder + "/pulled", "--as", "inspection-2"],

@@ -1,6 +1,8 @@
+import Foundation
 import LiaisonCore
 public import LiaisonCrypto
 import LiaisonStore
+import Synchronization
 
 /// A dossier's payloads in one answer: the tar stream `POST /v1/dossiers/{id}/payloads` sends, which `tar -x` unpacks
 /// and `liaison dossier pull` reads as it arrives. One request instead of one per item: 3,500 small items took two
@@ -55,10 +57,14 @@ extension DossierService {
                 _ = try ItemService.addressable(certificate, sealing: "dossier \(id) holds confidential payloads, each")
             }
             let slices = Self.slices(of: chosen)
-            return SlicedAnswer(count: slices.count + 1) { index in
-                guard index < slices.count else { return TarArchive.end }
-                return try await bundle(slices[index], of: dossier, for: certificate, in: context)
+            let leftOut = LeftOut()
+            let order = chosen.map(\.id)
+            var answer = SlicedAnswer(count: slices.count + 1) { index in
+                guard index < slices.count else { return Self.leftOutList(leftOut.ids.withLock { $0 }, in: order) + TarArchive.end }
+                return try await bundle(slices[index], of: dossier, for: certificate, in: context, leftOut: leftOut)
             }
+            answer.lastAfterTheRest = true
+            return answer
         }
     }
 
@@ -80,9 +86,25 @@ extension DossierService {
         return slices
     }
 
+    /// The ids of the payloads the slices left out, as they are made.
+    final class LeftOut: Sendable {
+        let ids = Mutex<Set<String>>([])
+    }
+
+    /// The archive's last file (`PayloadFileName.leftOut`) when payloads were left out, naming them in the dossier's order.
+    static func leftOutList(_ ids: Set<String>, in order: [String]) -> [UInt8] {
+        guard !ids.isEmpty else { return [] }
+        let text = "The payloads of these items failed the hub's integrity check and are not in this archive; "
+            + "`liaison get ID` (GET /v1/items/ID/payload) says more, and the commission's administrators have it in the hub's log:\n"
+            + order.filter(ids.contains).map { $0 + "\n" }.joined()
+        var out: [UInt8] = []
+        TarArchive.append(file: PayloadFileName.leftOut, bytes: Array(text.utf8), mtime: Int64(Date().timeIntervalSince1970), to: &out)
+        return out
+    }
+
     /// One slice of the archive: the items' payloads read together, opened, sealed to the reader where they were kept
     /// encrypted, and their reads recorded (durable before the slice is sent).
-    func bundle(_ slice: [Item], of dossier: Dossier, for certificate: X509Certificate?, in context: HubContext) async throws -> [UInt8] {
+    func bundle(_ slice: [Item], of dossier: Dossier, for certificate: X509Certificate?, in context: HubContext, leftOut: LeftOut) async throws -> [UInt8] {
         let cipher = vault.cipher  // before the payloads are read (see ItemVault.withDataKey)
         let stored = try await items.payloads(ids: slice.map(\.id))
         var out: [UInt8] = []
@@ -98,8 +120,9 @@ extension DossierService {
                 encrypted = payload.wrappedKey != nil
                 bytes = encrypted ? try CMSEnvelope.seal(plaintext, to: try ItemService.addressable(certificate, sealing: "item \(item.id)")) : plaintext
             } catch let error as HubError where error.kind == .integrity {
-                // Left out, and the rest sent: the archive cannot say why midway, its reader fetches the item alone and
-                // GET /v1/items/{id}/payload does (the vault has logged it).
+                // Left out, and the rest sent: the archive's last file names it, and GET /v1/items/{id}/payload says why
+                // (the vault has logged it).
+                _ = leftOut.ids.withLock { $0.insert(item.id) }
                 continue
             }
             if encrypted { sealed += 1 }
