@@ -49,8 +49,8 @@ final class GroupCommitter: Sendable {
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
             commit(batch, db)
-            afterCommit?()
             if let observe = observer.withLock({ $0 }) { observe(batch.count, ContinuousClock.now - started) }
+            afterCommit?()
         }
     }
 
