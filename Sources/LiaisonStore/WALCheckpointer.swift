@@ -15,15 +15,14 @@ final class WALCheckpointer: Sendable {
     private let queue = DispatchQueue(label: "liaison.checkpoint")
     /// Whether a checkpoint is waiting to run, and when the last one started.
     private let state = Mutex<(scheduled: Bool, last: ContinuousClock.Instant?)>((false, nil))
-    private let interval: Duration
+    private static let interval = Duration.milliseconds(20)
 
-    init(path: String, interval: Duration = .milliseconds(20)) throws {
+    init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         connection = try DatabaseQueue(path: path, configuration: configuration)
         // The checkpoint flushes the database file before the log may restart over what it copied: FULL, as the writer.
         try connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        self.interval = interval
     }
 
     /// After a commit: a checkpoint runs one interval after the last one started (at once if that is past),
@@ -34,15 +33,15 @@ final class WALCheckpointer: Sendable {
             guard !state.scheduled else { return nil }
             state.scheduled = true
             guard let last = state.last else { return .zero }
-            return max(.zero, interval - (now - last))
+            return max(.zero, Self.interval - (now - last))
         }
         guard let delay else { return }
-        let (seconds, attoseconds) = delay.components
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))) { self.run() }
+        queue.asyncAfter(deadline: .now() + delay / .seconds(1)) { self.run() }
     }
 
     private func run() {
         state.withLock { $0 = (false, ContinuousClock.now) }
+        // A checkpoint that fails (a full disk) is left to the next one, and to the writer's own at the mark, as before.
         try? connection.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
     }
 }

@@ -229,7 +229,7 @@ struct HandWrittenOperationsTests {
             let tooMany = try await client.get("/v1/items?limit=5000")
             #expect(tooMany.status == 400 && tooMany.errorField == "limit")
             // Refusals of the request itself still come from the generated layer, with the messages it gave.
-            for path in ["/v1/items/\(id)", "/v1/items/\(id)/payload", "/v1/items"] {
+            for path in ["/v1/items/\(id)", "/v1/items/\(id)/payload", "/v1/items", "/v1/dossiers/0000000000000000"] {
                 let unparsable = try await client.send(.GET, path, headers: [("Accept", "*/*;q=x")])
                 #expect(unparsable.status == 400, "\(path)")
             }
