@@ -1,35 +1,10 @@
 public import Foundation
 public import LiaisonCore
 import LiaisonCrypto
-import LiaisonStore
+public import LiaisonStore
 
-/// Filters for reading the trail, as the HTTP layer passes them: in sequence order from `after` (exclusive).
-public struct TrailFilter: Sendable, Equatable {
-    public var after: Int64
-    public var limit: Int
-    public var actor: String?
-    public var item: String?
-    public var unit: String?
-    public var action: String?
-    public var since: Date?
-    public var until: Date?
-
-    public init(after: Int64 = 0, limit: Int = 1000, actor: String? = nil, item: String? = nil, unit: String? = nil, action: String? = nil,
-                since: Date? = nil, until: Date? = nil) {
-        self.after = after
-        self.limit = limit
-        self.actor = actor
-        self.item = item
-        self.unit = unit
-        self.action = action
-        self.since = since
-        self.until = until
-    }
-
-    var query: AuditQuery {
-        AuditQuery(after: after, limit: limit, actor: actor, item: item, unit: unit, action: action, since: since, until: until)
-    }
-}
+/// Filters for reading the trail, as the HTTP layer passes them: the store's own query, which a service passes on as it is.
+public typealias TrailFilter = AuditQuery
 
 /// The trace for auditors: pages of the trail and the heads the hub signs, so that anyone holding the hub's
 /// certificate can prove the chain was not rewritten (docs/audit.md).
@@ -41,10 +16,9 @@ public struct AuditService: Sendable {
     let clock: @Sendable () -> Date
 
     /// A page of the trail, for auditors only.
-    public func entries(_ filter: TrailFilter, in context: HubContext) async throws -> [AuditEntry] {
+    public func entries(_ query: TrailFilter, in context: HubContext) async throws -> [AuditEntry] {
         try await context.traced(.listAudit) {
             try requireAuditor(context.principal)
-            let query = filter.query
             try validatePage(after: query.after, limit: query.limit)
             if let since = query.since, let until = query.until, since > until {
                 throw HubError.invalidField("until", "until is before since", hint: "Give a time range whose since comes first")
