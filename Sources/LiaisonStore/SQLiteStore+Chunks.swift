@@ -14,12 +14,15 @@ extension SQLiteStore {
 
     public func chunks(of itemID: String, from index: Int, limit: Int) async throws -> [StoredChunk] {
         try readNow { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT bytes, tag FROM payload_chunk WHERE item_id = ? AND seq >= ? ORDER BY seq LIMIT ?"),
-                             arguments: [itemID.storable, index, limit]).map { row in
-                let bytes: Data = row[0]
-                let tag: Data? = row[1]
-                return StoredChunk(bytes: Array(bytes), tag: tag.map(Array.init))
+            // Read in place from SQLite's buffer: a fetched row would copy each megabyte once more on its way.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT bytes, tag FROM payload_chunk WHERE item_id = ? AND seq >= ? ORDER BY seq LIMIT ?"),
+                                           arguments: [itemID.storable, index, limit])
+            var chunks: [StoredChunk] = []
+            while let row = try rows.next() {
+                chunks.append(StoredChunk(bytes: try row.withUnsafeData(atIndex: 0) { $0.map(Array.init) ?? [] },
+                                          tag: try row.withUnsafeData(atIndex: 1) { $0.map(Array.init) }))
             }
+            return chunks
         }
     }
 
