@@ -52,10 +52,11 @@ struct BodyLimitMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// A push whose payload is the body itself (`application/octet-stream`), read as it streams.
+    /// A push whose payload streams: the body itself (`application/octet-stream`), or a form's file part
+    /// (`multipart/form-data`, `MultipartPush`).
     static func isStreamedPush(_ request: Request) -> Bool {
-        request.method == .post && request.uri.path == "/v1/items"
-            && request.headers[.contentType].map { $0.lowercased().hasPrefix("application/octet-stream") } == true
+        guard request.method == .post, request.uri.path == "/v1/items", let type = request.headers[.contentType]?.lowercased() else { return false }
+        return type.hasPrefix("application/octet-stream") || type.hasPrefix("multipart/form-data")
     }
 
     func tooLarge() -> HubError {

@@ -35,7 +35,7 @@ final class HandWrittenOperations: ServerTransport {
     static let pullDossier = (method: HTTPRequest.Method.post, path: "/v1/dossiers/{id}/payloads")
     static let getDossier = (method: HTTPRequest.Method.get, path: "/v1/dossiers/{id}")
 
-    private static let converter = Converter(configuration: Wire.configuration)
+    static let converter = Converter(configuration: Wire.configuration)
 
     func register(_ generated: @escaping Handler, method: HTTPRequest.Method, path: String) throws {
         let api = api
@@ -118,6 +118,10 @@ final class HandWrittenOperations: ServerTransport {
 
     static func pushItem(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
                          generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
+        if let body, let boundary = try await handling(Operations.PushItem.id, request, body, metadata, input: nil, { try MultipartPush.boundary(of: request.headerFields[.contentType]) }) {
+            let (item, created) = try await MultipartPush.push(request, body, metadata, boundary: boundary, api: api)
+            return answer(created ? .created : .ok, ItemJSON.bytes(of: item))
+        }
         // A streamed push (or any other content type), and a JSON push that also sends the streamed form's headers
         // (which the generated layer decodes and may refuse), go the generated way.
         guard let body, isJSON(request.headerFields[.contentType]),
