@@ -12,7 +12,8 @@ enum MultipartPush {
 
     /// The form's boundary if `contentType` is `multipart/form-data`; nil for any other media type.
     static func boundary(of contentType: String?) throws -> String? {
-        guard let contentType else { return nil }
+        // Asked of every push: a JSON one is passed over on its first letter.
+        guard let contentType, contentType.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "m") else { return nil }
         let parameters = Form.parameters(of: contentType)
         guard parameters.first?.name.lowercased() == "multipart/form-data" else { return nil }
         // RFC 2046: 1 to 70 characters, none of them a control character.

@@ -21,6 +21,8 @@ final class MultipartReader<Source: AsyncIteratorProtocol> where Source.Element 
     /// boundary, which nothing precedes, is found as every other one is.
     private var buffer: [UInt8] = [13, 10]
     private var start = 0
+    /// How many bytes were read and dropped from the buffer before `start`'s beginning.
+    private var dropped = 0
     private enum State { case preamble, head, body, closed }
     private var state = State.preamble
 
@@ -42,6 +44,8 @@ final class MultipartReader<Source: AsyncIteratorProtocol> where Source.Element 
                     break
                 }
                 start = max(start, buffer.count - (delimiter.count - 1))
+                // curl sends none; a preamble without end would only keep the connection busy.
+                guard dropped + start <= Self.headLimit else { throw Self.malformed("the first boundary '\(boundaryText)' is not within the body's first \(Self.headLimit) bytes") }
                 guard try await fill() else { throw Self.malformed("the body holds no boundary '\(boundaryText)'") }
             }
             state = .head
@@ -112,6 +116,7 @@ final class MultipartReader<Source: AsyncIteratorProtocol> where Source.Element 
         guard let piece = try await source.next() else { return false }
         if start > 0 {
             buffer.removeSubrange(0..<start)
+            dropped += start
             start = 0
         }
         buffer += piece

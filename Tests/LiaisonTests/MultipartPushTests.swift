@@ -106,6 +106,11 @@ struct MultipartPushTests {
         await #expect { _ = try await form.nextPart() } throws: { error in
             (error as? HubError)?.message == "the multipart/form-data body is malformed: a part's headers are longer than 16384 bytes"
         }
+        let preamble = Self.form(boundary: "b", parts: [], preamble: String(repeating: "p", count: 20_000))
+        let third = MultipartReader(boundary: "b", source: Pieces(bytes: preamble, sizes: [1000]))
+        await #expect { _ = try await third.nextPart() } throws: { error in
+            (error as? HubError)?.message == "the multipart/form-data body is malformed: the first boundary '--b' is not within the body's first 16384 bytes"
+        }
         let big = Self.form(boundary: "b", parts: [("Content-Disposition: form-data; name=\"item\"", [UInt8](repeating: 0x41, count: 101))])
         let second = MultipartReader(boundary: "b", source: Pieces(bytes: big, sizes: [7]))
         _ = try await second.nextPart()
