@@ -55,8 +55,8 @@ struct BodyLimitMiddleware: RouterMiddleware {
     /// A push whose payload streams: the body itself (`application/octet-stream`), or a form's file part
     /// (`multipart/form-data`, `MultipartPush`).
     static func isStreamedPush(_ request: Request) -> Bool {
-        guard request.method == .post, request.uri.path == "/v1/items", let type = request.headers[.contentType]?.lowercased() else { return false }
-        return type.hasPrefix("application/octet-stream") || type.hasPrefix("multipart/form-data")
+        guard request.method == .post, request.uri.path == "/v1/items", let type = request.headers[.contentType] else { return false }
+        return type.lowercased().hasPrefix("application/octet-stream") || MultipartPush.isForm(type)
     }
 
     func tooLarge() -> HubError {

@@ -10,12 +10,17 @@ import LiaisonHub
 enum MultipartPush {
     static let itemLimit = 64 * 1024
 
+    /// Whether a push's content type is a form; `BodyLimitMiddleware` asks it too, to let the form stream.
+    static func isForm(_ contentType: String?) -> Bool {
+        // Asked of every push: a JSON one is passed over on its first letter.
+        guard let contentType, contentType.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "m") else { return false }
+        return Form.parameters(of: contentType).first?.name.lowercased() == "multipart/form-data"
+    }
+
     /// The form's boundary if `contentType` is `multipart/form-data`; nil for any other media type.
     static func boundary(of contentType: String?) throws -> String? {
-        // Asked of every push: a JSON one is passed over on its first letter.
-        guard let contentType, contentType.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "m") else { return nil }
+        guard let contentType, isForm(contentType) else { return nil }
         let parameters = Form.parameters(of: contentType)
-        guard parameters.first?.name.lowercased() == "multipart/form-data" else { return nil }
         // RFC 2046: 1 to 70 characters, none of them a control character.
         guard let boundary = parameters.first(where: { $0.name.lowercased() == "boundary" })?.value, (1...70).contains(boundary.utf8.count),
               boundary.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else {

@@ -242,6 +242,26 @@ struct MultipartPushTests {
         }
     }
 
+    @Test func aFormIsHeldToTheStreamedLimitNotToAJSONBodysLimit() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 256 << 10, streamedPayloadBytes: 2 << 20)) { hub in
+            let client = try hub.client("stationed-transport")
+            func form(_ size: Int) -> Data {
+                Data(Self.form(boundary: "b", parts: [
+                    ("Content-Disposition: form-data; name=\"item\"", Array(#"{"kind":"report","title":"t","unit":"transport-bureau","classification":"general"}"#.utf8)),
+                    ("Content-Disposition: form-data; name=\"payload\"", StreamedPayloadTests.payload(size)),
+                ]))
+            }
+            // Four times the JSON body's limit, within the streamed one.
+            let stored = try await client.send(.POST, "/v1/items", body: form(1 << 20), headers: [("Content-Type", "multipart/form-data; boundary=b")])
+            #expect(stored.status == 201, "\(stored.text)")
+            #expect(stored.json["size"] as? Int == 1 << 20)
+            let tooLarge = try await client.send(.POST, "/v1/items", body: form(3 << 20), headers: [("Content-Type", "multipart/form-data; boundary=b")])
+            #expect(tooLarge.status == 413 && tooLarge.errorCode == "payload_too_large", "\(tooLarge.text)")
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM item") == ["1"])
+            #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk") == ["0"])
+        }
+    }
+
     @Test func aFormCutShortOrWithoutABoundaryIsRefusedAndTheHubServesOn() async throws {
         try await TestHub.with { hub in
             let client = try hub.client("stationed-transport")

@@ -60,7 +60,7 @@ extension DossierService {
             let leftOut = LeftOut()
             let order = chosen.map(\.id)
             var answer = SlicedAnswer(count: slices.count + 1) { index in
-                guard index < slices.count else { return Self.leftOutList(leftOut.ids.withLock { $0 }, in: order) + TarArchive.end }
+                guard index < slices.count else { return Self.leftOutList(leftOut.ids.withLock { $0 }, in: order, at: context.now) + TarArchive.end }
                 return try await bundle(slices[index], of: dossier, for: certificate, in: context, leftOut: leftOut)
             }
             answer.lastAfterTheRest = true
@@ -92,13 +92,13 @@ extension DossierService {
     }
 
     /// The archive's last file (`PayloadFileName.leftOut`) when payloads were left out, naming them in the dossier's order.
-    static func leftOutList(_ ids: Set<String>, in order: [String]) -> [UInt8] {
+    static func leftOutList(_ ids: Set<String>, in order: [String], at time: Date) -> [UInt8] {
         guard !ids.isEmpty else { return [] }
         let text = "The payloads of these items failed the hub's integrity check and are not in this archive; "
             + "`liaison get ID` (GET /v1/items/ID/payload) says more, and the commission's administrators have it in the hub's log:\n"
             + order.filter(ids.contains).map { $0 + "\n" }.joined()
         var out: [UInt8] = []
-        TarArchive.append(file: PayloadFileName.leftOut, bytes: Array(text.utf8), mtime: Int64(Date().timeIntervalSince1970), to: &out)
+        TarArchive.append(file: PayloadFileName.leftOut, bytes: Array(text.utf8), mtime: Int64(time.timeIntervalSince1970), to: &out)
         return out
     }
 
