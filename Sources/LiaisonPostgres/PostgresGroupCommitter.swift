@@ -25,12 +25,11 @@ final class PostgresGroupCommitter: Sendable {
     private let maximumBatch = 256
     /// How often a write that lost a race with another hub's transaction is tried before its error is returned.
     private let maximumAttempts = 3
-    private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
+    /// The store's: told of each committed batch.
+    private let observer: CommitObserver
 
-    init() {}
-
-    func observe(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
-        observer.withLock { $0 = observe }
+    init(observer: CommitObserver) {
+        self.observer = observer
     }
 
     /// Runs `write` in the next batch `store` commits (the store that owns this committer).
@@ -50,7 +49,7 @@ final class PostgresGroupCommitter: Sendable {
             let started = ContinuousClock.now
             var results = await commit(batch, store)
             if results.count != batch.count { results = batch.map { _ in .failure(StoreError.durability("the batch's results went missing")) } }
-            if let observe = observer.withLock({ $0 }) { observe(batch.count, ContinuousClock.now - started) }
+            observer.committed(writes: batch.count, duration: ContinuousClock.now - started)
             var again: [Pending] = []
             for (pending, result) in zip(batch, results) {
                 if case .failure(let error) = result, Self.lostARace(error), pending.attempts < maximumAttempts {

@@ -20,8 +20,9 @@ public final class PostgresStore: HubStore, CommitObservable {
     let progress = Progress()
     /// The channel of feed notices: one per schema, as hubs of different schemas share a database's channels.
     let feedChannel: String
-    private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
-    private let committer = PostgresGroupCommitter()
+    /// Told of every commit: the group committer's batches and the transactions of their own.
+    private let observer: CommitObserver
+    private let committer: PostgresGroupCommitter
 
     /// Connects to `configuration` (the pool runs until `shutdown`) and migrates the schema. A database that does not
     /// answer within `startTimeout` is refused (the pool itself would keep trying to connect).
@@ -30,6 +31,9 @@ public final class PostgresStore: HubStore, CommitObservable {
         self.client = client
         self.logger = logger
         self.deadline = deadline
+        let observer = CommitObserver()
+        self.observer = observer
+        committer = PostgresGroupCommitter(observer: observer)
         running = Task { await client.run() }
         do {
             try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -66,8 +70,7 @@ public final class PostgresStore: HubStore, CommitObservable {
     // MARK: transactions
 
     public func observeCommits(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
-        observer.withLock { $0 = observe }
-        committer.observe(observe)
+        observer.set(observe)
     }
 
     /// Runs `body` in the next batch of this hub's writes, one transaction (see `PostgresGroupCommitter`); its trail
@@ -83,7 +86,7 @@ public final class PostgresStore: HubStore, CommitObservable {
             let started = ContinuousClock.now
             let logger = self.logger
             let result = try await withConnection { connection in try await connection.withTransaction(logger: logger) { connection in try await body(connection) } }
-            if observed, let observe = observer.withLock({ $0 }) { observe(1, ContinuousClock.now - started) }
+            if observed { observer.committed(writes: 1, duration: ContinuousClock.now - started) }
             return result
         } catch let error as PostgresTransactionError {
             throw StoreError.from(postgres: error.closureError ?? error.commitError ?? error.beginError ?? error)

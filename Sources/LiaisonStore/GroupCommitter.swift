@@ -21,7 +21,7 @@ final class GroupCommitter: Sendable {
     private let maximumBatch = 512
 
     /// Told of each committed batch: how many writes it held and how long its transaction took.
-    private let observer = Mutex<(@Sendable (_ writes: Int, _ duration: Duration) -> Void)?>(nil)
+    private let observer = CommitObserver()
 
     /// Told after each committed batch (the log's checkpointer).
     private let afterCommit: (@Sendable () -> Void)?
@@ -32,7 +32,7 @@ final class GroupCommitter: Sendable {
     }
 
     func observe(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
-        observer.withLock { $0 = observe }
+        observer.set(observe)
     }
 
     func submit<T: Sendable>(_ write: @escaping @Sendable (Database, inout AuditTail) throws -> T) async throws -> T {
@@ -49,7 +49,7 @@ final class GroupCommitter: Sendable {
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
             commit(batch, db)
-            if let observe = observer.withLock({ $0 }) { observe(batch.count, ContinuousClock.now - started) }
+            observer.committed(writes: batch.count, duration: ContinuousClock.now - started)
             afterCommit?()
         }
     }

@@ -322,6 +322,27 @@ struct StoreContractTests {
         }
     }
 
+    /// The commit observer (the hub's metrics) is called at the same depth after hundreds of commits. Kept in a `Mutex`
+    /// as a bare closure, it gained two reabstraction thunks at every `withLock`, so each call went through one more
+    /// pair than the last: a hub serving metrics slowed by half within 200,000 pushes, and its writer's stack grew
+    /// towards overflow.
+    @Test(arguments: StoreKind.allCases)
+    func theCommitObserverIsCalledAtTheSameDepthOnEveryCommit(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let depths = Mutex<[Int]>([])
+            try #require(store as? any CommitObservable).observeCommits { _, _ in
+                let depth = Thread.callStackReturnAddresses.count  // at most 128 frames: enough to see 600 more
+                depths.withLock { $0.append(depth) }
+            }
+            for _ in 0..<300 { try await store.record(audit) }
+            let observed = depths.withLock { $0 }
+            #expect(observed.count == 300)
+            let growth = (observed.max() ?? 0) - (observed.min() ?? 0)
+            #expect(growth < 20, "stack depth of the observer's calls went from \(observed.first ?? 0) to \(observed.last ?? 0)")
+        }
+    }
+
     /// Concurrent pushes share a transaction, and on PostgreSQL their rows go in together, a few statements for the
     /// whole batch: every field of every shape of push comes back as it went in, large inline payloads (which go
     /// in statements of their own) and small, sealed and plain, claimed and marked.
