@@ -1,6 +1,7 @@
 import Foundation
 import LiaisonCore
 public import Logging
+import Synchronization
 
 /// `{"time":…,"level":…,"label":…,"message":…,"metadata":{…}}`.
 public enum JSONLines: LogLineFormat {
@@ -8,43 +9,98 @@ public enum JSONLines: LogLineFormat {
         var line: [UInt8] = Array(#"{"time":"#.utf8)
         line.reserveCapacity(256)
         JSONText.appendString(timestamp(Date()), to: &line)
-        line.append(contentsOf: Array(#","level":"#.utf8))
+        line.append(contentsOf: #","level":"#.utf8)
         JSONText.appendString(event.level.rawValue, to: &line)
-        line.append(contentsOf: Array(#","label":"#.utf8))
+        line.append(contentsOf: #","label":"#.utf8)
         JSONText.appendString(label, to: &line)
-        line.append(contentsOf: Array(#","message":"#.utf8))
+        line.append(contentsOf: #","message":"#.utf8)
         JSONText.appendString(event.message.description, to: &line)
-        line.append(contentsOf: Array(#","metadata":{"#.utf8))
-        JSONText.appendMembers(metadata.mapValues { "\($0)" }, to: &line)
-        line.append(contentsOf: Array("}}\n".utf8))
+        line.append(contentsOf: #","metadata":{"#.utf8)
+        JSONText.appendMembers(metadata.mapValues(LogText.text), to: &line)
+        line.append(contentsOf: "}}\n".utf8)
         return line
+    }
+
+    private static let seconds = SecondStamp { second in
+        var seconds = time_t(second)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return LogText.strftime("%Y-%m-%dT%H:%M:%S", parts)
     }
 
     /// `2026-12-01T21:53:20.123Z`.
     static func timestamp(_ date: Date) -> String {
         let milliseconds = date.millisecondsSince1970
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds % 1000))
+        let fraction = Int((milliseconds % 1000 + 1000) % 1000)
+        var text = seconds.text(at: Int((milliseconds - Int64(fraction)) / 1000))
+        text.append(contentsOf: [UInt8(ascii: "."), UInt8(48 + fraction / 100), UInt8(48 + fraction / 10 % 10), UInt8(48 + fraction % 10), UInt8(ascii: "Z")])
+        return String(decoding: text, as: UTF8.self)
     }
 }
 
 /// `2026-12-04T18:35:19+0000 notice liaisond: key=value [source] message`, as swift-log's StreamLogHandler writes it.
 public enum TextLines: LogLineFormat {
     public static func line(of event: LogEvent, label: String, metadata: Logger.Metadata) -> [UInt8] {
-        let pretty = metadata.isEmpty ? "" : " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        return Array("\(timestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n".utf8)
+        var line = seconds.text(at: time(nil))
+        line.reserveCapacity(256)
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: event.level.rawValue.utf8)
+        if !label.isEmpty { line.append(UInt8(ascii: " ")) }
+        line.append(contentsOf: label.utf8)
+        line.append(UInt8(ascii: ":"))
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            line.append(contentsOf: LogText.text(value).utf8)
+        }
+        line.append(contentsOf: " [".utf8)
+        line.append(contentsOf: event.source.utf8)
+        line.append(contentsOf: "] ".utf8)
+        line.append(contentsOf: event.message.description.utf8)
+        line.append(UInt8(ascii: "\n"))
+        return line
     }
 
     /// Local time with its offset: `2026-12-04T18:35:19+0000`.
-    static func timestamp() -> String {
-        var now = time(nil)
+    private static let seconds = SecondStamp { second in
+        var now = time_t(second)
         var parts = tm()
         localtime_r(&now, &parts)
+        return LogText.strftime("%Y-%m-%dT%H:%M:%S%z", parts)
+    }
+
+    static func timestamp() -> String { String(decoding: seconds.text(at: time(nil)), as: UTF8.self) }
+}
+
+/// What the two formats share.
+enum LogText {
+    /// A metadata value as swift-log prints it; a string (nearly all of them) as it is.
+    static func text(_ value: Logger.MetadataValue) -> String {
+        if case .string(let string) = value { return string }
+        return "\(value)"
+    }
+
+    static func strftime(_ format: String, _ parts: tm) -> [UInt8] {
+        var parts = parts
         var buffer = [CChar](repeating: 0, count: 64)
-        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
-        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let length = Foundation.strftime(&buffer, buffer.count, format, &parts)
+        return buffer.prefix(length).map { UInt8(bitPattern: $0) }
+    }
+}
+
+/// The text of one second, made when the second changes rather than for every line: a calendar conversion and
+/// `strftime` cost more than the rest of a request's log line.
+final class SecondStamp: Sendable {
+    private let last = Mutex<(second: Int, text: [UInt8])>((.min, []))
+    private let make: @Sendable (_ second: Int) -> [UInt8]
+
+    init(_ make: @escaping @Sendable (_ second: Int) -> [UInt8]) { self.make = make }
+
+    func text(at second: Int) -> [UInt8] {
+        if let text = last.withLock({ $0.second == second ? $0.text : nil }) { return text }
+        let text = make(second)
+        last.withLock { $0 = (second, text) }
+        return text
     }
 }

@@ -29,12 +29,20 @@ struct RequestObservationMiddleware: RouterMiddleware {
         let operation = EndpointMethods.operation(method: request.method.rawValue, route: context.endpointPath) ?? "none"
         metrics?.answered(operation: operation, status: response.status.code, duration: duration)
         if logger.logLevel <= .info {
-            let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
             logger.info("request", metadata: [
                 "operation": "\(operation)", "principal": "\(observed.principal ?? "-")", "status": "\(response.status.code)",
-                "duration_ms": "\(String(format: "%.2f", milliseconds))", "method": "\(request.method)", "path": "\(request.uri.path)",
+                "duration_ms": "\(Self.milliseconds(duration))", "method": "\(request.method)", "path": "\(request.uri.path)",
             ])
         }
         return response
+    }
+
+    /// `duration` in milliseconds with two decimals, rounded (`0.86`), without Foundation's `String(format:)`.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, seconds < 1_000_000_000 else { return "\(seconds * 1000)" }
+        let hundredths = seconds * 100_000 + (attoseconds + 5_000_000_000_000) / 10_000_000_000_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

@@ -41,6 +41,27 @@ struct TextLogHandlerTests {
         #expect(ourLines[0].prefix { $0 != " " }.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}/) != nil)
     }
 
+    /// The JSON log's time is UTC with milliseconds; its second is made once per second, so lines of other
+    /// seconds, before and after, each get their own.
+    @Test func jsonTimesAreUTCWithMilliseconds() {
+        #expect(JSONLines.timestamp(Date(timeIntervalSince1970: 1_800_000_000)) == "2027-01-15T08:00:00.000Z")
+        #expect(JSONLines.timestamp(Date(timeIntervalSince1970: 1_800_000_001.75)) == "2027-01-15T08:00:01.750Z")
+        #expect(JSONLines.timestamp(Date(timeIntervalSince1970: 1_800_000_061.5)) == "2027-01-15T08:01:01.500Z")
+        #expect(JSONLines.timestamp(Date(timeIntervalSince1970: 1_800_000_001.25)) == "2027-01-15T08:00:01.250Z")
+    }
+
+    /// A request's duration in the log: milliseconds, two decimals, rounded half up.
+    @Test func aRequestsDurationIsMillisecondsWithTwoDecimals() {
+        #expect(RequestObservationMiddleware.milliseconds(.zero) == "0.00")
+        #expect(RequestObservationMiddleware.milliseconds(.microseconds(860)) == "0.86")
+        #expect(RequestObservationMiddleware.milliseconds(.nanoseconds(4_999)) == "0.00")
+        #expect(RequestObservationMiddleware.milliseconds(.nanoseconds(5_000)) == "0.01")
+        #expect(RequestObservationMiddleware.milliseconds(.microseconds(12_345)) == "12.35")
+        #expect(RequestObservationMiddleware.milliseconds(.microseconds(99_995)) == "100.00")
+        #expect(RequestObservationMiddleware.milliseconds(.seconds(2)) == "2000.00")
+        #expect(RequestObservationMiddleware.milliseconds(.seconds(61) + .microseconds(70)) == "61000.07")
+    }
+
     @Test func linesBelowTheLevelAreNotWritten() {
         let written = Mutex(0)
         var logger = Logger(label: "liaisond") { label in TextLogHandler(label: label) { _ in written.withLock { $0 += 1 } } }
