@@ -4,8 +4,9 @@ import Synchronization
 ///
 /// The closure is kept in a struct because a bare closure kept in a `Mutex` is reabstracted on its way into the
 /// lock's generic `inout` and back at every `withLock`, and the value written back is the wrapped one: each commit
-/// would call through one more pair of thunks than the last (half a hub's CPU after 200,000 pushes, and a stack
-/// growing towards overflow). A struct's field keeps the closure's own representation.
+/// would call through one more pair of thunks than the last: with metrics on, half the hub's CPU went to them after
+/// 35,000 commits, and the writer's stack overflowed (the hub died) after about 100,000. A struct's field keeps the
+/// closure's own representation.
 public final class CommitObserver: Sendable {
     private struct Observe: Sendable {
         let call: @Sendable (_ writes: Int, _ duration: Duration) -> Void
