@@ -48,22 +48,23 @@ final class GroupCommitter: Sendable {
             let batch = queue.withLock { $0.next(maximum: maximumBatch) }
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
-            commit(batch, db)
+            let results = commit(batch, db)
+            // Told before anyone is answered: a caller that reads the metrics next finds its commit counted.
             observer.committed(writes: batch.count, duration: ContinuousClock.now - started)
+            for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
             afterCommit?()
         }
     }
 
     /// Commits a batch in one transaction. Writes rarely fail (ids are unique, conflicts are values),
     /// so the batch first runs without savepoints; if one write throws, the transaction is rolled
-    /// back and the batch runs again with a savepoint per write, isolating the failure.
-    private func commit(_ batch: [Pending], _ db: Database) {
+    /// back and the batch runs again with a savepoint per write, isolating the failure. Returns each write's result.
+    private func commit(_ batch: [Pending], _ db: Database) -> [Result<any Sendable, any Error>] {
         let start: AuditTail
         do {
             start = try tail.withLock { $0 } ?? AuditTail.load(db)
         } catch {
-            for pending in batch { pending.continuation.resume(throwing: StoreError.from(error)) }
-            return
+            return batch.map { _ in .failure(StoreError.from(error)) }
         }
         var results: [Result<any Sendable, any Error>] = []
         var end = start
@@ -96,11 +97,10 @@ final class GroupCommitter: Sendable {
             } catch {
                 // The commit itself failed: nothing of this batch is stored, and the chain did not move.
                 tail.withLock { $0 = nil }
-                for pending in batch { pending.continuation.resume(throwing: StoreError.from(error)) }
-                return
+                return batch.map { _ in .failure(StoreError.from(error)) }
             }
         }
         tail.withLock { $0 = end }
-        for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
+        return results
     }
 }
