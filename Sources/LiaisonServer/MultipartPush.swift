@@ -11,16 +11,19 @@ enum MultipartPush {
     static let itemLimit = 64 * 1024
 
     /// Whether a push's content type is a form; `BodyLimitMiddleware` asks it too, to let the form stream.
-    static func isForm(_ contentType: String?) -> Bool {
+    static func isForm(_ contentType: String?) -> Bool { formParameters(of: contentType) != nil }
+
+    /// The parameters of `contentType` (its media type first) if it is `multipart/form-data`; nil otherwise.
+    private static func formParameters(of contentType: String?) -> [(name: String, value: String?)]? {
         // Asked of every push: a JSON one is passed over on its first letter.
-        guard let contentType, contentType.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "m") else { return false }
-        return Form.parameters(of: contentType).first?.name.lowercased() == "multipart/form-data"
+        guard let contentType, contentType.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "m") else { return nil }
+        let parameters = Form.parameters(of: contentType)
+        return parameters.first?.name.lowercased() == "multipart/form-data" ? parameters : nil
     }
 
     /// The form's boundary if `contentType` is `multipart/form-data`; nil for any other media type.
     static func boundary(of contentType: String?) throws -> String? {
-        guard let contentType, isForm(contentType) else { return nil }
-        let parameters = Form.parameters(of: contentType)
+        guard let parameters = formParameters(of: contentType) else { return nil }
         // RFC 2046: 1 to 70 characters, none of them a control character.
         guard let boundary = parameters.first(where: { $0.name.lowercased() == "boundary" })?.value, (1...70).contains(boundary.utf8.count),
               boundary.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else {
@@ -51,7 +54,7 @@ enum MultipartPush {
                                                                                                transforming: { $0 })
             guard let file = try await form.nextPart(), file.name == "payload" else { throw Form.malformed("the part after 'item' is not 'payload' (the file)") }
             // The file's media type without its parameters (a charset): an item's content type is a bare type/subtype.
-            let fileType = file.contentType.flatMap { $0.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            let fileType = file.contentType.flatMap { Form.parameters(of: $0).first?.name }.flatMap { $0.isEmpty ? nil : $0 }
             var sent = PushRequest(kind: fields.kind, title: fields.title, unit: fields.unit, classification: fields.classification.rawValue,
                                    contentType: fields.contentType ?? fileType ?? "application/octet-stream", payload: [],
                                    persons: fields.persons ?? [], tags: fields.tags ?? [], idempotencyKey: idempotencyKey)
