@@ -40,7 +40,8 @@ struct RequestObservationMiddleware: RouterMiddleware {
     /// `duration` in milliseconds with two decimals, rounded (`0.86`), without Foundation's `String(format:)`.
     static func milliseconds(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
-        guard seconds >= 0, seconds < 1_000_000_000 else { return "\(seconds * 1000)" }
+        // Beyond 31 years (never, between two readings of the clock) the whole milliseconds, without multiplying.
+        guard seconds >= 0, seconds < 1_000_000_000 else { return "\(seconds)000" }
         let hundredths = seconds * 100_000 + (attoseconds + 5_000_000_000_000) / 10_000_000_000_000
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"

@@ -60,6 +60,7 @@ struct TextLogHandlerTests {
         #expect(RequestObservationMiddleware.milliseconds(.microseconds(99_995)) == "100.00")
         #expect(RequestObservationMiddleware.milliseconds(.seconds(2)) == "2000.00")
         #expect(RequestObservationMiddleware.milliseconds(.seconds(61) + .microseconds(70)) == "61000.07")
+        #expect(RequestObservationMiddleware.milliseconds(.seconds(Int64.max)) == "\(Int64.max)000")
     }
 
     @Test func linesBelowTheLevelAreNotWritten() {
