@@ -141,13 +141,9 @@ extension PostgresStore: FeedEventBroadcast {
         try await committed { write in
             let connection = write.connection
             try await self.execute("""
-                INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at)
-                VALUES (\(dossier.id), \(dossier.unit), \(dossier.agency), \(dossier.requester), \(dossier.reason), \(dossier.requestID), \(dossier.createdAt.millisecondsSince1970))
-                """, on: connection)
-            // One statement for all the items, however many (a dossier of a large unit holds thousands).
-            try await self.execute("""
-                INSERT INTO dossier_item (dossier_id, item_id, position)
-                SELECT \(dossier.id), item, position - 1 FROM unnest(\(dossier.itemIDs)::text[]) WITH ORDINALITY AS t(item, position)
+                INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at, item_ids)
+                VALUES (\(dossier.id), \(dossier.unit), \(dossier.agency), \(dossier.requester), \(dossier.reason), \(dossier.requestID),
+                        \(dossier.createdAt.millisecondsSince1970), \(StoredText.encode(list: dossier.itemIDs)))
                 """, on: connection)
             write.record([audit])
         }
@@ -155,9 +151,10 @@ extension PostgresStore: FeedEventBroadcast {
 
     public func dossier(id: String) async throws -> Dossier? {
         try await snapshot { connection in
-            guard let row = try await self.rows("SELECT id, unit, agency, requester, reason, request_id, created_at FROM dossier WHERE id = \(id.storable)", on: connection).first
+            guard let row = try await self.rows("SELECT id, unit, agency, requester, reason, request_id, created_at, item_ids FROM dossier WHERE id = \(id.storable)",
+                                                on: connection).first
             else { return nil }
-            let items = try await self.rows("SELECT item_id FROM dossier_item WHERE dossier_id = \(id.storable) ORDER BY position", on: connection).map { try $0[0].decode(String.self) }
+            let items = try StoredText.itemIDs(try row[7].decode(String.self), of: "dossier \(id)")
             return Dossier(id: try row[0].decode(String.self), unit: try row[1].decode(String.self), agency: try row[2].decode(String.self),
                            requester: try row[3].decode(String.self), reason: try row[4].decode(String.self), requestID: try row[5].decode(String?.self),
                            itemIDs: items, createdAt: Date(millisecondsSince1970: try row[6].decode(Int64.self)))

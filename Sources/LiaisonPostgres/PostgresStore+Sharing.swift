@@ -5,21 +5,16 @@ import PostgresNIO
 
 /// Access requests, reviews and grants.
 extension PostgresStore {
-    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id"
+    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id, item_ids"
 
     public func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws {
         try await committed { write in
             let connection = write.connection
             try await self.execute("""
-                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision)
+                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision, item_ids)
                 VALUES (\(request.id), \(request.requester), \(request.agency), \(request.reason), \(request.unit), \(request.duration.seconds),
-                        \(request.createdAt.millisecondsSince1970), \(request.expiresAt.millisecondsSince1970), \(request.decision.rawValue))
-                """, on: connection)
-            // One statement for all the items, however many: a dossier's request names thousands, and a statement each
-            // held the batch, and every push in it, for as many round trips.
-            try await self.execute("""
-                INSERT INTO request_item (request_id, item_id, position)
-                SELECT \(request.id), item, position - 1 FROM unnest(\(request.itemIDs)::text[]) WITH ORDINALITY AS t(item, position)
+                        \(request.createdAt.millisecondsSince1970), \(request.expiresAt.millisecondsSince1970), \(request.decision.rawValue),
+                        \(StoredText.encode(list: request.itemIDs)))
                 """, on: connection)
             write.record([audit])
             write.publish(events)
@@ -179,7 +174,7 @@ extension PostgresStore {
         let id = try row[0].decode(String.self)
         let decisionText = try row[8].decode(String.self)
         guard let decision = AccessRequest.Status(rawValue: decisionText) else { throw StoreError.corrupt("request \(id) has decision \(decisionText)") }
-        let items = try await rows("SELECT item_id FROM request_item WHERE request_id = \(id) ORDER BY position", on: connection).map { try $0[0].decode(String.self) }
+        let items = try StoredText.itemIDs(try row[11].decode(String.self), of: "request \(id)")
         return AccessRequest(id: id, requester: try row[1].decode(String.self), agency: try row[2].decode(String.self), reason: try row[3].decode(String.self),
                              itemIDs: items, unit: try row[4].decode(String?.self), duration: Period(seconds: try row[5].decode(Int64.self)),
                              createdAt: Date(millisecondsSince1970: try row[6].decode(Int64.self)), expiresAt: Date(millisecondsSince1970: try row[7].decode(Int64.self)),

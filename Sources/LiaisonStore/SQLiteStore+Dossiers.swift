@@ -6,9 +6,9 @@ public import LiaisonCore
 extension SQLiteStore {
     public func insertDossier(_ dossier: Dossier, audit: AuditRecord) async throws {
         _ = try await committer.submit { db, tail in
-            try db.execute(sql: "INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [dossier.id, dossier.unit, dossier.agency, dossier.requester, dossier.reason, dossier.requestID, Self.millis(dossier.createdAt)])
-            try ItemListRows.insert(dossier.itemIDs, of: dossier.id, into: "dossier_item", ownerColumn: "dossier_id", in: db)
+            try db.execute(sql: "INSERT INTO dossier (id, unit, agency, requester, reason, request_id, created_at, item_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [dossier.id, dossier.unit, dossier.agency, dossier.requester, dossier.reason, dossier.requestID, Self.millis(dossier.createdAt),
+                                       StoredText.encode(list: dossier.itemIDs)])
             try tail.append(audit, db)
             return true
         }
@@ -17,9 +17,10 @@ extension SQLiteStore {
     public func dossier(id: String) async throws -> Dossier? {
         let id = id.storable
         return try readSnapshot { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, unit, agency, requester, reason, request_id, created_at FROM dossier WHERE id = ?", arguments: [id]) else { return nil }
-            let items = try String.fetchAll(db, sql: "SELECT item_id FROM dossier_item WHERE dossier_id = ? ORDER BY position", arguments: [id])
-            return Dossier(id: row[0], unit: row[1], agency: row[2], requester: row[3], reason: row[4], requestID: row[5], itemIDs: items, createdAt: Self.date(row[6]))
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, unit, agency, requester, reason, request_id, created_at, item_ids FROM dossier WHERE id = ?", arguments: [id])
+            else { return nil }
+            return Dossier(id: row[0], unit: row[1], agency: row[2], requester: row[3], reason: row[4], requestID: row[5],
+                           itemIDs: try StoredText.itemIDs(row[7], of: "dossier \(id)"), createdAt: Self.date(row[6]))
         }
     }
 

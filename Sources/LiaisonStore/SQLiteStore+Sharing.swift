@@ -7,11 +7,10 @@ extension SQLiteStore {
     public func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws {
         _ = try await committer.submit { db, tail in
             try db.execute(sql: """
-                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision, item_ids)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [request.id, request.requester, request.agency, request.reason, request.unit, request.duration.seconds,
-                                 Self.millis(request.createdAt), Self.millis(request.expiresAt), request.decision.rawValue])
-            try ItemListRows.insert(request.itemIDs, of: request.id, into: "request_item", ownerColumn: "request_id", in: db)
+                                 Self.millis(request.createdAt), Self.millis(request.expiresAt), request.decision.rawValue, StoredText.encode(list: request.itemIDs)])
             try tail.append(audit, db)
             try Self.append(events, in: db)
             return true
@@ -32,7 +31,7 @@ extension SQLiteStore {
         let sql = "SELECT \(Self.requestColumns) FROM access_request \(whereClause) ORDER BY id DESC LIMIT \(max(1, query.limit))"
         let finalArguments = arguments
         return try readSnapshot { db in
-            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { try Self.request(from: $0, in: db) }
+            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.request(from:))
         }
     }
 
@@ -131,7 +130,7 @@ extension SQLiteStore {
 
     // MARK: rows
 
-    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id"
+    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id, item_ids"
 
     public func openRequestCount(at now: Date) async throws -> Int {
         try readNow { db in
@@ -149,14 +148,14 @@ extension SQLiteStore {
     static func date(_ millis: Int64) -> Date { Date(millisecondsSince1970: millis) }
 
     static func fetchRequest(id: String, in db: Database) throws -> AccessRequest? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(requestColumns) FROM access_request WHERE id = ?"), arguments: [id]).map { try request(from: $0, in: db) }
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(requestColumns) FROM access_request WHERE id = ?"), arguments: [id]).map(request(from:))
     }
 
-    static func request(from row: Row, in db: Database) throws -> AccessRequest {
+    static func request(from row: Row) throws -> AccessRequest {
         let id: String = row[0]
         let decisionText: String = row[8]
         guard let decision = AccessRequest.Status(rawValue: decisionText) else { throw StoreError.corrupt("request \(id) has decision \(decisionText)") }
-        let items = try String.fetchAll(db.cachedStatement(sql: "SELECT item_id FROM request_item WHERE request_id = ? ORDER BY position"), arguments: [id])
+        let items = try StoredText.itemIDs(row[11], of: "request \(id)")
         let decidedAt: Int64? = row[9]
         return AccessRequest(id: id, requester: row[1], agency: row[2], reason: row[3], itemIDs: items, unit: row[4], duration: Period(seconds: row[5]),
                              createdAt: date(row[6]), expiresAt: date(row[7]), decision: decision, decidedAt: decidedAt.map(date), grantID: row[10])

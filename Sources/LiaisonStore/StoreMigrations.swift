@@ -232,6 +232,26 @@ extension SQLiteStore {
                                             PRIMARY KEY (item_id, seq));
                 """)
         }
+        migrator.registerMigration("v15: item lists kept on their request or dossier") { db in
+            // One JSON list on the owner's row instead of a row per item: a dossier of a 10,000-item unit and its request
+            // wrote 16,500 rows, half the time of building it.
+            for (owner, table, column) in [("access_request", "request_item", "request_id"), ("dossier", "dossier_item", "dossier_id")] {
+                try db.execute(sql: "ALTER TABLE \(owner) ADD COLUMN item_ids TEXT NOT NULL DEFAULT '[]'")
+                let update = try db.makeStatement(sql: "UPDATE \(owner) SET item_ids = ? WHERE id = ?")
+                var (current, ids): (String?, [String]) = (nil, [])
+                let flush = {
+                    if let current { try update.execute(arguments: [StoredText.encode(list: ids), current]) }
+                }
+                let rows = try Row.fetchCursor(db, sql: "SELECT \(column), item_id FROM \(table) ORDER BY \(column), position")
+                while let row = try rows.next() {
+                    let ownerID: String = row[0]
+                    if ownerID != current { try flush(); (current, ids) = (ownerID, []) }
+                    ids.append(row[1])
+                }
+                try flush()
+                try db.execute(sql: "DROP TABLE \(table)")
+            }
+        }
         return migrator
     }
 }

@@ -13,6 +13,14 @@ public enum StoredText {
         return JSONText.readList(text) ?? []
     }
 
+    /// The ordered item list of a request or a dossier, kept as one list on its row: a dossier of a 10,000-item unit
+    /// and its request stored a row each per item, which took half the time of building the dossier.
+    public static func itemIDs(_ text: String, of owner: @autoclosure () -> String) throws -> [String] {
+        guard text != "[]" else { return [] }
+        guard let ids = JSONText.readList(text) else { throw StoreError.corrupt("\(owner())'s item list is not a JSON list of ids") }
+        return ids
+    }
+
     /// A detail as a flat JSON object of strings, its keys sorted.
     public static func encode(detail: [String: String]) -> String { JSONText.object(detail) }
 

@@ -444,6 +444,46 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func itemListsKeptAsRowsBeforeAreCarriedOntoTheirRequestOrDossier(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            for (id, items) in [("R1", ["03C", "03A", "03B"]), ("R2", ["03D"])] {
+                try await store.insertRequest(AccessRequest(id: id, requester: "inspection-2", agency: "inspection-2", reason: "r", itemIDs: items, unit: nil,
+                                                            duration: Period(seconds: 3600), createdAt: now, expiresAt: now.addingTimeInterval(86_400)), audit: audit, events: [])
+            }
+            try await store.insertDossier(Dossier(id: "D1", unit: "finance-bureau", agency: "inspection-2", requester: "inspection-2", reason: "r", requestID: "R1",
+                                                  itemIDs: ["03B", "03C", "03A", "03E"], createdAt: now), audit: audit)
+            // The storage as a hub before the lists moved left it: a row per item, in no order but their positions'.
+            let forgetMigration = kind == .sqlite ? "DELETE FROM grdb_migrations WHERE identifier = 'v15: item lists kept on their request or dossier'"
+                                                  : "DELETE FROM liaison_migration WHERE version = 9"
+            for statement in [
+                """
+                CREATE TABLE request_item (request_id TEXT NOT NULL REFERENCES access_request(id), item_id TEXT NOT NULL, position INTEGER NOT NULL,
+                                           PRIMARY KEY (request_id, item_id))
+                """,
+                """
+                CREATE TABLE dossier_item (dossier_id TEXT NOT NULL REFERENCES dossier(id), item_id TEXT NOT NULL, position INTEGER NOT NULL,
+                                           PRIMARY KEY (dossier_id, item_id))
+                """,
+                "INSERT INTO request_item (request_id, item_id, position) VALUES ('R1', '03B', 2), ('R2', '03D', 0), ('R1', '03C', 0), ('R1', '03A', 1)",
+                "INSERT INTO dossier_item (dossier_id, item_id, position) VALUES ('D1', '03E', 3), ('D1', '03A', 2), ('D1', '03B', 0), ('D1', '03C', 1)",
+                "ALTER TABLE access_request DROP COLUMN item_ids",
+                "ALTER TABLE dossier DROP COLUMN item_ids",
+                forgetMigration,
+            ] { try await storage.edit(statement) }
+            let upgraded = try await storage.reopen()
+            #expect(try await upgraded.request(id: "R1")?.itemIDs == ["03C", "03A", "03B"])
+            #expect(try await upgraded.request(id: "R2")?.itemIDs == ["03D"])
+            #expect(try await upgraded.requests(matching: RequestQuery(agency: "inspection-2", limit: 10)).map(\.itemIDs) == [["03D"], ["03C", "03A", "03B"]])
+            #expect(try await upgraded.dossier(id: "D1")?.itemIDs == ["03B", "03C", "03A", "03E"])
+            // The rows are gone with their tables.
+            await #expect(throws: (any Error).self) { try await storage.edit("SELECT * FROM request_item") }
+            await #expect(throws: (any Error).self) { try await storage.edit("SELECT * FROM dossier_item") }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func twoApproversOnTwoInstancesYieldOneDecisionAndOneGrant(_ kind: StoreKind) async throws {
         try await kind.with { storage in
             let store = storage.store
