@@ -29,26 +29,12 @@ public struct DossierService: Sendable {
             try HubError.requireUnit(unit, in: policy)
             try checkAssignment(in: context, to: unit)
             let accessNow = try await access.readerAccess(in: context)
-            var kept: [Item] = []
-            var withheld: [Item] = []
-            var query = ItemQuery(unit: unit, limit: 1000)
-            while true {
-                let batch = try await items.items(matching: query)
-                for item in batch {
-                    let access = accessNow.of(item)
-                    guard access != .hidden else { continue }
-                    kept.append(item)
-                    if access == .withheld { withheld.append(item) }
-                }
-                guard batch.count == query.limit, let last = batch.last else { break }
-                query.before = last.id
-            }
+            let (kept, unreadable, visible) = try await readUnit(unit, accessNow)
             // Only what some set of approvers could grant goes into the request; the rest stays withheld.
-            let unapprovable = policy.unapprovable(withheld, forRequestBy: team.agency.id, at: now)
-            withheld.removeAll { unapprovable.contains($0.id) }
-            // What the team is shown depends on nothing the two writes below store, so it is worked out meanwhile, on
-            // the other core (a third of building a dossier of 10,000 items).
-            async let contents = contents(of: kept, in: context)
+            let unapprovable = policy.unapprovable(unreadable, forRequestBy: team.agency.id, at: now)
+            let withheld = unreadable.filter { !unapprovable.contains($0.id) }
+            // The summary depends on nothing the two writes below store, so it is worked out meanwhile, on the other core.
+            async let summary = summary(of: visible, in: context)
             var request: AccessRequest?
             if !withheld.isEmpty {
                 // One request for everything withheld (however many), for as long as the highest level involved allows.
@@ -60,8 +46,7 @@ public struct DossierService: Sendable {
                                   itemIDs: kept.map(\.id), createdAt: now)
             try await store.insertDossier(dossier, audit: AuditRecord(time: now, actor: team.id, action: .createDossier, targets: [dossier.id] + (request.map { [$0.id] } ?? []),
                                                                       unit: unit, detail: ["items": String(kept.count), "withheld": String(withheld.count), "reason": reason]))
-            let (visible, summary) = try await contents
-            return DossierView(dossier: dossier, items: visible, summary: summary, requestStatus: request?.status(at: now))
+            return DossierView(dossier: dossier, items: visible, summary: try await summary, requestStatus: request?.status(at: now))
         }
     }
 
@@ -69,7 +54,15 @@ public struct DossierService: Sendable {
     public func dossier(id: String, in context: HubContext) async throws -> DossierView {
         try await context.traced(.getDossier, targets: [id]) {
             let dossier = try await visibleDossier(id: id, in: context)
-            let (visible, summary) = try await contents(of: try await items.items(ids: dossier.itemIDs), in: context)
+            let accessNow = try await access.readerAccess(in: context)
+            // An item of the dossier the team can no longer read shows as the stub it was.
+            var rest = dossier.itemIDs[...]
+            let visible = try await shownPages {
+                guard !rest.isEmpty else { return nil }
+                defer { rest = rest.dropFirst(1000) }
+                return try await items.items(ids: Array(rest.prefix(1000))).map { ($0, accessNow.of($0) == .read ? .read : .withheld) }
+            }
+            let summary = try await summary(of: visible, in: context)
             var status: AccessRequest.Status?
             if let id = dossier.requestID { status = try await requests.request(id: id)?.status(at: context.now) }
             let view = DossierView(dossier: dossier, items: visible, summary: summary, requestStatus: status)
@@ -122,26 +115,58 @@ public struct DossierService: Sendable {
         }
     }
 
-    /// The items as the viewer may see them now, and their summary.
-    func contents(of items: [Item], in context: HubContext) async throws -> (visible: [VisibleItem], summary: DossierSummary) {
-        let now = context.now
-        let accessNow = try await access.readerAccess(in: context)
+    /// The unit's items the team knows of (read or withheld, in listing order), the withheld ones, and how each is shown.
+    func readUnit(_ unit: String, _ accessNow: ReaderAccess) async throws -> (kept: [Item], withheld: [Item], visible: [VisibleItem]) {
+        var (kept, withheld): ([Item], [Item]) = ([], [])
+        var query: ItemQuery? = ItemQuery(unit: unit, limit: 1000)
+        let visible = try await shownPages {
+            guard var current = query else { return nil }
+            let batch = try await items.items(matching: current)
+            current.before = batch.last?.id
+            query = batch.count == current.limit ? current : nil
+            var page: [(Item, AccessDecision.Access)] = []
+            for item in batch {
+                let access = accessNow.of(item)
+                guard access != .hidden else { continue }
+                page.append((item, access))
+                kept.append(item)
+                if access == .withheld { withheld.append(item) }
+            }
+            return page
+        }
+        return (kept, withheld, visible)
+    }
+
+    /// The items of the pages `nextPage` reads, as shown with the access each comes with: opened when readable, a
+    /// stub otherwise. Each page is shown (its seals checked, its readable items opened) by a task of its own while
+    /// the next page is read: reading and showing each take a third of building a dossier of 10,000 items.
+    func shownPages(_ nextPage: () async throws -> [(Item, AccessDecision.Access)]?) async throws -> [VisibleItem] {
+        // Taken before any row is read (see `ItemVault.withDataKey`).
         let cipher = vault.cipher
-        var visible: [VisibleItem] = []
-        visible.reserveCapacity(items.count)
-        // One pass over the items for what is shown and what the summary counts (copies of 10,000 items cost more than the counting).
+        return try await withThrowingTaskGroup(of: (page: Int, shown: [VisibleItem]).self) { group in
+            var pages = 0
+            while let page = try await nextPage() {
+                group.addTask { [vault, pages] in (pages, page.map { vault.shown($0.0, as: $0.1, cipher) }) }
+                pages += 1
+            }
+            var shown = Array(repeating: [VisibleItem](), count: pages)
+            for try await (page, visible) in group { shown[page] = visible }
+            return shown.flatMap { $0 }
+        }
+    }
+
+    /// What the dossier's summary counts of the items as shown.
+    func summary(of visible: [VisibleItem], in context: HubContext) async throws -> DossierSummary {
+        let now = context.now
+        // One pass over the items for what the summary counts (copies of 10,000 items cost more than the counting).
         var readable: [Item] = []
         var withheldIDs: Set<String> = []
         var byKind: [String: Int] = [:]
         var byLevel: [String: Int] = [:]
-        for item in items {
-            // An item of the dossier the team can no longer read still shows as the stub it was.
-            let access = accessNow.of(item)
-            let shown = vault.shown(item, as: access == .read ? .read : .withheld, cipher)
-            byKind[item.kind, default: 0] += 1
-            byLevel[item.classification.rawValue, default: 0] += 1
-            if shown.isWithheld { withheldIDs.insert(item.id) } else if !shown.damaged { readable.append(shown.item) }
-            visible.append(shown)
+        for shown in visible {
+            byKind[shown.item.kind, default: 0] += 1
+            byLevel[shown.item.classification.rawValue, default: 0] += 1
+            if shown.isWithheld { withheldIDs.insert(shown.item.id) } else if !shown.damaged { readable.append(shown.item) }
         }
         var persons: [String: [String]] = [:]
         var tags: [String: [String]] = [:]
@@ -169,10 +194,8 @@ public struct DossierService: Sendable {
             let lead = try await leads.lead(itemID: item.id) ?? Lead.fresh(item)
             if lead.status != .closed { openLeads.append(.init(itemID: item.id, status: lead.status, ageDays: Int(now.timeIntervalSince(item.createdAt) / 86_400))) }
         }
-        let summary = DossierSummary(byKind: byKind, byLevel: byLevel,
-                                     persons: recurring, tags: top(tags), openLeads: openLeads,
-                                     feedback: try await feedbackStatus(readable.filter { $0.kind == "feedback" }, in: context))
-        return (visible, summary)
+        return DossierSummary(byKind: byKind, byLevel: byLevel, persons: recurring, tags: top(tags), openLeads: openLeads,
+                              feedback: try await feedbackStatus(readable.filter { $0.kind == "feedback" }, in: context))
     }
 
     /// Each name once (most items name one person or tag: no set is built for those).

@@ -45,8 +45,9 @@ public struct SharingService: Sendable {
         var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
         if let unit = new.unit { detail["unit"] = unit }
         if let alert = new.alert { detail["alert"] = alert }
-        // Each approver the request concerns learns that it awaits them.
-        let approvers = Set(items.flatMap { policy.eligibleApprovers(for: $0.subject, forRequestBy: requester.agency.id, at: now) })
+        // Each approver the request concerns learns that it awaits them (asked once per subject: a dossier's thousands
+        // of items share a few).
+        let approvers = Set(Set(items.map(\.subject)).flatMap { policy.eligibleApprovers(for: $0, forRequestBy: requester.agency.id, at: now) })
         let levels = Set(items.map(\.classification.rawValue)).sorted().joined(separator: ",")
         var said = ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels]
         if let alert = new.alert { said["alert"] = alert }
