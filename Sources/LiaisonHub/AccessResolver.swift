@@ -18,11 +18,22 @@ struct AccessResolver: Sendable {
         return access
     }
 
-    /// What the caller may see of many items: its agency's grants and held leads are read once here.
+    /// What the caller may see of any of a unit's items (a dossier, a request for a unit's withheld items): all its
+    /// agency's granted items and held leads are read once here.
     func readerAccess(in context: HubContext) async throws -> ReaderAccess {
         let agency = context.principal.agency.id
         return ReaderAccess(policy: context.policy, reader: context.principal, now: context.now,
                             beyondPolicy: try await grants.grantedItems(agency: agency, at: context.now).union(try await leads.leadsHeld(by: agency)))
+    }
+
+    /// What the caller may see of these items (a page of a listing, the items an alert names): only those the policy
+    /// withholds are looked up among its agency's grants, so the cost follows the page, not how many items the
+    /// agency was granted (an approved dossier request grants thousands, and reading them all cost a listing 5 ms).
+    func readerAccess(to items: some Sequence<Item>, in context: HubContext) async throws -> ReaderAccess {
+        let (policy, reader, now) = (context.policy, context.principal, context.now)
+        let asked = items.filter { policy.access(of: reader, to: $0.subject, at: now) != .read }.map(\.id)
+        let granted = asked.isEmpty ? [] : try await grants.grantedItems(agency: reader.agency.id, among: asked, at: now)
+        return ReaderAccess(policy: policy, reader: reader, now: now, beyondPolicy: granted.union(try await leads.leadsHeld(by: reader.agency.id)))
     }
 }
 

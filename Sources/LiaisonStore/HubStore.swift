@@ -153,6 +153,9 @@ public protocol GrantStore: Sendable {
     func grants(matching query: GrantQuery) async throws -> [Grant]
     /// Ids of items `agency` holds a live grant for at `now`.
     func grantedItems(agency: String, at now: Date) async throws -> Set<String>
+    /// Those of `ids` that `agency` holds a live grant for at `now`, at a cost that follows how many are asked about,
+    /// however many the agency was granted.
+    func grantedItems(agency: String, among ids: [String], at now: Date) async throws -> Set<String>
     func hasLiveGrant(agency: String, item: String, at now: Date) async throws -> Bool
     /// How many grants are neither revoked nor expired at `now` (for the operator's metrics).
     func liveGrantCount(at now: Date) async throws -> Int

@@ -444,6 +444,37 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func grantedItemsAmongThoseAskedAboutAreFoundWhetherTheAgencyHoldsFewOrMany(_ kind: StoreKind) async throws {
+        try await kind.with { storage in
+            let store = storage.store
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            func grant(_ id: String, to agency: String, _ items: [String], expiresAt: Date) async throws {
+                try await store.insertRequest(AccessRequest(id: "R-\(id)", requester: agency, agency: agency, reason: "r", itemIDs: items, unit: nil, duration: Period(seconds: 3600),
+                                                            createdAt: now.addingTimeInterval(-7200), expiresAt: now.addingTimeInterval(86_400)), audit: audit, events: [])
+                let review = Review(requestID: "R-\(id)", reviewer: "chen.jie", agency: "commission", decision: .approve, comment: "同意", time: now.addingTimeInterval(-7200))
+                _ = try await store.review(review) { _, _ in
+                    ReviewResolution(decision: .approved, grant: Grant(id: id, requestID: "R-\(id)", agency: agency, itemIDs: items, createdAt: now.addingTimeInterval(-7200),
+                                                                       expiresAt: expiresAt), audit: [self.audit], events: [])
+                }
+            }
+            let held = (0..<300).map { String(format: "05%03d", $0) }
+            try await grant("G1", to: "inspection-2", held, expiresAt: now.addingTimeInterval(3600))
+            try await grant("G2", to: "inspection-2", ["06A"], expiresAt: now.addingTimeInterval(-1))
+            try await grant("G3", to: "inspection-2", ["06B"], expiresAt: now.addingTimeInterval(3600))
+            #expect(try await store.revokeGrant(id: "G3", by: "chen.jie", at: now.addingTimeInterval(-60), audit: audit, events: []))
+            // Fewer asked about than held: those asked are looked up.
+            #expect(try await store.grantedItems(agency: "inspection-2", among: ["05007", "06A", "06B", "05299", "07Z"], at: now) == ["05007", "05299"])
+            // More asked about than held: all held are read, and only those asked about are answered.
+            let many = held.dropFirst(10) + ["06A", "06B"] + (0..<100).map { "08\($0)" }
+            #expect(try await store.grantedItems(agency: "inspection-2", among: Array(many), at: now) == Set(held.dropFirst(10)))
+            #expect(try await store.grantedItems(agency: "inspection-2", among: [], at: now) == [])
+            #expect(try await storage.peer().grantedItems(agency: "office-3", among: ["05007"], at: now) == [])
+            // Once the live grant has expired, nothing is.
+            #expect(try await store.grantedItems(agency: "inspection-2", among: ["05007"], at: now.addingTimeInterval(3600)) == [])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func itemListsKeptAsRowsBeforeAreCarriedOntoTheirRequestOrDossier(_ kind: StoreKind) async throws {
         try await kind.with { storage in
             let store = storage.store

@@ -24,8 +24,8 @@ public struct AlertService: Sendable {
             guard (1...500).contains(limit) else { throw HubError.invalidField("limit", "limit must be between 1 and 500", hint: "Ask for at most 500 alerts") }
             let viewer = context.principal
             let alerts = try await store.alerts(notifying: viewer.roles.contains(.auditor) ? nil : viewer.id, limit: limit)
-            let accessNow = try await access.readerAccess(in: context)
             let behind = Dictionary(try await items.items(ids: Array(Set(alerts.flatMap(\.itemIDs)))).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let accessNow = try await access.readerAccess(to: behind.values, in: context)
             let views = alerts.map { alert in
                 AlertView(alert: alert, ruleName: context.policy.alerts.first { $0.id == alert.rule }?.name,
                           unread: alert.itemIDs.filter { id in behind[id].map { accessNow.of($0) != .read } ?? false }.count)

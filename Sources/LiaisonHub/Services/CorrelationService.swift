@@ -47,11 +47,12 @@ public struct CorrelationService: Sendable {
             var found = try await store.items(marked: marks, limit: Self.scanned + 1)
             found[id] = nil
             let cipher = vault.cipher
-            let accessNow = try await access.readerAccess(in: context)
+            let candidates = try await items.items(ids: found.keys.sorted(by: >))
+            let accessNow = try await access.readerAccess(to: candidates, in: context)
             var readable: [RelatedItems.Readable] = []
             var withheld: [VisibleItem] = []
             var unseen: [Classification: Int] = [:]
-            for item in try await items.items(ids: found.keys.sorted(by: >)) {
+            for item in candidates {
                 let shared = found[item.id] ?? []
                 switch accessNow.of(item) {
                 case .read:
@@ -86,10 +87,11 @@ public struct CorrelationService: Sendable {
             }
             let found = try await store.items(marked: [mark], limit: Self.scanned)
             let cipher = vault.cipher
-            let accessNow = try await access.readerAccess(in: context)
+            let candidates = try await items.items(ids: found.keys.sorted(by: >))
+            let accessNow = try await access.readerAccess(to: candidates, in: context)
             var readable: [VisibleItem] = []
             var withheld = 0
-            for item in try await items.items(ids: found.keys.sorted(by: >)) {
+            for item in candidates {
                 switch accessNow.of(item) {
                 case .read: readable.append(vault.shown(item, as: .read, cipher))
                 case .withheld: withheld += 1

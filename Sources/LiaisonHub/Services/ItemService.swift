@@ -64,11 +64,10 @@ public struct ItemService: Sendable {
                               limit: request.limit)
         var visible: [VisibleItem] = []
         let cipher = vault.cipher
-        // One read of the reader's live grants and held leads serves the whole page.
-        let accessNow = try await access.readerAccess(in: context)
         // Hidden items are skipped, so a page may need several reads; the scan is bounded so one request stays cheap.
         for _ in 0..<8 {
             let batch = try await store.items(matching: query)
+            let accessNow = try await access.readerAccess(to: batch, in: context)
             for item in batch {
                 let access = accessNow.of(item)
                 guard access != .hidden else { continue }

@@ -226,7 +226,7 @@ public struct SharingService: Sendable {
         }
         let found = Dictionary(uniqueKeysWithValues: try await items.items(ids: unique).map { ($0.id, $0) })
         var requested: [Item] = []
-        let accessNow = try await access.readerAccess(in: context)
+        let accessNow = try await access.readerAccess(to: found.values, in: context)
         for id in unique {
             let item = found[id]
             let access = item.map(accessNow.of) ?? .hidden
@@ -269,8 +269,9 @@ public struct SharingService: Sendable {
     func itemsBehind(_ alertID: String, in context: HubContext) async throws -> [Item] {
         let (policy, requester, now) = (context.policy, context.principal, context.now)
         let alert = try await alerts.alert(id: alertID, sentTo: requester)
-        let accessNow = try await access.readerAccess(in: context)
-        let unread = try await items.items(ids: alert.itemIDs).filter { accessNow.of($0) != .read }
+        let behind = try await items.items(ids: alert.itemIDs)
+        let accessNow = try await access.readerAccess(to: behind, in: context)
+        let unread = behind.filter { accessNow.of($0) != .read }
         guard !unread.isEmpty else {
             throw HubError.invalidField("alert", "you can already read every item behind alert \(alertID)", hint: "`liaison alerts` shows it; `liaison get ID` fetches an item")
         }
