@@ -23,9 +23,13 @@ public struct AccessRequest: Sendable, Equatable {
     public let decision: Status
     public let decidedAt: Date?
     public let grantID: String?
+    /// The distinct subjects of its items, each with how many items it has: all that who may review the request and
+    /// how many approvals it needs depend on, kept with it so that a listing of requests reads none of their items
+    /// (a dossier's request names thousands). Empty for a request stored before they were kept.
+    public let subjects: [SubjectCount]
 
     public init(id: String, requester: String, agency: String, reason: String, itemIDs: [String], unit: String?, duration: Period,
-                createdAt: Date, expiresAt: Date, decision: Status = .pending, decidedAt: Date? = nil, grantID: String? = nil) {
+                createdAt: Date, expiresAt: Date, decision: Status = .pending, decidedAt: Date? = nil, grantID: String? = nil, subjects: [SubjectCount] = []) {
         self.id = id
         self.requester = requester
         self.agency = agency
@@ -38,11 +42,33 @@ public struct AccessRequest: Sendable, Equatable {
         self.decision = decision
         self.decidedAt = decidedAt
         self.grantID = grantID
+        self.subjects = subjects
     }
 
     /// A pending request past its lifetime is expired; that is checked whenever it is read, not by a sweeper.
     public func status(at now: Date) -> Status {
         decision == .pending && now >= expiresAt ? .expired : decision
+    }
+}
+
+/// A subject the items of a request share, and how many of them do.
+public struct SubjectCount: Sendable, Equatable {
+    public let subject: ItemSubject
+    public let items: Int
+
+    public init(subject: ItemSubject, items: Int) {
+        self.subject = subject
+        self.items = items
+    }
+
+    /// The distinct subjects of `items`, each once with its count, in a fixed order (owner, unit, level, kind).
+    public static func of(_ items: [Item]) -> [SubjectCount] {
+        var counts: [ItemSubject: Int] = [:]
+        for item in items { counts[item.subject, default: 0] += 1 }
+        return counts.map { SubjectCount(subject: $0.key, items: $0.value) }.sorted {
+            ($0.subject.owner, $0.subject.unit, $0.subject.classification.rawValue, $0.subject.kind ?? "")
+                < ($1.subject.owner, $1.subject.unit, $1.subject.classification.rawValue, $1.subject.kind ?? "")
+        }
     }
 }
 

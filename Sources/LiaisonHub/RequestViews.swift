@@ -36,6 +36,19 @@ public struct RequestView: Sendable, Equatable {
     public let reviews: [Review]
 }
 
+/// A request as a listing shows it at one moment: what and how much it asks for, and where it stands.
+public struct RequestSummary: Sendable, Equatable {
+    public let request: AccessRequest
+    public let status: AccessRequest.Status
+    /// The levels of its items, lowest first.
+    public let levels: [Classification]
+    /// The most approvals any of its items still needs (0 once every item is satisfied).
+    public let approvalsNeeded: Int
+    /// Whether some item still needs an approval from the commission.
+    public let commissionApprovalNeeded: Bool
+    public let reviews: [Review]
+}
+
 /// A grant as one viewer sees it.
 public struct GrantView: Sendable, Equatable {
     public let grant: Grant

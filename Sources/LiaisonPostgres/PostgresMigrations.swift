@@ -123,6 +123,10 @@ enum PostgresMigrations {
             """,
             "DROP TABLE dossier_item",
         ]),
+        (10, "the subjects of a request's items kept on it", [
+            // What a listing of requests needs of their items; requests stored before read their items instead.
+            "ALTER TABLE access_request ADD COLUMN subjects TEXT NOT NULL DEFAULT '[]'",
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

@@ -5,16 +5,16 @@ import PostgresNIO
 
 /// Access requests, reviews and grants.
 extension PostgresStore {
-    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id, item_ids"
+    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id, item_ids, subjects"
 
     public func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws {
         try await committed { write in
             let connection = write.connection
             try await self.execute("""
-                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision, item_ids)
+                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision, item_ids, subjects)
                 VALUES (\(request.id), \(request.requester), \(request.agency), \(request.reason), \(request.unit), \(request.duration.seconds),
                         \(request.createdAt.millisecondsSince1970), \(request.expiresAt.millisecondsSince1970), \(request.decision.rawValue),
-                        \(StoredText.encode(list: request.itemIDs)))
+                        \(StoredText.encode(list: request.itemIDs)), \(StoredText.encode(subjects: request.subjects)))
                 """, on: connection)
             write.record([audit])
             write.publish(events)
@@ -36,7 +36,7 @@ extension PostgresStore {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         return try await snapshot { connection in
             var requests: [AccessRequest] = []
-            for row in try await self.rows(query, on: connection) { requests.append(try await self.request(from: row, on: connection)) }
+            for row in try await self.rows(query, on: connection) { requests.append(try self.request(from: row)) }
             return requests
         }
     }
@@ -181,10 +181,10 @@ extension PostgresStore {
 
     func fetchRequest(id: String, on connection: PostgresConnection) async throws -> AccessRequest? {
         guard let row = try await rows("SELECT \(unescaped: Self.requestColumns) FROM access_request WHERE id = \(id)", on: connection).first else { return nil }
-        return try await request(from: row, on: connection)
+        return try request(from: row)
     }
 
-    func request(from row: PostgresRandomAccessRow, on connection: PostgresConnection) async throws -> AccessRequest {
+    func request(from row: PostgresRandomAccessRow) throws -> AccessRequest {
         let id = try row[0].decode(String.self)
         let decisionText = try row[8].decode(String.self)
         guard let decision = AccessRequest.Status(rawValue: decisionText) else { throw StoreError.corrupt("request \(id) has decision \(decisionText)") }
@@ -192,7 +192,8 @@ extension PostgresStore {
         return AccessRequest(id: id, requester: try row[1].decode(String.self), agency: try row[2].decode(String.self), reason: try row[3].decode(String.self),
                              itemIDs: items, unit: try row[4].decode(String?.self), duration: Period(seconds: try row[5].decode(Int64.self)),
                              createdAt: Date(millisecondsSince1970: try row[6].decode(Int64.self)), expiresAt: Date(millisecondsSince1970: try row[7].decode(Int64.self)),
-                             decision: decision, decidedAt: try row[9].decode(Int64?.self).map(Date.init(millisecondsSince1970:)), grantID: try row[10].decode(String?.self))
+                             decision: decision, decidedAt: try row[9].decode(Int64?.self).map(Date.init(millisecondsSince1970:)), grantID: try row[10].decode(String?.self),
+                             subjects: try StoredText.subjects(try row[12].decode(String.self), of: "request \(id)"))
     }
 
     func fetchReviews(requestID: String, on connection: PostgresConnection) async throws -> [Review] {

@@ -49,13 +49,24 @@ extension APIHandler {
                          createdAt: item.createdAt, title: shown.showsContent ? item.title : nil, eligibleApprovers: approval.eligibleApprovers,
                          approvedBy: approval.approvedBy, approvalsNeeded: Int64(approval.remaining), commissionApprovalNeeded: approval.commissionApprovalMissing)
         }
-        let reviews = view.reviews.map {
-            Components.Schemas.RequestReview(reviewer: $0.reviewer, agency: $0.agency, decision: $0.decision == .approve ? .approve : .deny, comment: $0.comment, time: $0.time)
-        }
+        let reviews = view.reviews.map(schema)
         return .init(id: request.id, requester: request.requester, agency: request.agency, reason: request.reason,
                      status: .init(rawValue: view.status.rawValue) ?? .pending, duration: request.duration.description, unit: request.unit,
                      createdAt: request.createdAt, expiresAt: request.expiresAt, decidedAt: request.decidedAt, grantId: request.grantID,
                      items: items, reviews: reviews)
+    }
+
+    static func schema(_ summary: RequestSummary) -> Components.Schemas.RequestSummary {
+        let request = summary.request
+        return .init(id: request.id, requester: request.requester, agency: request.agency, reason: request.reason,
+                     status: .init(rawValue: summary.status.rawValue) ?? .pending, duration: request.duration.description, unit: request.unit,
+                     createdAt: request.createdAt, expiresAt: request.expiresAt, decidedAt: request.decidedAt, grantId: request.grantID,
+                     itemCount: Int64(request.itemIDs.count), levels: summary.levels.map(\.rawValue), approvalsNeeded: Int64(summary.approvalsNeeded),
+                     commissionApprovalNeeded: summary.commissionApprovalNeeded, reviews: summary.reviews.map(schema))
+    }
+
+    static func schema(_ review: Review) -> Components.Schemas.RequestReview {
+        .init(reviewer: review.reviewer, agency: review.agency, decision: review.decision == .approve ? .approve : .deny, comment: review.comment, time: review.time)
     }
 
     static func schema(_ view: GrantView) -> Components.Schemas.Grant {

@@ -7,10 +7,11 @@ extension SQLiteStore {
     public func insertRequest(_ request: AccessRequest, audit: AuditRecord, events: [FeedEvent]) async throws {
         _ = try await committer.submit { db, tail in
             try db.execute(sql: """
-                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision, item_ids)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO access_request (id, requester, agency, reason, unit, duration, created_at, expires_at, decision, item_ids, subjects)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [request.id, request.requester, request.agency, request.reason, request.unit, request.duration.seconds,
-                                 Self.millis(request.createdAt), Self.millis(request.expiresAt), request.decision.rawValue, StoredText.encode(list: request.itemIDs)])
+                                 Self.millis(request.createdAt), Self.millis(request.expiresAt), request.decision.rawValue, StoredText.encode(list: request.itemIDs),
+                                 StoredText.encode(subjects: request.subjects)])
             try tail.append(audit, db)
             try Self.append(events, in: db)
             return true
@@ -146,7 +147,7 @@ extension SQLiteStore {
 
     // MARK: rows
 
-    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id, item_ids"
+    static let requestColumns = "id, requester, agency, reason, unit, duration, created_at, expires_at, decision, decided_at, grant_id, item_ids, subjects"
 
     public func openRequestCount(at now: Date) async throws -> Int {
         try readNow { db in
@@ -174,7 +175,8 @@ extension SQLiteStore {
         let items = try StoredText.itemIDs(row[11], of: "request \(id)")
         let decidedAt: Int64? = row[9]
         return AccessRequest(id: id, requester: row[1], agency: row[2], reason: row[3], itemIDs: items, unit: row[4], duration: Period(seconds: row[5]),
-                             createdAt: date(row[6]), expiresAt: date(row[7]), decision: decision, decidedAt: decidedAt.map(date), grantID: row[10])
+                             createdAt: date(row[6]), expiresAt: date(row[7]), decision: decision, decidedAt: decidedAt.map(date), grantID: row[10],
+                             subjects: try StoredText.subjects(row[12], of: "request \(id)"))
     }
 
     static func fetchReviews(requestID: String, in db: Database) throws -> [Review] {

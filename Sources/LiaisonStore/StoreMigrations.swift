@@ -252,6 +252,10 @@ extension SQLiteStore {
                 try db.execute(sql: "DROP TABLE \(table)")
             }
         }
+        migrator.registerMigration("v16: the subjects of a request's items kept on it") { db in
+            // What a listing of requests needs of their items; requests stored before read their items instead.
+            try db.execute(sql: "ALTER TABLE access_request ADD COLUMN subjects TEXT NOT NULL DEFAULT '[]'")
+        }
         return migrator
     }
 }

@@ -39,10 +39,9 @@ struct RequestsCommand: AsyncParsableCommand {
             }
             let now = Date()
             Output.table(["ID", "REQUESTER", "ITEMS", "LEVELS", "REASON", "AGE", mine ? "STATUS" : "APPROVALS"], list.requests.map { request in
-                let levels = Set(request.items.map(\.classification)).sorted().joined(separator: ",")
                 let approvals = request.reviews.filter { $0.decision == .approve }.count
-                let needed = request.items.map(\.approvalsNeeded).max() ?? 0
-                return [request.id, request.requester, String(request.items.count), levels, RequestsCommand.shorten(request.reason, 30),
+                let needed = request.approvalsNeeded
+                return [request.id, request.requester, String(request.itemCount), request.levels.joined(separator: ","), RequestsCommand.shorten(request.reason, 30),
                         RequestsCommand.age(since: request.createdAt, now: now),
                         mine ? request.status.rawValue : "\(approvals) so far, \(needed) more needed"]
             })

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LiaisonStore
 import Testing
 
@@ -196,6 +197,29 @@ struct ApprovalTests {
         }
     }
 
+    @Test(.sqliteFile) func aRequestStoredBeforeItsSubjectsWereKeptIsSummedUpFromItsItems() async throws {
+        try await TestHub.with { hub in
+            let ids = try await pushOnePerLevel(hub)
+            let asked = try await ask(hub, as: "inspection-2", ["items": [ids["restricted"]!, ids["confidential"]!], "reason": "r", "duration": "1d"])
+            let requestID = try #require(asked.json["id"] as? String)
+            func summary(as principal: String, _ path: String) async throws -> [String: Any]? {
+                try await hub.client(principal).get(path).json["requests"].flatMap { $0 as? [[String: Any]] }?.first { $0["id"] as? String == requestID }
+            }
+            let kept = try #require(try await summary(as: "inspection-2", "/v1/requests?mine=true"))
+            #expect(kept["item_count"] as? Int == 2 && kept["levels"] as? [String] == ["restricted", "confidential"] && kept["approvals_needed"] as? Int == 2)
+            #expect(try await summary(as: "li.na", "/v1/requests") != nil)
+            // As a hub before subjects were kept stored it.
+            let queue = try DatabaseQueue(path: hub.dataDirectory + "/liaison.sqlite")
+            try await queue.write { try $0.execute(sql: "UPDATE access_request SET subjects = '[]' WHERE id = ?", arguments: [requestID]) }
+            try queue.close()
+            let read = try #require(try await summary(as: "inspection-2", "/v1/requests?mine=true"))
+            #expect(read["item_count"] as? Int == 2 && read["levels"] as? [String] == ["restricted", "confidential"] && read["approvals_needed"] as? Int == 2)
+            #expect(read["commission_approval_needed"] as? Bool == true)
+            #expect(try await summary(as: "li.na", "/v1/requests") != nil, "still awaiting li.na, who approves the confidential item")
+            #expect(try await summary(as: "office-5", "/v1/requests") == nil)
+        }
+    }
+
     @Test func aUnitRequestCoversExactlyWhatTheRequesterSeesWithheldAndApproversSeeNoConfidentialTitle() async throws {
         try await TestHub.with { hub in
             let ids = try await pushOnePerLevel(hub)
@@ -207,10 +231,16 @@ struct ApprovalTests {
             #expect(items(asked).allSatisfy { $0["title"] == nil }, "the requester sees stubs")
             let requestID = try #require(asked.json["id"] as? String)
 
-            // The approvers' queue: each sees it once, with titles only where the level does not seal them.
+            // The approvers' queue: each sees it once, summed up (its items are in the request itself), with titles only
+            // where the level does not seal them.
             let queue = try await hub.client("li.na").get("/v1/requests")
             let awaiting = try #require((queue.json["requests"] as? [[String: Any]])?.first { $0["id"] as? String == requestID })
-            let seen = awaiting["items"] as? [[String: Any]] ?? []
+            #expect(awaiting["items"] == nil)
+            #expect(awaiting["item_count"] as? Int == 2)
+            #expect(awaiting["levels"] as? [String] == ["restricted", "confidential"])
+            #expect(awaiting["approvals_needed"] as? Int == 2)
+            #expect(awaiting["commission_approval_needed"] as? Bool == true)
+            let seen = items(try await hub.client("li.na").get("/v1/requests/\(requestID)"))
             #expect(seen.first { $0["classification"] as? String == "restricted" }?["title"] == nil, "li.na is no approver of restricted items: no title")
             #expect(seen.first { $0["classification"] as? String == "confidential" }?["title"] == nil)
             let office = try await hub.client("zhang.wei").get("/v1/requests/\(requestID)")

@@ -427,10 +427,13 @@ struct StoreContractTests {
             var random = SplitMix(state: 6_500)
             let ids = (0..<6_500).map { String(format: "03%05d", $0) }.shuffled(using: &random)
             let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let subjects = [SubjectCount(subject: ItemSubject(owner: "office-3", unit: "finance-bureau", classification: .restricted, kind: "report"), items: 6_000),
+                            SubjectCount(subject: ItemSubject(owner: "stationed-finance", unit: "finance-bureau", classification: .confidential), items: 500)]
             let request = AccessRequest(id: "R9", requester: "inspection-2", agency: "inspection-2", reason: "dossier", itemIDs: ids, unit: nil,
-                                        duration: Period(seconds: 3600), createdAt: now, expiresAt: now.addingTimeInterval(86_400))
+                                        duration: Period(seconds: 3600), createdAt: now, expiresAt: now.addingTimeInterval(86_400), subjects: subjects)
             try await store.insertRequest(request, audit: audit, events: [])
-            #expect(try await store.request(id: "R9")?.itemIDs == ids)
+            #expect(try await store.request(id: "R9") == request)
+            #expect(try await store.requests(matching: RequestQuery(agency: "inspection-2", limit: 5)) == [request])
             #expect(try await storage.peer().request(id: "R9")?.itemIDs == ids)
             // Approved: the grant covers every one of them.
             let review = Review(requestID: "R9", reviewer: "chen.jie", agency: "commission", decision: .approve, comment: "同意", time: now)

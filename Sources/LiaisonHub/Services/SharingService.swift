@@ -40,15 +40,17 @@ public struct SharingService: Sendable {
     /// Stores a checked request, its audit entry and the approvers' feed events, and wakes those approvers.
     func file(_ new: NewAccessRequest, items: [Item], duration: Period, reason: String, in context: HubContext) async throws -> AccessRequest {
         let (policy, requester, now) = (context.policy, context.principal, context.now)
+        let subjects = SubjectCount.of(items)
         let request = AccessRequest(id: ids.next(at: now), requester: requester.id, agency: requester.agency.id, reason: reason, itemIDs: items.map(\.id),
-                                    unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)))
+                                    unit: new.unit, duration: duration, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.requestLifetime.seconds)),
+                                    subjects: subjects)
         var detail = ["items": String(items.count), "duration": duration.description, "reason": reason]
         if let unit = new.unit { detail["unit"] = unit }
         if let alert = new.alert { detail["alert"] = alert }
         // Each approver the request concerns learns that it awaits them (asked once per subject: a dossier's thousands
         // of items share a few).
-        let approvers = Set(Set(items.map(\.subject)).flatMap { policy.eligibleApprovers(for: $0, forRequestBy: requester.agency.id, at: now) })
-        let levels = Set(items.map(\.classification.rawValue)).sorted().joined(separator: ",")
+        let approvers = Set(subjects.flatMap { policy.eligibleApprovers(for: $0.subject, forRequestBy: requester.agency.id, at: now) })
+        let levels = Set(subjects.map(\.subject.classification.rawValue)).sorted().joined(separator: ",")
         var said = ["requester": requester.id, "agency": requester.agency.id, "items": String(items.count), "levels": levels]
         if let alert = new.alert { said["alert"] = alert }
         let events = approvers.sorted().map { FeedEvent(principal: $0, kind: .requestAwaitingReview, time: now, request: request.id, detail: said) }
@@ -68,7 +70,9 @@ public struct SharingService: Sendable {
     }
 
     /// With `mine`, the requests of the viewer's agency (optionally of one status); otherwise those awaiting the viewer's review.
-    public func requests(mine: Bool, status: String?, in context: HubContext) async throws -> [RequestView] {
+    /// Each as a summary: a dossier's request names thousands of items, and a listing of views of them all took
+    /// seconds and a megabyte a request; `request(id:)` shows one with its items.
+    public func requests(mine: Bool, status: String?, in context: HubContext) async throws -> [RequestSummary] {
         try await context.traced(.listRequests) {
             let (policy, viewer, now) = (context.policy, context.principal, context.now)
             var wanted: AccessRequest.Status?
@@ -78,18 +82,18 @@ public struct SharingService: Sendable {
                 }
                 wanted = parsed
             }
-            var views: [RequestView] = []
+            var views: [RequestSummary] = []
             if mine {
                 for request in try await requests.requests(matching: RequestQuery(agency: viewer.agency.id, limit: 500)) where wanted == nil || request.status(at: now) == wanted {
-                    views.append(try view(request, items: try await subjects(of: request), reviews: try await requests.reviews(requestID: request.id), in: context))
+                    views.append(summary(request, subjects: try await subjectCounts(of: request), reviews: try await requests.reviews(requestID: request.id), in: context))
                 }
             } else {
                 for request in try await requests.requests(matching: RequestQuery(openAt: now, limit: 500)) {
-                    let items = try await subjects(of: request)
-                    guard policy.reviewRefusal(viewer, of: request, items: items.map { ($0.id, $0.subject) }, at: now) == nil else { continue }
+                    let subjects = try await subjectCounts(of: request)
+                    guard policy.reviewRefusal(viewer, of: request, items: subjects.map { ("", $0.subject) }, at: now) == nil else { continue }
                     let reviews = try await requests.reviews(requestID: request.id)
                     guard !reviews.contains(where: { $0.reviewer == viewer.id }) else { continue }
-                    views.append(try view(request, items: items, reviews: reviews, in: context))
+                    views.append(summary(request, subjects: subjects, reviews: reviews, in: context))
                 }
             }
             try await context.record(.listRequests, targets: views.map(\.request.id), detail: ["mine": String(mine), "count": String(views.count)])
@@ -301,6 +305,20 @@ public struct SharingService: Sendable {
 
     func subjects(of request: AccessRequest) async throws -> [Item] {
         try await items.items(ids: request.itemIDs)
+    }
+
+    /// The subjects of the request's items: as kept with it, or read from its items for a request stored before they were.
+    func subjectCounts(of request: AccessRequest) async throws -> [SubjectCount] {
+        guard request.subjects.isEmpty else { return request.subjects }
+        return SubjectCount.of(try await subjects(of: request))
+    }
+
+    func summary(_ request: AccessRequest, subjects: [SubjectCount], reviews: [Review], in context: HubContext) -> RequestSummary {
+        let approvals = reviews.filter { $0.decision == .approve }.map(\.reviewer)
+        let tally = context.policy.tally(request, items: subjects.map { ("", $0.subject) }, approvals: approvals, at: context.now)
+        return RequestSummary(request: request, status: request.status(at: context.now), levels: Set(subjects.map(\.subject.classification)).sorted(),
+                              approvalsNeeded: tally.map(\.remaining).max() ?? 0, commissionApprovalNeeded: tally.contains(where: \.commissionApprovalMissing),
+                              reviews: reviews)
     }
 
     func view(_ request: AccessRequest, items: [Item], reviews: [Review], in context: HubContext) throws -> RequestView {
