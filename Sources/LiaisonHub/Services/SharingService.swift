@@ -295,7 +295,7 @@ public struct SharingService: Sendable {
     func visibleRequest(id: String, in context: HubContext) async throws -> (AccessRequest, [Item], [Review]) {
         let (policy, viewer, now) = (context.policy, context.principal, context.now)
         guard let request = try await requests.request(id: id) else { throw HubError.requestNotFound(id) }
-        let items = try await subjects(of: request)
+        let items = try await self.items.items(ids: request.itemIDs)
         let reviews = try await requests.reviews(requestID: id)
         let concerned = viewer.agency.id == request.agency || viewer.roles.contains(.auditor) || reviews.contains { $0.reviewer == viewer.id }
             || items.contains { policy.mayApprove(viewer, $0.subject, forRequestBy: request.agency, at: now) }
@@ -303,14 +303,10 @@ public struct SharingService: Sendable {
         return (request, items, reviews)
     }
 
-    func subjects(of request: AccessRequest) async throws -> [Item] {
-        try await items.items(ids: request.itemIDs)
-    }
-
     /// The subjects of the request's items: as kept with it, or read from its items for a request stored before they were.
     func subjectCounts(of request: AccessRequest) async throws -> [SubjectCount] {
         guard request.subjects.isEmpty else { return request.subjects }
-        return SubjectCount.of(try await subjects(of: request))
+        return SubjectCount.of(try await items.items(ids: request.itemIDs))
     }
 
     func summary(_ request: AccessRequest, subjects: [SubjectCount], reviews: [Review], in context: HubContext) -> RequestSummary {
