@@ -23,7 +23,7 @@ struct ItemVault: Sendable {
             let bytes = try withDataKey(cipher) {
                 try $0.openMetadata(sealed.ciphertext, wrappedKey: WrappedKey(version: sealed.keyVersion, sealed: sealed.wrappedKey), binding: binding(of: item))
             }
-            let content = try JSONDecoder().decode(ContentMetadata.self, from: Data(bytes))
+            let content = try ContentMetadata(json: bytes)
             return item.with(title: content.title, persons: content.persons, tags: content.tags, sealedMetadata: nil)
         } catch {
             logger.critical("stored metadata failed authentication", metadata: ["item": "\(item.id)", "error": "\(error)"])
@@ -72,8 +72,8 @@ struct ItemVault: Sendable {
     /// The item as an encrypted level keeps it, and its payload: title, persons and tags, which would reveal
     /// content, sealed with the payload under its data key; then the row sealed as a whole.
     func encrypted(_ item: Item, payload: [UInt8], with cipher: PayloadCipher) throws -> (Item, StoredPayload) {
-        let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
-        let sealed = try cipher.seal(payload, metadata: Array(metadata), binding: binding(of: item))
+        let metadata = ContentMetadata(title: item.title, persons: item.persons, tags: item.tags).json
+        let sealed = try cipher.seal(payload, metadata: metadata, binding: binding(of: item))
         let key = sealed.payload.wrappedKey
         let kept = item.with(title: "", persons: [], tags: [],
                              sealedMetadata: SealedMetadata(ciphertext: sealed.metadata ?? [], wrappedKey: key.sealed, keyVersion: key.version))
@@ -122,10 +122,10 @@ struct ItemVault: Sendable {
     /// The item as an encrypted level keeps it when its payload is streamed in chunks: title, persons and tags sealed
     /// under the chunks' data key; then the row sealed as a whole.
     func encrypted(_ item: Item, chunkedUnder sealer: ChunkSealer) throws -> Item {
-        let metadata = try JSONEncoder().encode(ContentMetadata(title: item.title, persons: item.persons, tags: item.tags))
+        let metadata = ContentMetadata(title: item.title, persons: item.persons, tags: item.tags).json
         let key = sealer.wrappedKey
         return sealed(item.with(title: "", persons: [], tags: [],
-                                sealedMetadata: SealedMetadata(ciphertext: try sealer.sealMetadata(Array(metadata)), wrappedKey: key.sealed, keyVersion: key.version)))
+                                sealedMetadata: SealedMetadata(ciphertext: try sealer.sealMetadata(metadata), wrappedKey: key.sealed, keyVersion: key.version)))
     }
 
     /// Runs `body` with `cipher`, a snapshot of the ring taken before the row was read, which holds every
@@ -144,9 +144,3 @@ struct ItemVault: Sendable {
     }
 }
 
-/// The fields of an item that would reveal its content, as sealed for encrypted levels.
-struct ContentMetadata: Codable {
-    let title: String
-    let persons: [String]
-    let tags: [String]
-}

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCore
+@testable import LiaisonHub
 import Testing
 
 /// The hand-written JSON of the stores' text (details, lists) against Foundation's coders, both ways.
@@ -26,6 +27,33 @@ struct JSONTextTests {
 
     /// Stored trail entries are hashed as written, so the writing is pinned byte for byte, not only by reading back:
     /// quote and backslash after a backslash, a newline as \n, other control bytes as \u00XX, all else as it is.
+    /// Sealed metadata as JSONEncoder wrote it before, and as it is written now.
+    struct EncodedMetadata: Codable, Equatable {
+        let title: String
+        let persons: [String]
+        let tags: [String]
+    }
+
+    @Test(arguments: 1...10)
+    func sealedMetadataReadsAsJSONEncoderWroteItAndWritesWhatJSONDecoderReads(seed: UInt64) throws {
+        var rng = SplitMix(state: seed * 17)
+        let pick = { (rng: inout SplitMix) in (0..<Int(rng.next() % 4)).map { _ in Self.awkward[Int(rng.next() % UInt64(Self.awkward.count))] } }
+        let title = Self.awkward[Int(rng.next() % UInt64(Self.awkward.count))]
+        let (persons, tags) = (pick(&rng), pick(&rng))
+        let before = try JSONEncoder().encode(EncodedMetadata(title: title, persons: persons, tags: tags))
+        #expect(try ContentMetadata(json: Array(before)) == ContentMetadata(title: title, persons: persons, tags: tags))
+        let now = ContentMetadata(title: title, persons: persons, tags: tags).json
+        #expect(try JSONDecoder().decode(EncodedMetadata.self, from: Data(now)) == EncodedMetadata(title: title, persons: persons, tags: tags))
+        #expect(try ContentMetadata(json: now) == ContentMetadata(title: title, persons: persons, tags: tags))
+    }
+
+    @Test func sealedMetadataThatIsNotATitlePersonsAndTagsIsRefused() {
+        for text in [#"{"title":"t","persons":[]}"#, #"{"title":1,"persons":[],"tags":[]}"#, #"{"title":"t","persons":"p","tags":[]}"#,
+                     #"{"title":"t","persons":[],"tags":[],"extra":"x"}"#, #"["t"]"#, ""] {
+            #expect(throws: ContentMetadata.Malformed.self, "\(text)") { try ContentMetadata(json: Array(text.utf8)) }
+        }
+    }
+
     @Test func stringsAreWrittenByteForByteAsTheTrailHasAlwaysHashedThem() {
         let every = String(decoding: (0..<0x80).map { UInt8($0) }, as: UTF8.self) + "引号😀\u{FFFD}é"
         for text in Self.awkward + [every, every + every, "\"", "\\\\", "\n\n"] {
