@@ -107,7 +107,7 @@ enum PostgresMigrations {
         ]),
         (9, "item lists kept on their request or dossier", [
             // One JSON list on the owner's row instead of a row per item (a dossier of a 10,000-item unit and its request
-            // wrote 16,500 rows), in the form `StoredText` writes.
+            // wrote 14,000 rows here), in the form `StoredText` writes.
             "ALTER TABLE access_request ADD COLUMN item_ids TEXT NOT NULL DEFAULT '[]'",
             """
             UPDATE access_request SET item_ids = listed.ids
