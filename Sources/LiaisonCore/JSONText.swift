@@ -14,13 +14,19 @@ public enum JSONText {
     /// An array of strings.
     public static func array(_ list: [String]) -> String {
         guard !list.isEmpty else { return "[]" }
-        var out: [UInt8] = [UInt8(ascii: "[")]
+        var out: [UInt8] = []
+        appendArray(list, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `["a","b"]`: an array of strings, brackets included.
+    public static func appendArray(_ list: [String], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
         for (index, text) in list.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             appendString(text, to: &out)
         }
         out.append(UInt8(ascii: "]"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `"key":"value"` pairs, sorted by key and separated by commas, without the braces.

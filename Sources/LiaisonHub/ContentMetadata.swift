@@ -26,14 +26,11 @@ struct ContentMetadata: Equatable {
     var json: [UInt8] {
         var out = Array(#"{"title":"#.utf8)
         JSONText.appendString(title, to: &out)
-        for (key, list) in [(#","persons":["#, persons), (#"],"tags":["#, tags)] {
-            out.append(contentsOf: key.utf8)
-            for (index, name) in list.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                JSONText.appendString(name, to: &out)
-            }
-        }
-        out.append(contentsOf: "]}".utf8)
+        out.append(contentsOf: #","persons":"#.utf8)
+        JSONText.appendArray(persons, to: &out)
+        out.append(contentsOf: #","tags":"#.utf8)
+        JSONText.appendArray(tags, to: &out)
+        out.append(UInt8(ascii: "}"))
         return out
     }
 }

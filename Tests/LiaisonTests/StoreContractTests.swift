@@ -434,6 +434,14 @@ struct StoreContractTests {
             try await store.insertRequest(request, audit: audit, events: [])
             #expect(try await store.request(id: "R9") == request)
             #expect(try await store.requests(matching: RequestQuery(agency: "inspection-2", limit: 5)) == [request])
+            // Subjects edited into fields that are not five to a subject, or a count that is no number, are a corrupt row.
+            for garbled in [#"["office-3","finance-bureau","restricted","report"]"#, #"["office-3","finance-bureau","restricted","report","many"]"#,
+                            #"["office-3","finance-bureau","secret","report","1"]"#] {
+                try await storage.edit("UPDATE access_request SET subjects = '\(garbled)' WHERE id = 'R9'")
+                await #expect(throws: StoreError.self, "\(garbled)") { try await store.request(id: "R9") }
+            }
+            try await storage.edit("UPDATE access_request SET subjects = '\(StoredText.encode(subjects: subjects))' WHERE id = 'R9'")
+            #expect(try await store.request(id: "R9") == request)
             #expect(try await storage.peer().request(id: "R9")?.itemIDs == ids)
             // Approved: the grant covers every one of them.
             let review = Review(requestID: "R9", reviewer: "chen.jie", agency: "commission", decision: .approve, comment: "同意", time: now)
@@ -511,6 +519,12 @@ struct StoreContractTests {
             #expect(try await upgraded.request(id: "R2")?.itemIDs == ["03D"])
             #expect(try await upgraded.requests(matching: RequestQuery(agency: "inspection-2", limit: 10)).map(\.itemIDs) == [["03D"], ["03C", "03A", "03B"]])
             #expect(try await upgraded.dossier(id: "D1")?.itemIDs == ["03B", "03C", "03A", "03E"])
+            // A list edited into something else is a corrupt row, not an empty list.
+            try await storage.edit("UPDATE access_request SET item_ids = '[\"03C\", 7]' WHERE id = 'R2'")
+            try await storage.edit("UPDATE dossier SET item_ids = 'not a list' WHERE id = 'D1'")
+            await #expect(throws: StoreError.self) { try await upgraded.request(id: "R2") }
+            await #expect(throws: StoreError.self) { try await upgraded.dossier(id: "D1") }
+            #expect(try await upgraded.request(id: "R1")?.itemIDs == ["03C", "03A", "03B"])
             // The rows are gone with their tables.
             await #expect(throws: (any Error).self) { try await storage.edit("SELECT * FROM request_item") }
             await #expect(throws: (any Error).self) { try await storage.edit("SELECT * FROM dossier_item") }
