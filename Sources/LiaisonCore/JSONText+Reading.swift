@@ -115,7 +115,9 @@ extension JSONText {
         mutating func utf8() -> [UInt8]? {
             guard take(UInt8(ascii: "\"")) else { return nil }
             let start = index
-            // The usual case, no escape: one copy of the bytes.
+            // The usual case, no escape: one copy of the bytes, found eight at a time (a push's payload is
+            // kilobytes of base64, where this scan was the hub's hottest loop of its own).
+            skipPlainWords()
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 { index += 1 }
             guard index < bytes.count else { return nil }
             var out = Array(bytes[start..<index])
@@ -157,6 +159,22 @@ extension JSONText {
                 }
             }
             return nil
+        }
+
+        /// Moves past whole 8-byte words holding no quote, backslash or control byte (SWAR: a byte's high bit is
+        /// set in `(v - 0x01…) & ~v & 0x80…` when it is zero, in `(v - 0x20…) & ~v & 0x80…` when it is below 0x20);
+        /// the word that holds one is left to the byte loop.
+        private mutating func skipPlainWords() {
+            guard let base = bytes.baseAddress else { return }
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let quotes = ones &* UInt64(UInt8(ascii: "\"")), backslashes = ones &* UInt64(UInt8(ascii: "\\"))
+            while index + 8 <= bytes.count {
+                let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                let quote = word ^ quotes, backslash = word ^ backslashes
+                let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+                guard found & highs == 0 else { return }
+                index += 8
+            }
         }
 
         private mutating func hex4() -> UInt32? {

@@ -3,6 +3,7 @@ import LiaisonHub
 public import LiaisonStore
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The numbers an operator alerts on, through swift-metrics into a Prometheus registry of this hub's own (not the
 /// process-wide metrics system, so that two hubs in one process, as in the tests, never count each other's traffic).
@@ -10,6 +11,10 @@ import Prometheus
 public final class HubMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
+    /// Counters and timers by label and dimensions, made once: made per request, their lookup in the registry cost
+    /// more than counting (the dimensions are operations, statuses, levels and error codes: a few hundred at most).
+    private let counters = Mutex<[[String]: Metrics.Counter]>([:])
+    private let timers = Mutex<[[String]: Metrics.Timer]>([:])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -22,24 +27,42 @@ public final class HubMetrics: Sendable {
 
     /// One answered request: by operation (the contract's operationId, or `none` for a path that is no endpoint) and status.
     func answered(operation: String, status: Int, duration: Duration) {
-        Counter(label: "liaison_requests_total", dimensions: [("operation", operation), ("status", String(status))], factory: factory).increment()
-        Metrics.Timer(label: "liaison_request_duration_seconds", dimensions: [("operation", operation)], factory: factory).record(duration: duration)
+        counter("liaison_requests_total", [("operation", operation), ("status", String(status))]).increment()
+        timer("liaison_request_duration_seconds", [("operation", operation)]).record(duration: duration)
     }
 
     /// A push stored (not a replay), by level.
     func pushed(classification: String) {
-        Counter(label: "liaison_pushes_total", dimensions: [("classification", classification)], factory: factory).increment()
+        counter("liaison_pushes_total", [("classification", classification)]).increment()
     }
 
     /// A request refused with a 4xx or 503, by error code.
     func refused(code: String) {
-        Counter(label: "liaison_refusals_total", dimensions: [("code", code)], factory: factory).increment()
+        counter("liaison_refusals_total", [("code", code)]).increment()
     }
 
     /// A group commit: how many writes one transaction held, and how long it took.
     func committed(writes: Int, duration: Duration) {
         Recorder(label: "liaison_commit_batch_writes", factory: factory).record(writes)
-        Metrics.Timer(label: "liaison_commit_duration_seconds", factory: factory).record(duration: duration)
+        timer("liaison_commit_duration_seconds", []).record(duration: duration)
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
+        made(label, dimensions, in: counters) { Metrics.Counter(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+        made(label, dimensions, in: timers) { Metrics.Timer(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    private func made<T>(_ label: String, _ dimensions: [(String, String)], in known: borrowing Mutex<[[String]: T]>, make: () -> T) -> T {
+        let key = dimensions.reduce(into: [label]) { $0 += [$1.0, $1.1] }
+        return known.withLock { known in
+            if let made = known[key] { return made }
+            let made = make()
+            known[key] = made
+            return made
+        }
     }
 
     /// Counts `store`'s commits (SQLite's group commits; one per write transaction on PostgreSQL, whose own group

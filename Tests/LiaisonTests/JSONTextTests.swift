@@ -73,6 +73,26 @@ struct JSONTextTests {
         }
     }
 
+    /// The reader finds a string's end, escapes and raw control bytes eight bytes at a time: each at every offset
+    /// around a word's edges, in strings long and short, reads as Foundation's decoder reads it (or is refused).
+    @Test func aQuoteBackslashOrControlByteIsFoundAtEveryOffsetOfALongString() throws {
+        for before in 0..<19 {
+            for after in [0, 1, 7, 8, 9, 30] {
+                for special in ["\"", "\\", "\n", "\u{1f}", "é", "\u{7f}", "😀", " "] {
+                    let value = String(repeating: "x", count: before) + special + String(repeating: "y", count: after)
+                    let text = JSONText.array([value, String(repeating: "z", count: after)])
+                    #expect(JSONText.readList(text) == [value, String(repeating: "z", count: after)], "\(before) \(special.debugDescription) \(after)")
+                    #expect(JSONText.readList(text) == (try JSONDecoder().decode([String].self, from: Data(text.utf8))))
+                }
+                // A control byte written raw, not escaped, is malformed wherever it falls.
+                for raw in ["\n", "\u{0}", "\u{1f}"] {
+                    let text = "[\"" + String(repeating: "x", count: before) + raw + String(repeating: "y", count: after) + "\"]"
+                    #expect(JSONText.readList(text) == nil, "\(before) \(raw.debugDescription) \(after)")
+                }
+            }
+        }
+    }
+
     @Test func escapesAndSurrogatesAreUndoneAndMalformedTextIsRefused() {
         #expect(JSONText.readObject(#" { "a" : "\u00e9\ud83d\ude00\/\b\f" , "b":"" } "#) == ["a": "é😀/\u{8}\u{c}", "b": ""])
         #expect(JSONText.readList(#"["x","\u5f20\u4e09"]"#) == ["x", "张三"])
