@@ -15,6 +15,13 @@ public final class HubMetrics: Sendable {
     /// more than counting (the dimensions are operations, statuses, levels and error codes: a few hundred at most).
     private let counters = Mutex<[[String]: Metrics.Counter]>([:])
     private let timers = Mutex<[[String]: Metrics.Timer]>([:])
+    /// A request's counter and timer by operation and status, looked up once per request.
+    private let requestMetrics = Mutex<[RequestKey: (counter: Metrics.Counter, timer: Metrics.Timer)]>([:])
+
+    private struct RequestKey: Hashable {
+        let operation: String
+        let status: Int
+    }
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -27,8 +34,15 @@ public final class HubMetrics: Sendable {
 
     /// One answered request: by operation (the contract's operationId, or `none` for a path that is no endpoint) and status.
     func answered(operation: String, status: Int, duration: Duration) {
-        counter("liaison_requests_total", [("operation", operation), ("status", String(status))]).increment()
-        timer("liaison_request_duration_seconds", [("operation", operation)]).record(duration: duration)
+        let key = RequestKey(operation: operation, status: status)
+        let metrics = requestMetrics.withLock { $0[key] } ?? {
+            let made = (counter("liaison_requests_total", [("operation", operation), ("status", String(status))]),
+                        timer("liaison_request_duration_seconds", [("operation", operation)]))
+            requestMetrics.withLock { $0[key] = made }
+            return made
+        }()
+        metrics.counter.increment()
+        metrics.timer.record(duration: duration)
     }
 
     /// A push stored (not a replay), by level.

@@ -187,7 +187,7 @@ public final class SQLiteStore: HubStore, CommitObservable {
     }
 
     static func fetchItem(id: String, in db: Database) throws -> Item? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(ItemRow.columns) FROM item WHERE id = ?"), arguments: [id]).map(ItemRow.item(from:))
+        try ItemRow.item(db.cachedStatement(sql: "SELECT \(ItemRow.columns) FROM item WHERE id = ?"), arguments: [id])
     }
 
     // Reads are synchronous on purpose: a point read takes microseconds, far less than the two

@@ -196,7 +196,7 @@ extension SQLiteStore {
             try db.execute(sql: "ALTER TABLE item ADD COLUMN seal BLOB")
             // Items from before seals are sealed as they are now, once; from here on a row without its seal is a damaged row.
             guard let legacySeal else { return }
-            for item in try Row.fetchAll(db, sql: "SELECT \(ItemRow.columns) FROM item").map(ItemRow.item(from:)) {
+            for item in try ItemRow.items(db.makeStatement(sql: "SELECT \(ItemRow.columns) FROM item"), arguments: []) {
                 try db.execute(sql: "UPDATE item SET seal = ? WHERE id = ?", arguments: [Data(legacySeal(item)), item.id])
             }
         }
