@@ -210,8 +210,8 @@ public final class SQLiteStore: HubStore, CommitObservable {
 
     public func payload(id: String) async throws -> StoredPayload? {
         try readNow { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = ?"), arguments: [id.storable])
-                .map(Self.payload(from:))
+            try ColumnCursor.first(db.cachedStatement(sql: "SELECT bytes, wrapped_key, key_version, chunks FROM payload WHERE item_id = ?"),
+                                   arguments: [id.storable], decode: Self.payload(from:))
         }
     }
 
@@ -220,18 +220,18 @@ public final class SQLiteStore: HubStore, CommitObservable {
         return try readSnapshot { db in
             var found: [String: StoredPayload] = [:]
             try Self.select(ids: wanted, "SELECT bytes, wrapped_key, key_version, chunks, item_id FROM payload WHERE item_id IN", in: db) { statement, some in
-                for row in try Row.fetchAll(statement, arguments: some) { found[row[4]] = Self.payload(from: row) }
+                let pairs = try ColumnCursor.all(statement, arguments: some) { (id: $0.text(4) ?? "", payload: try Self.payload(from: $0)) }
+                for pair in pairs { found[pair.id] = pair.payload }
             }
             return found
         }
     }
 
     /// A payload from the columns bytes, wrapped_key, key_version and chunks, in that order.
-    static func payload(from row: Row) -> StoredPayload {
-        let bytes: Data = row[0]
-        let wrapped: Data? = row[1]
-        let version: Int64? = row[2]
-        return StoredPayload(bytes: Array(bytes), wrappedKey: wrapped.map(Array.init), keyVersion: version.map { UInt32($0) }, chunks: row[3])
+    static func payload(from columns: Columns) throws -> StoredPayload {
+        guard let bytes = columns.blob(0) else { throw StoreError.corrupt("a payload row has no bytes") }
+        return StoredPayload(bytes: bytes, wrappedKey: columns.blob(1), keyVersion: columns.optionalInt64(2).map { UInt32(truncatingIfNeeded: $0) },
+                             chunks: columns.optionalInt64(3).map { Int($0) })
     }
 
     public func items(matching query: ItemQuery) async throws -> [Item] {
