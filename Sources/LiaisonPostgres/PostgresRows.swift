@@ -19,7 +19,7 @@ enum PostgresRows {
                         sha256: try row[10].decode(String.self), size: Int(try row[11].decode(Int64.self)),
                         createdAt: Date(millisecondsSince1970: try row[12].decode(Int64.self)))
         if let sealed = try row[13].decode(Data?.self), let key = try row[14].decode(Data?.self), let version = try row[15].decode(Int64?.self) {
-            item.sealedMetadata = SealedMetadata(ciphertext: Array(sealed), wrappedKey: Array(key), keyVersion: UInt32(version))
+            item.sealedMetadata = SealedMetadata(ciphertext: Array(sealed), wrappedKey: Array(key), keyVersion: try StoredPayload.keyVersion(stored: version))
         }
         item.answers = try row[16].decode(String?.self)
         item.seal = try row[17].decode(Data?.self).map(Array.init)

@@ -401,7 +401,7 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// A payload from the columns bytes, wrapped_key, key_version and chunks, in that order.
     static func payload(from row: PostgresRandomAccessRow) throws -> StoredPayload {
         StoredPayload(bytes: Array(try row[0].decode(Data.self)), wrappedKey: try row[1].decode(Data?.self).map(Array.init),
-                      keyVersion: try row[2].decode(Int64?.self).map { UInt32($0) }, chunks: try row[3].decode(Int?.self))
+                      keyVersion: try row[2].decode(Int64?.self).map(StoredPayload.keyVersion(stored:)), chunks: try row[3].decode(Int?.self))
     }
 
     public func items(matching query: ItemQuery) async throws -> [Item] {

@@ -11,12 +11,11 @@ import Synchronization
 public final class HubMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
-    /// Counters and timers by label and dimensions, made once: made per request, their lookup in the registry cost
-    /// more than counting (the dimensions are operations, statuses, levels and error codes: a few hundred at most).
-    private let counters = Mutex<[[String]: Metrics.Counter]>([:])
-    private let timers = Mutex<[[String]: Metrics.Timer]>([:])
-    /// A request's counter and timer by operation and status, looked up once per request.
-    private let requestMetrics = Mutex<[RequestKey: (counter: Metrics.Counter, timer: Metrics.Timer)]>([:])
+    /// Counters and timers made once each: made per request, their lookup in the registry cost more than counting
+    /// (the keys are operations and statuses, levels and error codes: a few hundred at most).
+    private let requests = Mutex<[RequestKey: (counter: Metrics.Counter, timer: Metrics.Timer)]>([:])
+    private let pushes = Mutex<[String: Metrics.Counter]>([:])
+    private let refusals = Mutex<[String: Metrics.Counter]>([:])
 
     private struct RequestKey: Hashable {
         let operation: String
@@ -34,44 +33,35 @@ public final class HubMetrics: Sendable {
 
     /// One answered request: by operation (the contract's operationId, or `none` for a path that is no endpoint) and status.
     func answered(operation: String, status: Int, duration: Duration) {
-        let key = RequestKey(operation: operation, status: status)
-        let metrics = requestMetrics.withLock { $0[key] } ?? {
-            let made = (counter("liaison_requests_total", [("operation", operation), ("status", String(status))]),
-                        timer("liaison_request_duration_seconds", [("operation", operation)]))
-            requestMetrics.withLock { $0[key] = made }
-            return made
-        }()
+        let metrics = Self.made(RequestKey(operation: operation, status: status), in: requests) {
+            (Metrics.Counter(label: "liaison_requests_total", dimensions: [("operation", operation), ("status", String(status))], factory: factory),
+             Metrics.Timer(label: "liaison_request_duration_seconds", dimensions: [("operation", operation)], factory: factory))
+        }
         metrics.counter.increment()
         metrics.timer.record(duration: duration)
     }
 
     /// A push stored (not a replay), by level.
     func pushed(classification: String) {
-        counter("liaison_pushes_total", [("classification", classification)]).increment()
+        Self.made(classification, in: pushes) {
+            Metrics.Counter(label: "liaison_pushes_total", dimensions: [("classification", classification)], factory: factory)
+        }.increment()
     }
 
     /// A request refused with a 4xx or 503, by error code.
     func refused(code: String) {
-        counter("liaison_refusals_total", [("code", code)]).increment()
+        Self.made(code, in: refusals) { Metrics.Counter(label: "liaison_refusals_total", dimensions: [("code", code)], factory: factory) }.increment()
     }
 
-    /// A group commit: how many writes one transaction held, and how long it took.
+    /// A group commit: how many writes one transaction held, and how long it took (once per commit, not per request).
     func committed(writes: Int, duration: Duration) {
         Recorder(label: "liaison_commit_batch_writes", factory: factory).record(writes)
-        timer("liaison_commit_duration_seconds", []).record(duration: duration)
+        Metrics.Timer(label: "liaison_commit_duration_seconds", factory: factory).record(duration: duration)
     }
 
-    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
-        made(label, dimensions, in: counters) { Metrics.Counter(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    private func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
-        made(label, dimensions, in: timers) { Metrics.Timer(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    private func made<T>(_ label: String, _ dimensions: [(String, String)], in known: borrowing Mutex<[[String]: T]>, make: () -> T) -> T {
-        let key = dimensions.reduce(into: [label]) { $0 += [$1.0, $1.1] }
-        return known.withLock { known in
+    /// What `known` holds under `key`, made and kept the first time.
+    private static func made<Key: Hashable & Sendable, T: Sendable>(_ key: Key, in known: borrowing Mutex<[Key: T]>, make: () -> T) -> T {
+        known.withLock { known in
             if let made = known[key] { return made }
             let made = make()
             known[key] = made

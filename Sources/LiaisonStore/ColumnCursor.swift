@@ -56,6 +56,9 @@ struct Columns {
     /// A column's integer, nil when NULL.
     func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
 
+    /// A key version, nil when NULL (`StoredPayload.keyVersion(stored:)`).
+    func keyVersion(_ column: Int32) throws -> UInt32? { try optionalInt64(column).map(StoredPayload.keyVersion(stored:)) }
+
     /// A column's bytes, nil when NULL.
     func blob(_ column: Int32) -> [UInt8]? {
         guard !isNull(column) else { return nil }

@@ -33,8 +33,8 @@ enum ItemRow {
                         tags: StoredText.list(try text(5)), classification: level, owner: try text(7), pushedBy: try text(8),
                         contentType: try text(9), sha256: try text(10), size: Int(columns.int64(11)),
                         createdAt: Date(millisecondsSince1970: columns.int64(12)))
-        if let sealed = columns.blob(13), let key = columns.blob(14), let version = columns.optionalInt64(15) {
-            item.sealedMetadata = SealedMetadata(ciphertext: sealed, wrappedKey: key, keyVersion: UInt32(truncatingIfNeeded: version))
+        if let sealed = columns.blob(13), let key = columns.blob(14), let version = try columns.keyVersion(15) {
+            item.sealedMetadata = SealedMetadata(ciphertext: sealed, wrappedKey: key, keyVersion: version)
         }
         item.answers = columns.text(16)
         item.seal = columns.blob(17)

@@ -220,7 +220,10 @@ public final class SQLiteStore: HubStore, CommitObservable {
         return try readSnapshot { db in
             var found: [String: StoredPayload] = [:]
             try Self.select(ids: wanted, "SELECT bytes, wrapped_key, key_version, chunks, item_id FROM payload WHERE item_id IN", in: db) { statement, some in
-                let pairs = try ColumnCursor.all(statement, arguments: some) { (id: $0.text(4) ?? "", payload: try Self.payload(from: $0)) }
+                let pairs = try ColumnCursor.all(statement, arguments: some) { columns in
+                    guard let id = columns.text(4) else { throw StoreError.corrupt("a payload row has no item id") }
+                    return (id: id, payload: try Self.payload(from: columns))
+                }
                 for pair in pairs { found[pair.id] = pair.payload }
             }
             return found
@@ -230,8 +233,7 @@ public final class SQLiteStore: HubStore, CommitObservable {
     /// A payload from the columns bytes, wrapped_key, key_version and chunks, in that order.
     static func payload(from columns: Columns) throws -> StoredPayload {
         guard let bytes = columns.blob(0) else { throw StoreError.corrupt("a payload row has no bytes") }
-        return StoredPayload(bytes: bytes, wrappedKey: columns.blob(1), keyVersion: columns.optionalInt64(2).map { UInt32(truncatingIfNeeded: $0) },
-                             chunks: columns.optionalInt64(3).map { Int($0) })
+        return StoredPayload(bytes: bytes, wrappedKey: columns.blob(1), keyVersion: try columns.keyVersion(2), chunks: columns.optionalInt64(3).map { Int($0) })
     }
 
     public func items(matching query: ItemQuery) async throws -> [Item] {

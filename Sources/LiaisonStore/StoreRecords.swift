@@ -18,6 +18,15 @@ public struct StoredPayload: Sendable, Equatable {
     }
 }
 
+extension StoredPayload {
+    /// A key version as both stores keep it (a 64-bit integer column): one outside UInt32 is a damaged row, refused,
+    /// never truncated to another version or trapped on.
+    public static func keyVersion(stored value: Int64) throws -> UInt32 {
+        guard let version = UInt32(exactly: value) else { throw StoreError.corrupt("a row holds key version \(value), which no key ring has") }
+        return version
+    }
+}
+
 /// One stored chunk of a streamed payload: AES-256-GCM ciphertext (tag nil), or plaintext with its `KeyRing.chunkTag`.
 public struct StoredChunk: Sendable, Equatable {
     public let bytes: [UInt8]

@@ -107,6 +107,12 @@ struct StoreContractTests {
             #expect(try await store.payload(id: "01B") == StoredPayload(bytes: [4], wrappedKey: [5, 6], keyVersion: 2))
             #expect(try await store.items(ids: ["01B", "nope", "01A"]).map(\.id) == ["01B", "01A"])
             #expect(try await store.rectifications(answering: ["00Z"]).map(\.id) == ["01A"])
+            // A key version edited beyond any a ring can hold is a corrupt row: refused, not truncated or trapped on.
+            try await storage.edit("UPDATE payload SET key_version = 4294967298 WHERE item_id = '01B'")
+            await #expect(throws: StoreError.self) { try await store.payload(id: "01B") }
+            try await storage.edit("UPDATE item SET meta_key_version = -1 WHERE id = '01B'")
+            await #expect(throws: StoreError.self) { try await store.item(id: "01B") }
+            #expect(try await store.item(id: "01A") == original)
         }
     }
 
