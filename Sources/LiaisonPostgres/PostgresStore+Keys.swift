@@ -7,7 +7,7 @@ extension PostgresStore: KeyRingStore {
     public func keptKeyRing(after generation: Int64?) async throws -> KeptKeyRing? {
         // Hubs ask every second: unless the ring changed, the answer is no row, not the sealed ring.
         try await rows("SELECT generation, versions, sealed FROM key_ring WHERE id = 1 AND generation > \(generation ?? 0)").first.map { row in
-            KeptKeyRing(generation: try row[0].decode(Int64.self), versions: try row[1].decode([Int64].self).map { UInt32($0) },
+            KeptKeyRing(generation: try row[0].decode(Int64.self), versions: try row[1].decode([Int64].self).map(StoredPayload.keyVersion(stored:)),
                         sealed: Array(try row[2].decode(Data.self)))
         }
     }

@@ -438,7 +438,7 @@ public final class PostgresStore: HubStore, CommitObservable {
     public func dataKeyCounts() async throws -> [UInt32: Int] {
         var counts: [UInt32: Int] = [:]
         for row in try await rows("SELECT key_version, count(*) FROM payload WHERE key_version IS NOT NULL GROUP BY key_version") {
-            counts[UInt32(try row[0].decode(Int64.self))] = Int(try row[1].decode(Int64.self))
+            counts[try StoredPayload.keyVersion(stored: try row[0].decode(Int64.self))] = Int(try row[1].decode(Int64.self))
         }
         return counts
     }
@@ -447,7 +447,7 @@ public final class PostgresStore: HubStore, CommitObservable {
         try await rows("""
             SELECT item_id, wrapped_key, key_version FROM payload WHERE key_version IS NOT NULL AND key_version != \(Int64(version)) LIMIT \(limit)
             """).map { row in
-            StoredDataKey(itemID: try row[0].decode(String.self), version: UInt32(try row[2].decode(Int64.self)), wrappedKey: Array(try row[1].decode(Data.self)))
+            StoredDataKey(itemID: try row[0].decode(String.self), version: try StoredPayload.keyVersion(stored: try row[2].decode(Int64.self)), wrappedKey: Array(try row[1].decode(Data.self)))
         }
     }
 

@@ -253,7 +253,7 @@ public final class SQLiteStore: HubStore, CommitObservable {
     public func dataKeyCounts() async throws -> [UInt32: Int] {
         try readNow { db in
             let rows = try Row.fetchAll(db, sql: "SELECT key_version, count(*) FROM payload WHERE key_version IS NOT NULL GROUP BY key_version")
-            return Dictionary(uniqueKeysWithValues: rows.map { row in (UInt32(row[0] as Int64), row[1] as Int) })
+            return Dictionary(uniqueKeysWithValues: try rows.map { row in (try StoredPayload.keyVersion(stored: row[0]), row[1] as Int) })
         }
     }
 
@@ -264,7 +264,7 @@ public final class SQLiteStore: HubStore, CommitObservable {
                 WHERE key_version IS NOT NULL AND key_version != ? LIMIT ?
                 """, arguments: [Int64(version), limit]).map { row in
                 let wrapped: Data = row[1]
-                return StoredDataKey(itemID: row[0], version: UInt32(row[2] as Int64), wrappedKey: Array(wrapped))
+                return StoredDataKey(itemID: row[0], version: try StoredPayload.keyVersion(stored: row[2]), wrappedKey: Array(wrapped))
             }
         }
     }

@@ -73,6 +73,9 @@ struct SharedKeyRingTests {
         #expect(throws: CryptoError.authenticationFailed) { try stranger.open(kept.sealed) }
         let refused = await #expect(throws: CryptoError.self) { try await instance(database, master: stranger) }
         #expect("\(refused.map { "\($0)" } ?? "")".contains("every hub of one database needs the same master key"))
+        // A version no ring can have (only an edit of the database puts one there) is a damaged row, refused, never trapped on.
+        try await TestPostgres.shared.execute("UPDATE key_ring SET versions = '{1, 4294967298}' WHERE id = 1", in: database)
+        await #expect(throws: StoreError.self) { try await a.store.keptKeyRing(after: nil) }
         await a.store.shutdown()
         await b.store.shutdown()
     }

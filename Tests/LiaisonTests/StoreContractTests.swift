@@ -629,6 +629,10 @@ struct StoreContractTests {
             #expect(try await store.replaceDataKeys(rewraps) == 0, "a key no longer under its previous version is left alone")
             #expect(try await store.dataKeyCounts() == [2: 3])
             #expect(try await store.payload(id: "09A1")?.wrappedKey == [9])
+            // A key version no ring has (only an edit of the database puts one there) is a damaged row, refused, never trapped on.
+            try await storage.edit("UPDATE payload SET key_version = 4294967298 WHERE item_id = '09A0'")
+            await #expect(throws: StoreError.self) { try await store.dataKeyCounts() }
+            await #expect(throws: StoreError.self) { try await store.dataKeys(notUnder: 2, limit: 10) }
 
             #expect(try await store.events(for: "office-3", after: 1, limit: 10).map(\.event.item) == ["09A1", "09A2"])
             #expect(try await store.pruneEvents(before: now.addingTimeInterval(150)) == 2)
