@@ -100,9 +100,20 @@ final class HandWrittenOperations: ServerTransport {
                           generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
         let input: Operations.ListItems.Input
         do {
-            // The query read as the generated layer reads it, parameter by parameter.
+            // The query read as the generated layer reads it, parameter by parameter: absent and plain values here
+            // (`PlainQuery`), the rest by the generated layer's converter.
+            let queryText = request.soar_query
             func parameter<T: Decodable>(_ name: String, as type: T.Type) throws -> T? {
-                try converter.getOptionalQueryItemAsURI(in: request.soar_query, style: .form, explode: true, name: name, as: T.self)
+                switch PlainQuery(queryText, name: name) {
+                case .absent:
+                    return nil
+                case .plain(let text) where T.self == String.self:
+                    return String(text) as? T
+                case .plain(let text) where T.self == Int.self && Int(text) != nil:
+                    return Int(text) as? T
+                case .plain, .converter:
+                    return try converter.getOptionalQueryItemAsURI(in: queryText, style: .form, explode: true, name: name, as: T.self)
+                }
             }
             let query = Operations.ListItems.Input.Query(unit: try parameter("unit", as: String.self), kind: try parameter("kind", as: String.self),
                                                          classification: try parameter("classification", as: Components.Schemas.Classification.self),

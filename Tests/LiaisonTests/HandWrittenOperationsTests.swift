@@ -221,6 +221,31 @@ struct HandWrittenOperationsTests {
             let general = try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self,
                                                              from: try await client.get("/v1/items?classification=general&owner=stationed-finance").body)
             #expect(general.items.map(\.id) == [id])
+            // A key spelled with escapes or a `+` is decoded first, as the generated layer decodes it.
+            for query in ["%6Cimit=1&unit=finance-bureau", "unit=finance-bureau&limi%74=1", "li%6D%69t=1&+unit=x&unit=finance-bureau"] {
+                let page = try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self, from: try await client.get("/v1/items?\(query)").body)
+                #expect(page.items.map(\.id) == [other], "\(query)")
+            }
+            // A pair without `=` is refused, as the generated layer refuses it, even where it names no parameter.
+            for query in ["&&=", "unit=nowhere&&=", "other", "other=1&limit"] {
+                let refused = try await client.get("/v1/items?\(query)")
+                #expect(refused.status == 400, "\(query)")
+            }
+            let unknown = try await client.get("/v1/items?other=1&unit=nowhere&=")
+            #expect(unknown.status == 200)
+            #expect(try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self, from: unknown.body).items.isEmpty)
+            // Values with escapes, `+` or nothing are the converter's to read, or refuse.
+            let escaped = try Self.generatedDecoder().decode(Components.Schemas.ItemPage.self, from: try await client.get("/v1/items?unit=finance%2Dbureau&limit=%31").body)
+            #expect(escaped.items.map(\.id) == [other])
+            for query in ["limit=", "limit=1+1", "limit=1.0", "limit=99999999999999999999"] {
+                let refused = try await client.get("/v1/items?\(query)")
+                #expect(refused.status == 400, "\(query)")
+            }
+            #expect(PlainQuery("unit=a&limit=2&limit=3", name: "limit") == .plain("2") && PlainQuery("unit=a&limits=2", name: "limit") == .absent)
+            #expect(PlainQuery(nil, name: "limit") == .absent && PlainQuery("", name: "limit") == .absent && PlainQuery("x=%41&y=+", name: "limit") == .absent)
+            #expect(PlainQuery("limit=2&other", name: "limit") == .converter && PlainQuery("a=1&li+mit=2", name: "limit") == .converter)
+            #expect(PlainQuery("limit=&a=1", name: "limit") == .converter && PlainQuery("unit=a%20b", name: "unit") == .converter)
+            #expect(PlainQuery("unit=fin-bureau_1.x~y", name: "unit") == .plain("fin-bureau_1.x~y"))
             // What the query cannot be read as goes to the generated layer, which refuses it as it did.
             for query in ["limit=abc", "classification=secret", "limit=-"] {
                 let refused = try await client.get("/v1/items?\(query)")
