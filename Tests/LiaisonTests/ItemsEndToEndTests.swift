@@ -179,6 +179,8 @@ struct ItemsEndToEndTests {
         ("bad base64", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"!!not base64!!"}"#, 400, "invalid_field", "payload"),
         ("empty title", #"{"kind":"report","title":"  ","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ=="}"#, 400, "invalid_field", "title"),
         ("bad content type", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text","payload":"YQ=="}"#, 400, "invalid_field", "content_type"),
+        ("empty media subtype", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text//plain","payload":"YQ=="}"#, 400, "invalid_field", "content_type"),
+        ("line separator in the content type", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain\u2028","payload":"YQ=="}"#, 400, "invalid_field", "content_type"),
         ("empty person", #"{"kind":"report","title":"t","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"YQ==","persons":[""]}"#, 400, "invalid_field", "persons"),
         ("no body", nil, 400, "invalid_json", nil),
         // SQLite text ends at a NUL: such text would be stored cut short, so it is refused.

@@ -186,8 +186,10 @@ extension ItemService {
             throw HubError.invalidField("classification", "unknown classification '\(request.classification)'", hint: "Use one of: \(Classification.names)")
         }
         try HubError.requireStorable(request.contentType, field: "content_type")
-        let type = request.contentType.split(separator: "/")
-        guard type.count == 2, !type[0].isEmpty, !type[1].isEmpty, !request.contentType.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+        // Exactly one `/` between two non-empty parts (`text//plain` and `/plain` are not media types), and no white space
+        // or line break anywhere, even inside a grapheme.
+        let type = request.contentType.split(separator: "/", omittingEmptySubsequences: false)
+        guard type.count == 2, !type[0].isEmpty, !type[1].isEmpty, !request.contentType.unicodeScalars.contains(where: \.properties.isWhitespace) else {
             throw HubError.invalidField("content_type", "'\(request.contentType)' is not a media type", hint: "Use a media type such as text/plain, application/pdf or application/octet-stream")
         }
         for (field, list) in [("persons", request.persons), ("tags", request.tags)] {
