@@ -107,6 +107,29 @@ struct ItemSealTests {
         #expect(try KeyRing.generate().itemSeal(item.sealInput()) != ring.itemSeal(item.sealInput()), "another hub's key gives another seal")
     }
 
+    /// The canonical bytes every stored seal was made over: a change here would make every item in every database
+    /// read as damaged, so the format is spelled out field by field, independently of `Item.sealInput`.
+    @Test func theSealInputIsTheDocumentedCanonicalForm() throws {
+        func field(_ bytes: [UInt8]) -> [UInt8] {
+            [UInt8(bytes.count >> 24 & 0xff), UInt8(bytes.count >> 16 & 0xff), UInt8(bytes.count >> 8 & 0xff), UInt8(bytes.count & 0xff)] + bytes
+        }
+        func field(_ text: String) -> [UInt8] { field(Array(text.utf8)) }
+        let created = Date(timeIntervalSince1970: 1_796_083_200.123)
+        var plain = Item(id: "01ABCDEFGHJKMNPQ", kind: "report", title: "标题 with a long enough title to pass 255 bytes " + String(repeating: "长", count: 80),
+                         unit: "finance-bureau", persons: ["张三", "李四"], tags: [], classification: .restricted, owner: "stationed-finance",
+                         pushedBy: "stationed-finance", contentType: "text/plain", sha256: String(repeating: "a", count: 64), size: 4096, createdAt: created)
+        plain.answers = "01ZZZZZZZZZZZZZZ"
+        let common = Array("liaison-item-v1".utf8) + field("01ABCDEFGHJKMNPQ") + field("report") + field("finance-bureau") + field("restricted")
+            + field("stationed-finance") + field("stationed-finance") + field("text/plain") + field(String(repeating: "a", count: 64)) + field("4096")
+            + field("1796083200123")
+        #expect(plain.sealInput() == common + field("01ZZZZZZZZZZZZZZ") + field("plain") + field(plain.title) + field("2") + field("张三") + field("李四") + field("0"))
+        let ciphertext = (0..<300).map { UInt8($0 % 256) }
+        let sealed = plain.with(title: "", persons: [], tags: [], sealedMetadata: SealedMetadata(ciphertext: ciphertext, wrappedKey: [1, 2], keyVersion: 3))
+        #expect(sealed.sealInput() == common + field("01ZZZZZZZZZZZZZZ") + field("sealed") + field(ciphertext))
+        plain.answers = nil
+        #expect(plain.sealInput() == common + field("") + field("plain") + field(plain.title) + field("2") + field("张三") + field("李四") + field("0"))
+    }
+
     @Test func itemsFromBeforeSealsAreSealedOnceWhenTheHubUpgrades() async throws {
         let data = try Paths.temporaryDirectory("legacy")
         let ring = try KeyRing.loadOrCreate(at: data + "/keyring.json")
