@@ -21,7 +21,7 @@ public enum AESGCM {
             try out.withUnsafeMutableBufferPointer { buffer in
                 let base = buffer.baseAddress!
                 base.update(from: nonce, count: nonceSize)
-                try context.check(EVP_EncryptInit_ex(context.pointer, EVP_aes_256_gcm(), nil, nil, nil), "EVP_EncryptInit_ex")
+                try context.check(EVP_EncryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, nil, nil), "EVP_EncryptInit_ex")
                 try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
                 try context.check(EVP_EncryptInit_ex(context.pointer, nil, nil, key, nonce), "EVP_EncryptInit_ex(key)")
                 var written: Int32 = 0
@@ -54,7 +54,7 @@ public enum AESGCM {
             let bodyCount = raw.count - overhead
             var out = [UInt8](repeating: 0, count: max(bodyCount, 1))
             var tag = Array(UnsafeBufferPointer(start: base + nonceSize + bodyCount, count: tagSize))
-            try context.check(EVP_DecryptInit_ex(context.pointer, EVP_aes_256_gcm(), nil, nil, nil), "EVP_DecryptInit_ex")
+            try context.check(EVP_DecryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, nil, nil), "EVP_DecryptInit_ex")
             try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
             try context.check(EVP_DecryptInit_ex(context.pointer, nil, nil, key, base), "EVP_DecryptInit_ex(key)")
             var written: Int32 = 0
