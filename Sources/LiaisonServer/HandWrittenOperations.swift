@@ -104,16 +104,14 @@ final class HandWrittenOperations: ServerTransport {
             // (`PlainQuery`), the rest by the generated layer's converter.
             let queryText = request.soar_query
             func parameter<T: Decodable>(_ name: String, as type: T.Type) throws -> T? {
-                switch PlainQuery(queryText, name: name) {
-                case .absent:
-                    return nil
-                case .plain(let text) where T.self == String.self:
-                    return String(text) as? T
-                case .plain(let text) where T.self == Int.self && Int(text) != nil:
-                    return Int(text) as? T
-                case .plain, .converter:
-                    return try converter.getOptionalQueryItemAsURI(in: queryText, style: .form, explode: true, name: name, as: T.self)
+                let found = PlainQuery(queryText, name: name)
+                if found == .absent { return nil }
+                if case .plain(let text) = found {
+                    if T.self == String.self { return String(text) as? T }
+                    // Int(_:) of the value is what the converter does with it; a value it cannot read goes on to the converter.
+                    if T.self == Int.self, let number = Int(text) { return number as? T }
                 }
+                return try converter.getOptionalQueryItemAsURI(in: queryText, style: .form, explode: true, name: name, as: T.self)
             }
             let query = Operations.ListItems.Input.Query(unit: try parameter("unit", as: String.self), kind: try parameter("kind", as: String.self),
                                                          classification: try parameter("classification", as: Components.Schemas.Classification.self),
