@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import LiaisonAPI
 import LiaisonHub
 import LiaisonStore
@@ -19,24 +20,33 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let hubError = Self.translate(error, request: request)
-            if hubError.kind == .internalFailure {
-                // The operation, who asked, and the cause's kind: never the request's input (see FailureLog).
-                var metadata: Logger.Metadata = ["method": "\(request.method)", "path": "\(request.uri.path)", "cause": "\(FailureLog.cause(of: error))"]
-                if let operation = FailureLog.operation(of: FailureLog.unattributed(error)) { metadata["operation"] = "\(operation)" }
-                if let principal = (error as? AttributedFailure)?.principal { metadata["principal"] = "\(principal)" }
-                logger.error("request failed", metadata: metadata)
-            }
-            if hubError == HubError.storageFull { storageAlarm.noteRefusal() }
-            if hubError.kind != .internalFailure && hubError.kind != .integrity { metrics?.refused(code: hubError.code) }
-            return try hubError.response(from: request, context: context)
+            return try refusal(for: error, method: request.method, uri: request.uri).response(from: request, context: context)
         }
     }
 
+    /// The answer to `error`: logged when the hub failed (never with the request's input), counted when refused.
+    func refusal(for error: any Error, method: HTTPRequest.Method, uri: URI) -> HubError {
+        let hubError = Self.translate(error, method: method, uri: uri)
+        if hubError.kind == .internalFailure {
+            // The operation, who asked, and the cause's kind: never the request's input (see FailureLog).
+            var metadata: Logger.Metadata = ["method": "\(method)", "path": "\(uri.path)", "cause": "\(FailureLog.cause(of: error))"]
+            if let operation = FailureLog.operation(of: FailureLog.unattributed(error)) { metadata["operation"] = "\(operation)" }
+            if let principal = (error as? AttributedFailure)?.principal { metadata["principal"] = "\(principal)" }
+            logger.error("request failed", metadata: metadata)
+        }
+        if hubError == HubError.storageFull { storageAlarm.noteRefusal() }
+        if hubError.kind != .internalFailure && hubError.kind != .integrity { metrics?.refused(code: hubError.code) }
+        return hubError
+    }
+
     static func translate(_ error: any Error, request: Request) -> HubError {
+        translate(error, method: request.method, uri: request.uri)
+    }
+
+    static func translate(_ error: any Error, method: HTTPRequest.Method, uri: URI) -> HubError {
         switch error {
         case let error as AttributedFailure:
-            return translate(error.error, request: request)
+            return translate(error.error, method: method, uri: uri)
         case let error as HubError:
             return error
         case StoreError.full:
@@ -49,20 +59,20 @@ struct ErrorMiddleware: RouterMiddleware {
             if case StoreError.unavailable = error.underlyingError { return HubError.databaseUnavailable }
             // No operation input means the request itself could not be understood: the caller's mistake.
             guard error.operationInput == nil else { return internalFailure }
-            return badRequest(error.underlyingError, cause: error.causeDescription, request: request)
+            return badRequest(error.underlyingError, cause: error.causeDescription, uri: uri)
         case let error as HTTPError:
             switch error.status {
             case .notFound:
-                if let allowed = EndpointMethods.allowed(on: request.uri.path), !allowed.contains(request.method.rawValue) {
-                    var error = HubError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)",
+                if let allowed = EndpointMethods.allowed(on: uri.path), !allowed.contains(method.rawValue) {
+                    var error = HubError(.methodNotAllowed, code: "method_not_allowed", message: "\(method) is not allowed on \(uri.path)",
                                          hint: "Use \(allowed.joined(separator: " or ")); see openapi.yaml")
                     error.allow = allowed
                     return error
                 }
-                return HubError(.notFound, code: "no_such_endpoint", message: "\(request.method) \(request.uri.path) is not an endpoint of this hub",
+                return HubError(.notFound, code: "no_such_endpoint", message: "\(method) \(uri.path) is not an endpoint of this hub",
                                 hint: "See openapi.yaml for the endpoints; all of them start with /v1")
             case .methodNotAllowed:
-                return HubError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)", hint: "See openapi.yaml")
+                return HubError(.methodNotAllowed, code: "method_not_allowed", message: "\(method) is not allowed on \(uri.path)", hint: "See openapi.yaml")
             case .contentTooLarge:
                 return tooLarge
             default:
@@ -81,7 +91,7 @@ struct ErrorMiddleware: RouterMiddleware {
                                           hint: "Try again; if it persists, report it to the hub's operator")
 
     /// A 400 that names the field the decoder choked on.
-    static func badRequest(_ error: any Error, cause: String, request: Request) -> HubError {
+    static func badRequest(_ error: any Error, cause: String, uri: URI) -> HubError {
         guard let decoding = error as? DecodingError else {
             if cause.lowercased().contains("content type") || cause.lowercased().contains("content-type") {
                 return HubError(.invalid, code: "bad_content_type", message: cause, hint: "Send the body as JSON with `Content-Type: application/json`")
@@ -95,7 +105,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.invalid, code: "missing_field", message: "the field '\(field)' is missing", hint: "Add '\(field)' to the JSON body", field: field)
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             let field = path(context.codingPath)
-            if field.isEmpty, let parameter = misfitParameter(of: request, expecting: type) {
+            if field.isEmpty, let parameter = misfitParameter(of: uri, expecting: type) {
                 // The URI decoder does not say which parameter it choked on; the one that does not parse is it.
                 return HubError(.invalid, code: "invalid_field", message: "the query parameter '\(parameter)' must be \(describe(type))",
                                 hint: "Send '\(parameter)' as \(describe(type)), or leave it out", field: parameter)
@@ -106,11 +116,11 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.invalid, code: "invalid_field", message: "the field '\(field)' must be \(describe(type))",
                             hint: "Send '\(field)' as \(describe(type))", field: field)
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty, let (parameter, allowed) = misfitEnumParameter(of: request) {
+            if context.codingPath.isEmpty, let (parameter, allowed) = misfitEnumParameter(of: uri) {
                 return HubError(.invalid, code: "invalid_field", message: "the query parameter '\(parameter)' must be one of \(allowed.joined(separator: ", "))",
                                 hint: "Send '\(parameter)' as one of \(allowed.joined(separator: ", ")), or leave it out", field: parameter)
             }
-            if context.codingPath.isEmpty, let parameter = misfitDateParameter(of: request) {
+            if context.codingPath.isEmpty, let parameter = misfitDateParameter(of: uri) {
                 return HubError(.invalid, code: "invalid_field", message: "the query parameter '\(parameter)' must be an RFC 3339 timestamp between years 0001 and 9999",
                                 hint: "Send '\(parameter)' like 2026-11-30T00:00:00Z, or leave it out", field: parameter)
             }
@@ -125,17 +135,17 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     /// The query parameter whose value cannot be a number (for a number the decoder expected), if exactly one is.
-    static func misfitParameter(of request: Request, expecting type: Any.Type) -> String? {
+    static func misfitParameter(of uri: URI, expecting type: Any.Type) -> String? {
         guard type is Int.Type || type is Int64.Type || type is Bool.Type else { return nil }
-        let misfits = request.uri.queryParameters.filter { _, value in
+        let misfits = uri.queryParameters.filter { _, value in
             type is Bool.Type ? !["true", "false"].contains(String(value)) : Int64(String(value)) == nil
         }.map { String($0.key) }
         return Set(misfits).count == 1 ? misfits.first : nil
     }
 
     /// The enum query parameter whose value is not one of its values, if exactly one is.
-    static func misfitEnumParameter(of request: Request) -> (String, [String])? {
-        let misfits = request.uri.queryParameters.compactMap { name, value -> (String, [String])? in
+    static func misfitEnumParameter(of uri: URI) -> (String, [String])? {
+        let misfits = uri.queryParameters.compactMap { name, value -> (String, [String])? in
             guard let allowed = QueryParameterTypes.enums[String(name)], !allowed.contains(String(value)) else { return nil }
             return (String(name), allowed)
         }
@@ -143,8 +153,8 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     /// The date-time query parameter whose value is not a timestamp the hub takes, if exactly one is.
-    static func misfitDateParameter(of request: Request) -> String? {
-        let misfits = request.uri.queryParameters.filter { name, value in
+    static func misfitDateParameter(of uri: URI) -> String? {
+        let misfits = uri.queryParameters.filter { name, value in
             QueryParameterTypes.dates.contains(String(name)) && !MillisecondDateTranscoder.accepts(String(value))
         }.map { String($0.key) }
         return Set(misfits).count == 1 ? misfits.first : nil

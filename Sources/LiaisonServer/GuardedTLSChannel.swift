@@ -4,13 +4,14 @@ import NIOCore
 import NIOSSL
 
 /// TLS in front of the HTTP channel, as HummingbirdTLS's `TLSChannel` sets it up, plus the connection cap
-/// and the handshake and header deadlines (`ConnectionDeadlines`) between TLS and HTTP.
+/// and the handshake and header deadlines (`ConnectionDeadlines`) between TLS and HTTP, and the `FastLane`.
 struct GuardedTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
     let sslContext: NIOSSLContext
     let limits: ConnectionLimits
     let gauge: ConnectionGauge
+    let lane: FastLane.Services?
 
     struct OverCapacity: Error {}
 
@@ -27,6 +28,13 @@ struct GuardedTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
             try channel.pipeline.syncOperations.addHandler(ConnectionDeadlines(limits: limits))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
+        }.flatMapThrowing { value in
+            // Behind Hummingbird's connection state (keep-alive, idle timeout), which then sees the lane's answers too.
+            if let lane {
+                let state = try channel.pipeline.syncOperations.handler(type: HTTPConnectionStateHandler.self)
+                try channel.pipeline.syncOperations.addHandler(FastLane(services: lane, loop: channel.eventLoop), position: .after(state))
+            }
+            return value
         }
     }
 

@@ -23,6 +23,12 @@ extension HubError: HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let (headers, body) = answer
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The answer's headers (besides its length) and body.
+    var answer: (headers: HTTPFields, body: Data) {
         let body = Components.Schemas.ErrorResponse(error: .init(code: code, message: message, hint: hint, field: field))
         let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
@@ -30,6 +36,6 @@ extension HubError: HTTPResponseError {
         // restart or failover takes seconds.
         if kind == .unavailable { headers[.retryAfter] = code == "busy" ? "1" : code == "database_unavailable" ? "5" : "30" }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return (headers, data)
     }
 }

@@ -17,39 +17,52 @@ public enum HubServer {
         let router = Router(context: LiaisonRequestContext.self)
         let alarm = StorageAlarm(logger: logger, dataDirectory: settings.dataDirectory)
         let bodyLimit = BodyLimitMiddleware.bodyLimit(payloadLimit: hub.limits.payloadBytes)
-        router.add(middleware: RequestObservationMiddleware(logger: logger, metrics: metrics))
-        router.add(middleware: ErrorMiddleware(logger: logger, storageAlarm: alarm, metrics: metrics))
+        let observation = RequestObservationMiddleware(logger: logger, metrics: metrics)
+        let errors = ErrorMiddleware(logger: logger, storageAlarm: alarm, metrics: metrics)
+        let identity = IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations))
+        router.add(middleware: observation)
+        router.add(middleware: errors)
         router.add(middleware: WholeResponseMiddleware())
         // The budget holds at least one largest body, or the largest push could never be taken.
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit)),
                                                   streamLimit: hub.limits.streamedPayloadBytes))
-        router.add(middleware: IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations)))
+        router.add(middleware: identity)
         if let data = settings.dataDirectory, settings.reserveBytes > 0 {
             router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit))
         }
         router.add(middleware: AcceptMiddleware())
         let api = APIHandler(hub: hub, metrics: metrics)
         try api.registerHandlers(on: HandWrittenOperations(base: router, api: api), configuration: Wire.configuration)
+        let lane = FastLane.Services(api: api, identity: identity, errors: errors, observation: observation, serverName: serverName)
         return Application(
             router: router,
-            server: try httpsServer(settings, gauge: connections ?? ConnectionGauge(maximum: settings.connections.maximumConnections)),
-            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "liaison"),
+            server: try httpsServer(settings, gauge: connections ?? ConnectionGauge(maximum: settings.connections.maximumConnections),
+                                    lane: settings.fastLane ? lane : nil),
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: serverName),
             onServerRunning: onServerRunning,
             logger: logger
         )
     }
 
+    static let serverName = "liaison"
+
     /// HTTP/1.1 over mutual TLS, as the hub serves it (scripts/bench measures a bare route on the same server),
-    /// with the connection cap and the handshake, header and idle deadlines of `settings.connections`.
-    public static func httpsServer(_ settings: ServerSettings, gauge: ConnectionGauge? = nil) throws -> HTTPServerBuilder {
+    /// with the connection cap and the handshake, header and idle deadlines of `settings.connections`, and with
+    /// `lane` (if any) answering metadata reads in front of Hummingbird.
+    static func httpsServer(_ settings: ServerSettings, gauge: ConnectionGauge? = nil, lane: FastLane.Services?) throws -> HTTPServerBuilder {
         let context = try NIOSSLContext(configuration: tlsConfiguration(settings))
         let limits = settings.connections
         let gauge = gauge ?? ConnectionGauge(maximum: limits.maximumConnections)
         return HTTPServerBuilder { responder in
             let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestHeadWatcher()],
                                                                                 idleTimeout: TimeAmount(limits.idleTimeout)))
-            return GuardedTLSChannel(base: http, sslContext: context, limits: limits, gauge: gauge)
+            return GuardedTLSChannel(base: http, sslContext: context, limits: limits, gauge: gauge, lane: lane)
         }
+    }
+
+    /// The hub's server without the lane, for scripts/bench's bare routes.
+    public static func httpsServer(_ settings: ServerSettings) throws -> HTTPServerBuilder {
+        try httpsServer(settings, lane: nil)
     }
 
     /// TLS 1.2 minimum; a client certificate from the hub's CA is required (no hostname check on clients).

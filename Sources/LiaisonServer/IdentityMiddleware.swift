@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import LiaisonCore
 import LiaisonHub
 
@@ -12,30 +13,37 @@ struct IdentityMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
-        let peer = try await identities.identity(of: context.channel)
-        // From who the caller is to the answer, the request sees one policy, whatever a SIGHUP reloads meanwhile.
+        let extraHeaders = ResponseHeaders()
+        var response = try await serve(on: context.channel, operation: "\(request.method) \(request.uri.path)", headers: extraHeaders,
+                                       translate: { ErrorMiddleware.translate($0, request: request) }) {
+            // Only a feed read looks at its connection (a long-poll ends when its client goes away).
+            guard request.uri.path == RequestConnection.feedPath else { return try await next(request, context) }
+            return try await RequestConnection.$channel.withValue(context.channel) { try await next(request, context) }
+        }
+        for field in extraHeaders.all { response.headers[field.name] = field.value }
+        return response
+    }
+
+    /// Runs `work` as the connection's declared principal (`RequestPrincipal`), under one policy whatever a SIGHUP
+    /// reloads meanwhile. A refusal the hub did not trace (input the generated layer rejected) is traced here, as
+    /// `translate` reads the error, under `operation` unless the error names its own.
+    func serve<T>(on channel: any Channel, operation: String, headers: ResponseHeaders, translate: (any Error) -> HubError,
+                  _ work: () async throws -> T) async throws -> T {
+        let peer = try await identities.identity(of: channel)
         let hubContext = try await authenticate(peer)
         ObservedRequest.current?.principal = hubContext.principal.id
-        let extraHeaders = ResponseHeaders()
         do {
-            var response = try await RequestPrincipal.$context.withValue(hubContext) {
+            return try await RequestPrincipal.$context.withValue(hubContext) {
                 try await RequestPrincipal.$certificate.withValue(peer.certificate) {
-                    try await ResponseHeaders.$current.withValue(extraHeaders) {
-                        // Only a feed read looks at its connection (a long-poll ends when its client goes away).
-                        guard request.uri.path == RequestConnection.feedPath else { return try await next(request, context) }
-                        return try await RequestConnection.$channel.withValue(context.channel) { try await next(request, context) }
-                    }
+                    try await ResponseHeaders.$current.withValue(headers) { try await work() }
                 }
             }
-            for field in extraHeaders.all { response.headers[field.name] = field.value }
-            return response
         } catch {
-            // Refusals the hub did not see (input the generated layer rejected) are traced here.
-            let refused = ErrorMiddleware.translate(error, request: request)
+            let refused = translate(error)
             if refused.recorded { throw refused }
             // Failures of the hub are not refusals; the original error goes on to be logged, with whose request it was.
             if refused.kind == .internalFailure || refused.kind == .integrity { throw AttributedFailure(principal: hubContext.principal.id, error: error) }
-            throw await hubContext.refusal(refused, operation: FailureLog.operation(of: error) ?? "\(request.method) \(request.uri.path)")
+            throw await hubContext.refusal(refused, operation: FailureLog.operation(of: error) ?? operation)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Synchronization
@@ -25,16 +26,21 @@ struct RequestObservationMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         let observed = ObservedRequest()
         let response = try await ObservedRequest.$current.withValue(observed) { try await next(request, context) }
-        let duration = ContinuousClock.now - started
         let operation = EndpointMethods.operation(method: request.method.rawValue, route: context.endpointPath) ?? "none"
-        metrics?.answered(operation: operation, status: response.status.code, duration: duration)
+        observe(operation: operation, principal: observed.principal, status: response.status.code, since: started, method: request.method, path: request.uri.path)
+        return response
+    }
+
+    /// The request's log line and metrics, once it is answered.
+    func observe(operation: String, principal: String?, status: Int, since started: ContinuousClock.Instant, method: HTTPRequest.Method, path: String) {
+        let duration = ContinuousClock.now - started
+        metrics?.answered(operation: operation, status: status, duration: duration)
         if logger.logLevel <= .info {
             logger.info("request", metadata: [
-                "operation": "\(operation)", "principal": "\(observed.principal ?? "-")", "status": "\(response.status.code)",
-                "duration_ms": "\(Self.milliseconds(duration))", "method": "\(request.method)", "path": "\(request.uri.path)",
+                "operation": "\(operation)", "principal": "\(principal ?? "-")", "status": "\(status)",
+                "duration_ms": "\(Self.milliseconds(duration))", "method": "\(method)", "path": "\(path)",
             ])
         }
-        return response
     }
 
     /// `duration` in milliseconds with two decimals, rounded (`0.86`), without Foundation's `String(format:)`.

@@ -7,7 +7,9 @@
 // and nothing else: GET /v1/audited appends one trail entry before answering (what keeping an audited read
 // durable costs), POST /v1/stored stores the body as an item with its trail entry (what keeping a push durable
 // costs). No identity, policy, JSON, digest or seal: the floor of a durable answer on this machine.
-// Usage: liaison-floor-bench HOST:PORT CERT.pem KEY.pem CA.pem [DATA-FOLDER]
+// With --nio, GET /healthz and GET /v1/audited are served on a bare SwiftNIO pipeline instead (NIOFloor): what the
+// hub's metadata reads cost without Hummingbird, as its FastLane answers them.
+// Usage: liaison-floor-bench [--nio] HOST:PORT CERT.pem KEY.pem CA.pem [DATA-FOLDER]
 import Foundation
 import Hummingbird
 import LiaisonCore
@@ -15,13 +17,20 @@ import LiaisonServer
 import LiaisonStore
 import Logging
 
-let arguments = Array(CommandLine.arguments.dropFirst())
+var arguments = Array(CommandLine.arguments.dropFirst())
+let nio = arguments.first == "--nio"
+if nio { arguments.removeFirst() }
 guard (4...5).contains(arguments.count), let colon = arguments[0].lastIndex(of: ":"), let port = Int(arguments[0][arguments[0].index(after: colon)...]) else {
-    print("usage: liaison-floor-bench HOST:PORT CERT.pem KEY.pem CA.pem [DATA-FOLDER]")
+    print("usage: liaison-floor-bench [--nio] HOST:PORT CERT.pem KEY.pem CA.pem [DATA-FOLDER]")
     exit(64)
 }
 let settings = ServerSettings(host: String(arguments[0][..<colon]), port: port,
                               certificatePath: arguments[1], keyPath: arguments[2], caPath: arguments[3])
+if nio {
+    try NIOFloor.run(host: settings.host, port: port, cert: arguments[1], key: arguments[2], ca: arguments[3],
+                     store: arguments.count == 5 ? try SQLiteStore(path: arguments[4] + "/floor.sqlite") : nil)
+    exit(0)
+}
 let router = Router()
 router.get("healthz") { _, _ in "ok" }
 router.post("v1/items") { request, _ in

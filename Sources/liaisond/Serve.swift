@@ -72,6 +72,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bytes of request bodies held at once across all requests (at least one largest push); past it, 503 busy with Retry-After.")
     var bodyBudget: Int = 96 * 1024 * 1024
 
+    /// Every request through Hummingbird's routes, metadata reads too (scripts/bench compares the two ways).
+    @Flag(help: .hidden) var routedOnly = false
+
     @Option(help: "Seconds a new connection has to finish its TLS handshake.")
     var handshakeTimeout: Int = 10
 
@@ -212,6 +215,7 @@ struct Serve: AsyncParsableCommand {
         settings.dataDirectory = sqlite == nil ? nil : data
         settings.reserveBytes = reserveSpace
         settings.bodyBudgetBytes = bodyBudget
+        settings.fastLane = !routedOnly
         settings.connections.handshakeTimeout = .seconds(handshakeTimeout)
         settings.connections.headerTimeout = .seconds(headerTimeout)
         settings.connections.idleTimeout = .seconds(idleTimeout)
