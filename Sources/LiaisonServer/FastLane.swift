@@ -7,16 +7,16 @@ import NIOCore
 import NIOHTTPTypes
 @_spi(Generated) import OpenAPIRuntime
 
-/// Metadata reads (`GET /v1/items/{id}`, the hub's most frequent request) answered on the connection's own pipeline,
-/// in front of Hummingbird, whose router, request and response types, middleware chain and generated transport cost
-/// more per read than the read itself (`scripts/bench`: the hub's `healthz` against a bare route, and a bare SwiftNIO
-/// answer against a bare Hummingbird one).
+/// The hub's two most frequent requests, metadata reads (`GET /v1/items/{id}`) and JSON pushes (`POST /v1/items`),
+/// answered on the connection's own pipeline and event loop, in front of Hummingbird, whose router, request and
+/// response types, middleware chain and generated transport cost more per request than a read itself
+/// (`scripts/bench`: the hub's `healthz` against a bare route, and a bare SwiftNIO answer against a bare Hummingbird one).
 ///
-/// The read is the routed one: the same identity and refusal tracing (`IdentityMiddleware.serve`), the same operation
-/// (`HandWrittenOperations.item`), the same error answers (`ErrorMiddleware.refusal`), log line and metrics
-/// (`RequestObservationMiddleware.observe`), and the same headers. The lane takes only a request the routed path
-/// would read exactly so: no query, no body, an id that needs no decoding, no Accept header or one of the plain ones.
-/// Anything else goes on to Hummingbird untouched.
+/// The work is the routed path's: the same identity and refusal tracing (`IdentityMiddleware.serve`), the same
+/// operations (`HandWrittenOperations.item` and `.pushed`), body limit and budget, error answers
+/// (`ErrorMiddleware.refusal`), log line and metrics (`RequestObservationMiddleware.observe`), and the same headers.
+/// The lane takes only what the routed path would read exactly so (see `itemID(of:)` and `pushLength(of:)`), and a
+/// push body that `NewItemJSON` does not read goes the routed way whole, to be refused there as before.
 ///
 /// Answers leave in request order: the lane takes a request only while none sent before it is still with
 /// Hummingbird, and holds what a client pipelines behind a request it is answering (reading no more meanwhile).
@@ -26,20 +26,32 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    /// What answering a read takes, shared by every connection.
+    /// What answering takes, shared by every connection.
     struct Services: Sendable {
         let api: APIHandler
         let identity: IdentityMiddleware
         let errors: ErrorMiddleware
         let observation: RequestObservationMiddleware
         let serverName: String
+        /// As `BodyLimitMiddleware` holds bodies: the largest, and the hub-wide budget.
+        let bodyLimit: Int
+        let budget: BodyBudget
+        /// As `StorageAdmissionMiddleware` admits pushes (nil: no reserve kept).
+        let space: StorageSpace?
+    }
+
+    /// A request the lane is reading.
+    private enum Taken {
+        case read(HTTPRequest, id: String)
+        /// A push, its declared length held in the budget; its body so far is `pushBody`.
+        case push(HTTPRequest, length: Int)
     }
 
     private let services: Services
     /// Requests passed on to Hummingbird whose answers have not been written yet.
     private var routed = 0
-    /// The head of the request being read for the lane, and its item id.
-    private var taken: (head: HTTPRequest, id: String)?
+    private var taken: Taken?
+    private var pushBody = ByteBuffer()
     private var answering = false
     /// Parts that arrived while the lane was answering, read once it has.
     private var held = CircularBuffer<HTTPRequestPart>()
@@ -62,27 +74,51 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func read(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head):
-            if routed == 0, let id = Self.itemID(of: head) {
-                taken = (head, id)
-                return
+        switch (part, taken) {
+        case (.head(let head), _):
+            if routed == 0, let id = Self.itemID(of: head) { return taken = .read(head, id: id) }
+            if routed == 0, let length = Self.pushLength(of: head, limit: services.bodyLimit), services.space?.admits(bytes: length) ?? true,
+               services.budget.reserve(length) {
+                pushBody = context.channel.allocator.buffer(capacity: length)
+                return taken = .push(head, length: length)
             }
             routed += 1
-        case .body:
+        case (.body(let chunk), .push):
+            pushBody.writeImmutableBuffer(chunk)
+            return
+        case (.body, .read(let head, _)):
             // Not sent for a request without a length (see `itemID(of:)`); were one, the request goes the routed way.
-            if let (head, _) = taken {
-                taken = nil
-                routed += 1
-                context.fireChannelRead(wrapInboundOut(.head(head)))
+            route(head, context: context)
+        case (.end, .read(let head, let id)):
+            taken = nil
+            let (services, channel) = (services, context.channel)
+            return answer(context: context) { await services.read(head, id: id, channel: channel) }
+        case (.end, .push(let head, let length)):
+            taken = nil
+            let body = pushBody
+            pushBody = ByteBuffer()
+            guard let newItem = NewItemJSON.read(Data(body.readableBytesView)) else {
+                // The routed path reads it with the generated layer and answers as it always did.
+                services.budget.release(length)
+                route(head, context: context)
+                context.fireChannelRead(wrapInboundOut(.body(body)))
+                break
             }
-        case .end:
-            if let (head, id) = taken {
-                taken = nil
-                return answer(head, id: id, context: context)
+            let (services, channel, key) = (services, context.channel, head.headerFields[Self.idempotencyKey])
+            return answer(context: context, then: { services.budget.release(length) }) {
+                await services.push(head, newItem, idempotencyKey: key, channel: channel)
             }
+        case (.body, nil), (.end, nil):
+            break
         }
         context.fireChannelRead(wrapInboundOut(part))
+    }
+
+    /// Hands a request the lane began to read to Hummingbird after all.
+    private func route(_ head: HTTPRequest, context: ChannelHandlerContext) {
+        taken = nil
+        routed += 1
+        context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -91,6 +127,12 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         // takes nothing more on that connection, the safe way to be wrong.
         if case .end = unwrapOutboundIn(data) { routed -= 1 }
         context.write(data, promise: promise)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // The connection closed in the middle of a push's body: its share of the budget is free again.
+        if case .push(_, let length) = taken { services.budget.release(length) }
+        taken = nil
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -102,17 +144,19 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         if answering { readWithheld = true } else { context.read() }
     }
 
-    private func answer(_ head: HTTPRequest, id: String, context: ChannelHandlerContext) {
+    /// Answers with what `work` makes, on the connection's loop, then reads on.
+    private func answer(context: ChannelHandlerContext, then done: (() -> Void)? = nil, _ work: @escaping @Sendable () async -> Answer) {
         answering = true
-        let (services, channel) = (services, context.channel)
+        let serverName = services.serverName
         let promise = context.eventLoop.makePromise(of: Answer.self)
-        Task(executorPreference: executor) { promise.succeed(await services.answer(head, id: id, channel: channel)) }
+        Task(executorPreference: executor) { promise.succeed(await work()) }
         promise.futureResult.assumeIsolated().whenSuccess { answer in
+            done?()
             var response = HTTPResponse(status: answer.status)
             response.headerFields = answer.headers
             response.headerFields[.contentLength] = String(answer.body.count)
             response.headerFields[.date] = HTTPDate.now
-            response.headerFields[.server] = services.serverName
+            response.headerFields[.server] = serverName
             context.write(self.wrapOutboundOut(.head(response)), promise: nil)
             context.write(self.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.body))), promise: nil)
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
@@ -136,8 +180,6 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let body: [UInt8]
     }
 
-    static let path = HandWrittenOperations.getItem.path
-
     /// The item id of a metadata read the lane answers as the routed path would; nil for anything else.
     static func itemID(of head: HTTPRequest) -> String? {
         guard head.method == .get, let path = head.path, path.utf8.count > prefix.count, path.utf8.starts(with: prefix) else { return nil }
@@ -145,14 +187,35 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         // Unreserved characters only: nothing to decode, no query, no further segment.
         guard id.allSatisfy(isUnreserved) else { return nil }
         // No body: neither a length nor chunks.
-        guard head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil else { return nil }
-        if let accept = head.headerFields[values: .accept].first {
-            guard head.headerFields[values: .accept].count == 1, plainAccepts.contains(accept) else { return nil }
-        }
+        guard head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil, acceptsJSONPlainly(head) else { return nil }
         return String(Substring(id))
     }
 
+    /// The declared body length of a JSON push the lane reads as the routed path would (at most `limit`, the largest
+    /// body); nil for anything else: another form of push, a length to refuse, chunks, `Liaison-*` headers (the
+    /// streamed form's, which the generated layer decodes), or an idempotency key that would need decoding.
+    static func pushLength(of head: HTTPRequest, limit: Int) -> Int? {
+        guard head.method == .post, head.path == HandWrittenOperations.pushItem.path,
+              head.headerFields[values: .contentType].count == 1, let type = head.headerFields[.contentType], jsonTypes.contains(type),
+              head.headerFields[values: .contentLength].count == 1, let length = head.headerFields[.contentLength].flatMap({ Int($0) }),
+              (1...limit).contains(length), head.headerFields[.transferEncoding] == nil, acceptsJSONPlainly(head) else { return nil }
+        let keys = head.headerFields[values: idempotencyKey]
+        guard keys.count <= 1, keys.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isUnreserved) }),
+              !head.headerFields.contains(where: { $0.name.canonicalName.hasPrefix("liaison-") }) else { return nil }
+        return length
+    }
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     private static let prefix = Array("/v1/items/".utf8)
+    /// The spellings of a JSON push's type that need no parsing (`HandWrittenOperations.isJSON`).
+    private static let jsonTypes: Set<String> = ["application/json", "application/json; charset=utf-8"]
+
+    /// No Accept header, or one of the plain ones (`plainAccepts`).
+    private static func acceptsJSONPlainly(_ head: HTTPRequest) -> Bool {
+        let accept = head.headerFields[values: .accept]
+        return accept.isEmpty || (accept.count == 1 && plainAccepts.contains(accept[0]))
+    }
+
     /// Accept headers that allow the JSON answer and that the routed path reads no differently.
     private static let plainAccepts: Set<String> = ["*/*", "application/json", "application/*"]
 
@@ -168,27 +231,42 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 extension FastLane.Services {
-    /// The read, as the routed path answers it: as the connection's principal, audited, errors answered and traced.
-    func answer(_ head: HTTPRequest, id: String, channel: any Channel) async -> FastLane.Answer {
+    /// A metadata read, as the routed path answers it.
+    func read(_ head: HTTPRequest, id: String, channel: any Channel) async -> FastLane.Answer {
+        await answering(Operations.GetItem.id, head, channel: channel) {
+            (.ok, try await HandWrittenOperations.item(id: id, head, ServerRequestMetadata(pathParameters: ["id": Substring(id)]), api: api))
+        }
+    }
+
+    /// A JSON push, as the routed path answers it: 201 when stored, 200 when it replays an earlier push.
+    func push(_ head: HTTPRequest, _ newItem: Components.Schemas.NewItem, idempotencyKey: String?, channel: any Channel) async -> FastLane.Answer {
+        await answering(Operations.PushItem.id, head, channel: channel) {
+            let (bytes, created) = try await HandWrittenOperations.pushed(newItem, idempotencyKey: idempotencyKey, head, api: api)
+            return (created ? .created : .ok, bytes)
+        }
+    }
+
+    /// Runs `work` as the routed path runs an operation: as the connection's principal, refusals traced, errors
+    /// answered, then the log line and the metrics.
+    private func answering(_ operation: String, _ head: HTTPRequest, channel: any Channel,
+                           _ work: () async throws -> (HTTPResponse.Status, [UInt8])) async -> FastLane.Answer {
         let started = ContinuousClock.now
         let path = head.path ?? ""
         let observed = ObservedRequest()
         let answer = await ObservedRequest.$current.withValue(observed) { () async -> FastLane.Answer in
             do {
-                let metadata = ServerRequestMetadata(pathParameters: ["id": Substring(id)])
-                let body = try await identity.serve(on: channel, operation: "GET \(path)", headers: ResponseHeaders(),
-                                                    translate: { ErrorMiddleware.translate($0, method: .get, uri: URI(path)) }) {
-                    try await HandWrittenOperations.item(id: id, head, metadata, api: api)
+                let (status, body) = try await identity.serve(on: channel, operation: "\(head.method) \(path)", headers: ResponseHeaders(),
+                                                              translate: { ErrorMiddleware.translate($0, method: head.method, uri: URI(path)) }) {
+                    try await work()
                 }
-                return FastLane.Answer(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: body)
+                return FastLane.Answer(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: body)
             } catch {
-                let refusal = errors.refusal(for: error, method: .get, uri: URI(path))
+                let refusal = errors.refusal(for: error, method: head.method, uri: URI(path))
                 let (headers, body) = refusal.answer
                 return FastLane.Answer(status: refusal.status, headers: headers, body: Array(body))
             }
         }
-        observation.observe(operation: Operations.GetItem.id, principal: observed.principal, status: answer.status.code, since: started,
-                            method: .get, path: path)
+        observation.observe(operation: operation, principal: observed.principal, status: answer.status.code, since: started, method: head.method, path: path)
         return answer
     }
 }

@@ -24,16 +24,16 @@ public enum HubServer {
         router.add(middleware: errors)
         router.add(middleware: WholeResponseMiddleware())
         // The budget holds at least one largest body, or the largest push could never be taken.
-        router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit)),
-                                                  streamLimit: hub.limits.streamedPayloadBytes))
+        let budget = BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit))
+        router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: budget, streamLimit: hub.limits.streamedPayloadBytes))
         router.add(middleware: identity)
-        if let data = settings.dataDirectory, settings.reserveBytes > 0 {
-            router.add(middleware: StorageAdmissionMiddleware(space: StorageSpace(directory: data, reserveBytes: settings.reserveBytes), bodyLimit: bodyLimit))
-        }
+        let space = settings.dataDirectory.flatMap { settings.reserveBytes > 0 ? StorageSpace(directory: $0, reserveBytes: settings.reserveBytes) : nil }
+        if let space { router.add(middleware: StorageAdmissionMiddleware(space: space, bodyLimit: bodyLimit)) }
         router.add(middleware: AcceptMiddleware())
         let api = APIHandler(hub: hub, metrics: metrics)
         try api.registerHandlers(on: HandWrittenOperations(base: router, api: api), configuration: Wire.configuration)
-        let lane = FastLane.Services(api: api, identity: identity, errors: errors, observation: observation, serverName: serverName)
+        let lane = FastLane.Services(api: api, identity: identity, errors: errors, observation: observation, serverName: serverName,
+                                     bodyLimit: bodyLimit, budget: budget, space: space)
         return Application(
             router: router,
             server: try httpsServer(settings, gauge: connections ?? ConnectionGauge(maximum: settings.connections.maximumConnections),

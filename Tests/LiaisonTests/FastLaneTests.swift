@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import LiaisonHub
 import Testing
 @testable import LiaisonServer
 
@@ -29,6 +30,99 @@ struct FastLaneTests {
             Self.head("/v1/items/X1", [("Content-Length", "0")]), Self.head("/v1/items/X1", [("Transfer-Encoding", "chunked")]),
         ]
         for request in routed { #expect(FastLane.itemID(of: request) == nil, "\(request.method) \(request.path ?? "") \(request.headerFields)") }
+    }
+
+    @Test func theLaneTakesOnlyPlainJSONPushes() {
+        let json = [("Content-Type", "application/json"), ("Content-Length", "300")]
+        #expect(FastLane.pushLength(of: Self.head("/v1/items", method: .post, json), limit: 1000) == 300)
+        #expect(FastLane.pushLength(of: Self.head("/v1/items", method: .post, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", "1")]), limit: 1) == 1)
+        #expect(FastLane.pushLength(of: Self.head("/v1/items", method: .post, json + [("Idempotency-Key", "3F2B-a_b.c~d")]), limit: 1000) == 300)
+        #expect(FastLane.pushLength(of: Self.head("/v1/items", method: .post, json + [("Accept", "*/*")]), limit: 1000) == 300)
+        let routed: [HTTPRequest] = [
+            Self.head("/v1/items", method: .put, json), Self.head("/v1/items?x=1", method: .post, json), Self.head("/v1/items/", method: .post, json),
+            Self.head("/v1/items", method: .post, [("Content-Type", "application/octet-stream"), ("Content-Length", "300")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "multipart/form-data; boundary=x"), ("Content-Length", "300")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "Application/JSON"), ("Content-Length", "300")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "application/json")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "application/json"), ("Content-Length", "1001")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "application/json"), ("Content-Length", "0")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "application/json"), ("Content-Length", "-1")]),
+            Self.head("/v1/items", method: .post, [("Content-Type", "application/json"), ("Content-Length", "300"), ("Content-Length", "300")]),
+            Self.head("/v1/items", method: .post, json + [("Content-Type", "application/json")]),
+            Self.head("/v1/items", method: .post, json + [("Idempotency-Key", "a%20b")]), Self.head("/v1/items", method: .post, json + [("Idempotency-Key", "")]),
+            Self.head("/v1/items", method: .post, json + [("Idempotency-Key", "a"), ("Idempotency-Key", "b")]),
+            Self.head("/v1/items", method: .post, json + [("Liaison-Title", "x")]), Self.head("/v1/items", method: .post, json + [("Accept", "text/plain")]),
+        ]
+        for request in routed {
+            #expect(FastLane.pushLength(of: request, limit: 1000) == nil, "\(request.method) \(request.path ?? "") \(request.headerFields)")
+        }
+    }
+
+    /// The same pushes on one hub, once as the lane takes them and once routed (an Accept header the lane leaves
+    /// alone): the same statuses and answers (an item's own id and time aside), replays included.
+    @Test func aPushOnTheLaneIsAnsweredAsTheRoutedPathAnswersIt() async throws {
+        try await TestHub.with { hub in
+            let client = try hub.client("stationed-finance")
+            let laneWay: [(String, String)] = [("Accept", "application/json")]
+            let routedWay: [(String, String)] = [("Accept", "application/json, text/plain;q=0.5")]
+            func push(_ fields: [String: Any], key: String? = nil, way: [(String, String)]) async throws -> TestClient.Response {
+                try await client.send(.POST, "/v1/items", body: try JSONSerialization.data(withJSONObject: fields), headers: way + (key.map { [("Idempotency-Key", $0)] } ?? []))
+            }
+            let good: [String: Any] = ["kind": "report", "title": "快车道推送", "unit": "finance-bureau", "classification": "general",
+                                       "content_type": "text/plain", "payload": Data("报告".utf8).base64EncodedString(), "tags": ["甲"]]
+            func withoutIdentity(_ json: [String: Any]) -> NSDictionary { json.filter { !["id", "created_at"].contains($0.key) } as NSDictionary }
+            for level in ["general", "confidential"] {
+                var fields = good
+                fields["classification"] = level
+                let lane = try await push(fields, key: "lane-\(level)", way: laneWay)
+                let routed = try await push(fields, key: "routed-\(level)", way: routedWay)
+                #expect(lane.status == 201 && routed.status == 201, "\(lane.text) \(routed.text)")
+                #expect(withoutIdentity(lane.json) == withoutIdentity(routed.json), "\(lane.text) \(routed.text)")
+                // A replay of each, the other way: the first answer again, with 200.
+                let laneReplay = try await push(fields, key: "routed-\(level)", way: laneWay)
+                let routedReplay = try await push(fields, key: "lane-\(level)", way: routedWay)
+                #expect(laneReplay.status == 200 && laneReplay.text == routed.text, "\(laneReplay.text)")
+                #expect(routedReplay.status == 200 && routedReplay.text == lane.text, "\(routedReplay.text)")
+            }
+            // Refusals: by the hub (bad base64, unknown unit, another push under a used key) and by the generated layer
+            // (a missing field, a wrong type), which the lane hands on whole.
+            let refused: [([String: Any], String?)] = [
+                (good.merging(["payload": "not base64!"]) { $1 }, nil), (good.merging(["unit": "no-such-unit"]) { $1 }, nil),
+                (good.merging(["title": "另一个"]) { $1 }, "lane-general"), (good.filter { $0.key != "kind" }, nil), (good.merging(["tags": "甲"]) { $1 }, nil),
+            ]
+            for (fields, key) in refused {
+                let lane = try await push(fields, key: key, way: laneWay)
+                let routed = try await push(fields, key: key, way: routedWay)
+                #expect(lane.status == routed.status && (400..<500).contains(lane.status), "\(lane.status) \(lane.text) \(routed.status) \(routed.text)")
+                #expect(lane.json as NSDictionary == routed.json as NSDictionary, "\(lane.text) \(routed.text)")
+            }
+            let notJSON = try await client.send(.POST, "/v1/items", body: Data("{\"kind\":".utf8), headers: laneWay)
+            #expect(notJSON.status == 400 && notJSON.errorCode == "invalid_json", "\(notJSON.text)")
+            #expect(try await hub.verifyTrail().status == 0)
+        }
+    }
+
+    /// Each body a lane push holds is given back to the budget, stored, handed on or cut off by its client: with a
+    /// budget of one largest body, pushes that add up to many times it all go through.
+    @Test func theLaneGivesEveryBodyBackToTheBudget() async throws {
+        let limits = HubLimits(payloadBytes: 64 * 1024)
+        try await TestHub.with(limits: limits, configure: { $0.bodyBudgetBytes = 0 }) { hub in
+            let client = try hub.client("stationed-finance")
+            // Bodies cut off by their clients, each declaring most of the budget.
+            for _ in 0..<3 {
+                let head = "POST /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(300 * 1024)\r\n\r\n{"
+                _ = try await HalfClosingClient.send(head, port: hub.port, certificate: hub.pki.certificate("stationed-finance"),
+                                                     key: hub.pki.key("stationed-finance"), ca: hub.pki.ca, seconds: 10)
+            }
+            let payload = Data(repeating: 7, count: 60 * 1024)
+            for index in 0..<12 {
+                let pushed = try await client.push(title: "budget \(index)", unit: "finance-bureau", classification: index % 3 == 0 ? "confidential" : "general", payload: payload)
+                #expect(pushed.status == 201, "\(index): \(pushed.text)")
+                let handedOn = try await client.send(.POST, "/v1/items", body: Data("{\"kind\":\"report\",\"payload\":1}".utf8) + Data(repeating: 32, count: 80 * 1024))
+                #expect(handedOn.status == 400, "\(index): \(handedOn.text)")
+            }
+        }
     }
 
     /// The same read on one hub, once as the lane takes it and once as it goes routed (an Accept header the lane
@@ -62,21 +156,28 @@ struct FastLaneTests {
         }
     }
 
-    /// Requests sent in one write, some for the lane and some routed: answered in the order sent, the last one too
+    /// Requests sent in one write, reads and pushes, some for the lane and some routed: answered in the order sent, the last one too
     /// although the client closed its side straight after sending them.
     @Test func pipelinedRequestsAreAnsweredInOrderWhicheverWayEachGoes() async throws {
         try await TestHub.with { hub in
             let owner = try hub.client("stationed-finance")
             let id = try #require(try await owner.push(title: "顺序", unit: "finance-bureau", classification: "general").json["id"] as? String)
-            let paths = ["/v1/items/\(id)", "/v1/whoami", "/v1/items/\(id)", "/v1/items/\(id)", "/v1/items/01NOSUCHITEM0000", "/v1/whoami",
-                         "/v1/items/\(id)?unknown=1", "/v1/items/\(id)"]
-            let requests = paths.map { "GET \($0) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" }.joined()
+            let push: String = #"{"kind":"report","title":"排队","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"cGF5bG9hZA=="}"#
+            let paths = ["/v1/items/\(id)", "/v1/whoami", "/v1/items/\(id)", "POST", "/v1/items/\(id)", "/v1/items/01NOSUCHITEM0000", "/v1/whoami",
+                         "POST {", "/v1/items/\(id)?unknown=1", "POST", "/v1/items/\(id)"]
+            let requests: String = paths.map { path -> String in
+                guard path.hasPrefix("POST") else { return "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" }
+                let body = path == "POST" ? push : "{"  // the second is refused by the routed path
+                return "POST /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }.joined()
             let text = try await HalfClosingClient.send(requests, port: hub.port, certificate: hub.pki.certificate("stationed-finance"),
                                                         key: hub.pki.key("stationed-finance"), ca: hub.pki.ca, seconds: 30)
             let answers = try Self.answers(in: text)
-            #expect(answers.map(\.status) == [200, 200, 200, 200, 404, 200, 200, 200], "\(text)")
-            for (path, answer) in zip(paths, answers) where answer.status == 200 {
-                if path.hasPrefix("/v1/items/") {
+            #expect(answers.map(\.status) == [200, 200, 200, 201, 200, 404, 200, 400, 200, 201, 200], "\(text)")
+            for (path, answer) in zip(paths, answers) where answer.status < 300 {
+                if path == "POST" {
+                    #expect(answer.body.contains(#""title":"排队""#), "\(path): \(answer.body)")
+                } else if path.hasPrefix("/v1/items/") {
                     #expect(answer.body.contains("\"id\":\"\(id)\""), "\(path): \(answer.body)")
                 } else {
                     #expect(answer.body.contains("stationed-finance") && !answer.body.contains("\"sha256\""), "\(path): \(answer.body)")
