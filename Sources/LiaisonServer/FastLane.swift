@@ -7,16 +7,18 @@ import NIOCore
 import NIOHTTPTypes
 @_spi(Generated) import OpenAPIRuntime
 
-/// The hub's two most frequent requests, metadata reads (`GET /v1/items/{id}`) and JSON pushes (`POST /v1/items`),
-/// answered on the connection's own pipeline and event loop, in front of Hummingbird, whose router, request and
-/// response types, middleware chain and generated transport cost more per request than a read itself
-/// (`scripts/bench`: the hub's `healthz` against a bare route, and a bare SwiftNIO answer against a bare Hummingbird one).
+/// The hub's most frequent requests, metadata reads (`GET /v1/items/{id}`), listings (`GET /v1/items`) and JSON
+/// pushes (`POST /v1/items`), answered on the connection's own pipeline and event loop, in front of Hummingbird,
+/// whose router, request and response types, middleware chain and generated transport cost more per request than a
+/// read itself (`scripts/bench`: the hub's `healthz` against a bare route, a bare SwiftNIO answer against a bare
+/// Hummingbird one).
 ///
 /// The work is the routed path's: the same identity and refusal tracing (`IdentityMiddleware.serve`), the same
-/// operations (`HandWrittenOperations.item` and `.pushed`), body limit and budget, error answers
+/// operations (`HandWrittenOperations.item`, `.listed` and `.pushed`), body limit and budget, error answers
 /// (`ErrorMiddleware.refusal`), log line and metrics (`RequestObservationMiddleware.observe`), and the same headers.
-/// The lane takes only what the routed path would read exactly so (see `itemID(of:)` and `pushLength(of:)`), and a
-/// push body that `NewItemJSON` does not read goes the routed way whole, to be refused there as before.
+/// The lane takes only what the routed path would read exactly so (see `itemID(of:)`, `listing(of:)` and
+/// `pushLength(of:)`); a push body that `NewItemJSON` does not read goes the routed way whole, to be refused there
+/// as before.
 ///
 /// Answers leave in request order: the lane takes a request only while none sent before it is still with
 /// Hummingbird, and holds what a client pipelines behind a request it is answering (reading no more meanwhile).
@@ -43,6 +45,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request the lane is reading.
     private enum Taken {
         case read(HTTPRequest, id: String)
+        case list(HTTPRequest, Operations.ListItems.Input)
         /// A push, its declared length held in the budget; its body so far is `pushBody`.
         case push(HTTPRequest, length: Int)
     }
@@ -77,6 +80,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         switch (part, taken) {
         case (.head(let head), _):
             if routed == 0, let id = Self.itemID(of: head) { return taken = .read(head, id: id) }
+            if routed == 0, let input = Self.listing(of: head) { return taken = .list(head, input) }
             if routed == 0, let length = Self.pushLength(of: head, limit: services.bodyLimit), services.space?.admits(bytes: length) ?? true,
                services.budget.reserve(length) {
                 pushBody = context.channel.allocator.buffer(capacity: length)
@@ -86,13 +90,17 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case (.body(let chunk), .push):
             pushBody.writeImmutableBuffer(chunk)
             return
-        case (.body, .read(let head, _)):
+        case (.body, .read(let head, _)), (.body, .list(let head, _)):
             // Not sent for a request without a length (see `itemID(of:)`); were one, the request goes the routed way.
             route(head, context: context)
         case (.end, .read(let head, let id)):
             taken = nil
             let (services, channel) = (services, context.channel)
             return answer(context: context) { await services.read(head, id: id, channel: channel) }
+        case (.end, .list(let head, let input)):
+            taken = nil
+            let (services, channel) = (services, context.channel)
+            return answer(context: context) { await services.list(head, input, channel: channel) }
         case (.end, .push(let head, let length)):
             taken = nil
             let body = pushBody
@@ -191,6 +199,15 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         return String(Substring(id))
     }
 
+    /// The input of a listing (`GET /v1/items?...`) the lane answers as the routed path would; nil for anything else,
+    /// a query the generated layer's converter refuses among them.
+    static func listing(of head: HTTPRequest) -> Operations.ListItems.Input? {
+        guard head.method == .get, let path = head.path, path.utf8.starts(with: listPath),
+              path.utf8.count == listPath.count || path.utf8.dropFirst(listPath.count).first == UInt8(ascii: "?"),
+              head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil, acceptsJSONPlainly(head) else { return nil }
+        return try? HandWrittenOperations.listInput(head)
+    }
+
     /// The declared body length of a JSON push the lane reads as the routed path would (at most `limit`, the largest
     /// body); nil for anything else: another form of push, a length to refuse, chunks, `Liaison-*` headers (the
     /// streamed form's, which the generated layer decodes), or an idempotency key that would need decoding.
@@ -207,6 +224,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     private static let prefix = Array("/v1/items/".utf8)
+    private static let listPath = Array(HandWrittenOperations.listItems.path.utf8)
     /// The spellings of a JSON push's type that need no parsing (`HandWrittenOperations.isJSON`).
     private static let jsonTypes: Set<String> = ["application/json", "application/json; charset=utf-8"]
 
@@ -236,6 +254,11 @@ extension FastLane.Services {
         await answering(Operations.GetItem.id, head, channel: channel) {
             (.ok, try await HandWrittenOperations.item(id: id, head, ServerRequestMetadata(pathParameters: ["id": Substring(id)]), api: api))
         }
+    }
+
+    /// A listing, as the routed path answers it.
+    func list(_ head: HTTPRequest, _ input: Operations.ListItems.Input, channel: any Channel) async -> FastLane.Answer {
+        await answering(Operations.ListItems.id, head, channel: channel) { (.ok, try await HandWrittenOperations.listed(input, head, api: api)) }
     }
 
     /// A JSON push, as the routed path answers it: 201 when stored, 200 when it replays an earlier push.

@@ -103,32 +103,37 @@ final class HandWrittenOperations: ServerTransport {
 
     static func listItems(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
                           generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
-        let input: Operations.ListItems.Input
-        do {
-            // The query read as the generated layer reads it, parameter by parameter: absent and plain values here
-            // (`PlainQuery`), the rest by the generated layer's converter.
-            let queryText = request.soar_query
-            func parameter<T: Decodable>(_ name: String, as type: T.Type) throws -> T? {
-                let found = PlainQuery(queryText, name: name)
-                if found == .absent { return nil }
-                if case .plain(let text) = found {
-                    if T.self == String.self { return String(text) as? T }
-                    // Int(_:) of the value is what the converter does with it; a value it cannot read goes on to the converter.
-                    if T.self == Int.self, let number = Int(text) { return number as? T }
-                }
-                return try converter.getOptionalQueryItemAsURI(in: queryText, style: .form, explode: true, name: name, as: T.self)
+        guard let input = try? listInput(request) else { return try await generated(request, body, metadata) }
+        return answer(.ok, try await listed(input, request, api: api))
+    }
+
+    /// A listing's input, read as the generated layer reads it, parameter by parameter: absent and plain values here
+    /// (`PlainQuery`), the rest by the generated layer's converter, which throws for what it refuses.
+    static func listInput(_ request: HTTPRequest) throws -> Operations.ListItems.Input {
+        let queryText = request.soar_query
+        func parameter<T: Decodable>(_ name: String, as type: T.Type) throws -> T? {
+            let found = PlainQuery(queryText, name: name)
+            if found == .absent { return nil }
+            if case .plain(let text) = found {
+                if T.self == String.self { return String(text) as? T }
+                // Int(_:) of the value is what the converter does with it; a value it cannot read goes on to the converter.
+                if T.self == Int.self, let number = Int(text) { return number as? T }
             }
-            let query = Operations.ListItems.Input.Query(unit: try parameter("unit", as: String.self), kind: try parameter("kind", as: String.self),
-                                                         classification: try parameter("classification", as: Components.Schemas.Classification.self),
-                                                         owner: try parameter("owner", as: String.self), limit: try parameter("limit", as: Int.self),
-                                                         cursor: try parameter("cursor", as: String.self))
-            input = Operations.ListItems.Input(query: query, headers: .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields)))
-            try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
-        } catch {
-            return try await generated(request, body, metadata)
+            return try converter.getOptionalQueryItemAsURI(in: queryText, style: .form, explode: true, name: name, as: T.self)
         }
-        let page = try await handling(Operations.ListItems.id, request, body, metadata, input: input) { try await api.list(input.query) }
-        return answer(.ok, ItemJSON.bytes(of: page))
+        let query = Operations.ListItems.Input.Query(unit: try parameter("unit", as: String.self), kind: try parameter("kind", as: String.self),
+                                                     classification: try parameter("classification", as: Components.Schemas.Classification.self),
+                                                     owner: try parameter("owner", as: String.self), limit: try parameter("limit", as: Int.self),
+                                                     cursor: try parameter("cursor", as: String.self))
+        let input = Operations.ListItems.Input(query: query, headers: .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields)))
+        try converter.validateAcceptIfPresent("application/json", in: request.headerFields)
+        return input
+    }
+
+    /// A listing's answer; `FastLane` answers most listings through here.
+    static func listed(_ input: Operations.ListItems.Input, _ request: HTTPRequest, api: APIHandler) async throws -> [UInt8] {
+        let page = try await handling(Operations.ListItems.id, request, nil, ServerRequestMetadata(), input: input) { try await api.list(input.query) }
+        return ItemJSON.bytes(of: page)
     }
 
     static func pushItem(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,

@@ -32,6 +32,46 @@ struct FastLaneTests {
         for request in routed { #expect(FastLane.itemID(of: request) == nil, "\(request.method) \(request.path ?? "") \(request.headerFields)") }
     }
 
+    @Test func theLaneTakesOnlyListingsTheRoutedPathReadsTheSameWay() throws {
+        let listing = try #require(FastLane.listing(of: Self.head("/v1/items?unit=finance-bureau&limit=5&classification=general&cursor=01ABC")))
+        #expect(listing.query.unit == "finance-bureau" && listing.query.limit == 5 && listing.query.classification == .general && listing.query.cursor == "01ABC")
+        #expect(FastLane.listing(of: Self.head("/v1/items")).map { $0.query.unit == nil && $0.query.limit == nil } == true)
+        #expect(FastLane.listing(of: Self.head("/v1/items?kind=%E7%BA%BF%E7%B4%A2"))?.query.kind == "线索")
+        #expect(FastLane.listing(of: Self.head("/v1/items", [("Accept", "application/json")])) != nil)
+        let routed: [HTTPRequest] = [
+            Self.head("/v1/items?limit=abc"), Self.head("/v1/items?classification=secret"), Self.head("/v1/items", method: .post),
+            Self.head("/v1/itemsx"), Self.head("/v1/items/"), Self.head("/v1/items", [("Accept", "text/plain")]),
+            Self.head("/v1/items", [("Content-Length", "2")]),
+        ]
+        for request in routed { #expect(FastLane.listing(of: request) == nil, "\(request.method) \(request.path ?? "") \(request.headerFields)") }
+    }
+
+    /// The same listings on one hub, the lane's way and the routed way: the same answers, byte for byte.
+    @Test func aListingOnTheLaneIsAnsweredAsTheRoutedPathAnswersIt() async throws {
+        try await TestHub.with { hub in
+            let owner = try hub.client("stationed-finance")
+            for index in 0..<5 {
+                _ = try await owner.push(kind: index % 2 == 0 ? "report" : "lead", title: "列表 \(index)", unit: "finance-bureau",
+                                         classification: index == 3 ? "confidential" : "general")
+            }
+            let first = try await owner.send(.GET, "/v1/items?limit=2", headers: [("Accept", "application/json")])
+            let cursor = try #require(first.json["next_cursor"] as? String)
+            let queries = ["", "?limit=2", "?limit=2&cursor=\(cursor)", "?unit=finance-bureau&kind=lead", "?classification=confidential",
+                           "?owner=stationed-finance&limit=1", "?limit=0", "?limit=-3", "?unit=no-such-unit", "?cursor=garbage"]
+            for who in ["stationed-finance", "office-3"] {
+                let client = try hub.client(who)
+                for query in queries {
+                    let lane = try await client.send(.GET, "/v1/items\(query)", headers: [("Accept", "application/json")])
+                    let routed = try await client.send(.GET, "/v1/items\(query)", headers: [("Accept", "application/json, text/plain;q=0.5")])
+                    #expect(lane.status == routed.status, "\(who) \(query): \(lane.text) \(routed.text)")
+                    if lane.status == 200 { #expect(lane.text == routed.text, "\(who) \(query)") }
+                    #expect(lane.json as NSDictionary == routed.json as NSDictionary, "\(who) \(query)")
+                }
+            }
+            #expect(try await hub.verifyTrail().status == 0)
+        }
+    }
+
     @Test func theLaneTakesOnlyPlainJSONPushes() {
         let json = [("Content-Type", "application/json"), ("Content-Length", "300")]
         #expect(FastLane.pushLength(of: Self.head("/v1/items", method: .post, json), limit: 1000) == 300)
@@ -164,7 +204,7 @@ struct FastLaneTests {
             let id = try #require(try await owner.push(title: "顺序", unit: "finance-bureau", classification: "general").json["id"] as? String)
             let push: String = #"{"kind":"report","title":"排队","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"cGF5bG9hZA=="}"#
             let paths = ["/v1/items/\(id)", "/v1/whoami", "/v1/items/\(id)", "POST", "/v1/items/\(id)", "/v1/items/01NOSUCHITEM0000", "/v1/whoami",
-                         "POST {", "/v1/items/\(id)?unknown=1", "POST", "/v1/items/\(id)"]
+                         "POST {", "/v1/items/\(id)?unknown=1", "POST", "/v1/items?limit=1", "/v1/items/\(id)"]
             let requests: String = paths.map { path -> String in
                 guard path.hasPrefix("POST") else { return "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" }
                 let body = path == "POST" ? push : "{"  // the second is refused by the routed path
@@ -173,10 +213,12 @@ struct FastLaneTests {
             let text = try await HalfClosingClient.send(requests, port: hub.port, certificate: hub.pki.certificate("stationed-finance"),
                                                         key: hub.pki.key("stationed-finance"), ca: hub.pki.ca, seconds: 30)
             let answers = try Self.answers(in: text)
-            #expect(answers.map(\.status) == [200, 200, 200, 201, 200, 404, 200, 400, 200, 201, 200], "\(text)")
+            #expect(answers.map(\.status) == [200, 200, 200, 201, 200, 404, 200, 400, 200, 201, 200, 200], "\(text)")
             for (path, answer) in zip(paths, answers) where answer.status < 300 {
                 if path == "POST" {
                     #expect(answer.body.contains(#""title":"排队""#), "\(path): \(answer.body)")
+                } else if path.hasPrefix("/v1/items?") {
+                    #expect(answer.body.hasPrefix(#"{"items":[{"#), "\(path): \(answer.body)")
                 } else if path.hasPrefix("/v1/items/") {
                     #expect(answer.body.contains("\"id\":\"\(id)\""), "\(path): \(answer.body)")
                 } else {
