@@ -274,17 +274,20 @@ extension FastLane.Services {
     private func answering(_ operation: String, _ head: HTTPRequest, channel: any Channel,
                            _ work: () async throws -> (HTTPResponse.Status, [UInt8])) async -> FastLane.Answer {
         let started = ContinuousClock.now
-        let path = head.path ?? ""
+        // The query is read for error messages only; like the routed path's, the log line and the trace name the path alone.
+        let target = head.path ?? ""
+        let uri = URI(target)
+        let path = String(uri.path)
         let observed = ObservedRequest()
         let answer = await ObservedRequest.$current.withValue(observed) { () async -> FastLane.Answer in
             do {
                 let (status, body) = try await identity.serve(on: channel, operation: "\(head.method) \(path)", headers: ResponseHeaders(),
-                                                              translate: { ErrorMiddleware.translate($0, method: head.method, uri: URI(path)) }) {
+                                                              translate: { ErrorMiddleware.translate($0, method: head.method, uri: uri) }) {
                     try await work()
                 }
                 return FastLane.Answer(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: body)
             } catch {
-                let refusal = errors.refusal(for: error, method: head.method, uri: URI(path))
+                let refusal = errors.refusal(for: error, method: head.method, uri: uri)
                 let (headers, body) = refusal.answer
                 return FastLane.Answer(status: refusal.status, headers: headers, body: Array(body))
             }

@@ -240,6 +240,9 @@ struct DaemonProcessTests {
         let id = try #require(pushed.json["id"] as? String)
         #expect(try await client.payload(id).plaintext == secret)
         #expect(try await client.push(title: title, unit: "nowhere", classification: "confidential", payload: secret).status == 400)
+        // A query is never logged, whichever way the request is answered (the fast lane's, or Hummingbird's for this Accept).
+        #expect(try await client.get("/v1/items?kind=MARKER-QUERY-77aa&limit=5").status == 200)
+        #expect(try await client.send(.GET, "/v1/items?kind=MARKER-QUERY-77aa", headers: [("Accept", "application/json, */*;q=0.1")]).status == 200)
         let (samples, _) = try await MetricsTests.scrape(metricsPort)
         #expect(samples[#"liaison_pushes_total{classification="confidential"}"#] == 1)
         process.terminate()
@@ -254,7 +257,7 @@ struct DaemonProcessTests {
             #expect((object["time"] as? String)?.hasSuffix("Z") == true)
             let metadata = try #require(object["metadata"] as? [String: String])
             if object["message"] as? String == "request" { requests.append(metadata) }
-            for marker in ["MARKER-TITLE", "MARKER-PAYLOAD", "MARKER-PERSON", "MARKER-TAG", String(secret.prefix(18).base64EncodedString().prefix(24)), "关于某干部"] {
+            for marker in ["MARKER-TITLE", "MARKER-PAYLOAD", "MARKER-PERSON", "MARKER-TAG", "MARKER-QUERY", String(secret.prefix(18).base64EncodedString().prefix(24)), "关于某干部"] {
                 #expect(!line.contains(marker), "the log holds \(marker): \(line)")
             }
         }
@@ -263,6 +266,7 @@ struct DaemonProcessTests {
         #expect(Double(push["duration_ms"] ?? "") != nil)
         #expect(requests.contains { $0["operation"] == "getItemPayload" && $0["status"] == "200" && $0["path"] == "/v1/items/\(id)/payload" })
         #expect(requests.contains { $0["operation"] == "pushItem" && $0["status"] == "400" })
+        #expect(requests.filter { $0["operation"] == "listItems" && $0["path"] == "/v1/items" }.count == 2)
     }
 
     @Test func theDaemonKeepsItsDataInPostgreSQLAcrossARestart() async throws {
