@@ -138,8 +138,10 @@ struct ConnectionHardeningTests {
                 try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", script, String(hub.port), hub.pki.ca, hub.pki.certificate("office-3"),
                                                                   hub.pki.key("office-3"), String(bodyLimit), "6", sent])
             }
-            // Others push only once the slow push's headers are on their way, so that it is the one holding the budget.
-            for _ in 0..<200 where !FileManager.default.fileExists(atPath: sent) { try await Task.sleep(for: .milliseconds(50)) }
+            // Others push only once the slow push's headers are on their way, so that it is the one holding the budget
+            // (python may take many seconds to start while every suite runs at once).
+            for _ in 0..<1200 where !FileManager.default.fileExists(atPath: sent) { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(FileManager.default.fileExists(atPath: sent), "the slow push never sent its headers")
             try await Task.sleep(for: .milliseconds(200))
             let other = try hub.client("office-5")
             var refused = try await other.push(unit: "finance-bureau", classification: "general")
