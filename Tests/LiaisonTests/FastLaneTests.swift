@@ -165,6 +165,13 @@ struct FastLaneTests {
         }
     }
 
+    @Test func theDateHeaderIsWrittenAsHummingbirdWritesIt() {
+        // Python's email.utils.formatdate(t, usegmt=True) for the same seconds.
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
+        #expect(HTTPDate.format(1_796_098_692) == "Tue, 01 Dec 2026 04:18:12 GMT")
+    }
+
     /// The same read on one hub, once as the lane takes it and once as it goes routed (an Accept header the lane
     /// leaves alone): the same status, headers and body, and each audited.
     @Test func aReadOnTheLaneIsAnsweredAsTheRoutedPathAnswersIt() async throws {
