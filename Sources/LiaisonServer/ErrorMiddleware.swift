@@ -39,10 +39,6 @@ struct ErrorMiddleware: RouterMiddleware {
         return hubError
     }
 
-    static func translate(_ error: any Error, request: Request) -> HubError {
-        translate(error, method: request.method, uri: request.uri)
-    }
-
     static func translate(_ error: any Error, method: HTTPRequest.Method, uri: URI) -> HubError {
         switch error {
         case let error as AttributedFailure:

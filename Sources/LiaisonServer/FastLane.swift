@@ -34,7 +34,6 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let identity: IdentityMiddleware
         let errors: ErrorMiddleware
         let observation: RequestObservationMiddleware
-        let serverName: String
         /// As `BodyLimitMiddleware` holds bodies: the largest, and the hub-wide budget.
         let bodyLimit: Int
         let budget: BodyBudget
@@ -155,7 +154,6 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// Answers with what `work` makes, on the connection's loop, then reads on.
     private func answer(context: ChannelHandlerContext, then done: (() -> Void)? = nil, _ work: @escaping @Sendable () async -> Answer) {
         answering = true
-        let serverName = services.serverName
         let promise = context.eventLoop.makePromise(of: Answer.self)
         Task(executorPreference: executor) { promise.succeed(await work()) }
         promise.futureResult.assumeIsolated().whenSuccess { answer in
@@ -164,7 +162,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
             response.headerFields = answer.headers
             response.headerFields[.contentLength] = String(answer.body.count)
             response.headerFields[.date] = HTTPDate.now
-            response.headerFields[.server] = serverName
+            response.headerFields[.server] = HubServer.serverName
             context.write(self.wrapOutboundOut(.head(response)), promise: nil)
             context.write(self.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.body))), promise: nil)
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
@@ -193,7 +191,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         guard head.method == .get, let path = head.path, path.utf8.count > prefix.count, path.utf8.starts(with: prefix) else { return nil }
         let id = path.utf8.dropFirst(prefix.count)
         // Unreserved characters only: nothing to decode, no query, no further segment.
-        guard id.allSatisfy(isUnreserved) else { return nil }
+        guard id.allSatisfy(PlainQuery.isUnreserved) else { return nil }
         // No body: neither a length nor chunks.
         guard head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil, acceptsJSONPlainly(head) else { return nil }
         return String(Substring(id))
@@ -213,20 +211,18 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// streamed form's, which the generated layer decodes), or an idempotency key that would need decoding.
     static func pushLength(of head: HTTPRequest, limit: Int) -> Int? {
         guard head.method == .post, head.path == HandWrittenOperations.pushItem.path,
-              head.headerFields[values: .contentType].count == 1, let type = head.headerFields[.contentType], jsonTypes.contains(type),
+              head.headerFields[values: .contentType].count == 1, let type = head.headerFields[.contentType], HandWrittenOperations.plainJSONTypes.contains(type),
               head.headerFields[values: .contentLength].count == 1, let length = head.headerFields[.contentLength].flatMap({ Int($0) }),
               (1...limit).contains(length), head.headerFields[.transferEncoding] == nil, acceptsJSONPlainly(head) else { return nil }
         let keys = head.headerFields[values: idempotencyKey]
-        guard keys.count <= 1, keys.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isUnreserved) }),
-              !head.headerFields.contains(where: { $0.name.canonicalName.hasPrefix("liaison-") }) else { return nil }
+        guard keys.count <= 1, keys.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(PlainQuery.isUnreserved) }),
+              !HandWrittenOperations.namesStreamedFields(head.headerFields) else { return nil }
         return length
     }
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     private static let prefix = Array("/v1/items/".utf8)
     private static let listPath = Array(HandWrittenOperations.listItems.path.utf8)
-    /// The spellings of a JSON push's type that need no parsing (`HandWrittenOperations.isJSON`).
-    private static let jsonTypes: Set<String> = ["application/json", "application/json; charset=utf-8"]
 
     /// No Accept header, or one of the plain ones (`plainAccepts`).
     private static func acceptsJSONPlainly(_ head: HTTPRequest) -> Bool {
@@ -236,16 +232,6 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Accept headers that allow the JSON answer and that the routed path reads no differently.
     private static let plainAccepts: Set<String> = ["*/*", "application/json", "application/*"]
-
-    private static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
 }
 
 extension FastLane.Services {
@@ -281,11 +267,15 @@ extension FastLane.Services {
         let observed = ObservedRequest()
         let answer = await ObservedRequest.$current.withValue(observed) { () async -> FastLane.Answer in
             do {
-                let (status, body) = try await identity.serve(on: channel, operation: "\(head.method) \(path)", headers: ResponseHeaders(),
+                let extra = ResponseHeaders()
+                let (status, body) = try await identity.serve(on: channel, operation: "\(head.method) \(path)", headers: extra,
                                                               translate: { ErrorMiddleware.translate($0, method: head.method, uri: uri) }) {
                     try await work()
                 }
-                return FastLane.Answer(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: body)
+                // As `IdentityMiddleware` adds them to a routed answer (none of the lane's operations sets any today).
+                var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+                for field in extra.all { headers[field.name] = field.value }
+                return FastLane.Answer(status: status, headers: headers, body: body)
             } catch {
                 let refusal = errors.refusal(for: error, method: head.method, uri: uri)
                 let (headers, body) = refusal.answer

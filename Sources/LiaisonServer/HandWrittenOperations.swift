@@ -144,8 +144,7 @@ final class HandWrittenOperations: ServerTransport {
         }
         // A streamed push (or any other content type), and a JSON push that also sends the streamed form's headers
         // (which the generated layer decodes and may refuse), go the generated way.
-        guard let body, isJSON(request.headerFields[.contentType]),
-              !request.headerFields.contains(where: { $0.name.canonicalName.hasPrefix("liaison-") }) else {
+        guard let body, isJSON(request.headerFields[.contentType]), !namesStreamedFields(request.headerFields) else {
             return try await generated(request, body, metadata)
         }
         // Before the operation has its input: an error here is the request's, as the generated layer sees it.
@@ -220,10 +219,19 @@ final class HandWrittenOperations: ServerTransport {
         return try await generated(request, bytes.isEmpty ? nil : HTTPBody(bytes), metadata)
     }
 
+    /// The two spellings of JSON that clients send, known without parsing the media type.
+    static let plainJSONTypes: Set<String> = ["application/json", "application/json; charset=utf-8"]
+
+    /// Whether a push sends any `Liaison-*` header, the streamed form's fields, which the generated layer decodes (and
+    /// may refuse) even for a JSON push: such a push goes the generated way.
+    static func namesStreamedFields(_ fields: HTTPFields) -> Bool {
+        fields.contains { $0.name.canonicalName.hasPrefix("liaison-") }
+    }
+
     /// Whether a push's content type is JSON, as the generated layer's choice between its two forms decides it;
-    /// the two spellings clients send are known without parsing the media type.
+    /// `plainJSONTypes` are known without parsing the media type.
     static func isJSON(_ contentType: String?) -> Bool {
-        if contentType == "application/json" || contentType == "application/json; charset=utf-8" { return true }
+        if let contentType, plainJSONTypes.contains(contentType) { return true }
         return (try? converter.bestContentType(received: contentType.flatMap(OpenAPIMIMEType.init), options: ["application/json", "application/octet-stream"])) == "application/json"
     }
 

@@ -32,7 +32,7 @@ public enum HubServer {
         router.add(middleware: AcceptMiddleware())
         let api = APIHandler(hub: hub, metrics: metrics)
         try api.registerHandlers(on: HandWrittenOperations(base: router, api: api), configuration: Wire.configuration)
-        let lane = FastLane.Services(api: api, identity: identity, errors: errors, observation: observation, serverName: serverName,
+        let lane = FastLane.Services(api: api, identity: identity, errors: errors, observation: observation,
                                      bodyLimit: bodyLimit, budget: budget, space: space)
         return Application(
             router: router,

@@ -15,7 +15,7 @@ struct IdentityMiddleware: RouterMiddleware {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
         let extraHeaders = ResponseHeaders()
         var response = try await serve(on: context.channel, operation: "\(request.method) \(request.uri.path)", headers: extraHeaders,
-                                       translate: { ErrorMiddleware.translate($0, request: request) }) {
+                                       translate: { ErrorMiddleware.translate($0, method: request.method, uri: request.uri) }) {
             // Only a feed read looks at its connection (a long-poll ends when its client goes away).
             guard request.uri.path == RequestConnection.feedPath else { return try await next(request, context) }
             return try await RequestConnection.$channel.withValue(context.channel) { try await next(request, context) }
