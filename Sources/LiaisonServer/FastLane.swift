@@ -80,7 +80,9 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case (.head(let head), _):
             if routed == 0, let id = Self.itemID(of: head) { return taken = .read(head, id: id) }
             if routed == 0, let input = Self.listing(of: head) { return taken = .list(head, input) }
-            if routed == 0, let length = Self.pushLength(of: head, limit: services.bodyLimit), services.space?.admits(bytes: length) ?? true,
+            // Pushes stay routed for now: with the lane taking them, the budget test (a slow push holding the whole
+            // budget) failed in two of four full CI runs, the other pushes all stored; the cause is not found yet.
+            if Self.takesPushes, routed == 0, let length = Self.pushLength(of: head, limit: services.bodyLimit), services.space?.admits(bytes: length) ?? true,
                services.budget.reserve(length) {
                 pushBody = context.channel.allocator.buffer(capacity: length)
                 return taken = .push(head, length: length)
@@ -219,6 +221,9 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
               !HandWrittenOperations.namesStreamedFields(head.headerFields) else { return nil }
         return length
     }
+
+    /// Off until the budget race above is understood; the push path stays built and tested for when it is.
+    static let takesPushes = false
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     private static let prefix = Array("/v1/items/".utf8)
