@@ -118,40 +118,47 @@ struct ConnectionHardeningTests {
     @Test func bodiesPastTheMemoryBudgetWaitWithA503() async throws {
         try await TestHub.with(limits: HubLimits(payloadBytes: 1024), configure: { $0.bodyBudgetBytes = 0 }) { hub in
             let bodyLimit = (1024 + 2) / 3 * 4 + 256 * 1024 // the body limit of a 1 KiB payload limit; the budget is one of it
-            // A push that declares the largest body, sends its headers and one byte, and the rest only after a while
-            // (python's ssl module, which writes exactly that): it holds the whole budget meanwhile.
+            // A push that declares the largest body, sends its headers and one byte, and the rest only when the test
+            // says so (python's ssl module, which writes exactly that): it holds the whole budget meanwhile. Not a fixed
+            // wait: with every suite at once on two cores, an answer can take many seconds.
             let script = """
-                import socket, ssl, sys, time
+                import os, socket, ssl, sys, time
                 context = ssl.create_default_context(cafile=sys.argv[2])
                 context.check_hostname = False
                 context.load_cert_chain(sys.argv[3], sys.argv[4])
                 tls = context.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
                 length = int(sys.argv[5])
                 tls.sendall(b"POST /v1/items HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n{" % length)
-                open(sys.argv[7], "w").close()
-                time.sleep(float(sys.argv[6]))
+                open(sys.argv[6], "w").close()
+                for _ in range(3000):
+                    if os.path.exists(sys.argv[7]): break
+                    time.sleep(0.1)
                 tls.sendall(b" " * (length - 2) + b"}")
                 print(tls.recv(64).split(b" ")[1].decode(), flush=True)
                 """
-            let sent = try Paths.temporaryDirectory("budget") + "/headers-sent"
+            let folder = try Paths.temporaryDirectory("budget")
+            let (sent, go) = (folder + "/headers-sent", folder + "/send-the-rest")
+            defer { _ = FileManager.default.createFile(atPath: go, contents: nil) }  // should the test end early
             let holder = Task {
                 try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", script, String(hub.port), hub.pki.ca, hub.pki.certificate("office-3"),
-                                                                  hub.pki.key("office-3"), String(bodyLimit), "6", sent])
+                                                                  hub.pki.key("office-3"), String(bodyLimit), sent, go])
             }
             // Others push only once the slow push's headers are on their way, so that it is the one holding the budget
             // (python may take many seconds to start while every suite runs at once).
             for _ in 0..<1200 where !FileManager.default.fileExists(atPath: sent) { try await Task.sleep(for: .milliseconds(50)) }
             #expect(FileManager.default.fileExists(atPath: sent), "the slow push never sent its headers")
-            try await Task.sleep(for: .milliseconds(200))
+            // A push that the hub reads before the slow push's headers is stored; once they are read, pushes wait.
             let other = try hub.client("office-5")
             var refused = try await other.push(unit: "finance-bureau", classification: "general")
-            for _ in 0..<50 where refused.status == 201 {
+            let trying = ContinuousClock.now
+            while refused.status == 201, ContinuousClock.now - trying < .seconds(60) {
                 try await Task.sleep(for: .milliseconds(100))
                 refused = try await other.push(unit: "finance-bureau", classification: "general")
             }
             #expect(refused.status == 503)
             #expect(refused.errorCode == "busy")
             #expect(refused.headers.first(name: "Retry-After") == "1")
+            #expect(FileManager.default.createFile(atPath: go, contents: nil))
             let slow = try await holder.value
             #expect(slow.stdout == "400\n", "the slow push ends (its body is no item) and gives the budget back: \(slow.stdout) \(slow.stderr)")
             #expect(try await other.push(unit: "finance-bureau", classification: "general").status == 201)
