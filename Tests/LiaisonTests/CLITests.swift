@@ -283,7 +283,7 @@ struct CLITests {
             let get = try await liaison(hub, ["get", id, "--raw", "-o", raw, "--as", "zhao.lei"])
             #expect(get.stdout.hasPrefix("Wrote the CMS envelope of \(id)"))
             #expect((try FileManager.default.attributesOfItem(atPath: raw)[.posixPermissions] as? Int) == 0o600)
-            let opened = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", raw, "-recip", TestPKI.shared.certificate("zhao.lei"),
+            let opened = try await ProcessRunner.runAsync("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", raw, "-recip", TestPKI.shared.certificate("zhao.lei"),
                                                                      "-inkey", TestPKI.shared.key("zhao.lei"), "-binary"])
             #expect(opened.stdoutData == content)
 
@@ -367,7 +367,7 @@ struct CLITests {
 
             // A command that keeps failing holds the cursor where it was.
             let third = try #require(try await hub.client("stationed-finance").push(title: "w2", unit: "finance-bureau", classification: "general").json["id"] as? String)
-            let stuck = try ProcessRunner.run("/usr/bin/timeout", ["4", cli, "watch", "--exec", "exit 1", "--state", state, "--max-backoff", "1", "--as", "zhang.wei"],
+            let stuck = try await ProcessRunner.runAsync("/usr/bin/timeout", ["4", cli, "watch", "--exec", "exit 1", "--state", state, "--max-backoff", "1", "--as", "zhang.wei"],
                                               environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
             #expect(stuck.status == 124, "still retrying when stopped")
             #expect(try String(contentsOfFile: state, encoding: .utf8) == "\(last)\n")

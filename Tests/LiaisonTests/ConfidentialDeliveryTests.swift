@@ -13,8 +13,8 @@ struct ConfidentialDeliveryTests {
     let pki = TestPKI.shared
 
     /// Runs the openssl CLI; `input` goes to its standard input.
-    func openssl(_ arguments: [String], input: Data? = nil) throws -> ProcessResult {
-        try ProcessRunner.run("/usr/bin/openssl", arguments, input: input)
+    func openssl(_ arguments: [String], input: Data? = nil) async throws -> ProcessResult {
+        try await ProcessRunner.runAsync("/usr/bin/openssl", arguments, input: input)
     }
 
     func write(_ data: Data, _ name: String) throws -> String {
@@ -37,30 +37,30 @@ struct ConfidentialDeliveryTests {
             #expect(response.headers.first(name: "Liaison-SHA256") == sha256Hex(content))
             #expect(response.body.range(of: content.prefix(64)) == nil, "the plaintext is not in the envelope")
             let envelope = try write(response.body, "payload.der")
-            let structure = try openssl(["cms", "-cmsout", "-print", "-inform", "DER", "-in", envelope])
+            let structure = try await openssl(["cms", "-cmsout", "-print", "-inform", "DER", "-in", envelope])
             #expect(structure.stdout.contains("contentType: id-smime-ct-authEnvelopedData"))
             #expect(structure.stdout.contains("aes-256-gcm"))
             #expect(structure.stdout.contains(reader == "wang.fang" ? "dhSinglePass-stdDH-sha256kdf-scheme" : "rsaesOaep"))
-            let opened = try openssl(["cms", "-decrypt", "-inform", "DER", "-in", envelope, "-recip", pki.certificate(reader), "-inkey", pki.key(reader), "-binary"])
+            let opened = try await openssl(["cms", "-decrypt", "-inform", "DER", "-in", envelope, "-recip", pki.certificate(reader), "-inkey", pki.key(reader), "-binary"])
             #expect(opened.status == 0, "\(opened.stderr)")
             #expect(opened.stdoutData == content)
             // Another principal's key opens nothing, and says so.
-            let wrong = try openssl(["cms", "-decrypt", "-inform", "DER", "-in", envelope, "-recip", pki.certificate("office-3"), "-inkey", pki.key("office-3"), "-binary"])
+            let wrong = try await openssl(["cms", "-decrypt", "-inform", "DER", "-in", envelope, "-recip", pki.certificate("office-3"), "-inkey", pki.key("office-3"), "-binary"])
             #expect(wrong.status != 0 && wrong.stdoutData.isEmpty)
         }
     }
 
     @Test(arguments: ["stationed-finance", "zhang.wei"])  // RSA and EC
-    func envelopesSealedByOpensslOpenInLiaisonCryptoAndTheOtherWayRound(principal: String) throws {
+    func envelopesSealedByOpensslOpenInLiaisonCryptoAndTheOtherWayRound(principal: String) async throws {
         let certificate = try X509Certificate(file: pki.certificate(principal))
         let key = try PrivateKey(pemFile: pki.key(principal))
         let plaintext = try write(content, "plain.bin")
-        let sealedByOpenssl = try openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", plaintext, pki.certificate(principal)])
+        let sealedByOpenssl = try await openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", plaintext, pki.certificate(principal)])
         #expect(sealedByOpenssl.status == 0, "\(sealedByOpenssl.stderr)")
         #expect(try CMSEnvelope.open(Array(sealedByOpenssl.stdoutData), key: key, certificate: certificate) == Array(content))
 
         let sealedByLiaison = try write(Data(try CMSEnvelope.seal(content, to: certificate)), "sealed.der")
-        let opened = try openssl(["cms", "-decrypt", "-inform", "DER", "-in", sealedByLiaison, "-recip", pki.certificate(principal), "-inkey", pki.key(principal), "-binary"])
+        let opened = try await openssl(["cms", "-decrypt", "-inform", "DER", "-in", sealedByLiaison, "-recip", pki.certificate(principal), "-inkey", pki.key(principal), "-binary"])
         #expect(opened.stdoutData == content)
 
         // A wrong key, an altered envelope and a structure that is not AuthEnvelopedData all fail cleanly.
@@ -70,7 +70,7 @@ struct ConfidentialDeliveryTests {
         var altered = Array(sealedByOpenssl.stdoutData)
         altered[altered.count - 20] ^= 0x01
         #expect(throws: CryptoError.self) { try CMSEnvelope.open(altered, key: key, certificate: certificate) }
-        let cbc = try openssl(["cms", "-encrypt", "-binary", "-aes-256-cbc", "-outform", "DER", "-in", plaintext, pki.certificate(principal)])
+        let cbc = try await openssl(["cms", "-encrypt", "-binary", "-aes-256-cbc", "-outform", "DER", "-in", plaintext, pki.certificate(principal)])
         #expect(throws: CryptoError.malformed("the CMS structure is not AuthEnvelopedData; seal with AES-256-GCM (openssl cms -encrypt -aes-256-gcm)")) {
             try CMSEnvelope.open(Array(cbc.stdoutData), key: key, certificate: certificate)
         }
@@ -78,7 +78,7 @@ struct ConfidentialDeliveryTests {
 
     @Test func aReaderWhoseKeyCannotBeAddressedGets406NamingTheKeyTypesThatWork() async throws {
         let folder = try Paths.temporaryDirectory("ed25519")
-        let made = try openssl(["req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", folder + "/reader.key", "-out", folder + "/reader.pem",
+        let made = try await openssl(["req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", folder + "/reader.key", "-out", folder + "/reader.pem",
                                 "-subj", "/CN=stationed-transport", "-days", "1"])
         #expect(made.status == 0, "\(made.stderr)")
         let certificate = try X509Certificate(file: folder + "/reader.pem")
@@ -105,7 +105,7 @@ struct ConfidentialDeliveryTests {
             #expect(served.status == 200)
             #expect(served.text == (try String(contentsOfFile: pki.hubCertificate, encoding: .utf8)))
             let hubCertificate = try write(served.body, "hub.pem")
-            let sealed = try openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", try write(content, "plain.bin"), hubCertificate])
+            let sealed = try await openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", try write(content, "plain.bin"), hubCertificate])
             #expect(sealed.status == 0, "\(sealed.stderr)")
             let pushed = try await client.push(unit: "finance-bureau", classification: "confidential", payload: sealed.stdoutData, overrides: ["content_encoding": "cms"])
             #expect(pushed.status == 201)
@@ -125,8 +125,8 @@ struct ConfidentialDeliveryTests {
         try await TestHub.with { hub in
             let client = try hub.client("stationed-finance")
             let plaintext = try write(content, "plain.bin")
-            let toSomeoneElse = try openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", plaintext, pki.certificate("office-3")])
-            let cbc = try openssl(["cms", "-encrypt", "-binary", "-aes-256-cbc", "-outform", "DER", "-in", plaintext, pki.hubCertificate])
+            let toSomeoneElse = try await openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", plaintext, pki.certificate("office-3")])
+            let cbc = try await openssl(["cms", "-encrypt", "-binary", "-aes-256-cbc", "-outform", "DER", "-in", plaintext, pki.hubCertificate])
             for body in [Data("not cms at all".utf8), toSomeoneElse.stdoutData, cbc.stdoutData] {
                 let response = try await client.push(unit: "finance-bureau", classification: "confidential", payload: body, overrides: ["content_encoding": "cms"])
                 #expect(response.status == 400)

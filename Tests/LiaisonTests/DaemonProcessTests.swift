@@ -199,7 +199,7 @@ struct DaemonProcessTests {
         // No reserve: the store itself meets the full disk.
         let process = try start(data: disk + "/data", port: port, extra: ["--reserve-space", "0"], log: log)
         try await waitUntilUp(client)
-        let filler = try ProcessRunner.run("/usr/bin/env", ["dd", "if=/dev/zero", "of=\(disk)/filler", "bs=4k"])
+        let filler = try await ProcessRunner.runAsync("/usr/bin/env", ["dd", "if=/dev/zero", "of=\(disk)/filler", "bs=4k"])
         #expect(filler.stderr.contains("No space left"), "the disk is full now")
         let title = "MARKER-TITLE-3f9c2e 关于某项目的线索"
         let secret = Data("MARKER-PAYLOAD-8b1d44 ".utf8) + Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0) })
@@ -276,12 +276,12 @@ struct DaemonProcessTests {
         let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-transport"), key: pki.key("stationed-transport"), ca: pki.ca)
         let masterKey = try Paths.temporaryDirectory("master") + "/master.key"
         #expect(FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o644]))
-        let tooOpen = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", database.description, "--master-key", masterKey,
+        let tooOpen = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--database", database.description, "--master-key", masterKey,
                                                      "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
         #expect(tooOpen.status == 2)
         #expect(tooOpen.stderr.contains("is readable by group or others (mode 644); run `chmod 600 \(masterKey)`"), "\(tooOpen.stderr)")
         // The same two, from the environment instead of the flags.
-        let tooOpenFromEnvironment = try ProcessRunner.run(daemon, ["serve", "--data", data, "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
+        let tooOpenFromEnvironment = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
                                                            environment: ["LIAISON_DATABASE": database.description, "LIAISON_MASTER_KEY_FILE": masterKey])
         #expect(tooOpenFromEnvironment.status == 2)
         #expect(tooOpenFromEnvironment.stderr.contains("is readable by group or others (mode 644)"), "\(tooOpenFromEnvironment.stderr)")
@@ -303,18 +303,18 @@ struct DaemonProcessTests {
         process.terminate()
         #expect(await waitForExit(process) == 0)
         await client.shutdown()
-        let refused = try ProcessRunner.run(daemon, ["serve", "--database", "mysql://x@y/z"])
+        let refused = try await ProcessRunner.runAsync(daemon, ["serve", "--database", "mysql://x@y/z"])
         #expect(refused.status == 64)
         #expect(refused.stderr.contains("is not a postgres:// URL"), "\(refused.stderr)")
-        let refusedFromEnvironment = try ProcessRunner.run(daemon, ["serve"], environment: ["LIAISON_DATABASE": "mysql://x@y/z"])
+        let refusedFromEnvironment = try await ProcessRunner.runAsync(daemon, ["serve"], environment: ["LIAISON_DATABASE": "mysql://x@y/z"])
         #expect(refusedFromEnvironment.status == 64)
         #expect(refusedFromEnvironment.stderr.contains("is not a postgres:// URL"), "\(refusedFromEnvironment.stderr)")
-        let unreachable = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", "postgres://liaison@127.0.0.1:\(try ProcessRunner.freePort())/liaison",
+        let unreachable = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--database", "postgres://liaison@127.0.0.1:\(try ProcessRunner.freePort())/liaison",
                                                          "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
                                                 environment: ["LIAISON_MASTER_KEY": try MasterKey.generateText()])
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.contains("cannot use the PostgreSQL database postgres://liaison@127.0.0.1:"), "\(unreachable.stderr)")
-        let badKey = try ProcessRunner.run(daemon, ["serve", "--data", data, "--database", database.description,
+        let badKey = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--database", database.description,
                                                     "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
                                            environment: ["LIAISON_MASTER_KEY": "not a key"])
         #expect(badKey.status == 2)
@@ -421,7 +421,7 @@ struct DaemonProcessTests {
         kill(script.processIdentifier, SIGTERM)
         _ = await waitForExit(script)
         #expect(!FileManager.default.fileExists(atPath: folder + "/postgres/postmaster.pid"), "the database stopped with the hubs")
-        #expect(try ProcessRunner.run("/usr/bin/pgrep", ["-f", folder + "/hub-"]).status == 1, "both hubs stopped")
+        #expect(try await ProcessRunner.runAsync("/usr/bin/pgrep", ["-f", folder + "/hub-"]).status == 1, "both hubs stopped")
         await a.shutdown()
         await b.shutdown()
     }

@@ -179,15 +179,15 @@ struct DossierTests {
             #expect(whole.status == 200 && whole.headers.first(name: "Content-Type") == "application/x-tar", "\(whole.text)")
             let folder = try Paths.temporaryDirectory("dossier-tar")
             try whole.body.write(to: URL(fileURLWithPath: folder + "/payloads.tar"))
-            let unpacked = try ProcessRunner.run("/usr/bin/tar", ["-xf", folder + "/payloads.tar", "-C", folder])
+            let unpacked = try await ProcessRunner.runAsync("/usr/bin/tar", ["-xf", folder + "/payloads.tar", "-C", folder])
             #expect(unpacked.status == 0, "\(unpacked.stderr)")
             let names = Set(try FileManager.default.contentsOfDirectory(atPath: folder))
             #expect(names == ["payloads.tar", "\(generalID).txt", "\(secretID).txt.p7m"], "\(names)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(generalID).txt")) == general)
-            let opened = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", "\(folder)/\(secretID).txt.p7m", "-binary",
+            let opened = try await ProcessRunner.runAsync("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", "\(folder)/\(secretID).txt.p7m", "-binary",
                                                                     "-recip", TestPKI.shared.certificate("inspection-2"), "-inkey", TestPKI.shared.key("inspection-2")])
             #expect(opened.status == 0 && opened.stdout == String(decoding: secret, as: UTF8.self), "\(opened.stderr)")
-            let listed = try ProcessRunner.run("/usr/bin/tar", ["-tvf", folder + "/payloads.tar"])
+            let listed = try await ProcessRunner.runAsync("/usr/bin/tar", ["-tvf", folder + "/payloads.tar"])
             #expect(listed.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("-rw------- 0/0 ") }, "\(listed.stdout)")
 
             // Items asked for come in the order asked, each once.

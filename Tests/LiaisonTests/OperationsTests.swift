@@ -81,7 +81,7 @@ struct OperationsTests {
         #expect(wrong.status != 0)
         #expect(wrong.stderr.contains("do not match their seal under this key ring"), "\(wrong.stderr)")
         // An entry of the trail edited in the backup.
-        let edited = try ProcessRunner.run("/usr/bin/env", ["python3", "-c", """
+        let edited = try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", """
             import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("UPDATE audit SET actor='someone-else' WHERE seq=1"); db.commit()
             """, backup])
         #expect(edited.status == 0, "\(edited.stderr)")
@@ -98,7 +98,7 @@ struct OperationsTests {
         #expect(!FileManager.default.fileExists(atPath: work + "/x.sqlite") && !FileManager.default.fileExists(atPath: work + "/r3"))
     }
 
-    @Test func theServiceUnitVerifies() throws {
+    @Test func theServiceUnitVerifies() async throws {
         let unit = try String(contentsOf: Paths.packageRoot.appendingPathComponent("deploy/liaisond.service"), encoding: .utf8)
         for option in ["NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "ReadWritePaths=/var/lib/liaison",
                        "CapabilityBoundingSet=\n", "RestrictAddressFamilies=", "ExecReload=/bin/kill -HUP $MAINPID", "User=liaison"] {
@@ -112,7 +112,7 @@ struct OperationsTests {
         // The unit names the installed binary; here it is checked against the one just built.
         let folder = try Paths.temporaryDirectory("unit")
         try unit.replacingOccurrences(of: "/usr/local/bin/liaisond", with: daemon).write(toFile: folder + "/liaisond.service", atomically: true, encoding: .utf8)
-        let verify = try ProcessRunner.run("/usr/bin/systemd-analyze", ["verify", folder + "/liaisond.service"])
+        let verify = try await ProcessRunner.runAsync("/usr/bin/systemd-analyze", ["verify", folder + "/liaisond.service"])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(!verify.stderr.contains("liaisond.service"), "\(verify.stderr)")
     }
