@@ -8,7 +8,7 @@ import NIOHTTPTypes
 @_spi(Generated) import OpenAPIRuntime
 
 /// The hub's most frequent requests, metadata reads (`GET /v1/items/{id}`), listings (`GET /v1/items`) and JSON
-/// pushes (`POST /v1/items`), answered on the connection's own pipeline and event loop, in front of Hummingbird,
+/// pushes (`POST /v1/items`; off for now, `takesPushes`), answered on the connection's own pipeline and event loop, in front of Hummingbird,
 /// whose router, request and response types, middleware chain and generated transport cost more per request than a
 /// read itself (`scripts/bench`: the hub's `healthz` against a bare route, a bare SwiftNIO answer against a bare
 /// Hummingbird one).
@@ -80,8 +80,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case (.head(let head), _):
             if routed == 0, let id = Self.itemID(of: head) { return taken = .read(head, id: id) }
             if routed == 0, let input = Self.listing(of: head) { return taken = .list(head, input) }
-            // Pushes stay routed for now: with the lane taking them, the budget test (a slow push holding the whole
-            // budget) failed in two of four full CI runs, the other pushes all stored; the cause is not found yet.
+            // Pushes stay routed for now (`takesPushes`).
             if Self.takesPushes, routed == 0, let length = Self.pushLength(of: head, limit: services.bodyLimit), services.space?.admits(bytes: length) ?? true,
                services.budget.reserve(length) {
                 pushBody = context.channel.allocator.buffer(capacity: length)
@@ -222,7 +221,9 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         return length
     }
 
-    /// Off until the budget race above is understood; the push path stays built and tested for when it is.
+    /// Off: with the lane taking pushes, the full test suite (some sixty hubs in one process on two cores) twice
+    /// stopped with every test idle and no timer left, and PostgreSQL tests there missed their 15 s first answer in
+    /// most runs; with pushes routed neither was seen. The cause is not found; the push path stays built and tested.
     static let takesPushes = false
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
