@@ -284,7 +284,7 @@ struct CLITests {
             #expect(get.stdout.hasPrefix("Wrote the CMS envelope of \(id)"))
             #expect((try FileManager.default.attributesOfItem(atPath: raw)[.posixPermissions] as? Int) == 0o600)
             let opened = try await ProcessRunner.runAsync("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", raw, "-recip", TestPKI.shared.certificate("zhao.lei"),
-                                                                     "-inkey", TestPKI.shared.key("zhao.lei"), "-binary"])
+                                                                                "-inkey", TestPKI.shared.key("zhao.lei"), "-binary"])
             #expect(opened.stdoutData == content)
 
             // --seal refuses a certificate the CA did not issue for the hub, and sends nothing.
@@ -368,7 +368,7 @@ struct CLITests {
             // A command that keeps failing holds the cursor where it was.
             let third = try #require(try await hub.client("stationed-finance").push(title: "w2", unit: "finance-bureau", classification: "general").json["id"] as? String)
             let stuck = try await ProcessRunner.runAsync("/usr/bin/timeout", ["4", cli, "watch", "--exec", "exit 1", "--state", state, "--max-backoff", "1", "--as", "zhang.wei"],
-                                              environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+                                                         environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
             #expect(stuck.status == 124, "still retrying when stopped")
             #expect(try String(contentsOfFile: state, encoding: .utf8) == "\(last)\n")
 

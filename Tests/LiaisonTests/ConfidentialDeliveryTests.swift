@@ -79,7 +79,7 @@ struct ConfidentialDeliveryTests {
     @Test func aReaderWhoseKeyCannotBeAddressedGets406NamingTheKeyTypesThatWork() async throws {
         let folder = try Paths.temporaryDirectory("ed25519")
         let made = try await openssl(["req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", folder + "/reader.key", "-out", folder + "/reader.pem",
-                                "-subj", "/CN=stationed-transport", "-days", "1"])
+                                      "-subj", "/CN=stationed-transport", "-days", "1"])
         #expect(made.status == 0, "\(made.stderr)")
         let certificate = try X509Certificate(file: folder + "/reader.pem")
         #expect(certificate.keyType == .other("ED25519"))

@@ -277,12 +277,12 @@ struct DaemonProcessTests {
         let masterKey = try Paths.temporaryDirectory("master") + "/master.key"
         #expect(FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o644]))
         let tooOpen = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--database", database.description, "--master-key", masterKey,
-                                                     "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+                                                                "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
         #expect(tooOpen.status == 2)
         #expect(tooOpen.stderr.contains("is readable by group or others (mode 644); run `chmod 600 \(masterKey)`"), "\(tooOpen.stderr)")
         // The same two, from the environment instead of the flags.
         let tooOpenFromEnvironment = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
-                                                           environment: ["LIAISON_DATABASE": database.description, "LIAISON_MASTER_KEY_FILE": masterKey])
+                                                                      environment: ["LIAISON_DATABASE": database.description, "LIAISON_MASTER_KEY_FILE": masterKey])
         #expect(tooOpenFromEnvironment.status == 2)
         #expect(tooOpenFromEnvironment.stderr.contains("is readable by group or others (mode 644)"), "\(tooOpenFromEnvironment.stderr)")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: masterKey)
@@ -310,13 +310,13 @@ struct DaemonProcessTests {
         #expect(refusedFromEnvironment.status == 64)
         #expect(refusedFromEnvironment.stderr.contains("is not a postgres:// URL"), "\(refusedFromEnvironment.stderr)")
         let unreachable = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--database", "postgres://liaison@127.0.0.1:\(try ProcessRunner.freePort())/liaison",
-                                                         "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
-                                                environment: ["LIAISON_MASTER_KEY": try MasterKey.generateText()])
+                                                                    "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
+                                                           environment: ["LIAISON_MASTER_KEY": try MasterKey.generateText()])
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.contains("cannot use the PostgreSQL database postgres://liaison@127.0.0.1:"), "\(unreachable.stderr)")
         let badKey = try await ProcessRunner.runAsync(daemon, ["serve", "--data", data, "--database", database.description,
-                                                    "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
-                                           environment: ["LIAISON_MASTER_KEY": "not a key"])
+                                                               "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca],
+                                                      environment: ["LIAISON_MASTER_KEY": "not a key"])
         #expect(badKey.status == 2)
         #expect(badKey.stderr.contains("LIAISON_MASTER_KEY: the master key must be 32 bytes in base64"), "\(badKey.stderr)")
     }

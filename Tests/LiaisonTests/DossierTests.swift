@@ -185,7 +185,7 @@ struct DossierTests {
             #expect(names == ["payloads.tar", "\(generalID).txt", "\(secretID).txt.p7m"], "\(names)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(generalID).txt")) == general)
             let opened = try await ProcessRunner.runAsync("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", "\(folder)/\(secretID).txt.p7m", "-binary",
-                                                                    "-recip", TestPKI.shared.certificate("inspection-2"), "-inkey", TestPKI.shared.key("inspection-2")])
+                                                                               "-recip", TestPKI.shared.certificate("inspection-2"), "-inkey", TestPKI.shared.key("inspection-2")])
             #expect(opened.status == 0 && opened.stdout == String(decoding: secret, as: UTF8.self), "\(opened.stderr)")
             let listed = try await ProcessRunner.runAsync("/usr/bin/tar", ["-tvf", folder + "/payloads.tar"])
             #expect(listed.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("-rw------- 0/0 ") }, "\(listed.stdout)")

@@ -86,7 +86,7 @@ struct StreamedPayloadTests {
             let envelope = try Paths.temporaryDirectory("stream") + "/payload.p7m"
             try response.body.write(to: URL(fileURLWithPath: envelope))
             let opened = try await ProcessRunner.runAsync("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", envelope, "-recip", hub.pki.certificate(reader),
-                                                                   "-inkey", hub.pki.key(reader), "-binary"])
+                                                                              "-inkey", hub.pki.key(reader), "-binary"])
             #expect(opened.status == 0, "\(opened.stderr)")
             #expect(Self.same(Array(opened.stdoutData), payload))
         }
@@ -118,7 +118,7 @@ struct StreamedPayloadTests {
             let single = try Paths.temporaryDirectory("frames") + "/frame.der"
             try Data(split[2].dropFirst(4)).write(to: URL(fileURLWithPath: single))
             let opensslOpened = try await ProcessRunner.runAsync("/usr/bin/openssl", ["cms", "-decrypt", "-inform", "DER", "-in", single, "-recip", hub.pki.certificate(reader),
-                                                                         "-inkey", hub.pki.key(reader), "-binary"])
+                                                                                    "-inkey", hub.pki.key(reader), "-binary"])
             #expect(opensslOpened.stdoutData == Data(SealedFrames.header(itemID: id, index: 2, last: true) + payload.suffix(99)))
             var swapped = SealedFrames.Reader(itemID: id, key: key, certificate: certificate)
             #expect(throws: CryptoError.self) { _ = try swapped.take(split[1] + split[0]) }
