@@ -22,6 +22,14 @@ public struct PayloadStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(source: source) }
+
+    /// Every piece in one array: for an answer small enough to send whole.
+    public func gathered() async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length ?? 0)
+        for try await piece in self { bytes += piece }
+        return bytes
+    }
 }
 
 /// What a delivery sends: the payload in one piece, or streamed.

@@ -145,9 +145,16 @@ struct APIHandler: APIProtocol {
         .ok(try await payload(id: input.path.id, accept: input.headers.accept.map { $0.contentType.rawValue }))
     }
 
-    /// An item's payload as the reader takes it (the generated route and the hand-written one, `HandWrittenOperations`);
-    /// `accept`: the media types of the request's Accept header, as the generated layer reads them.
+    /// An item's payload as the reader takes it (the generated route, the hand-written one, `HandWrittenOperations`,
+    /// and `FastLane`); `accept`: the media types of the request's Accept header, as the generated layer reads them.
     func payload(id: String, accept: [String]) async throws -> Operations.GetItemPayload.Output.Ok {
+        let payload = try await delivery(id: id, accept: accept)
+        let body = Self.httpBody(payload.body)
+        return .init(headers: .init(liaisonSHA256: payload.sha256), body: payload.framed ? .applicationVnd_liaison_cmsFrames(body) : payload.encrypted ? .applicationPkcs7Mime(body) : .binary(body))
+    }
+
+    /// The delivery behind `payload`: its `Liaison-Content-Type` is set on the answer (`ResponseHeaders`).
+    func delivery(id: String, accept: [String]) async throws -> DeliveredPayload {
         let ranges = accept.map { $0.lowercased() }
         // Frames only for a reader that names them: any other takes one envelope (what openssl and curl expect).
         let framed = AcceptMiddleware.framesNamed
@@ -155,14 +162,16 @@ struct APIHandler: APIProtocol {
             AcceptMiddleware.allows(sealed ? AnswerMediaTypes.sealedPayload : AnswerMediaTypes.plainPayload, ranges: ranges)
         }
         ResponseHeaders.current?.set(ResponseHeaders.liaisonContentType, payload.contentType)
-        let body: HTTPBody
-        switch payload.body {
-        case .whole(let bytes): body = HTTPBody(bytes)
-        case .streamed(let stream):
-            // Read from the store as the connection takes it (HTTPBody pulls the next piece when it has sent the last).
-            body = HTTPBody(stream, length: stream.length.map { .known(Int64($0)) } ?? .unknown, iterationBehavior: .single)
+        return payload
+    }
+
+    /// A delivered body as the generated layer sends it: a streamed one is read from the store as the connection takes
+    /// it (HTTPBody pulls the next piece when it has sent the last).
+    static func httpBody(_ body: DeliveredBody) -> HTTPBody {
+        switch body {
+        case .whole(let bytes): HTTPBody(bytes)
+        case .streamed(let stream): HTTPBody(stream, length: stream.length.map { .known(Int64($0)) } ?? .unknown, iterationBehavior: .single)
         }
-        return .init(headers: .init(liaisonSHA256: payload.sha256), body: payload.framed ? .applicationVnd_liaison_cmsFrames(body) : payload.encrypted ? .applicationPkcs7Mime(body) : .binary(body))
     }
 
     func explainAccess(_ input: Operations.ExplainAccess.Input) async throws -> Operations.ExplainAccess.Output {

@@ -3,22 +3,23 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import LiaisonAPI
+import LiaisonHub
 import NIOCore
 import NIOHTTPTypes
 @_spi(Generated) import OpenAPIRuntime
 
-/// The hub's most frequent requests, metadata reads (`GET /v1/items/{id}`), listings (`GET /v1/items`) and JSON
-/// pushes (`POST /v1/items`; off for now, `takesPushes`), answered on the connection's own pipeline and event loop, in front of Hummingbird,
-/// whose router, request and response types, middleware chain and generated transport cost more per request than a
-/// read itself (`scripts/bench`: the hub's `healthz` against a bare route, a bare SwiftNIO answer against a bare
-/// Hummingbird one).
+/// The hub's most frequent requests, metadata reads (`GET /v1/items/{id}`), payload reads (`GET /v1/items/{id}/payload`),
+/// listings (`GET /v1/items`) and JSON pushes (`POST /v1/items`; off for now, `takesPushes`), answered on the connection's
+/// own pipeline and event loop, in front of Hummingbird, whose router, request and response types, middleware chain
+/// and generated transport cost more per request than a read itself (`scripts/bench`: the hub's `healthz` against a
+/// bare route, a bare SwiftNIO answer against a bare Hummingbird one).
 ///
 /// The work is the routed path's: the same identity and refusal tracing (`IdentityMiddleware.serve`), the same
-/// operations (`HandWrittenOperations.item`, `.listed` and `.pushed`), body limit and budget, error answers
-/// (`ErrorMiddleware.refusal`), log line and metrics (`RequestObservationMiddleware.observe`), and the same headers.
-/// The lane takes only what the routed path would read exactly so (see `itemID(of:)`, `listing(of:)` and
-/// `pushLength(of:)`); a push body that `NewItemJSON` does not read goes the routed way whole, to be refused there
-/// as before.
+/// operations (`HandWrittenOperations.item`, `.payloadFields`, `.listed` and `.pushed`), body limit and budget, error
+/// answers (`ErrorMiddleware.refusal`), log line and metrics (`RequestObservationMiddleware.observe`), the same headers,
+/// and a payload gathered whole or streamed as `WholeResponseMiddleware` decides. The lane takes only what the routed
+/// path would read exactly so (see `itemID(of:)`, `payloadID(of:)`, `listing(of:)` and `pushLength(of:)`); a push
+/// body that `NewItemJSON` does not read goes the routed way whole, to be refused there as before.
 ///
 /// Answers leave in request order: the lane takes a request only while none sent before it is still with
 /// Hummingbird, and holds what a client pipelines behind a request it is answering (reading no more meanwhile).
@@ -44,6 +45,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request the lane is reading.
     private enum Taken {
         case read(HTTPRequest, id: String)
+        case payload(HTTPRequest, id: String)
         case list(HTTPRequest, Operations.ListItems.Input)
         /// A push, its declared length held in the budget; its body so far is `pushBody`.
         case push(HTTPRequest, length: Int)
@@ -79,6 +81,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         switch (part, taken) {
         case (.head(let head), _):
             if routed == 0, let id = Self.itemID(of: head) { return taken = .read(head, id: id) }
+            if routed == 0, let id = Self.payloadID(of: head) { return taken = .payload(head, id: id) }
             if routed == 0, let input = Self.listing(of: head) { return taken = .list(head, input) }
             // Pushes stay routed for now (`takesPushes`).
             if Self.takesPushes, routed == 0, let length = Self.pushLength(of: head, limit: services.bodyLimit), services.space?.admits(bytes: length) ?? true,
@@ -90,13 +93,17 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case (.body(let chunk), .push):
             pushBody.writeImmutableBuffer(chunk)
             return
-        case (.body, .read(let head, _)), (.body, .list(let head, _)):
+        case (.body, .read(let head, _)), (.body, .payload(let head, _)), (.body, .list(let head, _)):
             // Not sent for a request without a length (see `itemID(of:)`); were one, the request goes the routed way.
             route(head, context: context)
         case (.end, .read(let head, let id)):
             taken = nil
             let (services, channel) = (services, context.channel)
             return answer(context: context) { await services.read(head, id: id, channel: channel) }
+        case (.end, .payload(let head, let id)):
+            taken = nil
+            let (services, channel) = (services, context.channel)
+            return answer(context: context) { await services.payload(head, id: id, channel: channel) }
         case (.end, .list(let head, let input)):
             taken = nil
             let (services, channel) = (services, context.channel)
@@ -161,30 +168,80 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
             done?()
             var response = HTTPResponse(status: answer.status)
             response.headerFields = answer.headers
-            response.headerFields[.contentLength] = String(answer.body.count)
+            switch answer.body {
+            case .bytes(let bytes): response.headerFields[.contentLength] = String(bytes.count)
+            // Without a length, the encoder sends it in chunks, as Hummingbird sends an answer without one.
+            case .stream(let stream): if let length = stream.length { response.headerFields[.contentLength] = String(length) }
+            }
             response.headerFields[.date] = HTTPDate.now
             response.headerFields[.server] = HubServer.serverName
             context.write(self.wrapOutboundOut(.head(response)), promise: nil)
-            context.write(self.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.body))), promise: nil)
+            switch answer.body {
+            case .bytes(let bytes):
+                context.write(self.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: bytes))), promise: nil)
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+                self.answered(context: context)
+            case .stream(let stream):
+                self.send(stream, context: context)
+            }
+        }
+    }
+
+    /// Writes a streamed answer's body piece by piece, each read when the last has left (a delivery holds a piece or
+    /// two whatever its size), then reads on. A piece that cannot be read or sent ends the connection, as it ends a
+    /// routed answer whose head has left.
+    private func send(_ stream: PayloadStream, context: ChannelHandlerContext) {
+        // The task runs on the connection's loop (`executor`), where the handler and its context may be used.
+        let bound = NIOLoopBound((lane: self, context: context), eventLoop: context.eventLoop)
+        let sent = context.eventLoop.makePromise(of: Void.self)
+        Task(executorPreference: executor) {
+            do {
+                for try await piece in stream {
+                    let (lane, context) = bound.value
+                    try await context.writeAndFlush(lane.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: piece)))).get()
+                }
+                sent.succeed()
+            } catch {
+                sent.fail(error)
+            }
+        }
+        sent.futureResult.assumeIsolated().whenComplete { result in
+            guard case .success = result else { return context.close(promise: nil) }
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
-            self.answering = false
-            while !self.answering, let part = self.held.popFirst() { self.read(part, context: context) }
-            guard !self.answering else { return }
-            if self.inputClosedWithheld {
-                self.inputClosedWithheld = false
-                context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-            }
-            if self.readWithheld {
-                self.readWithheld = false
-                context.read()
-            }
+            self.answered(context: context)
+        }
+    }
+
+    /// An answer is out: what the client sent meanwhile is read, then reading goes on.
+    private func answered(context: ChannelHandlerContext) {
+        answering = false
+        while !answering, let part = held.popFirst() { read(part, context: context) }
+        guard !answering else { return }
+        if inputClosedWithheld {
+            inputClosedWithheld = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+        if readWithheld {
+            readWithheld = false
+            context.read()
         }
     }
 
     struct Answer: Sendable {
         let status: HTTPResponse.Status
-        let headers: HTTPFields
-        let body: [UInt8]
+        var headers: HTTPFields
+        var body: Body
+
+        enum Body: Sendable {
+            case bytes([UInt8])
+            /// A payload read from the store as the connection takes it.
+            case stream(PayloadStream)
+        }
+
+        /// A JSON answer, as the hand-written operations write it.
+        static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Answer {
+            Answer(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .bytes(bytes))
+        }
     }
 
     /// The item id of a metadata read the lane answers as the routed path would; nil for anything else.
@@ -195,6 +252,19 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         guard id.allSatisfy(PlainQuery.isUnreserved) else { return nil }
         // No body: neither a length nor chunks.
         guard head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil, acceptsJSONPlainly(head) else { return nil }
+        return String(Substring(id))
+    }
+
+    /// The item id of a payload read (`GET /v1/items/{id}/payload`) the lane answers as the routed path would: with no
+    /// Accept header or `*/*` (one envelope for a sealed payload; frames go to a reader that names them); nil for
+    /// anything else.
+    static func payloadID(of head: HTTPRequest) -> String? {
+        guard head.method == .get, let path = head.path, path.utf8.count > prefix.count + payloadSuffix.count, path.utf8.starts(with: prefix),
+              path.utf8.suffix(payloadSuffix.count).elementsEqual(payloadSuffix) else { return nil }
+        let id = path.utf8.dropFirst(prefix.count).dropLast(payloadSuffix.count)
+        guard id.allSatisfy(PlainQuery.isUnreserved), head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil else { return nil }
+        let accept = head.headerFields[values: .accept]
+        guard accept.isEmpty || accept == ["*/*"] else { return nil }
         return String(Substring(id))
     }
 
@@ -228,6 +298,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     private static let prefix = Array("/v1/items/".utf8)
+    private static let payloadSuffix = Array("/payload".utf8)
     private static let listPath = Array(HandWrittenOperations.listItems.path.utf8)
 
     /// No Accept header, or one of the plain ones (`plainAccepts`).
@@ -244,27 +315,41 @@ extension FastLane.Services {
     /// A metadata read, as the routed path answers it.
     func read(_ head: HTTPRequest, id: String, channel: any Channel) async -> FastLane.Answer {
         await answering(Operations.GetItem.id, head, channel: channel) {
-            (.ok, try await HandWrittenOperations.item(id: id, head, ServerRequestMetadata(pathParameters: ["id": Substring(id)]), api: api))
+            .json(.ok, try await HandWrittenOperations.item(id: id, head, ServerRequestMetadata(pathParameters: ["id": Substring(id)]), api: api))
+        }
+    }
+
+    /// A payload read, as the routed path answers it (`HandWrittenOperations.getItemPayload`).
+    func payload(_ head: HTTPRequest, id: String, channel: any Channel) async -> FastLane.Answer {
+        await answering(Operations.GetItemPayload.id, head, channel: channel) {
+            try await HandWrittenOperations.handling(Operations.GetItemPayload.id, head, nil, ServerRequestMetadata(pathParameters: ["id": Substring(id)]), input: id) {
+                let delivered = try await api.delivery(id: id, accept: head.headerFields[values: .accept])
+                let headers = try HandWrittenOperations.payloadFields(of: delivered, head)
+                switch delivered.body {
+                case .whole(let bytes): return FastLane.Answer(status: .ok, headers: headers, body: .bytes(bytes))
+                case .streamed(let stream): return FastLane.Answer(status: .ok, headers: headers, body: .stream(stream))
+                }
+            }
         }
     }
 
     /// A listing, as the routed path answers it.
     func list(_ head: HTTPRequest, _ input: Operations.ListItems.Input, channel: any Channel) async -> FastLane.Answer {
-        await answering(Operations.ListItems.id, head, channel: channel) { (.ok, try await HandWrittenOperations.listed(input, head, api: api)) }
+        await answering(Operations.ListItems.id, head, channel: channel) { .json(.ok, try await HandWrittenOperations.listed(input, head, api: api)) }
     }
 
     /// A JSON push, as the routed path answers it: 201 when stored, 200 when it replays an earlier push.
     func push(_ head: HTTPRequest, _ newItem: Components.Schemas.NewItem, idempotencyKey: String?, channel: any Channel) async -> FastLane.Answer {
         await answering(Operations.PushItem.id, head, channel: channel) {
             let (bytes, created) = try await HandWrittenOperations.pushed(newItem, idempotencyKey: idempotencyKey, head, api: api)
-            return (created ? .created : .ok, bytes)
+            return .json(created ? .created : .ok, bytes)
         }
     }
 
     /// Runs `work` as the routed path runs an operation: as the connection's principal, refusals traced, errors
     /// answered, then the log line and the metrics.
     private func answering(_ operation: String, _ head: HTTPRequest, channel: any Channel,
-                           _ work: () async throws -> (HTTPResponse.Status, [UInt8])) async -> FastLane.Answer {
+                           _ work: () async throws -> FastLane.Answer) async -> FastLane.Answer {
         let started = ContinuousClock.now
         // The query is read for error messages only; like the routed path's, the log line and the trace name the path alone.
         let target = head.path ?? ""
@@ -274,18 +359,22 @@ extension FastLane.Services {
         let answer = await ObservedRequest.$current.withValue(observed) { () async -> FastLane.Answer in
             do {
                 let extra = ResponseHeaders()
-                let (status, body) = try await identity.serve(on: channel, operation: "\(head.method) \(path)", headers: extra,
-                                                              translate: { ErrorMiddleware.translate($0, method: head.method, uri: uri) }) {
+                var answer = try await identity.serve(on: channel, operation: "\(head.method) \(path)", headers: extra,
+                                                      translate: { ErrorMiddleware.translate($0, method: head.method, uri: uri) }) {
                     try await work()
                 }
-                // As `IdentityMiddleware` adds them to a routed answer (none of the lane's operations sets any today).
-                var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-                for field in extra.all { headers[field.name] = field.value }
-                return FastLane.Answer(status: status, headers: headers, body: body)
+                // As `IdentityMiddleware` adds them to a routed answer (a payload's `Liaison-Content-Type`).
+                for field in extra.all { answer.headers[field.name] = field.value }
+                // As `WholeResponseMiddleware` gathers a routed answer of a known, small length before its head leaves
+                // (so that a piece that cannot be read is answered as an error).
+                if case .stream(let stream) = answer.body, let length = stream.length, length <= WholeResponseMiddleware.wholeLimit {
+                    answer.body = .bytes(try await stream.gathered())
+                }
+                return answer
             } catch {
                 let refusal = errors.refusal(for: error, method: head.method, uri: uri)
                 let (headers, body) = refusal.answer
-                return FastLane.Answer(status: refusal.status, headers: headers, body: Array(body))
+                return FastLane.Answer(status: refusal.status, headers: headers, body: .bytes(Array(body)))
             }
         }
         observation.observe(operation: operation, principal: observed.principal, status: answer.status.code, since: started, method: head.method, path: path)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import LiaisonAPI
+import LiaisonHub
 @_spi(Generated) import OpenAPIRuntime
 
 /// The hottest operations answered by hand instead of through the generated layer: a metadata read
@@ -187,24 +188,27 @@ final class HandWrittenOperations: ServerTransport {
             return try await generated(request, body, metadata)
         }
         return try await handling(Operations.GetItemPayload.id, request, body, metadata, input: id) {
-            let delivered = try await api.payload(id: id, accept: accept.map { $0.contentType.rawValue })
-            let contentType: String, payload: HTTPBody
-            switch delivered.body {
-            case .binary(let body): (contentType, payload) = ("application/octet-stream", body)
-            case .applicationPkcs7Mime(let body): (contentType, payload) = ("application/pkcs7-mime", body)
-            case .applicationVnd_liaison_cmsFrames(let body): (contentType, payload) = ("application/vnd.liaison.cms-frames", body)
-            }
-            try converter.validateAcceptIfPresent(contentType, in: request.headerFields)
+            let delivered = try await api.delivery(id: id, accept: accept.map { $0.contentType.rawValue })
             var response = HTTPResponse(status: .ok)
-            let digest = delivered.headers.liaisonSHA256
-            if digest.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
-                response.headerFields[Self.digestHeader] = digest  // hex needs no percent-encoding
-            } else {
-                try converter.setHeaderFieldAsURI(in: &response.headerFields, name: "Liaison-SHA256", value: digest)
-            }
-            response.headerFields[.contentType] = contentType
-            return (response, payload)
+            response.headerFields = try payloadFields(of: delivered, request)
+            return (response, APIHandler.httpBody(delivered.body))
         }
+    }
+
+    /// A payload answer's digest and media type, as the generated layer writes them (the type checked against the
+    /// request's Accept header); `FastLane` answers most payload reads with them too.
+    static func payloadFields(of delivered: DeliveredPayload, _ request: HTTPRequest) throws -> HTTPFields {
+        let contentType = delivered.framed ? AnswerMediaTypes.sealedFrames : delivered.encrypted ? AnswerMediaTypes.sealedPayload : AnswerMediaTypes.plainPayload
+        try converter.validateAcceptIfPresent(contentType, in: request.headerFields)
+        var fields = HTTPFields()
+        let digest = delivered.sha256
+        if digest.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
+            fields[Self.digestHeader] = digest  // hex needs no percent-encoding
+        } else {
+            try converter.setHeaderFieldAsURI(in: &fields, name: "Liaison-SHA256", value: digest)
+        }
+        fields[.contentType] = contentType
+        return fields
     }
 
     private static let digestHeader = HTTPField.Name("Liaison-SHA256")!

@@ -48,7 +48,7 @@ public enum HubServer {
 
     /// HTTP/1.1 over mutual TLS, as the hub serves it (scripts/bench measures a bare route on the same server),
     /// with the connection cap and the handshake, header and idle deadlines of `settings.connections`, and with
-    /// `lane` (if any) answering metadata reads in front of Hummingbird.
+    /// `lane` (if any) answering metadata and payload reads and listings in front of Hummingbird.
     static func httpsServer(_ settings: ServerSettings, gauge: ConnectionGauge? = nil, lane: FastLane.Services?) throws -> HTTPServerBuilder {
         let context = try NIOSSLContext(configuration: tlsConfiguration(settings))
         let limits = settings.connections

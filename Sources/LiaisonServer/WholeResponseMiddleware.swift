@@ -8,7 +8,8 @@ import NIOCore
 /// streams as before.
 struct WholeResponseMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
-    var limit = 1 << 20
+    var limit = Self.wholeLimit
+    static let wholeLimit = 1 << 20
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)

@@ -72,7 +72,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bytes of request bodies held at once across all requests (at least one largest push); past it, 503 busy with Retry-After.")
     var bodyBudget: Int = 96 * 1024 * 1024
 
-    /// Every request through Hummingbird's routes, metadata reads, listings and JSON pushes too (to compare the two ways).
+    /// Every request through Hummingbird's routes, metadata and payload reads, listings and JSON pushes too (to compare the two ways).
     @Flag(help: .hidden) var routedOnly = false
 
     @Option(help: "Seconds a new connection has to finish its TLS handshake.")

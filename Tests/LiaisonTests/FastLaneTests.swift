@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import LiaisonCrypto
 import LiaisonHub
 import Testing
 @testable import LiaisonServer
@@ -44,6 +45,70 @@ struct FastLaneTests {
             Self.head("/v1/items", [("Content-Length", "2")]),
         ]
         for request in routed { #expect(FastLane.listing(of: request) == nil, "\(request.method) \(request.path ?? "") \(request.headerFields)") }
+    }
+
+    @Test func theLaneTakesOnlyPayloadReadsWithoutAPreference() {
+        #expect(FastLane.payloadID(of: Self.head("/v1/items/01M94R9EQE858DYH/payload")) == "01M94R9EQE858DYH")
+        #expect(FastLane.payloadID(of: Self.head("/v1/items/a-b.c_d~e/payload", [("Accept", "*/*")])) == "a-b.c_d~e")
+        // A reader that names a type may be asking for frames (`AcceptMiddleware.framesNamed`): routed.
+        let routed: [HTTPRequest] = [
+            Self.head("/v1/items/X1/payload", [("Accept", "application/octet-stream")]), Self.head("/v1/items/X1/payload", [("Accept", SealedFrames.mediaType)]),
+            Self.head("/v1/items/X1/payload", [("Accept", "*/*"), ("Accept", "*/*")]), Self.head("/v1/items/X1/payload", [("Accept", "*/*;q=0.5")]),
+            Self.head("/v1/items/X1/payload", method: .head), Self.head("/v1/items/X1/payload", method: .post), Self.head("/v1/items//payload"),
+            Self.head("/v1/items/payload"), Self.head("/v1/items/X/1/payload"), Self.head("/v1/items/X%201/payload"), Self.head("/v1/items/X1/payload?x=1"),
+            Self.head("/v1/items/X1/payloads"), Self.head("/v1/items/X1/payload/"), Self.head("/v1/items/X1/payload", [("Content-Length", "0")]),
+            Self.head("/v1/items/X1/payload", [("Transfer-Encoding", "chunked")]), Self.head("/v2/items/X1/payload"),
+        ]
+        for request in routed { #expect(FastLane.payloadID(of: request) == nil, "\(request.method) \(request.path ?? "") \(request.headerFields)") }
+        #expect(FastLane.itemID(of: Self.head("/v1/items/X1/payload")) == nil)
+    }
+
+    /// The same payloads read the lane's way (no Accept header) and the routed way (an Accept header naming both types,
+    /// which the lane leaves alone): inline and chunked, small and past the size answered whole, in the clear and
+    /// sealed for the reader (opened here, the envelope's randomness aside), and refusals: the same answers, each read audited.
+    @Test func aPayloadReadOnTheLaneIsAnsweredAsTheRoutedPathAnswersIt() async throws {
+        try await TestHub.with { hub in
+            let owner = try hub.client("stationed-transport")
+            var ids: [String] = []
+            for level in ["general", "confidential"] {
+                ids.append(try #require(try await owner.push(title: "小", unit: "transport-bureau", classification: level, payload: Data("内联的载荷".utf8)).json["id"] as? String))
+                for size in [200_000, 3 * (1 << 20) + 17] {
+                    let pushed = try await owner.pushStreamed(StreamedPayloadTests.payload(size), unit: "transport-bureau", classification: level)
+                    ids.append(try #require(pushed.json["id"] as? String, "\(pushed.text)"))
+                }
+            }
+            let routedWay = [("Accept", "application/octet-stream, application/pkcs7-mime")]
+            var reads = 0
+            for who in ["stationed-transport", "wang.fang", "office-3", "zhao.lei"] {
+                let reader = try hub.client(who)
+                for id in ids + ["01NOSUCHITEM0000"] {
+                    let lane = try await reader.send(.GET, "/v1/items/\(id)/payload")
+                    let routed = try await reader.send(.GET, "/v1/items/\(id)/payload", headers: routedWay)
+                    #expect(lane.status == routed.status, "\(who) \(id): \(lane.status) \(routed.status)")
+                    for name in ["Content-Type", "Content-Length", "Transfer-Encoding", "Liaison-SHA256", "Liaison-Content-Type", "Server"] {
+                        #expect(lane.headers[name] == routed.headers[name], "\(name) for \(who) \(id)")
+                    }
+                    if lane.status == 200 {
+                        reads += 2
+                        if lane.isSealed {
+                            let key = try PrivateKey(pemFile: hub.pki.key(who)), certificate = try X509Certificate(file: hub.pki.certificate(who))
+                            let (openedLane, openedRouted) = (try CMSEnvelope.open(Array(lane.body), key: key, certificate: certificate),
+                                                              try CMSEnvelope.open(Array(routed.body), key: key, certificate: certificate))
+                            #expect(openedLane == openedRouted && Digest.sha256Hex(openedLane) == lane.headers.first(name: "Liaison-SHA256"), "\(who) \(id)")
+                        } else {
+                            #expect(lane.body == routed.body && Digest.sha256Hex(Array(lane.body)) == lane.headers.first(name: "Liaison-SHA256"), "\(who) \(id)")
+                        }
+                    } else {
+                        #expect(lane.json as NSDictionary == routed.json as NSDictionary && !lane.json.isEmpty, "\(who) \(id): \(lane.text)")
+                    }
+                }
+            }
+            // Sealed ones were read, and in the clear ones, by someone.
+            #expect(reads >= 12, "\(reads) reads")
+            let audited = try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM audit WHERE action = 'getItemPayload' AND outcome = 'ok'")
+            #expect(audited == [String(reads)])
+            #expect(try await hub.verifyTrail().status == 0)
+        }
     }
 
     /// The same listings on one hub, the lane's way and the routed way: the same answers, byte for byte.
@@ -203,14 +268,14 @@ struct FastLaneTests {
         }
     }
 
-    /// Requests sent in one write, reads and pushes, some for the lane and some routed: answered in the order sent, the last one too
+    /// Requests sent in one write, reads, payload reads and pushes, some for the lane and some routed: answered in the order sent, the last one too
     /// although the client closed its side straight after sending them.
     @Test func pipelinedRequestsAreAnsweredInOrderWhicheverWayEachGoes() async throws {
         try await TestHub.with { hub in
             let owner = try hub.client("stationed-finance")
             let id = try #require(try await owner.push(title: "顺序", unit: "finance-bureau", classification: "general").json["id"] as? String)
             let push: String = #"{"kind":"report","title":"排队","unit":"finance-bureau","classification":"general","content_type":"text/plain","payload":"cGF5bG9hZA=="}"#
-            let paths = ["/v1/items/\(id)", "/v1/whoami", "/v1/items/\(id)", "POST", "/v1/items/\(id)", "/v1/items/01NOSUCHITEM0000", "/v1/whoami",
+            let paths = ["/v1/items/\(id)", "/v1/items/\(id)/payload", "/v1/whoami", "/v1/items/\(id)", "POST", "/v1/items/\(id)", "/v1/items/01NOSUCHITEM0000", "/v1/whoami",
                          "POST {", "/v1/items/\(id)?unknown=1", "POST", "/v1/items?limit=1", "/v1/items/\(id)"]
             let requests: String = paths.map { path -> String in
                 guard path.hasPrefix("POST") else { return "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" }
@@ -220,9 +285,11 @@ struct FastLaneTests {
             let text = try await HalfClosingClient.send(requests, port: hub.port, certificate: hub.pki.certificate("stationed-finance"),
                                                         key: hub.pki.key("stationed-finance"), ca: hub.pki.ca, seconds: 30)
             let answers = try Self.answers(in: text)
-            #expect(answers.map(\.status) == [200, 200, 200, 201, 200, 404, 200, 400, 200, 201, 200, 200], "\(text)")
+            #expect(answers.map(\.status) == [200, 200, 200, 200, 201, 200, 404, 200, 400, 200, 201, 200, 200], "\(text)")
             for (path, answer) in zip(paths, answers) where answer.status < 300 {
-                if path == "POST" {
+                if path.hasSuffix("/payload") {
+                    #expect(answer.body == "payload", "\(path): \(answer.body)")
+                } else if path == "POST" {
                     #expect(answer.body.contains(#""title":"排队""#), "\(path): \(answer.body)")
                 } else if path.hasPrefix("/v1/items?") {
                     #expect(answer.body.hasPrefix(#"{"items":[{"#), "\(path): \(answer.body)")

@@ -92,6 +92,49 @@ struct StreamedPayloadTests {
         }
     }
 
+    /// Readers that hang up part-way through a streamed payload, in the clear and sealed, with its head and first
+    /// pieces read and a second request pipelined behind it: the hub stops sending, and serves the next reader the
+    /// whole payload.
+    @Test func readersThatHangUpMidStreamLeaveTheHubServing() async throws {
+        try await TestHub.with { hub in
+            let payload = Self.payload(4 * (1 << 20) + 5, seed: 11)
+            let owner = try hub.client("stationed-transport")
+            var ids: [String] = []
+            for level in ["general", "confidential"] {
+                ids.append(try #require(try await owner.pushStreamed(payload, unit: "transport-bureau", classification: level).json["id"] as? String))
+            }
+            let script = """
+                import socket, ssl, sys
+                context = ssl.create_default_context(cafile=sys.argv[2])
+                context.check_hostname = False
+                context.load_cert_chain(sys.argv[3], sys.argv[4])
+                for path in sys.argv[5:]:
+                    tls = context.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+                    tls.settimeout(30)
+                    tls.sendall(("GET " + path + " HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n").encode() * 2)
+                    received = b""
+                    while len(received) < 300000:
+                        piece = tls.recv(65536)
+                        if not piece: break
+                        received += piece
+                    print(received.split(b"\\r\\n")[0].decode(), len(received) >= 300000)
+                    tls.close()
+                """
+            let reader = "wang.fang"
+            let paths = ids.flatMap { Array(repeating: "/v1/items/\($0)/payload", count: 3) }
+            let cut = try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", script, String(hub.port), hub.pki.ca, hub.pki.certificate(reader),
+                                                                        hub.pki.key(reader)] + paths)
+            #expect(cut.status == 0, "\(cut.stderr)")
+            #expect(cut.stdout.split(separator: "\n") == Array(repeating: "HTTP/1.1 200 OK True", count: paths.count), "\(cut.stdout)")
+            for id in ids {
+                let (response, plaintext) = try await hub.client(reader).payload(id)
+                #expect(response.status == 200)
+                #expect(Self.same(plaintext.map(Array.init), payload))
+            }
+            #expect(try await hub.verifyTrail().status == 0)
+        }
+    }
+
     @Test func aReaderThatAsksForFramesGetsTheChunksSealedOneByOneAndChecksTheirOrder() async throws {
         try await TestHub.with { hub in
             let payload = Self.payload(2 * (1 << 20) + 99, seed: 5)
