@@ -187,19 +187,22 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes a streamed answer's body piece by piece, each read when the last has left (a delivery holds a piece or
-    /// two whatever its size), then reads on. A piece that cannot be read or sent ends the connection, as it ends a
-    /// routed answer whose head has left.
+    /// Writes a streamed answer's body piece by piece, each read while the last is being sent and written once it has
+    /// left (a delivery holds two pieces at most whatever its size), then reads on. A piece that cannot be read or
+    /// sent ends the connection, as it ends a routed answer whose head has left.
     private func send(_ stream: PayloadStream, context: ChannelHandlerContext) {
         // The task runs on the connection's loop (`executor`), where the handler and its context may be used.
         let bound = NIOLoopBound((lane: self, context: context), eventLoop: context.eventLoop)
         let sent = context.eventLoop.makePromise(of: Void.self)
         Task(executorPreference: executor) {
             do {
+                var leaving: EventLoopFuture<Void>?
                 for try await piece in stream {
+                    try await leaving?.get()
                     let (lane, context) = bound.value
-                    try await context.writeAndFlush(lane.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: piece)))).get()
+                    leaving = context.writeAndFlush(lane.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: piece))))
                 }
+                try await leaving?.get()
                 sent.succeed()
             } catch {
                 sent.fail(error)
