@@ -169,19 +169,19 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
             var response = HTTPResponse(status: answer.status)
             response.headerFields = answer.headers
             switch answer.body {
-            case .bytes(let bytes): response.headerFields[.contentLength] = String(bytes.count)
+            case .whole(let bytes): response.headerFields[.contentLength] = String(bytes.count)
             // Without a length, the encoder sends it in chunks, as Hummingbird sends an answer without one.
-            case .stream(let stream): if let length = stream.length { response.headerFields[.contentLength] = String(length) }
+            case .streamed(let stream): if let length = stream.length { response.headerFields[.contentLength] = String(length) }
             }
             response.headerFields[.date] = HTTPDate.now
             response.headerFields[.server] = HubServer.serverName
             context.write(self.wrapOutboundOut(.head(response)), promise: nil)
             switch answer.body {
-            case .bytes(let bytes):
+            case .whole(let bytes):
                 context.write(self.wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: bytes))), promise: nil)
                 context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
                 self.answered(context: context)
-            case .stream(let stream):
+            case .streamed(let stream):
                 self.send(stream, context: context)
             }
         }
@@ -233,41 +233,38 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     struct Answer: Sendable {
         let status: HTTPResponse.Status
         var headers: HTTPFields
-        var body: Body
-
-        enum Body: Sendable {
-            case bytes([UInt8])
-            /// A payload read from the store as the connection takes it.
-            case stream(PayloadStream)
-        }
+        /// Whole, or a payload read from the store as the connection takes it.
+        var body: DeliveredBody
 
         /// A JSON answer, as the hand-written operations write it.
         static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Answer {
-            Answer(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .bytes(bytes))
+            Answer(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .whole(bytes))
         }
     }
 
     /// The item id of a metadata read the lane answers as the routed path would; nil for anything else.
     static func itemID(of head: HTTPRequest) -> String? {
-        guard head.method == .get, let path = head.path, path.utf8.count > prefix.count, path.utf8.starts(with: prefix) else { return nil }
-        let id = path.utf8.dropFirst(prefix.count)
-        // Unreserved characters only: nothing to decode, no query, no further segment.
-        guard id.allSatisfy(PlainQuery.isUnreserved) else { return nil }
-        // No body: neither a length nor chunks.
-        guard head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil, acceptsJSONPlainly(head) else { return nil }
-        return String(Substring(id))
+        guard acceptsJSONPlainly(head) else { return nil }
+        return plainID(of: head, before: [])
     }
 
     /// The item id of a payload read (`GET /v1/items/{id}/payload`) the lane answers as the routed path would: with no
     /// Accept header or `*/*` (one envelope for a sealed payload; frames go to a reader that names them); nil for
     /// anything else.
     static func payloadID(of head: HTTPRequest) -> String? {
-        guard head.method == .get, let path = head.path, path.utf8.count > prefix.count + payloadSuffix.count, path.utf8.starts(with: prefix),
-              path.utf8.suffix(payloadSuffix.count).elementsEqual(payloadSuffix) else { return nil }
-        let id = path.utf8.dropFirst(prefix.count).dropLast(payloadSuffix.count)
-        guard id.allSatisfy(PlainQuery.isUnreserved), head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil else { return nil }
         let accept = head.headerFields[values: .accept]
         guard accept.isEmpty || accept == ["*/*"] else { return nil }
+        return plainID(of: head, before: payloadSuffix)
+    }
+
+    /// The id in a bodiless GET of `/v1/items/{id}` followed by `suffix`, when it needs no decoding: unreserved
+    /// characters only (no escapes, no query, no further segment).
+    private static func plainID(of head: HTTPRequest, before suffix: [UInt8]) -> String? {
+        guard head.method == .get, let path = head.path, path.utf8.count > prefix.count + suffix.count, path.utf8.starts(with: prefix),
+              path.utf8.suffix(suffix.count).elementsEqual(suffix) else { return nil }
+        let id = path.utf8.dropFirst(prefix.count).dropLast(suffix.count)
+        // No body: neither a length nor chunks.
+        guard id.allSatisfy(PlainQuery.isUnreserved), head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil else { return nil }
         return String(Substring(id))
     }
 
@@ -327,11 +324,7 @@ extension FastLane.Services {
         await answering(Operations.GetItemPayload.id, head, channel: channel) {
             try await HandWrittenOperations.handling(Operations.GetItemPayload.id, head, nil, ServerRequestMetadata(pathParameters: ["id": Substring(id)]), input: id) {
                 let delivered = try await api.delivery(id: id, accept: head.headerFields[values: .accept])
-                let headers = try HandWrittenOperations.payloadFields(of: delivered, head)
-                switch delivered.body {
-                case .whole(let bytes): return FastLane.Answer(status: .ok, headers: headers, body: .bytes(bytes))
-                case .streamed(let stream): return FastLane.Answer(status: .ok, headers: headers, body: .stream(stream))
-                }
+                return FastLane.Answer(status: .ok, headers: try HandWrittenOperations.payloadFields(of: delivered, head), body: delivered.body)
             }
         }
     }
@@ -370,14 +363,14 @@ extension FastLane.Services {
                 for field in extra.all { answer.headers[field.name] = field.value }
                 // As `WholeResponseMiddleware` gathers a routed answer of a known, small length before its head leaves
                 // (so that a piece that cannot be read is answered as an error).
-                if case .stream(let stream) = answer.body, let length = stream.length, length <= WholeResponseMiddleware.wholeLimit {
-                    answer.body = .bytes(try await stream.gathered())
+                if case .streamed(let stream) = answer.body, let length = stream.length, length <= WholeResponseMiddleware.wholeLimit {
+                    answer.body = .whole(try await stream.gathered())
                 }
                 return answer
             } catch {
                 let refusal = errors.refusal(for: error, method: head.method, uri: uri)
                 let (headers, body) = refusal.answer
-                return FastLane.Answer(status: refusal.status, headers: headers, body: .bytes(Array(body)))
+                return FastLane.Answer(status: refusal.status, headers: headers, body: .whole(Array(body)))
             }
         }
         observation.observe(operation: operation, principal: observed.principal, status: answer.status.code, since: started, method: head.method, path: path)
