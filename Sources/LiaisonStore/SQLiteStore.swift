@@ -7,6 +7,8 @@ public import LiaisonCore
 public final class SQLiteStore: HubStore, CommitObservable {
     let writer: any DatabaseWriter
     let committer: GroupCommitter
+    /// The synchronous reads' connections, for a database file (a pool); other writers read through GRDB.
+    let readers: ReadConnections?
 
     /// The store over `writer` (injected, as in GRDB's demo `AppDatabase`), migrated. `legacySeal` seals the items
     /// stored before item seals existed, once, in the migration that adds them (the daemon passes its key ring's);
@@ -19,6 +21,9 @@ public final class SQLiteStore: HubStore, CommitObservable {
         if let pool = writer as? DatabasePool {
             let checkpointer = try WALCheckpointer(path: pool.path)
             afterCommit = { checkpointer.committed() }
+            readers = ReadConnections(pool: pool)
+        } else {
+            readers = nil
         }
         committer = GroupCommitter(writer: writer, afterCommit: afterCommit)
     }
@@ -198,11 +203,18 @@ public final class SQLiteStore: HubStore, CommitObservable {
 
     /// A synchronous read of one statement, without a transaction; from an async function the compiler would pick
     /// GRDB's async overload.
-    func readNow<T>(_ body: (Database) throws -> T) throws -> T { try writer.unsafeRead(body) }
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        // Not `readers?.read(body) ?? …`: optional chaining would flatten a nil result into a second read.
+        guard let readers else { return try writer.unsafeRead(body) }
+        return try readers.read(body)
+    }
 
     /// A synchronous read of several statements in one snapshot (a read transaction), so that a commit between
     /// them cannot show half of it (a request without the items it was stored with, a grant without its items).
-    func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T { try writer.read(body) }
+    func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
+        guard let readers else { return try writer.read(body) }
+        return try readers.snapshot(body)
+    }
 
     public func item(id: String) async throws -> Item? {
         try readNow { db in try Self.fetchItem(id: id.storable, in: db) }

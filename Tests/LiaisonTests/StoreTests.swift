@@ -1,7 +1,8 @@
 import Foundation
+import Synchronization
 import GRDB
 import LiaisonCore
-import LiaisonStore
+@testable import LiaisonStore
 import Testing
 
 @Suite("SQLite store")
@@ -72,5 +73,47 @@ struct StoreTests {
         // A second connection sees WAL mode in the file itself.
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    /// The store's synchronous reads run on read-only connections of its own: each read sees every write acknowledged
+    /// before it, a snapshot keeps seeing what it began with while another connection commits, no more than the limit
+    /// are opened, and reads beyond it (more threads than connections) still answer, through GRDB's pool.
+    @Test func readsOnTheStoresOwnConnectionsSeeEveryAcknowledgedWrite() async throws {
+        let path = try Paths.temporaryDirectory("store") + "/db.sqlite"
+        let store = try SQLiteStore(path: path)
+        let readers = try #require(store.readers)
+        for index in 1...20 {
+            try await store.record(AuditRecord(time: audit.time, actor: "actor \(index)", action: "getItem", outcome: "ok"))
+            #expect(try await store.auditHead().seq == Int64(index))
+        }
+        #expect(readers.opened == 1)
+
+        let other = try DatabaseQueue(path: path)
+        let counts = try store.readSnapshot { db in
+            let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_signer")
+            try other.write { try $0.execute(sql: "INSERT INTO audit_signer (fingerprint, certificate) VALUES ('f1', 'c1')") }
+            return (before, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_signer"))
+        }
+        #expect(counts.0 == 0 && counts.1 == 0)
+        #expect(try await store.signers(["f1"]) == ["f1": "c1"])
+        #expect(throws: DatabaseError.self) { try store.readNow { try $0.execute(sql: "DELETE FROM audit_signer") } }
+
+        // Sixteen threads each hold a read for a while: eight on the store's connections, the rest through the pool.
+        let answers = Mutex<[Int]>([])
+        let done = DispatchGroup()
+        for _ in 0..<16 {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                let count = try? store.readNow { db in
+                    Thread.sleep(forTimeInterval: 0.2)
+                    return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? -1
+                }
+                answers.withLock { $0.append(count ?? -1) }
+            }
+        }
+        done.wait()
+        #expect(answers.withLock { $0 } == Array(repeating: 20, count: 16))
+        #expect(readers.opened == 8)
     }
 }
