@@ -13,33 +13,39 @@ public enum AESGCM {
     public static func seal(
         _ plaintext: some ContiguousBytes, key: [UInt8], associatedData: [UInt8]
     ) throws -> [UInt8] {
-        guard key.count == keySize else { throw CryptoError.malformed("AES-256 key must be 32 bytes") }
         let nonce = try SecureRandom.bytes(nonceSize)
-        let context = try CipherContext()
         return try plaintext.withUnsafeBytes { input in
             var out = [UInt8](repeating: 0, count: nonceSize + input.count + tagSize)
             try out.withUnsafeMutableBufferPointer { buffer in
                 let base = buffer.baseAddress!
                 base.update(from: nonce, count: nonceSize)
-                try context.check(EVP_EncryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, nil, nil), "EVP_EncryptInit_ex")
-                try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
-                try context.check(EVP_EncryptInit_ex(context.pointer, nil, nil, key, nonce), "EVP_EncryptInit_ex(key)")
-                var written: Int32 = 0
-                try context.check(EVP_EncryptUpdate(context.pointer, nil, &written, associatedData, Int32(associatedData.count)), "EVP_EncryptUpdate(aad)")
-                if input.count > 0 {
-                    try context.check(
-                        EVP_EncryptUpdate(context.pointer, base + nonceSize, &written,
-                                          input.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(input.count)),
-                        "EVP_EncryptUpdate")
-                }
-                var final: Int32 = 0
-                try context.check(EVP_EncryptFinal_ex(context.pointer, base + nonceSize + Int(written), &final), "EVP_EncryptFinal_ex")
-                try context.check(
-                    EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_GET_TAG, Int32(tagSize), base + nonceSize + input.count),
-                    "GCM_GET_TAG")
+                try encrypt(input, key: key, nonce: nonce, associatedData: associatedData, into: base + nonceSize, tag: base + nonceSize + input.count)
             }
             return out
         }
+    }
+
+    /// Encrypts `input` into `ciphertext` (as many bytes) and writes the tag (16 bytes) at `tag`: the sealed box's
+    /// parts, for callers that lay them out themselves (a CMS envelope).
+    static func encrypt(_ input: UnsafeRawBufferPointer, key: [UInt8], nonce: [UInt8], associatedData: [UInt8],
+                        into ciphertext: UnsafeMutablePointer<UInt8>, tag: UnsafeMutablePointer<UInt8>) throws {
+        guard key.count == keySize else { throw CryptoError.malformed("AES-256 key must be 32 bytes") }
+        guard nonce.count == nonceSize else { throw CryptoError.malformed("AES-GCM nonce must be 12 bytes") }
+        let context = try CipherContext()
+        try context.check(EVP_EncryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, nil, nil), "EVP_EncryptInit_ex")
+        try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
+        try context.check(EVP_EncryptInit_ex(context.pointer, nil, nil, key, nonce), "EVP_EncryptInit_ex(key)")
+        var written: Int32 = 0
+        try context.check(EVP_EncryptUpdate(context.pointer, nil, &written, associatedData, Int32(associatedData.count)), "EVP_EncryptUpdate(aad)")
+        written = 0
+        if input.count > 0 {
+            try context.check(
+                EVP_EncryptUpdate(context.pointer, ciphertext, &written, input.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(input.count)),
+                "EVP_EncryptUpdate")
+        }
+        var final: Int32 = 0
+        try context.check(EVP_EncryptFinal_ex(context.pointer, ciphertext + Int(written), &final), "EVP_EncryptFinal_ex")
+        try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_GET_TAG, Int32(tagSize), tag), "GCM_GET_TAG")
     }
 
     public static func open(

@@ -76,6 +76,41 @@ struct ConfidentialDeliveryTests {
         }
     }
 
+    /// `CMSEnvelope.seal` writes its envelopes itself (`CMSRecipient`, `DER`). For RSA and EC readers and contents of
+    /// several sizes, each is laid out as the openssl CLI lays out its own to the same certificate (the same outline
+    /// and lengths, only the random values differ), OpenSSL reads it and writes it back byte for byte, and both
+    /// openssl and `CMSEnvelope.open` open it to the content; the wrong key opens nothing.
+    @Test(arguments: ["stationed-finance", "zhang.wei"])  // RSA and EC
+    func envelopesWrittenHereAreLaidOutAsOpensslLaysOutItsOwn(principal: String) async throws {
+        let certificate = try X509Certificate(file: pki.certificate(principal))
+        let key = try PrivateKey(pemFile: pki.key(principal))
+        let options = certificate.keyType == .rsa ? ["-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256"] : ["-keyopt", "ecdh_kdf_md:sha256"]
+        for size in [0, 1, 127, 128, 5013, 200_000] {
+            let plain = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+            let ours = try CMSEnvelope.seal(plain, to: certificate)
+            let oursFile = try write(Data(ours), "ours.der")
+            let theirs = try await openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", try write(plain, "plain.bin"),
+                                            "-recip", pki.certificate(principal)] + options)
+            #expect(theirs.status == 0, "\(theirs.stderr)")
+            #expect(try await outline(oursFile) == (try await outline(try write(theirs.stdoutData, "theirs.der"))), "size \(size)")
+            let rewritten = try await openssl(["cms", "-cmsout", "-inform", "DER", "-outform", "DER", "-in", oursFile])
+            #expect(rewritten.status == 0 && Array(rewritten.stdoutData) == ours, "size \(size): \(rewritten.stderr)")
+            let opened = try await openssl(["cms", "-decrypt", "-inform", "DER", "-in", oursFile, "-recip", pki.certificate(principal), "-inkey", pki.key(principal), "-binary"])
+            #expect(opened.status == 0 && opened.stdoutData == plain, "size \(size): \(opened.stderr)")
+            #expect(try CMSEnvelope.open(ours, key: key, certificate: certificate) == Array(plain))
+        }
+        let other = try PrivateKey(pemFile: pki.key("office-5"))
+        #expect(throws: CryptoError.self) { try CMSEnvelope.open(try CMSEnvelope.seal(content, to: certificate), key: other, certificate: try X509Certificate(file: pki.certificate("office-5"))) }
+    }
+
+    /// `openssl asn1parse`'s outline of a DER file: every element's offset, depth, lengths and type, and the values
+    /// it prints, but not the bytes of octet strings (keys, nonces, ciphertext and tags: random in every envelope).
+    func outline(_ path: String) async throws -> [String] {
+        let parsed = try await openssl(["asn1parse", "-inform", "DER", "-in", path])
+        #expect(parsed.status == 0, "\(parsed.stderr)")
+        return parsed.stdout.split(separator: "\n").map { line in String(line.split(separator: "[HEX DUMP]", maxSplits: 1)[0]) }
+    }
+
     @Test func aReaderWhoseKeyCannotBeAddressedGets406NamingTheKeyTypesThatWork() async throws {
         let folder = try Paths.temporaryDirectory("ed25519")
         let made = try await openssl(["req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", folder + "/reader.key", "-out", folder + "/reader.pem",
