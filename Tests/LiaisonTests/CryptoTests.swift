@@ -134,6 +134,28 @@ struct CryptoTests {
         #expect(Digest.hex(digest) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
+    /// RFC 4231's HMAC-SHA-256 test cases 1, 2, 4 and 6 (a key longer than the block), one MAC after another from the
+    /// same keyed value, and a message given in parts MACs as the whole.
+    @Test func hmacMatchesRFC4231() {
+        func bytes(_ hex: String) -> [UInt8] {
+            stride(from: 0, to: hex.count, by: 2).map { UInt8(hex.dropFirst($0).prefix(2), radix: 16)! }
+        }
+        let cases: [(key: [UInt8], data: [UInt8], mac: String)] = [
+            (Array(repeating: 0x0b, count: 20), Array("Hi There".utf8), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (bytes("0102030405060708090a0b0c0d0e0f10111213141516171819"), Array(repeating: 0xcd, count: 50),
+             "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+            (Array(repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+        ]
+        for (key, data, mac) in cases {
+            let hmac = HMACSHA256(key: key)
+            #expect(Digest.hex(hmac.mac(data)) == mac)
+            #expect(Digest.hex(hmac.mac(Array(data.prefix(3)), [], Array(data.dropFirst(3)))) == mac)
+            #expect(Digest.hex(hmac.mac(data)) == mac)
+        }
+    }
+
     @Test func commonNameIsReadFromADERCertificate() throws {
         let pem = try String(contentsOfFile: TestPKI.shared.certificate("zhang.wei"), encoding: .utf8)
         let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
