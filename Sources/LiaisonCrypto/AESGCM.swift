@@ -32,9 +32,8 @@ public enum AESGCM {
         guard key.count == keySize else { throw CryptoError.malformed("AES-256 key must be 32 bytes") }
         guard nonce.count == nonceSize else { throw CryptoError.malformed("AES-GCM nonce must be 12 bytes") }
         let context = try CipherContext()
-        try context.check(EVP_EncryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, nil, nil), "EVP_EncryptInit_ex")
-        try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
-        try context.check(EVP_EncryptInit_ex(context.pointer, nil, nil, key, nonce), "EVP_EncryptInit_ex(key)")
+        // 12 bytes is GCM's default nonce length in libcrypto: cipher, key and nonce go in one call, no length to set.
+        try context.check(EVP_EncryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, key, nonce), "EVP_EncryptInit_ex")
         var written: Int32 = 0
         try context.check(EVP_EncryptUpdate(context.pointer, nil, &written, associatedData, Int32(associatedData.count)), "EVP_EncryptUpdate(aad)")
         written = 0
@@ -60,9 +59,7 @@ public enum AESGCM {
             let bodyCount = raw.count - overhead
             var out = [UInt8](repeating: 0, count: max(bodyCount, 1))
             var tag = Array(UnsafeBufferPointer(start: base + nonceSize + bodyCount, count: tagSize))
-            try context.check(EVP_DecryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, nil, nil), "EVP_DecryptInit_ex")
-            try context.check(EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil), "GCM_SET_IVLEN")
-            try context.check(EVP_DecryptInit_ex(context.pointer, nil, nil, key, base), "EVP_DecryptInit_ex(key)")
+            try context.check(EVP_DecryptInit_ex(context.pointer, FetchedCipher.aes256GCM, nil, key, base), "EVP_DecryptInit_ex")
             var written: Int32 = 0
             try context.check(EVP_DecryptUpdate(context.pointer, nil, &written, associatedData, Int32(associatedData.count)), "EVP_DecryptUpdate(aad)")
             written = 0

@@ -134,6 +134,22 @@ struct CryptoTests {
         #expect(Digest.hex(digest) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
+    /// Small draws come from a reservoir refilled 4 KiB at a time: across several refills no draw repeats another or
+    /// is left zeroed, and empty and large draws (straight from OpenSSL) work too.
+    @Test func randomDrawsNeverRepeatAcrossRefills() throws {
+        var seen = Set<[UInt8]>()
+        for index in 0..<2000 {
+            let draw = try SecureRandom.bytes(index % 3 == 0 ? 12 : 32)
+            #expect(draw.count == (index % 3 == 0 ? 12 : 32))
+            #expect(draw.contains { $0 != 0 })
+            seen.insert(draw)
+        }
+        #expect(seen.count == 2000)
+        #expect(try SecureRandom.bytes(0).isEmpty)
+        let large = try SecureRandom.bytes(300)
+        #expect(large.count == 300 && Set(large).count > 100)
+    }
+
     /// RFC 4231's HMAC-SHA-256 test cases 1, 2, 4 and 6 (a key longer than the block), one MAC after another from the
     /// same keyed value, and a message given in parts MACs as the whole.
     @Test func hmacMatchesRFC4231() {
