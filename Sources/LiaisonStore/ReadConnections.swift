@@ -72,11 +72,14 @@ final class ReadConnections: Sendable {
         state.withLock { $0.free.append(connection) }
     }
 
-    private func open() throws -> DatabaseQueue {
+    private func open() throws -> DatabaseQueue { try Self.readOnly(path) }
+
+    /// A read-only connection to the database at `path`, which waits up to 10 s for a lock as the writer does
+    /// (the store's reads, and backups and summaries of a live hub's file).
+    static func readOnly(_ path: String) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
-        configuration.label = "liaison.read"
         return try DatabaseQueue(path: path, configuration: configuration)
     }
 }

@@ -22,10 +22,7 @@ public enum SQLiteBackup {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError.durability("\(destination) exists already; give a new file name (a backup never overwrites)")
         }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
-        let database = try DatabaseQueue(path: source, configuration: configuration)
+        let database = try ReadConnections.readOnly(source)
         // The copy is made with no access for group or others from its first byte.
         let previous = umask(0o077)
         defer { umask(previous) }
@@ -35,9 +32,7 @@ public enum SQLiteBackup {
 
     /// What the database file at `path` holds, read without changing it.
     public static func summary(of path: String) throws -> StoreSummary {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let database = try DatabaseQueue(path: path, configuration: configuration)
+        let database = try ReadConnections.readOnly(path)
         defer { try? database.close() }
         return try database.read { db in
             var levels: [Classification: Int] = [:]

@@ -80,22 +80,31 @@ struct ConfidentialDeliveryTests {
     /// several sizes, each is laid out as the openssl CLI lays out its own to the same certificate (the same outline
     /// and lengths, only the random values differ), OpenSSL reads it and writes it back byte for byte, and both
     /// openssl and `CMSEnvelope.open` open it to the content; the wrong key opens nothing.
-    @Test(arguments: ["stationed-finance", "zhang.wei"])  // RSA and EC
+    /// A reader on P-384 (a certificate made here with openssl) as well: another curve, a longer shared secret and point.
+    @Test(arguments: ["stationed-finance", "zhang.wei", "P-384"])  // RSA, EC P-256, EC P-384
     func envelopesWrittenHereAreLaidOutAsOpensslLaysOutItsOwn(principal: String) async throws {
-        let certificate = try X509Certificate(file: pki.certificate(principal))
-        let key = try PrivateKey(pemFile: pki.key(principal))
+        var (certificatePath, keyPath) = (pki.certificate(principal), pki.key(principal))
+        if principal == "P-384" {
+            let folder = try Paths.temporaryDirectory("p384")
+            (certificatePath, keyPath) = (folder + "/reader.pem", folder + "/reader.key")
+            let made = try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", keyPath,
+                                          "-out", certificatePath, "-subj", "/CN=p384-reader", "-days", "1"])
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+        let certificate = try X509Certificate(file: certificatePath)
+        let key = try PrivateKey(pemFile: keyPath)
         let options = certificate.keyType == .rsa ? ["-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256"] : ["-keyopt", "ecdh_kdf_md:sha256"]
         for size in [0, 1, 127, 128, 5013, 200_000] {
             let plain = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
             let ours = try CMSEnvelope.seal(plain, to: certificate)
             let oursFile = try write(Data(ours), "ours.der")
             let theirs = try await openssl(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-outform", "DER", "-in", try write(plain, "plain.bin"),
-                                            "-recip", pki.certificate(principal)] + options)
+                                            "-recip", certificatePath] + options)
             #expect(theirs.status == 0, "\(theirs.stderr)")
             #expect(try await outline(oursFile) == (try await outline(try write(theirs.stdoutData, "theirs.der"))), "size \(size)")
             let rewritten = try await openssl(["cms", "-cmsout", "-inform", "DER", "-outform", "DER", "-in", oursFile])
             #expect(rewritten.status == 0 && Array(rewritten.stdoutData) == ours, "size \(size): \(rewritten.stderr)")
-            let opened = try await openssl(["cms", "-decrypt", "-inform", "DER", "-in", oursFile, "-recip", pki.certificate(principal), "-inkey", pki.key(principal), "-binary"])
+            let opened = try await openssl(["cms", "-decrypt", "-inform", "DER", "-in", oursFile, "-recip", certificatePath, "-inkey", keyPath, "-binary"])
             #expect(opened.status == 0 && opened.stdoutData == plain, "size \(size): \(opened.stderr)")
             #expect(try CMSEnvelope.open(ours, key: key, certificate: certificate) == Array(plain))
         }
