@@ -20,7 +20,7 @@ public struct ServerSettings: Sendable {
     /// Bytes of request bodies held at once across all requests; past it, 503 busy (at least one largest body).
     public var bodyBudgetBytes = 96 * 1024 * 1024
     public var connections = ConnectionLimits()
-    /// Metadata and payload reads and listings (and JSON pushes, when `FastLane.takesPushes`) answered by `FastLane` in front of Hummingbird; false routes every request (to compare the two).
+    /// Metadata and payload reads, listings and JSON pushes answered by `FastLane` in front of Hummingbird; false routes every request (to compare the two).
     public var fastLane = true
 
     public init(host: String = "127.0.0.1", port: Int = 8443, certificatePath: String, keyPath: String, caPath: String, revocations: RevocationList? = nil) {
