@@ -61,9 +61,9 @@ final class PostgresItemRows: @unchecked Sendable {
         return answers
     }
 
-    /// One statement for `pushes`, column by column. Optional values go in as a value no present one can have and
-    /// come out as NULL: an empty text or byte string (ids, keys, ciphertexts and seals are never empty) or -1
-    /// (versions and counts are never negative).
+    /// One call for `pushes`, column by column (`liaison_store_items`, whose statements the server plans once per
+    /// connection). Optional values go in as a value no present one can have and come out as NULL: an empty text or
+    /// byte string (ids, keys, ciphertexts and seals are never empty) or -1 (versions and counts are never negative).
     private func insert(_ pushes: ArraySlice<Push>, on connection: PostgresConnection) -> EventLoopFuture<Void> {
         func bytes(_ value: [UInt8]?) -> ByteBuffer { ByteBuffer(bytes: value ?? []) }
         let items = pushes.map(\.item)
@@ -71,30 +71,16 @@ final class PostgresItemRows: @unchecked Sendable {
         let claimed = pushes.compactMap { push in push.claim.map { (claim: $0, item: push.item.id) } }
         let marked = pushes.flatMap { push in Set(push.marks).sorted().map { (mark: $0, item: push.item.id) } }
         return store.send("""
-            WITH items AS (
-                INSERT INTO item (id, kind, title, unit, persons, tags, classification, owner, pushed_by, content_type, sha256, size, created_at,
-                                  sealed_meta, meta_key, meta_key_version, answers, seal)
-                SELECT id, kind, title, unit, persons, tags, level, owner, pusher, ctype, sha, size, created,
-                       NULLIF(sealed, ''::bytea), NULLIF(mkey, ''::bytea), NULLIF(mversion, -1), NULLIF(answers, ''), NULLIF(seal, ''::bytea)
-                FROM unnest(\(items.map(\.id)), \(items.map(\.kind)), \(items.map(\.title)), \(items.map(\.unit)),
-                            \(items.map { StoredText.encode(list: $0.persons) }), \(items.map { StoredText.encode(list: $0.tags) }),
-                            \(items.map(\.classification.rawValue)), \(items.map(\.owner)), \(items.map(\.pushedBy)), \(items.map(\.contentType)),
-                            \(items.map(\.sha256)), \(items.map { Int64($0.size) }), \(items.map { $0.createdAt.millisecondsSince1970 }),
-                            \(items.map { bytes($0.sealedMetadata?.ciphertext) }), \(items.map { bytes($0.sealedMetadata?.wrappedKey) }),
-                            \(items.map { $0.sealedMetadata.map { Int64($0.keyVersion) } ?? -1 }), \(items.map { $0.answers ?? "" }),
-                            \(items.map { bytes($0.seal) }))
-                     AS r(id, kind, title, unit, persons, tags, level, owner, pusher, ctype, sha, size, created, sealed, mkey, mversion, answers, seal)),
-            payloads AS (
-                INSERT INTO payload (item_id, bytes, wrapped_key, key_version, chunks)
-                SELECT id, body, NULLIF(wkey, ''::bytea), NULLIF(version, -1), NULLIF(chunks, -1)
-                FROM unnest(\(items.map(\.id)), \(payloads.map { bytes($0.bytes) }), \(payloads.map { bytes($0.wrappedKey) }),
-                            \(payloads.map { $0.keyVersion.map { Int64($0) } ?? -1 }), \(payloads.map { Int64($0.chunks ?? -1) }))
-                     AS p(id, body, wkey, version, chunks)),
-            claims AS (
-                INSERT INTO idempotency (principal, key, fingerprint, item_id)
-                SELECT * FROM unnest(\(claimed.map(\.claim.principal)), \(claimed.map(\.claim.key)), \(claimed.map(\.claim.fingerprint)),
-                                     \(claimed.map(\.item))))
-            INSERT INTO item_mark (mark, item_id) SELECT * FROM unnest(\(marked.map(\.mark)), \(marked.map(\.item))) ON CONFLICT DO NOTHING
+            SELECT liaison_store_items(\(items.map(\.id)), \(items.map(\.kind)), \(items.map(\.title)), \(items.map(\.unit)),
+                \(items.map { StoredText.encode(list: $0.persons) }), \(items.map { StoredText.encode(list: $0.tags) }),
+                \(items.map(\.classification.rawValue)), \(items.map(\.owner)), \(items.map(\.pushedBy)), \(items.map(\.contentType)),
+                \(items.map(\.sha256)), \(items.map { Int64($0.size) }), \(items.map { $0.createdAt.millisecondsSince1970 }),
+                \(items.map { bytes($0.sealedMetadata?.ciphertext) }), \(items.map { bytes($0.sealedMetadata?.wrappedKey) }),
+                \(items.map { $0.sealedMetadata.map { Int64($0.keyVersion) } ?? -1 }), \(items.map { $0.answers ?? "" }), \(items.map { bytes($0.seal) }),
+                \(payloads.map { bytes($0.bytes) }), \(payloads.map { bytes($0.wrappedKey) }), \(payloads.map { $0.keyVersion.map { Int64($0) } ?? -1 }),
+                \(payloads.map { Int64($0.chunks ?? -1) }),
+                \(claimed.map(\.claim.principal)), \(claimed.map(\.claim.key)), \(claimed.map(\.claim.fingerprint)), \(claimed.map(\.item)),
+                \(marked.map(\.mark)), \(marked.map(\.item)))
             """, on: connection).map { _ in }
     }
 }

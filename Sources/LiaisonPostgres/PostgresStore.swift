@@ -214,8 +214,8 @@ public final class PostgresStore: HubStore, CommitObservable {
         }
     }
 
-    /// Appends `records` to the chain and `events` to the feed from their `ends` (read under the lock): one
-    /// statement, whatever their number (the rows go in column by column). Sent at once.
+    /// Appends `records` to the chain and `events` to the feed from their `ends` (read under the lock): one call of
+    /// `liaison_append_trail`, whatever their number (the rows go in column by column). Sent at once.
     func sendTrail(_ records: [AuditRecord], _ events: [FeedEvent], from ends: TrailEnds, on connection: PostgresConnection) -> EventLoopFuture<Void> {
         var seq = ends.seq
         var hash = ends.hash
@@ -246,21 +246,11 @@ public final class PostgresStore: HubStore, CommitObservable {
         let principals = Set(events.map(\.wakeLine)).sorted().joined(separator: "\n")
         // Ids are never empty, so an empty string stands for NULL.
         return send("""
-            WITH appended AS (
-                INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
-                SELECT s, t, a, x, g, CASE WHEN h THEN u END, o, d, p, n
-                FROM unnest(\(columns.seqs), \(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units), \(columns.hasUnit),
-                            \(columns.outcomes), \(columns.details), \(columns.previous), \(columns.hashes)) AS r(s, t, a, x, g, u, h, o, d, p, n)),
-            chain AS (UPDATE audit_tail SET seq = \(seq), hash = \(hash) WHERE id = 1 AND \(!records.isEmpty)),
-            published AS (
-                INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
-                SELECT s, p, t, k, NULLIF(i, ''), NULLIF(r, ''), NULLIF(g, ''), d
-                FROM unnest(\(Array(stride(from: ends.cursor + 1, through: last, by: 1))), \(events.map(\.principal)),
-                            \(events.map { $0.time.millisecondsSince1970 }), \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }),
-                            \(events.map { $0.request ?? "" }), \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) }))
-                     AS e(s, p, t, k, i, r, g, d)),
-            feed AS (UPDATE feed_tail SET seq = \(last) WHERE id = 1 AND \(!events.isEmpty))
-            SELECT pg_notify(\(feedChannel), \(principals.utf8.count < 7_900 ? principals : "")) WHERE \(!events.isEmpty)
+            SELECT liaison_append_trail(\(columns.seqs), \(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units),
+                \(columns.hasUnit), \(columns.outcomes), \(columns.details), \(columns.previous), \(columns.hashes), \(seq), \(hash),
+                \(Array(stride(from: ends.cursor + 1, through: last, by: 1))), \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }),
+                \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }), \(events.map { $0.request ?? "" }), \(events.map { $0.grant ?? "" }),
+                \(events.map { StoredText.encode(detail: $0.detail) }), \(last), \(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))
             """, on: connection).map { _ in }
     }
 
