@@ -10,9 +10,9 @@ import NIOHTTPTypes
 
 /// The hub's most frequent requests, metadata reads (`GET /v1/items/{id}`), payload reads (`GET /v1/items/{id}/payload`),
 /// listings (`GET /v1/items`) and JSON pushes (`POST /v1/items`), answered on the connection's own pipeline (reads on
-/// its event loop too, pushes on the concurrency pool, see `answer`), in front of Hummingbird, whose router, request and response types, middleware chain
-/// and generated transport cost more per request than a read itself (`scripts/bench`: the hub's `healthz` against a
-/// bare route, a bare SwiftNIO answer against a bare Hummingbird one).
+/// its event loop too, pushes on the concurrency pool, see `answer`), in front of Hummingbird, whose router, request
+/// and response types, middleware chain and generated transport cost more per request than a read itself
+/// (`scripts/bench`: the hub's `healthz` against a bare route, a bare SwiftNIO answer against a bare Hummingbird one).
 ///
 /// The work is the routed path's: the same identity and refusal tracing (`IdentityMiddleware.serve`), the same
 /// operations (`HandWrittenOperations.item`, `.payloadFields`, `.listed` and `.pushed`), body limit and budget, error
