@@ -66,6 +66,21 @@ public struct AuditEntry: Sendable, Equatable {
         out.append(newline)
         out.append(contentsOf: String(seq).utf8)
         out.append(newline)
+        appendCanonicalFields(of: record, to: &out)
+    }
+
+    /// What the canonical form holds after the entry's sequence number: its part that does not depend on the place
+    /// the entry takes in the chain. PostgreSQL's `liaison_append_trail` hashes an entry from these bytes once it
+    /// has the chain's end under its lock: `previousHash`, a newline, `liaison-audit-v1`, a newline, the sequence
+    /// number in decimal, a newline, then these.
+    public static func canonicalFields(of record: AuditRecord) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        appendCanonicalFields(of: record, to: &out)
+        return out
+    }
+
+    private static func appendCanonicalFields(of record: AuditRecord, to out: inout [UInt8]) {
         out.append(contentsOf: String(record.time.millisecondsSince1970).utf8)
         out.append(newline)
         appendEscaped(record.actor, to: &out)

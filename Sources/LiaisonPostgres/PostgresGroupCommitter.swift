@@ -111,32 +111,28 @@ final class PostgresGroupCommitter: Sendable {
                 }
             }
         }
-        // The batch's rows and the lock on the trail's ends go to the server back to back, then the trail and the
-        // commit: two waits for a batch of pushes, whatever its size.
+        // The batch's rows, its trail (which takes the trail's locks on the server) and its commit go to the server back
+        // to back: one wait for a batch of pushes, whatever its size, and none under the locks.
         let settled = items.send(on: connection)
-        let locked = store.sendTrailLock(for: audit, events, on: connection)
+        let appended = store.sendTrail(audit, events, on: connection)
+        let committed = store.send("COMMIT", on: connection)
+        var rowsFailed = false
         do {
             _ = try await begun.get()
             for answer in settled { try await answer.get() }
         } catch {
-            // Without isolation, the pushes' rows went in together here: a failure is one write's, found by running again isolated.
-            _ = try? await locked?.get()
-            try await connection.query("ROLLBACK", logger: logger)
-            return nil
+            // Without isolation, the pushes' rows went in together here: a failure is one write's, found by running
+            // again isolated. The trail and the COMMIT after it were then refused or rolled back by the server.
+            rowsFailed = true
         }
         do {
-            if let locked {
-                let appended = store.sendTrail(audit, events, from: try await locked.get(), on: connection)
-                let committed = store.send("COMMIT", on: connection)
-                try await appended.get()
-                // COMMIT in a transaction a statement failed in rolls it back, answering so rather than failing.
-                guard try await committed.get().metadata.command == "COMMIT" else { throw StoreError.durability("the batch's transaction was rolled back") }
-            } else {
-                try await connection.query("COMMIT", logger: logger)
-            }
+            try await appended?.get()
+            // COMMIT in a transaction a statement failed in rolls it back, answering so rather than failing.
+            guard try await committed.get().metadata.command == "COMMIT" else { throw StoreError.durability("the batch's transaction was rolled back") }
         } catch {
             // The connection may still be usable: leave it without a transaction open (it is closed if not).
             _ = try? await connection.query("ROLLBACK", logger: logger)
+            if rowsFailed { return nil }
             throw error
         }
         return results

@@ -191,6 +191,64 @@ enum PostgresMigrations {
             END $$
             """,
         ]),
+        (13, "the trail's entries chained by the server under its lock", [
+            // The batch read the chain's end under its lock and waited for it, hashed the entries and sent them: the
+            // lock was held across a round trip to the hub and the hub's turn on a busy machine, and every other hub's
+            // batch waited that long. Now the function takes the locks, numbers and hashes the entries from the end it
+            // finds (`AuditEntry.hashInput`: the previous hash, a newline, `liaison-audit-v1`, a newline, the sequence
+            // number, a newline, then `AuditEntry.canonicalFields`, sent as `p_fields`), appends them and the feed's
+            // events, and the batch sends it with its rows and its COMMIT at once. Locks in one order: chain, feed.
+            """
+            DROP FUNCTION liaison_append_trail(BIGINT[], BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], BOOLEAN[], TEXT[], TEXT[], TEXT[], TEXT[], BIGINT, TEXT,
+                                               BIGINT[], TEXT[], BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BIGINT, TEXT, TEXT)
+            """,
+            """
+            CREATE FUNCTION liaison_append_trail(
+                p_times BIGINT[], p_actors TEXT[], p_actions TEXT[], p_targets TEXT[], p_units TEXT[], p_has_unit BOOLEAN[], p_outcomes TEXT[],
+                p_details TEXT[], p_fields BYTEA[],
+                p_principals TEXT[], p_event_times BIGINT[], p_types TEXT[], p_items TEXT[], p_requests TEXT[], p_grants TEXT[],
+                p_event_details TEXT[], p_channel TEXT, p_notice TEXT) RETURNS VOID LANGUAGE plpgsql AS $$
+            DECLARE
+                v_seq BIGINT;
+                v_hash TEXT;
+                v_cursor BIGINT;
+                v_seqs BIGINT[] := '{}';
+                v_previous TEXT[] := '{}';
+                v_hashes TEXT[] := '{}';
+            BEGIN
+                IF cardinality(p_times) > 0 THEN
+                    SELECT seq, hash INTO v_seq, v_hash FROM audit_tail WHERE id = 1 FOR UPDATE;
+                    IF NOT FOUND THEN RAISE EXCEPTION 'audit_tail has no row'; END IF;
+                END IF;
+                IF cardinality(p_principals) > 0 THEN
+                    SELECT seq INTO v_cursor FROM feed_tail WHERE id = 1 FOR UPDATE;
+                    IF NOT FOUND THEN RAISE EXCEPTION 'feed_tail has no row'; END IF;
+                END IF;
+                IF cardinality(p_times) > 0 THEN
+                    FOR i IN 1 .. cardinality(p_times) LOOP
+                        v_seq := v_seq + 1;
+                        v_previous := v_previous || v_hash;
+                        v_hash := encode(sha256(convert_to(v_hash || E'\\n' || 'liaison-audit-v1' || E'\\n' || v_seq::text || E'\\n', 'UTF8') || p_fields[i]), 'hex');
+                        v_seqs := v_seqs || v_seq;
+                        v_hashes := v_hashes || v_hash;
+                    END LOOP;
+                    INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
+                    SELECT s, t, a, x, g, CASE WHEN h THEN u END, o, d, p, n
+                    FROM unnest(v_seqs, p_times, p_actors, p_actions, p_targets, p_units, p_has_unit, p_outcomes, p_details, v_previous, v_hashes)
+                         AS r(s, t, a, x, g, u, h, o, d, p, n);
+                    UPDATE audit_tail SET seq = v_seq, hash = v_hash WHERE id = 1;
+                END IF;
+                IF cardinality(p_principals) > 0 THEN
+                    INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
+                    SELECT v_cursor + n, p, t, k, NULLIF(i, ''), NULLIF(r, ''), NULLIF(g, ''), d
+                    FROM unnest(p_principals, p_event_times, p_types, p_items, p_requests, p_grants, p_event_details) WITH ORDINALITY
+                         AS e(p, t, k, i, r, g, d, n);
+                    UPDATE feed_tail SET seq = v_cursor + cardinality(p_principals) WHERE id = 1;
+                    PERFORM pg_notify(p_channel, p_notice);
+                END IF;
+            END $$
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

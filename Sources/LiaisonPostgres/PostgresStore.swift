@@ -193,39 +193,17 @@ public final class PostgresStore: HubStore, CommitObservable {
         connection.query(query, logger: logger)
     }
 
-    /// Where the chain and the feed end, read under their locks (`sendTrailLock`).
-    struct TrailEnds {
-        let seq: Int64
-        let hash: String
-        let cursor: Int64
-    }
-
-    /// Locks the chain's end and the feed's cursor, whichever `records` and `events` extend (always in that order),
-    /// until the transaction ends, so every other writer waits for what follows it: the chain stays one, and
-    /// cursors grow in commit order. Sent at once; nil when there is nothing to append.
-    func sendTrailLock(for records: [AuditRecord], _ events: [FeedEvent], on connection: PostgresConnection) -> EventLoopFuture<TrailEnds>? {
+    /// Appends `records` to the chain and `events` to the feed: one call of `liaison_append_trail`, whatever their
+    /// number (the rows go in column by column), nil when there is nothing to append. The function locks the chain's
+    /// end and the feed's cursor until the transaction ends (always in that order), so every other writer waits for
+    /// what follows it: the chain stays one, and cursors grow in commit order. It numbers and hashes the entries from
+    /// the end it finds there, so nothing waits for an answer under the lock. Sent at once.
+    func sendTrail(_ records: [AuditRecord], _ events: [FeedEvent], on connection: PostgresConnection) -> EventLoopFuture<Void>? {
         guard !records.isEmpty || !events.isEmpty else { return nil }
-        let locked = records.isEmpty ? "OF f" : events.isEmpty ? "OF a" : ""
-        return send("SELECT a.seq, a.hash, f.seq FROM audit_tail a, feed_tail f WHERE a.id = 1 AND f.id = 1 FOR UPDATE \(unescaped: locked)",
-                    on: connection).flatMapThrowing { result in
-            guard let row = result.rows.first else { throw StoreError.corrupt("audit_tail or feed_tail has no row") }
-            let (seq, hash, cursor) = try row.decode((Int64, String, Int64).self)
-            return TrailEnds(seq: seq, hash: hash, cursor: cursor)
-        }
-    }
-
-    /// Appends `records` to the chain and `events` to the feed from their `ends` (read under the lock): one call of
-    /// `liaison_append_trail`, whatever their number (the rows go in column by column). Sent at once.
-    func sendTrail(_ records: [AuditRecord], _ events: [FeedEvent], from ends: TrailEnds, on connection: PostgresConnection) -> EventLoopFuture<Void> {
-        var seq = ends.seq
-        var hash = ends.hash
-        var columns = (seqs: [Int64](), times: [Int64](), actors: [String](), actions: [String](), targets: [String](), units: [String](),
-                       hasUnit: [Bool](), outcomes: [String](), details: [String](), previous: [String](), hashes: [String]())
+        var columns = (times: [Int64](), actors: [String](), actions: [String](), targets: [String](), units: [String](), hasUnit: [Bool](),
+                       outcomes: [String](), details: [String](), fields: [ByteBuffer]())
         for given in records {
             let record = given.withoutNUL()
-            seq += 1
-            let next = Digest.sha256Hex(AuditEntry.hashInput(previousHash: hash, seq: seq, record: record))
-            columns.seqs.append(seq)
             columns.times.append(record.time.millisecondsSince1970)
             columns.actors.append(record.actor)
             columns.actions.append(record.action)
@@ -235,22 +213,19 @@ public final class PostgresStore: HubStore, CommitObservable {
             columns.hasUnit.append(record.unit != nil)
             columns.outcomes.append(record.outcome)
             columns.details.append(StoredText.encode(detail: record.detail))
-            columns.previous.append(hash)
-            columns.hashes.append(next)
-            hash = next
+            columns.fields.append(ByteBuffer(bytes: AuditEntry.canonicalFields(of: record)))
         }
-        let last = ends.cursor + Int64(events.count)
         // Delivered to every listening hub when the transaction commits (and not at all if it rolls back), one line
         // per principal or, for an event of every reader, what its readers follow from. A notice holds at most
         // 8,000 bytes: past that, an empty one wakes every waiting reader.
         let principals = Set(events.map(\.wakeLine)).sorted().joined(separator: "\n")
         // Ids are never empty, so an empty string stands for NULL.
         return send("""
-            SELECT liaison_append_trail(\(columns.seqs), \(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units),
-                \(columns.hasUnit), \(columns.outcomes), \(columns.details), \(columns.previous), \(columns.hashes), \(seq), \(hash),
-                \(Array(stride(from: ends.cursor + 1, through: last, by: 1))), \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }),
-                \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }), \(events.map { $0.request ?? "" }), \(events.map { $0.grant ?? "" }),
-                \(events.map { StoredText.encode(detail: $0.detail) }), \(last), \(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))
+            SELECT liaison_append_trail(\(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units), \(columns.hasUnit),
+                \(columns.outcomes), \(columns.details), \(columns.fields),
+                \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }), \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }),
+                \(events.map { $0.request ?? "" }), \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) }),
+                \(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))
             """, on: connection).map { _ in }
     }
 
