@@ -248,6 +248,23 @@ enum PostgresMigrations {
                 END IF;
             END $$
             """,
+            // The check that a batch's data keys are under versions the kept ring still holds, on the server: the
+            // batch's COMMIT goes with its rows, before any answer, so a key under a dropped version must abort the
+            // transaction there. The ring's row is held shared to the end, so a retirement waits for the batch.
+            """
+            CREATE FUNCTION liaison_require_key_versions(p_versions BIGINT[]) RETURNS VOID LANGUAGE plpgsql AS $$
+            DECLARE
+                v_held BIGINT[];
+                v_missing BIGINT;
+            BEGIN
+                SELECT versions INTO v_held FROM key_ring WHERE id = 1 FOR SHARE;
+                IF NOT FOUND THEN RETURN; END IF;
+                SELECT v INTO v_missing FROM unnest(p_versions) AS v WHERE NOT (v = ANY (v_held)) ORDER BY v LIMIT 1;
+                IF v_missing IS NOT NULL THEN
+                    RAISE EXCEPTION 'key version % is no longer kept', v_missing USING ERRCODE = 'LQ001', DETAIL = v_missing::text;
+                END IF;
+            END $$
+            """,
         ]),
     ]
 

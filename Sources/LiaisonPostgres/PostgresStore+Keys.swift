@@ -46,13 +46,22 @@ extension PostgresStore: KeyRingStore {
         try await sendKeptVersionsCheck(versions, on: connection)?.get()
     }
 
-    /// `requireKeptVersions` sent at once, its verdict to come; nil when there are no versions to check.
+    /// `requireKeptVersions` sent at once, its verdict to come; nil when there are no versions to check. The server
+    /// checks (`liaison_require_key_versions`) and fails the statement, so that a batch that sends its COMMIT before
+    /// the verdict comes back cannot commit a key under a dropped version: the transaction is aborted, not the hub's
+    /// reading of an answer.
     func sendKeptVersionsCheck(_ versions: [UInt32], on connection: PostgresConnection) -> EventLoopFuture<Void>? {
         guard !versions.isEmpty else { return nil }
-        return send("SELECT versions FROM key_ring WHERE id = 1 FOR SHARE", on: connection).flatMapThrowing { result in
-            guard let row = result.rows.first else { return }
-            let held = Set(try row.decode([Int64].self))
-            if let missing = versions.first(where: { !held.contains(Int64($0)) }) { throw StoreError.retiredKeyVersion(missing) }
+        return send("SELECT liaison_require_key_versions(\(versions.map { Int64($0) }))", on: connection).map { _ in }.flatMapErrorThrowing { error in
+            if let psql = error as? PSQLError, psql.serverInfo?[.sqlState] == Self.retiredKeyVersionState,
+               let version = psql.serverInfo?[.detail].flatMap({ UInt32($0) }) {
+                throw StoreError.retiredKeyVersion(version)
+            }
+            throw error
         }
     }
+
+    /// The SQLSTATE `liaison_require_key_versions` raises for a version the kept ring no longer holds (its detail
+    /// is the version).
+    static let retiredKeyVersionState = "LQ001"
 }
