@@ -133,11 +133,11 @@ enum PostgresMigrations {
             // in a batch of pushes. Rows of up to a page now stay whole; larger payloads are toasted as before.
             "ALTER TABLE payload SET (toast_tuple_target = 8160)",
         ]),
-        (12, "a batch's rows and trail stored by functions", [
-            // A batch's two large statements, sent as text, were parsed, analysed and planned anew in every batch: 31%
-            // of the server's CPU for a batch of pushes. A PL/pgSQL function's statements are planned once per
-            // connection and kept; the hub sends a call of a few bytes. Arrays of equal length, one per column, as
-            // `PostgresItemRows` and `PostgresStore.sendTrail` send them; an empty text or byte string, or -1, is NULL.
+        (12, "a batch's rows stored by a function", [
+            // A batch's large statements, sent as text, were parsed, analysed and planned anew in every batch: 31% of
+            // the server's CPU for a batch of pushes. A PL/pgSQL function's statements are planned once per connection
+            // and kept; the hub sends a call of a few bytes. Arrays of equal length, one per column, as
+            // `PostgresItemRows` sends them; an empty text or byte string, or -1, is NULL.
             """
             CREATE FUNCTION liaison_store_items(
                 p_ids TEXT[], p_kinds TEXT[], p_titles TEXT[], p_units TEXT[], p_persons TEXT[], p_tags TEXT[], p_levels TEXT[], p_owners TEXT[],
@@ -166,42 +166,14 @@ enum PostgresMigrations {
                 END IF;
             END $$
             """,
-            """
-            CREATE FUNCTION liaison_append_trail(
-                p_seqs BIGINT[], p_times BIGINT[], p_actors TEXT[], p_actions TEXT[], p_targets TEXT[], p_units TEXT[], p_has_unit BOOLEAN[],
-                p_outcomes TEXT[], p_details TEXT[], p_previous TEXT[], p_hashes TEXT[], p_chain_seq BIGINT, p_chain_hash TEXT,
-                p_event_seqs BIGINT[], p_principals TEXT[], p_event_times BIGINT[], p_types TEXT[], p_items TEXT[], p_requests TEXT[],
-                p_grants TEXT[], p_event_details TEXT[], p_feed_seq BIGINT, p_channel TEXT, p_notice TEXT) RETURNS VOID LANGUAGE plpgsql AS $$
-            BEGIN
-                IF cardinality(p_seqs) > 0 THEN
-                    INSERT INTO audit (seq, time, actor, action, targets, unit, outcome, detail, prev_hash, hash)
-                    SELECT s, t, a, x, g, CASE WHEN h THEN u END, o, d, p, n
-                    FROM unnest(p_seqs, p_times, p_actors, p_actions, p_targets, p_units, p_has_unit, p_outcomes, p_details, p_previous, p_hashes)
-                         AS r(s, t, a, x, g, u, h, o, d, p, n);
-                    UPDATE audit_tail SET seq = p_chain_seq, hash = p_chain_hash WHERE id = 1;
-                END IF;
-                IF cardinality(p_event_seqs) > 0 THEN
-                    INSERT INTO feed_event (seq, principal, time, type, item, request, grant_id, detail)
-                    SELECT s, p, t, k, NULLIF(i, ''), NULLIF(r, ''), NULLIF(g, ''), d
-                    FROM unnest(p_event_seqs, p_principals, p_event_times, p_types, p_items, p_requests, p_grants, p_event_details)
-                         AS e(s, p, t, k, i, r, g, d);
-                    UPDATE feed_tail SET seq = p_feed_seq WHERE id = 1;
-                    PERFORM pg_notify(p_channel, p_notice);
-                END IF;
-            END $$
-            """,
         ]),
         (13, "the trail's entries chained by the server under its lock", [
             // The batch read the chain's end under its lock and waited for it, hashed the entries and sent them: the
             // lock was held across a round trip to the hub and the hub's turn on a busy machine, and every other hub's
-            // batch waited that long. Now the function takes the locks, numbers and hashes the entries from the end it
+            // batch waited that long. Here the function takes the locks, numbers and hashes the entries from the end it
             // finds (`AuditEntry.hashInput`: the previous hash, a newline, `liaison-audit-v1`, a newline, the sequence
             // number, a newline, then `AuditEntry.canonicalFields`, sent as `p_fields`), appends them and the feed's
             // events, and the batch sends it with its rows and its COMMIT at once. Locks in one order: chain, feed.
-            """
-            DROP FUNCTION liaison_append_trail(BIGINT[], BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], BOOLEAN[], TEXT[], TEXT[], TEXT[], TEXT[], BIGINT, TEXT,
-                                               BIGINT[], TEXT[], BIGINT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BIGINT, TEXT, TEXT)
-            """,
             """
             CREATE FUNCTION liaison_append_trail(
                 p_times BIGINT[], p_actors TEXT[], p_actions TEXT[], p_targets TEXT[], p_units TEXT[], p_has_unit BOOLEAN[], p_outcomes TEXT[],
