@@ -84,6 +84,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a keep-alive connection may stay idle between requests.")
     var idleTimeout: Int = 60
 
+    @Option(help: "Seconds the hub, told to stop (SIGTERM or Ctrl-C), gives the requests in flight to finish; then it closes what is still open and exits. A second signal stops it at once. Acknowledged writes are durable either way.")
+    var stopTimeout: Int = 30
+
     @Option(help: "Connections open at once; more are closed as soon as they are accepted.")
     var maxConnections: Int = 1_000
 
@@ -111,7 +114,8 @@ struct Serve: AsyncParsableCommand {
         }
         guard (0...(1 << 40)).contains(reserveSpace) else { throw ValidationError("--reserve-space must be between 0 and 1099511627776 bytes") }
         guard (1...(1 << 40)).contains(bodyBudget) else { throw ValidationError("--body-budget must be between 1 and 1099511627776 bytes") }
-        for (flag, seconds) in [("--handshake-timeout", handshakeTimeout), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)] {
+        for (flag, seconds) in [("--handshake-timeout", handshakeTimeout), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout),
+                                ("--stop-timeout", stopTimeout)] {
             guard (1...3600).contains(seconds) else { throw ValidationError("\(flag) must be between 1 and 3600 seconds") }
         }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
@@ -241,8 +245,10 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("metrics listening", metadata: ["address": "http://\(address.host):\(address.port)/metrics"])
             })
         }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(stopTimeout)
+        StopDeadline(grace: .seconds(stopTimeout), logger: logger).watch()
+        try await ServiceGroup(configuration: configuration).run()
         if let postgres = store as? PostgresStore { await postgres.shutdown() }
         lock.release()
         logger.notice("liaisond stopped")

@@ -43,6 +43,24 @@ struct DaemonProcessTests {
         }
     }
 
+    /// The exit status, or nil if the daemon was still running `limit` later (it is then killed, so that a regression
+    /// fails the test rather than hanging the suite).
+    func waitForExit(_ process: ChildProcess, within limit: Duration) async -> Int32? {
+        await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await waitForExit(process) }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            if let first { return first }
+            process.send(SIGKILL)
+            _ = await group.next()
+            return nil
+        }
+    }
+
     @Test func acknowledgedPushesSurviveKillNine() async throws {
         let data = try Paths.temporaryDirectory("kill9")
         let port = try ProcessRunner.freePort()
@@ -443,6 +461,61 @@ struct DaemonProcessTests {
         #expect(await waitForExit(process) == 0)
         await client.shutdown()
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("the data folder can be entered by group or others"))
+    }
+
+    /// A client reading a large payload slowly once kept a hub told to stop from exiting (for as long as the payload
+    /// took it, and a second signal did nothing). Past `--stop-timeout` the hub closes what is still open and exits,
+    /// its last audit signature made; a second signal stops it at once. What it acknowledged is kept either way.
+    @Test func aSlowReaderDoesNotKeepTheHubFromStopping() async throws {
+        let data = try Paths.temporaryDirectory("slow-reader-stop")
+        let port = try ProcessRunner.freePort()
+        let client = try TestClient(baseURL: "https://127.0.0.1:\(port)", certificate: pki.certificate("stationed-finance"), key: pki.key("stationed-finance"), ca: pki.ca)
+        // 48 MiB: far more than loopback sockets buffer for a reader taking 16 KiB a second.
+        let payload = [UInt8](repeating: 0x5a, count: 48 << 20)
+        let log = data + "/liaisond.log"
+        var ids: [String] = []
+        for (round, signals) in [(0, 1), (1, 2)] {
+            let process = try start(data: data + "/data", port: port, extra: ["--stop-timeout", round == 0 ? "1" : "600"], log: log)
+            try await waitUntilUp(client)
+            let pushed = try await client.pushStreamed(payload, unit: "finance-bureau", classification: "general")
+            #expect(pushed.status == 201)
+            ids.append(try #require(pushed.json["id"] as? String))
+            let reader = try ChildProcess(executable: "/usr/bin/curl", arguments: [
+                "-s", "-o", "/dev/null", "--limit-rate", "16k", "--cacert", pki.ca, "--cert", pki.certificate("office-3"), "--key", pki.key("office-3"),
+                "https://127.0.0.1:\(port)/v1/items/\(ids[round])/payload"], output: .null, errors: .null)
+            defer { reader.send(SIGKILL); _ = reader.waitUntilExit() }
+            try await Task.sleep(for: .seconds(1))
+            let told = ContinuousClock.now
+            for _ in 0..<signals {
+                process.terminate()
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            let status = await waitForExit(process, within: .seconds(40))
+            let took = ContinuousClock.now - told
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            if round == 0 {
+                // The grace (1 s), then the connection closed (TLS waits up to 5 s for the peer's goodbye): not the
+                // hour the payload would take, nor the backstop (grace + 15 s).
+                #expect(status == 0, "\(text)")
+                #expect(took < .seconds(12), "stopped \(took) after being told to")
+                #expect(text.contains("signed the audit head at shutdown"), "\(text)")
+            } else {
+                #expect(status == 3, "\(text)")
+                #expect(took < .seconds(5), "stopped \(took) after being told twice")
+                #expect(text.contains("told to stop again; exiting now"), "\(text)")
+            }
+        }
+        // Both items are there, whole, for a hub started again on the same data.
+        let process = try start(data: data + "/data", port: port)
+        try await waitUntilUp(client)
+        for id in ids {
+            let read = try await client.payload(id)
+            #expect(read.response.status == 200)
+            #expect(read.plaintext.map([UInt8].init) == payload)
+        }
+        process.terminate()
+        #expect(await waitForExit(process) == 0)
+        await client.shutdown()
     }
 
     @Test func theDaemonRefusesAKeyRingOthersCanRead() async throws {
