@@ -8,10 +8,11 @@ extension PostgresStore: FeedEventBroadcast {
     /// Listens on a connection of its own; after each (re)connection every reader is woken once, since notices
     /// sent while nobody listened are lost.
     public func listenForFeedEvents(_ wake: @escaping @Sendable (_ principals: [String]?) -> Void) async {
-        let (client, channel, logger) = (self.client, feedChannel, self.logger)
+        let (channel, logger) = (feedChannel, self.logger)
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
+                // The store's lease, bounded: a listener waiting for ever would keep the hub from stopping.
+                try await withConnection { connection in
                     try await connection.listen(on: channel) { notices in
                         wake(nil)
                         for try await notice in notices {

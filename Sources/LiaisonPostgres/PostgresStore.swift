@@ -64,7 +64,13 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// Closes the pool's connections.
     public func shutdown() async {
         running.cancel()
-        _ = await running.value
+        // Bounded: PostgresNIO's pool may keep trying to reach a database that went away (vapor/postgres-nio#599).
+        let running = self.running
+        let closed = try? await FirstAnswer<Bool>().wait { first in
+            Task { await running.value; first.answer(.success(true)) }
+            Task { try? await Task.sleep(for: .seconds(5)); first.answer(.success(false)) }
+        }
+        if closed != true { logger.warning("the database's connections did not close within 5 s; leaving them to the process's end") }
     }
 
     // MARK: transactions
@@ -99,37 +105,53 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// unreachable the pool keeps trying to connect and a request would wait indefinitely; it gets 503
     /// `database_unavailable` instead. Only the wait for a connection is bounded: once `body` has begun it runs
     /// to its end (a transaction is never abandoned half-way, so a 503 always means nothing was done).
+    ///
+    /// The lease is a task of its own, raced with the deadline (`FirstAnswer`), not a child the caller must outlive:
+    /// should the pool lose the request, the caller still gets its 503, and only that task is left waiting.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let (client, deadline, progress) = (self.client, self.deadline, self.progress)
         let state = ConnectionWait()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await client.withConnection { connection in
-                    let begin = state.move(to: .begun)
-                    guard begin else { throw StoreError.unavailable("no connection to the database within \(deadline)") }
-                    let result = try await body(connection)
-                    progress.note()
-                    return result
+        let lease = Task {
+            try await client.withConnection { connection in
+                guard state.move(to: .begun) else { throw StoreError.unavailable("no connection to the database within \(deadline)") }
+                let result = try await body(connection)
+                progress.note()
+                return result
+            }
+        }
+        let first = FirstAnswer<T>()
+        let asked = ContinuousClock.now
+        let watch = Task {
+            while true {
+                try? await Task.sleep(for: deadline)
+                if Task.isCancelled { return }
+                // A busy pool is not an unreachable database: the wait goes on while other operations complete, but
+                // not for ever (a request the pool lost is never granted, however busy the rest).
+                let now = ContinuousClock.now
+                guard now - progress.last >= deadline || now - asked >= deadline * Self.busyWaits else { continue }
+                if state.move(to: .gaveUp) {
+                    first.answer(.failure(StoreError.unavailable("no connection to the database within \(deadline)")))
+                    // Withdrawn from the pool's queue, if the pool still knows of it.
+                    lease.cancel()
+                }
+                return
+            }
+        }
+        return try await withTaskCancellationHandler {
+            try await first.wait { first in
+                Task {
+                    let result = await lease.result
+                    watch.cancel()
+                    first.answer(result)
                 }
             }
-            group.addTask { [progress] in
-                // A busy pool is not an unreachable database: the wait goes on while other operations complete.
-                while true {
-                    try? await Task.sleep(for: deadline)
-                    if Task.isCancelled { return nil }
-                    guard ContinuousClock.now - progress.last >= deadline else { continue }
-                    if state.move(to: .gaveUp) { throw StoreError.unavailable("no connection to the database within \(deadline)") }
-                    return nil
-                }
-            }
-            while let result = try await group.next() {
-                guard let value = result else { continue }
-                group.cancelAll()
-                return value
-            }
-            throw StoreError.unavailable("no connection to the database")
+        } onCancel: {
+            lease.cancel()
         }
     }
+
+    /// How many deadlines a request may wait for a connection while other operations complete.
+    static let busyWaits = 3
 
     /// When an operation last completed.
     final class Progress: Sendable {

@@ -6,18 +6,21 @@ import Logging
 /// which waits for the requests in flight, and a client reading a large payload slowly could make that last for
 /// hours (a second signal did nothing: the group traps both and listens once). The group is given `grace` before it
 /// cancels what is left (`Serve` sets `maximumGracefulShutdownDuration`); this is the backstop behind it: the process
-/// exits `backstop` after the first signal if it has not by then, and at once on a second signal. Either way every
+/// exits `backstop` after the first signal if it has not by then, and at once on a second signal (one that comes a
+/// second or more after the first: a terminal's Ctrl-C and a wrapper passing it on are one stop). Either way every
 /// write the hub acknowledged is already durable; what is lost is the answers still being sent.
 final class StopDeadline: @unchecked Sendable {
     /// Past the grace, for cancelled work to wind down (closing connections, the audit head's last signature, whose
     /// database wait is bounded by its own deadline of 10 s).
     static let windDown: Duration = .seconds(15)
+    /// Signals within this of the first are taken as the same request to stop.
+    static let sameStop: Duration = .seconds(1)
 
     private let grace: Duration
     private let logger: Logger
     private let queue = DispatchQueue(label: "stop deadline")
-    /// Signals received so far; read and changed on `queue` only.
-    private var received = 0
+    /// When the first signal came; read and changed on `queue` only.
+    private var firstSignal: ContinuousClock.Instant?
     private var sources: [any DispatchSourceSignal] = []
 
     init(grace: Duration, logger: Logger) {
@@ -37,13 +40,19 @@ final class StopDeadline: @unchecked Sendable {
     }
 
     private func signalled() {
-        received += 1
-        guard received == 1 else { exitNow("told to stop again; exiting now without waiting for the requests in flight") }
-        let backstop = grace + Self.windDown
-        logger.notice("stopping: finishing the requests in flight for up to \(grace.components.seconds) s; a second SIGTERM or SIGINT stops at once")
-        queue.asyncAfter(deadline: .now() + .seconds(Int(backstop.components.seconds))) { [self] in
-            exitNow("liaisond did not stop within \(backstop.components.seconds) s of being told to; exiting now")
+        guard let first = firstSignal else {
+            firstSignal = .now
+            let backstop = grace + Self.windDown
+            logger.notice("stopping: finishing the requests in flight for up to \(grace.components.seconds) s; a second SIGTERM or SIGINT stops at once")
+            queue.asyncAfter(deadline: .now() + .seconds(Int(backstop.components.seconds))) { [self] in
+                exitNow("liaisond did not stop within \(backstop.components.seconds) s of being told to; exiting now")
+            }
+            return
         }
+        // Ctrl-C in a terminal reaches every process of its group, and a wrapper script may pass on the same stop:
+        // signals that close together are one request to stop; a second one comes later.
+        guard ContinuousClock.now - first >= Self.sameStop else { return }
+        exitNow("told to stop again; exiting now without waiting for the requests in flight")
     }
 
     /// Ends the process at once: the data folder's lock and every connection go with it; SQLite and PostgreSQL keep
