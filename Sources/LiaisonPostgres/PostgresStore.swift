@@ -119,26 +119,26 @@ public final class PostgresStore: HubStore, CommitObservable {
                 return result
             }
         }
-        let first = FirstAnswer<T>()
         let asked = ContinuousClock.now
-        let watch = Task {
-            while true {
-                try? await Task.sleep(for: deadline)
-                if Task.isCancelled { return }
-                // A busy pool is not an unreachable database: the wait goes on while other operations complete, but
-                // not for ever (a request the pool lost is never granted, however busy the rest).
-                let now = ContinuousClock.now
-                guard now - progress.last >= deadline || now - asked >= deadline * Self.busyWaits else { continue }
-                if state.move(to: .gaveUp) {
-                    first.answer(.failure(StoreError.unavailable("no connection to the database within \(deadline)")))
-                    // Withdrawn from the pool's queue, if the pool still knows of it.
-                    lease.cancel()
-                }
-                return
-            }
-        }
         return try await withTaskCancellationHandler {
-            try await first.wait { first in
+            // Both answers are started once the caller waits, so neither can come before it.
+            try await FirstAnswer<T>().wait { first in
+                let watch = Task {
+                    while true {
+                        try? await Task.sleep(for: deadline)
+                        if Task.isCancelled { return }
+                        // A busy pool is not an unreachable database: the wait goes on while other operations complete,
+                        // but not for ever (a request the pool lost is never granted, however busy the rest).
+                        let now = ContinuousClock.now
+                        guard now - progress.last >= deadline || now - asked >= deadline * Self.busyWaits else { continue }
+                        if state.move(to: .gaveUp) {
+                            first.answer(.failure(StoreError.unavailable("no connection to the database within \(deadline)")))
+                            // Withdrawn from the pool's queue, if the pool still knows of it.
+                            lease.cancel()
+                        }
+                        return
+                    }
+                }
                 Task {
                     let result = await lease.result
                     watch.cancel()
