@@ -2,7 +2,7 @@ import Synchronization
 
 /// Resumes one waiting caller with whichever answer comes first; later answers are dropped. For waits on PostgresNIO
 /// that must stay bounded even if it never answers: a child task awaiting it would hold its task group, and so the
-/// caller, until it did (1.33.2's pool was seen to lose a lease request across a database restart for good).
+/// caller, until it did (1.33.2's pool, by all signs, lost a lease request across a database restart in CI).
 final class FirstAnswer<T: Sendable>: Sendable {
     private let waiting = Mutex<CheckedContinuation<T, any Error>?>(nil)
 
