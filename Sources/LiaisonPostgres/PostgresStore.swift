@@ -36,20 +36,26 @@ public final class PostgresStore: HubStore, CommitObservable {
         committer = PostgresGroupCommitter(observer: observer)
         running = Task { await client.run() }
         do {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
+            // Raced as a lease is (`withConnection`): a probe the pool never answers still ends at the timeout.
+            let answered = try await FirstAnswer<Bool>().wait { first in
+                let probe = Task {
                     try await client.query("SELECT 1", logger: logger)
                     return true
                 }
-                group.addTask {
-                    try await Task.sleep(for: startTimeout)
-                    return false
+                let timer = Task {
+                    try? await Task.sleep(for: startTimeout)
+                    if Task.isCancelled { return }
+                    probe.cancel()
+                    first.answer(.success(false))
                 }
-                let answered = try await group.next() ?? false
-                group.cancelAll()
-                guard answered else {
-                    throw StoreError.unavailable("no answer from \(configuration.host ?? "the server"):\(configuration.port ?? 5432) within \(startTimeout)")
+                Task {
+                    let result = await probe.result
+                    timer.cancel()
+                    first.answer(result)
                 }
+            }
+            guard answered else {
+                throw StoreError.unavailable("no answer from \(configuration.host ?? "the server"):\(configuration.port ?? 5432) within \(startTimeout)")
             }
             try await PostgresMigrations.migrate(client, logger: logger)
             let schema = try await client.query("SELECT current_schema()", logger: logger).collect().first?.decode(String.self) ?? "public"
