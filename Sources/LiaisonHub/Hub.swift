@@ -56,7 +56,7 @@ public final class Hub: Sendable {
         let ids = ItemIDGenerator()
         let waiters = FeedWaiters()
         let items = ItemService(store: store, grants: store, access: access, vault: vault, ids: ids, feedWaiters: waiters, limits: limits,
-                                identity: identity, logger: logger)
+                                identity: identity, logger: logger, rows: ItemRowCache())
         let alerts = AlertService(store: store, items: store, access: access)
         self.alerts = alerts
         let sharing = SharingService(requests: store, grants: store, items: store, alerts: alerts, access: access, vault: vault, ids: ids, feedWaiters: waiters,

@@ -35,6 +35,8 @@ public struct ItemService: Sendable {
     /// The hub's key and certificate, which open payloads sealed to the hub (hub-blind intake); nil in a hub without.
     let identity: HubIdentity?
     let logger: Logger
+    /// The rows of items read lately, in front of `store` for reads of one item.
+    let rows: ItemRowCache
 
     /// Items the reader may read, and withheld stubs of those the policy lets it know about; newest first.
     public func list(_ request: ListRequest, in context: HubContext) async throws -> ItemPage {
@@ -93,7 +95,7 @@ public struct ItemService: Sendable {
     /// `openingMetadata: false` leaves a confidential item's title, persons and tags sealed, for callers that do not show them.
     func visibleItem(id: String, in context: HubContext, openingMetadata: Bool = true) async throws -> VisibleItem {
         let cipher = vault.cipher
-        guard let item = try await store.item(id: id) else { throw HubError.itemNotFound(id) }
+        guard let item = try await rows.item(id: id, reading: store.item(id:)) else { throw HubError.itemNotFound(id) }
         let access = try await access.access(to: item, in: context)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
         return VisibleItem(item: access == .read && openingMetadata ? try vault.opened(item, cipher) : item, access: access)
