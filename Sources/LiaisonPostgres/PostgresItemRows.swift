@@ -45,8 +45,7 @@ final class PostgresItemRows: @unchecked Sendable {
         guard !pending.isEmpty else { return [] }
         let pushes = pending
         pending.removeAll()
-        let versions = Set(pushes.flatMap { [$0.payload.keyVersion, $0.item.sealedMetadata?.keyVersion].compactMap { $0 } })
-        var answers = [store.sendKeptVersionsCheck(versions.sorted(), on: connection)].compactMap { $0 }
+        var answers = [store.sendKeptVersionsCheck(Self.keyVersions(of: pushes[...]), on: connection)].compactMap { $0 }
         var start = pushes.startIndex
         var bytes = 0
         for index in pushes.indices {
@@ -61,26 +60,57 @@ final class PostgresItemRows: @unchecked Sendable {
         return answers
     }
 
-    /// One call for `pushes`, column by column (`liaison_store_items`, whose statements the server plans once per
-    /// connection). Optional values go in as a value no present one can have and come out as NULL: an empty text or
-    /// byte string (ids, keys, ciphertexts and seals are never empty) or -1 (versions and counts are never negative).
+    /// The rows waiting as the arguments of `liaison_commit_batch` that are theirs (the key versions to check, then
+    /// `liaison_store_items`'s), taken for a call that stores and commits them; false, and still waiting, if
+    /// their payloads are too large for one statement.
+    func take(into arguments: inout PostgresArguments) -> Bool {
+        guard pending.reduce(0, { $0 + $1.payload.bytes.count }) <= statementBytes else { return false }
+        arguments.add(Self.keyVersions(of: pending[...]).map { Int64($0) })
+        Self.add(pending[...], to: &arguments)
+        pending.removeAll()
+        return true
+    }
+
+    /// The versions the pushes' keys are under, for `liaison_require_key_versions`.
+    private static func keyVersions(of pushes: ArraySlice<Push>) -> [UInt32] {
+        Set(pushes.flatMap { [$0.payload.keyVersion, $0.item.sealedMetadata?.keyVersion].compactMap { $0 } }).sorted()
+    }
+
+    /// One call of `liaison_store_items` for `pushes` (whose statements the server plans once per connection).
     private func insert(_ pushes: ArraySlice<Push>, on connection: PostgresConnection) -> EventLoopFuture<Void> {
+        var arguments = PostgresArguments()
+        Self.add(pushes, to: &arguments)
+        return store.send(arguments.statement("SELECT", "liaison_store_items"), on: connection).map { _ in }
+    }
+
+    /// `liaison_store_items`'s arguments for `pushes`, column by column. Optional values go in as a value no present
+    /// one can have and come out as NULL: an empty text or byte string (ids, keys, ciphertexts and seals are never
+    /// empty) or -1 (versions and counts are never negative).
+    private static func add(_ pushes: ArraySlice<Push>, to arguments: inout PostgresArguments) {
         func bytes(_ value: [UInt8]?) -> ByteBuffer { ByteBuffer(bytes: value ?? []) }
         let items = pushes.map(\.item)
         let payloads = pushes.map(\.payload)
         let claimed = pushes.compactMap { push in push.claim.map { (claim: $0, item: push.item.id) } }
         let marked = pushes.flatMap { push in Set(push.marks).sorted().map { (mark: $0, item: push.item.id) } }
-        return store.send("""
-            SELECT liaison_store_items(\(items.map(\.id)), \(items.map(\.kind)), \(items.map(\.title)), \(items.map(\.unit)),
-                \(items.map { StoredText.encode(list: $0.persons) }), \(items.map { StoredText.encode(list: $0.tags) }),
-                \(items.map(\.classification.rawValue)), \(items.map(\.owner)), \(items.map(\.pushedBy)), \(items.map(\.contentType)),
-                \(items.map(\.sha256)), \(items.map { Int64($0.size) }), \(items.map { $0.createdAt.millisecondsSince1970 }),
-                \(items.map { bytes($0.sealedMetadata?.ciphertext) }), \(items.map { bytes($0.sealedMetadata?.wrappedKey) }),
-                \(items.map { $0.sealedMetadata.map { Int64($0.keyVersion) } ?? -1 }), \(items.map { $0.answers ?? "" }), \(items.map { bytes($0.seal) }),
-                \(payloads.map { bytes($0.bytes) }), \(payloads.map { bytes($0.wrappedKey) }), \(payloads.map { $0.keyVersion.map { Int64($0) } ?? -1 }),
-                \(payloads.map { Int64($0.chunks ?? -1) }),
-                \(claimed.map(\.claim.principal)), \(claimed.map(\.claim.key)), \(claimed.map(\.claim.fingerprint)), \(claimed.map(\.item)),
-                \(marked.map(\.mark)), \(marked.map(\.item)))
-            """, on: connection).map { _ in }
+        for texts in [items.map(\.id), items.map(\.kind), items.map(\.title), items.map(\.unit), items.map { StoredText.encode(list: $0.persons) },
+                      items.map { StoredText.encode(list: $0.tags) }, items.map(\.classification.rawValue), items.map(\.owner), items.map(\.pushedBy),
+                      items.map(\.contentType), items.map(\.sha256)] {
+            arguments.add(texts)
+        }
+        arguments.add(items.map { Int64($0.size) })
+        arguments.add(items.map { $0.createdAt.millisecondsSince1970 })
+        arguments.add(items.map { bytes($0.sealedMetadata?.ciphertext) })
+        arguments.add(items.map { bytes($0.sealedMetadata?.wrappedKey) })
+        arguments.add(items.map { $0.sealedMetadata.map { Int64($0.keyVersion) } ?? -1 })
+        arguments.add(items.map { $0.answers ?? "" })
+        arguments.add(items.map { bytes($0.seal) })
+        arguments.add(payloads.map { bytes($0.bytes) })
+        arguments.add(payloads.map { bytes($0.wrappedKey) })
+        arguments.add(payloads.map { $0.keyVersion.map { Int64($0) } ?? -1 })
+        arguments.add(payloads.map { Int64($0.chunks ?? -1) })
+        for texts in [claimed.map(\.claim.principal), claimed.map(\.claim.key), claimed.map(\.claim.fingerprint), claimed.map(\.item),
+                      marked.map(\.mark), marked.map(\.item)] {
+            arguments.add(texts)
+        }
     }
 }

@@ -238,6 +238,42 @@ enum PostgresMigrations {
             END $$
             """,
         ]),
+        (14, "a batch committed by one call", [
+            // PostgresNIO sends a connection's statements one at a time, each after the answer to the one before, so a
+            // batch of BEGIN, rows, trail and COMMIT took four round trips, and held the chain's lock across the hub's
+            // turn to read the trail's answer and send its COMMIT. A batch whose writes only hand over rows and trail
+            // entries (most pushes, every audited read) is one CALL of this procedure instead, sent outside any
+            // transaction: it checks the key versions, stores the rows, appends the trail and commits, so the answer
+            // comes once the batch is durable, and the chain's lock is held for the server's work alone. The
+            // arguments are those of `liaison_require_key_versions`, `liaison_store_items` and `liaison_append_trail`.
+            """
+            CREATE PROCEDURE liaison_commit_batch(
+                p_versions BIGINT[],
+                p_ids TEXT[], p_kinds TEXT[], p_titles TEXT[], p_units TEXT[], p_persons TEXT[], p_tags TEXT[], p_levels TEXT[], p_owners TEXT[],
+                p_pushers TEXT[], p_types TEXT[], p_shas TEXT[], p_sizes BIGINT[], p_created BIGINT[], p_sealed BYTEA[], p_meta_keys BYTEA[],
+                p_meta_versions BIGINT[], p_answers TEXT[], p_seals BYTEA[],
+                p_bodies BYTEA[], p_wrapped_keys BYTEA[], p_key_versions BIGINT[], p_chunks BIGINT[],
+                p_claim_principals TEXT[], p_claim_keys TEXT[], p_claim_prints TEXT[], p_claim_items TEXT[],
+                p_marks TEXT[], p_mark_items TEXT[],
+                p_times BIGINT[], p_actors TEXT[], p_actions TEXT[], p_targets TEXT[], p_units_audited TEXT[], p_has_unit BOOLEAN[], p_outcomes TEXT[],
+                p_details TEXT[], p_fields BYTEA[],
+                p_principals TEXT[], p_event_times BIGINT[], p_types_of_events TEXT[], p_items TEXT[], p_requests TEXT[], p_grants TEXT[],
+                p_event_details TEXT[], p_channel TEXT, p_notice TEXT) LANGUAGE plpgsql AS $$
+            BEGIN
+                IF cardinality(p_versions) > 0 THEN
+                    PERFORM liaison_require_key_versions(p_versions);
+                END IF;
+                IF cardinality(p_ids) > 0 THEN
+                    PERFORM liaison_store_items(p_ids, p_kinds, p_titles, p_units, p_persons, p_tags, p_levels, p_owners, p_pushers, p_types, p_shas,
+                        p_sizes, p_created, p_sealed, p_meta_keys, p_meta_versions, p_answers, p_seals, p_bodies, p_wrapped_keys, p_key_versions,
+                        p_chunks, p_claim_principals, p_claim_keys, p_claim_prints, p_claim_items, p_marks, p_mark_items);
+                END IF;
+                PERFORM liaison_append_trail(p_times, p_actors, p_actions, p_targets, p_units_audited, p_has_unit, p_outcomes, p_details, p_fields,
+                    p_principals, p_event_times, p_types_of_events, p_items, p_requests, p_grants, p_event_details, p_channel, p_notice);
+                COMMIT;
+            END $$
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date; safe when several hubs run it at once.

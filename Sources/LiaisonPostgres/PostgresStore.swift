@@ -214,9 +214,9 @@ public final class PostgresStore: HubStore, CommitObservable {
         try await connection.query(query, logger: logger)
     }
 
-    /// Sends `query` at once, its answer to come. Statements sent one after another so reach the server back to
-    /// back (PostgresNIO queues them on the connection) instead of each waiting for the task to resume after the
-    /// answer before it, which under load is most of what a statement costs.
+    /// Sends `query`, its answer to come. PostgresNIO queues statements sent one after another on the connection
+    /// and sends each once the one before is answered, on its event loop: they cost a round trip each still, but
+    /// not a task's resumption after every answer, which under load is most of what a statement costs.
     func send(_ query: PostgresQuery, on connection: PostgresConnection) -> EventLoopFuture<PostgresQueryResult> {
         connection.query(query, logger: logger)
     }
@@ -225,9 +225,17 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// number (the rows go in column by column), nil when there is nothing to append. The function locks the chain's
     /// end and the feed's cursor until the transaction ends (always in that order), so every other writer waits for
     /// what follows it: the chain stays one, and cursors grow in commit order. It numbers and hashes the entries from
-    /// the end it finds there, so nothing waits for an answer under the lock. Sent at once.
+    /// the end it finds there, so the hub sends nothing it must wait for under the lock but the COMMIT (a round trip
+    /// that `liaison_commit_batch` spares the batches that can take it).
     func sendTrail(_ records: [AuditRecord], _ events: [FeedEvent], on connection: PostgresConnection) -> EventLoopFuture<Void>? {
         guard !records.isEmpty || !events.isEmpty else { return nil }
+        var arguments = PostgresArguments()
+        addTrail(records, events, to: &arguments)
+        return send(arguments.statement("SELECT", "liaison_append_trail"), on: connection).map { _ in }
+    }
+
+    /// `liaison_append_trail`'s arguments for `records` and `events`, column by column.
+    func addTrail(_ records: [AuditRecord], _ events: [FeedEvent], to arguments: inout PostgresArguments) {
         var columns = (times: [Int64](), actors: [String](), actions: [String](), targets: [String](), units: [String](), hasUnit: [Bool](),
                        outcomes: [String](), details: [String](), fields: [ByteBuffer]())
         for given in records {
@@ -243,18 +251,24 @@ public final class PostgresStore: HubStore, CommitObservable {
             columns.details.append(StoredText.encode(detail: record.detail))
             columns.fields.append(ByteBuffer(bytes: AuditEntry.canonicalFields(of: record)))
         }
+        arguments.add(columns.times)
+        for texts in [columns.actors, columns.actions, columns.targets, columns.units] { arguments.add(texts) }
+        arguments.add(columns.hasUnit)
+        for texts in [columns.outcomes, columns.details] { arguments.add(texts) }
+        arguments.add(columns.fields)
         // Delivered to every listening hub when the transaction commits (and not at all if it rolls back), one line
         // per principal or, for an event of every reader, what its readers follow from. A notice holds at most
         // 8,000 bytes: past that, an empty one wakes every waiting reader.
         let principals = Set(events.map(\.wakeLine)).sorted().joined(separator: "\n")
         // Ids are never empty, so an empty string stands for NULL.
-        return send("""
-            SELECT liaison_append_trail(\(columns.times), \(columns.actors), \(columns.actions), \(columns.targets), \(columns.units), \(columns.hasUnit),
-                \(columns.outcomes), \(columns.details), \(columns.fields),
-                \(events.map(\.principal)), \(events.map { $0.time.millisecondsSince1970 }), \(events.map(\.kind.rawValue)), \(events.map { $0.item ?? "" }),
-                \(events.map { $0.request ?? "" }), \(events.map { $0.grant ?? "" }), \(events.map { StoredText.encode(detail: $0.detail) }),
-                \(feedChannel), \(principals.utf8.count < 7_900 ? principals : ""))
-            """, on: connection).map { _ in }
+        arguments.add(events.map(\.principal))
+        arguments.add(events.map { $0.time.millisecondsSince1970 })
+        for texts in [events.map(\.kind.rawValue), events.map { $0.item ?? "" }, events.map { $0.request ?? "" }, events.map { $0.grant ?? "" },
+                      events.map { StoredText.encode(detail: $0.detail) }] {
+            arguments.add(texts)
+        }
+        arguments.add(feedChannel)
+        arguments.add(principals.utf8.count < 7_900 ? principals : "")
     }
 
     /// Takes a lock named by `text` until the transaction ends (for rows that may not exist yet: a claim, a lead).
@@ -326,9 +340,9 @@ public final class PostgresStore: HubStore, CommitObservable {
     public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String],
                        watch: AlertWatch?) async throws -> InsertOutcome {
         try await committed { write in
-            let connection = write.connection
             var entry = audit
             if let claim {
+                let connection = write.connection
                 // An earlier push of this batch may hold the same claim.
                 try await write.settleItems()
                 // Two hubs taking the same claim at once: the second waits here, then finds the first's push.
@@ -358,6 +372,7 @@ public final class PostgresStore: HubStore, CommitObservable {
             write.publish(events)
             if let watch {
                 // The watch reads the items of its keys, this one and the batch's earlier pushes among them.
+                let connection = write.connection
                 try await write.settleItems()
                 for alert in watch.raise(try await self.watchedItems(watch.keys, on: connection)) {
                     try await self.insert(alert.alert, on: connection)
