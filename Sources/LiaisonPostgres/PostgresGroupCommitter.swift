@@ -9,9 +9,10 @@ import Synchronization
 ///
 /// Each write runs its statements on the batch's connection and hands its trail entries, feed events and pushed
 /// items to the batch (`PostgresWrite`), which appends them all in a few statements whatever their number: a
-/// statement is a round trip while everyone in the batch waits. A batch first runs without savepoints; if a
-/// write throws, it is rolled back and runs again with a savepoint per write, so that one failure undoes only its
-/// own write. A write that lost a deadlock or a serialisation race with another hub runs again in the next batch.
+/// statement is a round trip while everyone in the batch waits. A batch none of whose writes ran a statement of its
+/// own (most pushes, every audited read) is one statement, which also commits it (see `run`). A batch first runs
+/// without savepoints; if a write throws, it is rolled back and runs again with a savepoint per write, so that one
+/// failure undoes only its own write. A write that lost a deadlock or a serialisation race with another hub runs again in the next batch.
 /// Every caller is resumed only after the transaction holding its write has committed.
 final class PostgresGroupCommitter: Sendable {
     typealias Write = @Sendable (PostgresWrite) async throws -> any Sendable
