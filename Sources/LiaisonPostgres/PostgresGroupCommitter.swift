@@ -94,7 +94,7 @@ final class PostgresGroupCommitter: Sendable {
         var events: [FeedEvent] = []
         let items = PostgresItemRows(store: store)
         for pending in batch {
-            let write = PostgresWrite(transaction: transaction, items: items)
+            let write = PostgresWrite(transaction: transaction, items: items, isolated: isolated)
             if isolated { try await connection.query("SAVEPOINT write", logger: logger) }
             do {
                 let value = try await pending.write(write)
@@ -208,10 +208,14 @@ final class PostgresWrite: @unchecked Sendable {
     private let items: PostgresItemRows
     private(set) var audit: [AuditRecord] = []
     private(set) var events: [FeedEvent] = []
+    /// The batch runs again, a savepoint per write, after a failure: what a write may have left to the database's
+    /// constraints to catch (a claim taken since it looked) it must now check itself.
+    let isolated: Bool
 
-    init(transaction: PostgresBatchTransaction, items: PostgresItemRows) {
+    init(transaction: PostgresBatchTransaction, items: PostgresItemRows, isolated: Bool) {
         self.transaction = transaction
         self.items = items
+        self.isolated = isolated
     }
 
     /// The batch's connection, for this write's own statements: asking for it begins the batch's transaction, so a

@@ -18,6 +18,9 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// How long an operation waits for the database before it is answered as unavailable.
     let deadline: Duration
     let progress = Progress()
+    /// The requests for a connection not granted yet, given up by `watching` when they wait too long.
+    private let waits = ConnectionWaits()
+    private let watching: Task<Void, Never>
     /// The channel of feed notices: one per schema, as hubs of different schemas share a database's channels.
     let feedChannel: String
     /// Told of every commit: the group committer's batches and the transactions of their own.
@@ -65,10 +68,13 @@ public final class PostgresStore: HubStore, CommitObservable {
             running.cancel()
             throw StoreError.from(postgres: error)
         }
+        let (waits, progress) = (self.waits, self.progress)
+        watching = Task { await waits.watch(deadline: deadline, busyWaits: Self.busyWaits, progress: progress) }
     }
 
     /// Closes the pool's connections.
     public func shutdown() async {
+        watching.cancel()
         running.cancel()
         // Bounded: PostgresNIO's pool may keep trying to reach a database that went away (vapor/postgres-nio#599).
         let running = self.running
@@ -115,44 +121,58 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// The lease is a task of its own, raced with the deadline (`FirstAnswer`), not a child the caller must outlive:
     /// should the pool lose the request, the caller still gets its 503, and only that task is left waiting.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let (client, deadline, progress) = (self.client, self.deadline, self.progress)
+        let (client, deadline, progress, waits) = (self.client, self.deadline, self.progress, self.waits)
         let state = ConnectionWait()
-        let lease = Task {
-            try await client.withConnection { connection in
-                guard state.move(to: .begun) else { throw StoreError.unavailable("no connection to the database within \(deadline)") }
-                let result = try await body(connection)
-                progress.note()
-                return result
-            }
-        }
-        let asked = ContinuousClock.now
+        let lease = LeaseTask()
         return try await withTaskCancellationHandler {
-            // Both answers are started once the caller waits, so neither can come before it.
+            // The lease starts once the caller waits, so that no answer can come before it.
             try await FirstAnswer<T>().wait { first in
-                let watch = Task {
-                    while true {
-                        try? await Task.sleep(for: deadline)
-                        if Task.isCancelled { return }
-                        // A busy pool is not an unreachable database: the wait goes on while other operations complete,
-                        // but not for ever (a request the pool lost is never granted, however busy the rest).
-                        let now = ContinuousClock.now
-                        guard now - progress.last >= deadline || now - asked >= deadline * Self.busyWaits else { continue }
-                        if state.move(to: .gaveUp) {
-                            first.answer(.failure(StoreError.unavailable("no connection to the database within \(deadline)")))
-                            // Withdrawn from the pool's queue, if the pool still knows of it.
-                            lease.cancel()
-                        }
-                        return
-                    }
+                let id = waits.add {
+                    guard state.move(to: .gaveUp) else { return }
+                    first.answer(.failure(StoreError.unavailable("no connection to the database within \(deadline)")))
+                    // Withdrawn from the pool's queue, if the pool still knows of it.
+                    lease.cancel()
                 }
-                Task {
-                    let result = await lease.result
-                    watch.cancel()
+                lease.start {
+                    let result: Result<T, any Error>
+                    do {
+                        result = .success(try await client.withConnection { connection in
+                            guard state.move(to: .begun) else { throw StoreError.unavailable("no connection to the database within \(deadline)") }
+                            let result = try await body(connection)
+                            progress.note()
+                            return result
+                        })
+                    } catch {
+                        result = .failure(error)
+                    }
+                    waits.remove(id)
                     first.answer(result)
                 }
             }
         } onCancel: {
             lease.cancel()
+        }
+    }
+
+    /// The task of one lease, cancelled even if asked before it started.
+    final class LeaseTask: Sendable {
+        private let task = Mutex<(task: Task<Void, Never>?, cancelled: Bool)>((nil, false))
+
+        func start(_ operation: sending @escaping @isolated(any) () async -> Void) {
+            let started = Task(operation: operation)
+            let cancelled = task.withLock { task in
+                task.task = started
+                return task.cancelled
+            }
+            if cancelled { started.cancel() }
+        }
+
+        func cancel() {
+            let started = task.withLock { task in
+                task.cancelled = true
+                return task.task
+            }
+            started?.cancel()
         }
     }
 
@@ -339,9 +359,14 @@ public final class PostgresStore: HubStore, CommitObservable {
 
     public func insert(_ item: Item, payload: StoredPayload, claim: IdempotencyClaim?, audit: AuditRecord, events: [FeedEvent], marks: [String],
                        watch: AlertWatch?) async throws -> InsertOutcome {
-        try await committed { write in
+        // A claim is looked up first, outside the batch. One seen before is answered in the batch from its row, under its
+        // lock. A new one (nearly every claim) is only inserted with the item, so that the batch can still be one call:
+        // should a push of the same claim commit first (here or on another hub), the claim's key is taken, the call
+        // fails, and the batch runs again isolated, where every claim is looked up under its lock.
+        let seen = try await claimTaken(claim)
+        return try await committed { write in
             var entry = audit
-            if let claim {
+            if let claim, seen || write.isolated {
                 let connection = write.connection
                 // An earlier push of this batch may hold the same claim.
                 try await write.settleItems()
@@ -382,6 +407,12 @@ public final class PostgresStore: HubStore, CommitObservable {
             }
             return .created(item)
         }
+    }
+
+    /// Whether a push has taken `claim` (false for none).
+    private func claimTaken(_ claim: IdempotencyClaim?) async throws -> Bool {
+        guard let claim else { return false }
+        return try await !rows("SELECT 1 FROM idempotency WHERE principal = \(claim.principal) AND key = \(claim.key)").isEmpty
     }
 
     func fetchItem(id: String, on connection: PostgresConnection) async throws -> Item? {

@@ -1,0 +1,60 @@
+import Foundation
+@testable import LiaisonPostgres
+import Synchronization
+import Testing
+
+/// The one watch over a PostgreSQL store's requests for a connection: a request the pool does not grant is given up
+/// after the deadline while nothing else completes, after `busyWaits` deadlines while other operations do, and never
+/// once it was answered. (The pool losing a request cannot be made to happen; this is the part that answers then.)
+@Suite("Connection waits")
+struct ConnectionWaitsTests {
+    /// When each wait was given up, by name.
+    final class GivenUp: Sendable {
+        private let times = Mutex<[String: ContinuousClock.Instant]>([:])
+        func note(_ name: String) { times.withLock { $0[name] = .now } }
+        func at(_ name: String) -> ContinuousClock.Instant? { times.withLock { $0[name] } }
+
+        func waitFor(_ name: String, upTo limit: Duration) async throws -> ContinuousClock.Instant? {
+            let end = ContinuousClock.now + limit
+            while ContinuousClock.now < end {
+                if let time = at(name) { return time }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return at(name)
+        }
+    }
+
+    @Test func aWaitIsGivenUpAfterTheDeadlineWhenNothingCompletesAndNeverOnceAnswered() async throws {
+        let waits = ConnectionWaits(), progress = PostgresStore.Progress(), givenUp = GivenUp()
+        let deadline = Duration.milliseconds(300)
+        let watch = Task { await waits.watch(deadline: deadline, busyWaits: 3, progress: progress) }
+        defer { watch.cancel() }
+        let asked = ContinuousClock.now
+        _ = waits.add { givenUp.note("idle") }
+        let answered = waits.add { givenUp.note("answered") }
+        waits.remove(answered)
+        let time = try #require(try await givenUp.waitFor("idle", upTo: .seconds(10)), "not given up within 10 s")
+        #expect(time - asked >= deadline)
+        try await Task.sleep(for: deadline)
+        #expect(givenUp.at("answered") == nil)
+    }
+
+    @Test func whileOtherOperationsCompleteAWaitLastsBusyWaitsDeadlines() async throws {
+        let waits = ConnectionWaits(), progress = PostgresStore.Progress(), givenUp = GivenUp()
+        let deadline = Duration.seconds(1)
+        let watch = Task { await waits.watch(deadline: deadline, busyWaits: 3, progress: progress) }
+        let busy = Task {
+            while !Task.isCancelled {
+                progress.note()
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        defer { watch.cancel(); busy.cancel() }
+        let asked = ContinuousClock.now
+        _ = waits.add { givenUp.note("busy") }
+        try await Task.sleep(for: deadline * 1.5)
+        #expect(givenUp.at("busy") == nil, "given up after one deadline though operations were completing")
+        let time = try #require(try await givenUp.waitFor("busy", upTo: .seconds(15)), "not given up within 15 s")
+        #expect(time - asked >= deadline * 3)
+    }
+}
