@@ -118,8 +118,9 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// `database_unavailable` instead. Only the wait for a connection is bounded: once `body` has begun it runs
     /// to its end (a transaction is never abandoned half-way, so a 503 always means nothing was done).
     ///
-    /// The lease is a task of its own, raced with the deadline (`FirstAnswer`), not a child the caller must outlive:
-    /// should the pool lose the request, the caller still gets its 503, and only that task is left waiting.
+    /// The lease is a task of its own, raced (`FirstAnswer`) with the store's watch over waiting requests
+    /// (`ConnectionWaits`), not a child the caller must outlive: should the pool lose the request, the caller still
+    /// gets its 503, and only that task is left waiting.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let (client, deadline, progress, waits) = (self.client, self.deadline, self.progress, self.waits)
         let state = ConnectionWait()
