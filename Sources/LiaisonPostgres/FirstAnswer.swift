@@ -18,3 +18,27 @@ final class FirstAnswer<T: Sendable>: Sendable {
         waiting.withLock { $0.take() }?.resume(with: result)
     }
 }
+
+extension FirstAnswer where T == Bool {
+    /// Runs `operation` in a task of its own and waits for it at most `timeout`: true once it finished (its error
+    /// thrown), false if the time ran out first, the task then cancelled and left behind, not awaited.
+    static func finishes(within timeout: Duration, _ operation: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+        try await FirstAnswer<Bool>().wait { first in
+            let work = Task {
+                try await operation()
+                return true
+            }
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                if Task.isCancelled { return }
+                work.cancel()
+                first.answer(.success(false))
+            }
+            Task {
+                let result = await work.result
+                timer.cancel()
+                first.answer(result)
+            }
+        }
+    }
+}

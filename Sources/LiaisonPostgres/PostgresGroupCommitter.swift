@@ -88,7 +88,7 @@ final class PostgresGroupCommitter: Sendable {
     private func run(_ batch: [Pending], _ store: PostgresStore, on connection: PostgresConnection, isolated: Bool) async throws -> [Result<any Sendable, any Error>]? {
         let logger = store.logger
         let transaction = PostgresBatchTransaction(store: store, connection: connection)
-        if isolated { _ = transaction.connection }
+        if isolated { _ = transaction.begin() }
         var results: [Result<any Sendable, any Error>] = []
         var audit: [AuditRecord] = []
         var events: [FeedEvent] = []

@@ -40,23 +40,7 @@ public final class PostgresStore: HubStore, CommitObservable {
         running = Task { await client.run() }
         do {
             // Raced as a lease is (`withConnection`): a probe the pool never answers still ends at the timeout.
-            let answered = try await FirstAnswer<Bool>().wait { first in
-                let probe = Task {
-                    try await client.query("SELECT 1", logger: logger)
-                    return true
-                }
-                let timer = Task {
-                    try? await Task.sleep(for: startTimeout)
-                    if Task.isCancelled { return }
-                    probe.cancel()
-                    first.answer(.success(false))
-                }
-                Task {
-                    let result = await probe.result
-                    timer.cancel()
-                    first.answer(result)
-                }
-            }
+            let answered = try await FirstAnswer.finishes(within: startTimeout) { try await client.query("SELECT 1", logger: logger) }
             guard answered else {
                 throw StoreError.unavailable("no answer from \(configuration.host ?? "the server"):\(configuration.port ?? 5432) within \(startTimeout)")
             }
@@ -78,10 +62,7 @@ public final class PostgresStore: HubStore, CommitObservable {
         running.cancel()
         // Bounded: PostgresNIO's pool may keep trying to reach a database that went away (vapor/postgres-nio#599).
         let running = self.running
-        let closed = try? await FirstAnswer<Bool>().wait { first in
-            Task { await running.value; first.answer(.success(true)) }
-            Task { try? await Task.sleep(for: .seconds(5)); first.answer(.success(false)) }
-        }
+        let closed = try? await FirstAnswer.finishes(within: .seconds(5)) { await running.value }
         if closed != true { logger.warning("the database's connections did not close within 5 s; leaving them to the process's end") }
     }
 

@@ -7,6 +7,33 @@ import Testing
 struct PostgresFailoverTests {
     func cluster(_ arguments: [String]) throws -> ProcessResult { try TestPostgres.script(arguments) }
 
+    /// A server that takes the connection but never answers (a hung database, a firewall that drops replies) is
+    /// refused at start once the start timeout has passed, naming the address, rather than holding start-up.
+    @Test func aDatabaseThatNeverAnswersIsRefusedAtStartAfterItsTimeout() async throws {
+        // Listening, so the connection is made, and never accepting or answering.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let configuration = try PostgresAddress("postgres://liaison@127.0.0.1:\(port)/liaison").configuration(caFile: nil)
+        let started = ContinuousClock.now
+        do {
+            let store = try await PostgresStore(configuration: configuration, logger: TestPostgres.quietLogger, startTimeout: .seconds(1))
+            await store.shutdown()
+            Issue.record("a database that never answered was taken")
+        } catch {
+            #expect("\(error)".contains("no answer from 127.0.0.1:\(port) within 1"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "refused \(ContinuousClock.now - started) after it began")
+    }
+
     @Test func whileTheDatabaseIsDownRequestsAre503AndTheHubServesAgainWhenItIsBack() async throws {
         let folder = try Paths.temporaryDirectory("pg-outage")
         let port = try ProcessRunner.freePort()
