@@ -18,6 +18,11 @@ struct ItemVault: Sendable {
     /// integrity error otherwise. `cipher` is the key ring as it was before the item was read (see `withDataKey`).
     func opened(_ item: Item, _ cipher: PayloadCipher) throws -> Item {
         try checkSeal(item)
+        return try openedMetadata(of: item, cipher)
+    }
+
+    /// The item with its sealed title, persons and tags opened, for an item whose seal the caller has checked.
+    func openedMetadata(of item: Item, _ cipher: PayloadCipher) throws -> Item {
         guard let sealed = item.sealedMetadata else { return item }
         do {
             let bytes = try withDataKey(cipher) {

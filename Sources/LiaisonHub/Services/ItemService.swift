@@ -92,13 +92,23 @@ public struct ItemService: Sendable {
         }
     }
 
-    /// `openingMetadata: false` leaves a confidential item's title, persons and tags sealed, for callers that do not show them.
+    /// The item as `item(id:in:)` shows it, untraced; a readable item only once its seal is checked (an integrity
+    /// error otherwise). `openingMetadata: false` leaves a confidential item's title, persons and tags sealed, for
+    /// callers that do not show them.
     func visibleItem(id: String, in context: HubContext, openingMetadata: Bool = true) async throws -> VisibleItem {
         let cipher = vault.cipher
-        guard let item = try await rows.item(id: id, reading: store.item(id:)) else { throw HubError.itemNotFound(id) }
+        let kept = rows.item(id: id)
+        var read: Item?
+        if kept == nil { read = try await store.item(id: id) }
+        guard let item = kept ?? read else { throw HubError.itemNotFound(id) }
         let access = try await access.access(to: item, in: context)
         guard access != .hidden else { throw HubError.itemNotFound(id) }
-        return VisibleItem(item: access == .read && openingMetadata ? try vault.opened(item, cipher) : item, access: access)
+        guard access == .read else { return VisibleItem(item: item, access: access) }
+        if kept == nil {
+            try vault.checkSeal(item)
+            rows.keep(checked: item)
+        }
+        return VisibleItem(item: openingMetadata ? try vault.openedMetadata(of: item, cipher) : item, access: .read)
     }
 
     /// The exact bytes pushed, if the reader may read them. A payload stored encrypted is opened in memory
@@ -159,7 +169,9 @@ public struct ItemService: Sendable {
                            hint: "Ask for access with an access request; its owner's approvers decide")
         }
         let item = visible.item
-        try vault.checkSeal(item)
+        if let kept = rows.payload(of: id) {
+            return DeliveredPayload(body: .whole(kept), contentType: item.contentType, sha256: item.sha256, unit: item.unit, encrypted: false)
+        }
         guard let stored = try await store.payload(id: id) else {
             logger.error("item has no stored payload", metadata: ["item": "\(id)"])
             throw HubError(.integrity, code: "integrity", message: "the payload of item \(id) is missing", hint: "Report this to the hub's operator")
@@ -168,7 +180,9 @@ public struct ItemService: Sendable {
         if let chunks = stored.chunks {
             body = .streamed(try vault.plaintextStream(of: stored, chunks: chunks, for: item, from: store, cipher))
         } else {
-            body = .whole(try vault.plaintext(of: stored, for: item, cipher))
+            let plaintext = try vault.plaintext(of: stored, for: item, cipher)
+            if stored.wrappedKey == nil { rows.keep(checkedPayload: plaintext, of: id) }
+            body = .whole(plaintext)
         }
         return DeliveredPayload(body: body, contentType: item.contentType, sha256: item.sha256, unit: item.unit, encrypted: stored.wrappedKey != nil)
     }
