@@ -37,11 +37,12 @@ struct ItemVault: Sendable {
     }
 
     /// What a reader is shown of an item: opened when readable, a stub otherwise; marked damaged, and never
-    /// opened, when its row is not as pushed (a stub's level and owner come from the row too).
-    func shown(_ item: Item, as access: AccessDecision.Access, _ cipher: PayloadCipher) -> VisibleItem {
+    /// opened, when its row is not as pushed (a stub's level and owner come from the row too). `sealChecked`: the
+    /// caller knows this very row passed its seal check.
+    func shown(_ item: Item, as access: AccessDecision.Access, _ cipher: PayloadCipher, sealChecked: Bool = false) -> VisibleItem {
         do {
-            if access == .read { return VisibleItem(item: try opened(item, cipher), access: .read) }
-            try checkSeal(item)
+            if !sealChecked { try checkSeal(item) }
+            if access == .read { return VisibleItem(item: try openedMetadata(of: item, cipher), access: .read) }
             return VisibleItem(item: item, access: access)
         } catch {
             return VisibleItem(item: item, access: access, damaged: true)

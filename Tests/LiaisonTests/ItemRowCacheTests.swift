@@ -64,8 +64,9 @@ struct ItemRowCacheTests {
     }
 
     /// A general item read once is served from what the hub checked, even after its row and payload are edited in
-    /// the file (an auditor's `liaison audit items` still finds the edit); a confidential item is read from the
-    /// store each time, and an item damaged before its first read is refused on every read.
+    /// the file (a listing, which reads the rows, and an auditor's `liaison audit items` still find the edit); a
+    /// confidential item is read from the store each time, and an item damaged before its first read is refused on
+    /// every read.
     @Test func aHubKeepsOnlyWhatPassedItsChecksAndNeverAConfidentialItem() async throws {
         try await TestHub.with { hub in
             let owner = try hub.client("stationed-transport")
@@ -79,10 +80,15 @@ struct ItemRowCacheTests {
                 #expect(try await owner.get("/v1/items/\(damaged)").errorCode == "integrity")
                 #expect(try await owner.get("/v1/items/\(damaged)/payload").errorCode == "integrity")
             }
+            func listed() async throws -> [String: [String: Any]] {
+                let page = try await owner.get("/v1/items?unit=transport-bureau")
+                return Dictionary(uniqueKeysWithValues: (page.json["items"] as? [[String: Any]] ?? []).map { ($0["id"] as! String, $0) })
+            }
             for id in [general, confidential] {
                 #expect(try await owner.get("/v1/items/\(id)").json["title"] as? String == "月度监督报告")
                 #expect(try await owner.payload(id).plaintext != nil)
             }
+            #expect(try await listed()[general]?["integrity_error"] == nil)
             try await queue.write { db in
                 try db.execute(sql: "UPDATE item SET title = '改过的标题' WHERE id = ?", arguments: [general])
                 // A confidential row's title is sealed with its payload; its level is sealed with the row.
@@ -91,6 +97,8 @@ struct ItemRowCacheTests {
             }
             #expect(try await owner.get("/v1/items/\(general)").json["title"] as? String == "月度监督报告")
             #expect(try await owner.payload(general).plaintext == Data("原文".utf8))
+            // A listing reads rows from the store: one unlike the row kept is checked again.
+            #expect(try await listed()[general]?["integrity_error"] as? Bool == true)
             #expect(try await owner.get("/v1/items/\(confidential)").errorCode == "integrity")
             #expect(try await owner.get("/v1/items/\(confidential)/payload").errorCode == "integrity")
         }
