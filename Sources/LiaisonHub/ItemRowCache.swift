@@ -3,7 +3,8 @@ import Synchronization
 
 /// Items this hub read lately, by id, each kept once its seal was checked, with its plain payload once that was
 /// checked against the item's digest, so that a metadata or payload read skips the store's read connection (a hop
-/// to another thread and back and a query, 10–16% of such a read) and the checks (`scripts/bench`, paired).
+/// to another thread and back and a query, 10–16% of such a read) and the checks, and a listing skips the seal
+/// check of a row equal to one kept (`scripts/bench`, paired).
 ///
 /// Nothing kept can go stale: an item's row and payload never change once stored, except the wrapped keys of
 /// sealed metadata and encrypted payloads, which a key rotation rewraps (on any hub of the database), so items with
