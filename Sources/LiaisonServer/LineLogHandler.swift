@@ -34,6 +34,8 @@ public struct LineLogHandler<Format: LogLineFormat>: LogHandler {
     /// The handler's metadata, its provider's and the event's own (later ones win), and the event's error as
     /// swift-log's StreamLogHandler names it.
     func effectiveMetadata(of event: LogEvent) -> Logger.Metadata {
+        // Every request's line carries its own metadata alone: taken as it is, not copied key by key into another.
+        if metadata.isEmpty, metadataProvider == nil, event.error == nil { return event.metadata ?? [:] }
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }

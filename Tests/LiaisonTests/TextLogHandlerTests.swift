@@ -32,11 +32,15 @@ struct TextLogHandlerTests {
         let emptyTheirs = Logger(label: "") { label in StreamLogHandler(label: label, stream: lines, metadataProvider: nil) }
         emptyOurs.error("bare")
         emptyTheirs.error("bare")
+        // Only the line's own metadata (a request's line): taken as it is.
+        emptyOurs.notice("request", metadata: ["status": "200", "principal": "office-3"])
+        emptyTheirs.notice("request", metadata: ["status": "200", "principal": "office-3"])
         let theirLines = lines.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { String($0) + "\n" }
         let ourLines = written.withLock { $0 }
-        #expect(ourLines.count == 3)
+        #expect(ourLines.count == 4)
         #expect(ourLines.map(Self.untimed) == theirLines.map(Self.untimed))
         #expect(Self.untimed(ourLines[0]) == " notice liaisond: a=value of a b=value of b hb.request.id=value of hb.request.id principal=office-3 status=200 [LiaisonTests] request\n")
+        #expect(Self.untimed(ourLines[3]) == " notice: principal=office-3 status=200 [LiaisonTests] request\n")
         // The timestamp is StreamLogHandler's form: local time with its offset.
         #expect(ourLines[0].prefix { $0 != " " }.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}/) != nil)
     }
