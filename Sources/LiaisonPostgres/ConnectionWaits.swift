@@ -32,14 +32,16 @@ final class ConnectionWaits: Sendable {
     /// `deadline` while no operation of the store completed, or `deadline * busyWaits` however busy the rest. A busy
     /// pool is not an unreachable database, but a request the pool lost is never granted, however busy the rest.
     func watch(deadline: Duration, busyWaits: Int, progress: PostgresStore.Progress) async {
-        let tick = min(deadline / 4, .seconds(1))
+        // At least a millisecond: a zero deadline must not make the watch spin.
+        let tick = max(min(deadline / 4, .seconds(1)), .milliseconds(1))
         while !Task.isCancelled {
             try? await Task.sleep(for: tick)
             let now = ContinuousClock.now
-            let idle = now - progress.last >= deadline
+            let limit = now - progress.last >= deadline ? deadline : deadline * busyWaits
             let expired = waits.withLock { waits in
-                let over = waits.all.filter { now - $0.value.asked >= (idle ? deadline : deadline * busyWaits) }.map(\.key)
-                return over.compactMap { waits.all.removeValue(forKey: $0) }
+                let over = waits.all.filter { now - $0.value.asked >= limit }
+                for id in over.keys { waits.all.removeValue(forKey: id) }
+                return over.values
             }
             for waiting in expired { waiting.giveUp() }
         }

@@ -20,6 +20,8 @@ public final class PostgresStore: HubStore, CommitObservable {
     let progress = Progress()
     /// The requests for a connection not granted yet, given up by `watching` when they wait too long.
     private let waits = ConnectionWaits()
+    /// What a request that waited `deadline` for a connection is answered, made once.
+    private let noConnection: StoreError
     private let watching: Task<Void, Never>
     /// The channel of feed notices: one per schema, as hubs of different schemas share a database's channels.
     let feedChannel: String
@@ -34,6 +36,7 @@ public final class PostgresStore: HubStore, CommitObservable {
         self.client = client
         self.logger = logger
         self.deadline = deadline
+        noConnection = StoreError.unavailable("no connection to the database within \(deadline)")
         let observer = CommitObserver()
         self.observer = observer
         committer = PostgresGroupCommitter(observer: observer)
@@ -103,7 +106,7 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// (`ConnectionWaits`), not a child the caller must outlive: should the pool lose the request, the caller still
     /// gets its 503, and only that task is left waiting.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let (client, deadline, progress, waits) = (self.client, self.deadline, self.progress, self.waits)
+        let (client, progress, waits, noConnection) = (self.client, self.progress, self.waits, self.noConnection)
         let state = ConnectionWait()
         let lease = LeaseTask()
         return try await withTaskCancellationHandler {
@@ -111,7 +114,7 @@ public final class PostgresStore: HubStore, CommitObservable {
             try await FirstAnswer<T>().wait { first in
                 let id = waits.add {
                     guard state.move(to: .gaveUp) else { return }
-                    first.answer(.failure(StoreError.unavailable("no connection to the database within \(deadline)")))
+                    first.answer(.failure(noConnection))
                     // Withdrawn from the pool's queue, if the pool still knows of it.
                     lease.cancel()
                 }
@@ -119,7 +122,7 @@ public final class PostgresStore: HubStore, CommitObservable {
                     let result: Result<T, any Error>
                     do {
                         result = .success(try await client.withConnection { connection in
-                            guard state.move(to: .begun) else { throw StoreError.unavailable("no connection to the database within \(deadline)") }
+                            guard state.move(to: .begun) else { throw noConnection }
                             let result = try await body(connection)
                             progress.note()
                             return result
