@@ -43,13 +43,17 @@ struct ConnectionWaitsTests {
         let waits = ConnectionWaits(), progress = PostgresStore.Progress(), givenUp = GivenUp()
         let deadline = Duration.seconds(1)
         let watch = Task { await waits.watch(deadline: deadline, busyWaits: 3, progress: progress) }
-        let busy = Task {
-            while !Task.isCancelled {
+        // The operations complete on a thread of their own: a task of the concurrency pool could wait longer than the
+        // deadline for its turn while the rest of the suite runs, and the store would then rightly look idle.
+        let stopped = Mutex(false)
+        let busy = Thread {
+            while !stopped.withLock({ $0 }) {
                 progress.note()
-                try? await Task.sleep(for: .milliseconds(10))
+                usleep(10_000)
             }
         }
-        defer { watch.cancel(); busy.cancel() }
+        busy.start()
+        defer { watch.cancel(); stopped.withLock { $0 = true } }
         let asked = ContinuousClock.now
         _ = waits.add { givenUp.note("busy") }
         try await Task.sleep(for: deadline * 1.5)
