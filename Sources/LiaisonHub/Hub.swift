@@ -32,6 +32,8 @@ public final class Hub: Sendable {
     private let identity: HubIdentity?
     /// The hub's certificate (PEM), served with the heads so clients can check the signatures.
     public var certificatePEM: String? { identity?.certificate.pem }
+    /// What its store's batches wait for (`WriteDemand`), for the requests it answers to be counted.
+    public var writeDemand: WriteDemand? { (store as? any CommitObservable)?.writeDemand }
 
     /// A hub keeping its own key ring: `keyRingPath` is where rotation writes it; nil keeps it in memory only.
     public convenience init(policy: Policy, store: any HubStore, keyRing: KeyRing, keyRingPath: String? = nil, limits: HubLimits = HubLimits(),

@@ -13,7 +13,9 @@ import Synchronization
 /// own (most pushes, every audited read) is one statement, which also commits it (see `run`). A batch first runs
 /// without savepoints; if a write throws, it is rolled back and runs again with a savepoint per write, so that one
 /// failure undoes only its own write. A write that lost a deadlock or a serialisation race with another hub runs again in the next batch.
-/// Every caller is resumed only after the transaction holding its write has committed.
+/// Every caller is resumed only after the transaction holding its write has committed. Before each batch the drain may
+/// wait a little for more writes (`WriteDemand`): with two hubs taking turns on one database, each hub's batches were
+/// otherwise half its clients, and each paid for the procedure call, its commit and its flush.
 final class PostgresGroupCommitter: Sendable {
     typealias Write = @Sendable (PostgresWrite) async throws -> any Sendable
     private struct Pending {
@@ -29,6 +31,9 @@ final class PostgresGroupCommitter: Sendable {
     /// The store's: told of each committed batch.
     private let observer: CommitObserver
 
+    /// What a batch waits for before it starts.
+    let demand = WriteDemand()
+
     init(observer: CommitObserver) {
         self.observer = observer
     }
@@ -36,21 +41,25 @@ final class PostgresGroupCommitter: Sendable {
     /// Runs `write` in the next batch `store` commits (the store that owns this committer).
     func submit<T: Sendable>(to store: PostgresStore, _ write: @escaping @Sendable (PostgresWrite) async throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let startDrain = queue.withLock { $0.add(Pending(write: { try await write($0) }, continuation: continuation)) }
+            let (startDrain, wake) = queue.withLock { $0.add(Pending(write: { try await write($0) }, continuation: continuation)) }
             // The drain is a task of its own: a caller cancelled while its write is queued does not stop the batch.
             if startDrain { Task { await self.drain(store) } }
+            wake?.wake()
         }
         return result as! T
     }
 
     private func drain(_ store: PostgresStore) async {
         while true {
+            await gather()
             let batch = queue.withLock { $0.next(maximum: maximumBatch) }
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
             var results = await commit(batch, store)
             if results.count != batch.count { results = batch.map { _ in .failure(StoreError.durability("the batch's results went missing")) } }
-            observer.committed(writes: batch.count, duration: ContinuousClock.now - started)
+            let took = ContinuousClock.now - started
+            demand.committed(in: took)
+            observer.committed(writes: batch.count, duration: took)
             var again: [Pending] = []
             for (pending, result) in zip(batch, results) {
                 if case .failure(let error) = result, Self.lostARace(error), pending.attempts < maximumAttempts {
@@ -62,6 +71,20 @@ final class PostgresGroupCommitter: Sendable {
                 }
             }
             if !again.isEmpty { queue.withLock { $0.retry(again) } }
+        }
+    }
+
+    /// Waits until the batch holds as many writes as `demand` says or its time is up. The timer's task sleeps its whole
+    /// time even when writes end the wait sooner; it then finds the wait over and does nothing.
+    private func gather() async {
+        guard let (writes, within) = demand.gathering() else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waker = BatchQueue<Pending>.Waker { continuation.resume() }
+            guard let id = queue.withLock({ $0.gather(min(writes, maximumBatch), waker: waker) }) else { return continuation.resume() }
+            Task {
+                try? await Task.sleep(for: within)
+                if self.queue.withLock({ $0.stopGathering(id) }) { continuation.resume() }
+            }
         }
     }
 

@@ -28,6 +28,7 @@ public final class PostgresStore: HubStore, CommitObservable {
     /// Told of every commit: the group committer's batches and the transactions of their own.
     private let observer: CommitObserver
     private let committer: PostgresGroupCommitter
+    public var writeDemand: WriteDemand { committer.demand }
 
     /// Connects to `configuration` (the pool runs until `shutdown`) and migrates the schema. A database that does not
     /// answer within `startTimeout` is refused (the pool itself would keep trying to connect).

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import LiaisonAPI
 import LiaisonHub
+import LiaisonStore
 import NIOCore
 import NIOHTTPTypes
 @_spi(Generated) import OpenAPIRuntime
@@ -40,6 +41,8 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let budget: BodyBudget
         /// As `StorageAdmissionMiddleware` admits pushes (nil: no reserve kept).
         let space: StorageSpace?
+        /// Told of every request the lane answers, which its store's batches wait for (nil: a store whose batches do not).
+        let demand: WriteDemand?
     }
 
     /// A request the lane is reading.
@@ -167,10 +170,17 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
                         _ work: @escaping @Sendable () async -> Answer) {
         answering = true
         let promise = context.eventLoop.makePromise(of: Answer.self)
+        // Counted from now, as soon as the request is whole: a batch committing meanwhile may wait for its write.
+        let demand = services.demand
+        demand?.began()
+        let counted: @Sendable () async -> Answer = {
+            defer { demand?.ended() }
+            return await work()
+        }
         if onLoop {
-            Task(executorPreference: executor) { promise.succeed(await work()) }
+            Task(executorPreference: executor) { promise.succeed(await counted()) }
         } else {
-            Task { promise.succeed(await work()) }
+            Task { promise.succeed(await counted()) }
         }
         promise.futureResult.assumeIsolated().whenSuccess { answer in
             done?()

@@ -33,7 +33,7 @@ public enum HubServer {
         let api = APIHandler(hub: hub, metrics: metrics)
         try api.registerHandlers(on: HandWrittenOperations(base: router, api: api), configuration: Wire.configuration)
         let lane = FastLane.Services(api: api, identity: identity, errors: errors, observation: observation,
-                                     bodyLimit: bodyLimit, budget: budget, space: space)
+                                     bodyLimit: bodyLimit, budget: budget, space: space, demand: hub.writeDemand)
         return Application(
             router: router,
             server: try httpsServer(settings, gauge: connections ?? ConnectionGauge(maximum: settings.connections.maximumConnections),

@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import Synchronization
 
@@ -6,7 +7,8 @@ import Synchronization
 /// The first writer to find the committer idle schedules a drain on GRDB's writer queue; while a
 /// batch commits, new writes queue up and go into the next batch. One failing write does not undo
 /// the others (see `commit`); every caller is resumed only after the transaction holding its
-/// write has committed. Every write may append to the audit chain, whose tail lives here.
+/// write has committed. Every write may append to the audit chain, whose tail lives here. Before each batch the drain
+/// may wait a little for more writes (`WriteDemand`).
 final class GroupCommitter: Sendable {
     typealias Write = @Sendable (Database, inout AuditTail) throws -> any Sendable
     private struct Pending {
@@ -26,9 +28,16 @@ final class GroupCommitter: Sendable {
     /// Told after each committed batch (the log's checkpointer).
     private let afterCommit: (@Sendable () -> Void)?
 
+    /// What a batch waits for before it starts.
+    let demand = WriteDemand()
+    /// Signalled when the writes a batch waits for are queued.
+    private let gathered = DispatchSemaphore(value: 0)
+    private let wakeDrain: BatchQueue<Pending>.Waker
+
     init(writer: any DatabaseWriter, afterCommit: (@Sendable () -> Void)? = nil) {
         self.writer = writer
         self.afterCommit = afterCommit
+        wakeDrain = BatchQueue.Waker { [gathered] in gathered.signal() }
     }
 
     func observe(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void) {
@@ -37,23 +46,37 @@ final class GroupCommitter: Sendable {
 
     func submit<T: Sendable>(_ write: @escaping @Sendable (Database, inout AuditTail) throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let startDrain = queue.withLock { $0.add(Pending(write: { db, tail in try write(db, &tail) }, continuation: continuation)) }
+            let (startDrain, wake) = queue.withLock { $0.add(Pending(write: { db, tail in try write(db, &tail) }, continuation: continuation)) }
             if startDrain { writer.asyncWriteWithoutTransaction { db in self.drain(db) } }
+            wake?.wake()
         }
         return result as! T
     }
 
     private func drain(_ db: Database) {
         while true {
+            gather()
             let batch = queue.withLock { $0.next(maximum: maximumBatch) }
             guard !batch.isEmpty else { return }
             let started = ContinuousClock.now
             let results = commit(batch, db)
+            let took = ContinuousClock.now - started
+            demand.committed(in: took)
             // Told before anyone is answered: a caller that reads the metrics next finds its commit counted.
-            observer.committed(writes: batch.count, duration: ContinuousClock.now - started)
+            observer.committed(writes: batch.count, duration: took)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
             afterCommit?()
         }
+    }
+
+    /// Waits, on the writer's queue, until the batch holds as many writes as `demand` says or its time is up.
+    private func gather() {
+        guard let (writes, within) = demand.gathering(),
+              let id = queue.withLock({ $0.gather(min(writes, maximumBatch), waker: wakeDrain) }) else { return }
+        let (seconds, attoseconds) = within.components
+        let deadline = DispatchTime.now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        // A write that woke the drain just as its time ran out has signalled, or is about to: taken here, or the next wait would end on it.
+        if gathered.wait(timeout: deadline) == .timedOut, !queue.withLock({ $0.stopGathering(id) }) { gathered.wait() }
     }
 
     /// Commits a batch in one transaction. Writes rarely fail (ids are unique, conflicts are values),

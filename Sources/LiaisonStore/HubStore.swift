@@ -215,4 +215,6 @@ public typealias HubStore = AuditStore & ItemStore & PayloadChunkStore & DataKey
 public protocol CommitObservable: Sendable {
     /// Calls `observe` after each commit with the number of writes it held and how long it took.
     func observeCommits(_ observe: @escaping @Sendable (_ writes: Int, _ duration: Duration) -> Void)
+    /// What the store's batches wait for: the hub counts the requests it answers there.
+    var writeDemand: WriteDemand { get }
 }

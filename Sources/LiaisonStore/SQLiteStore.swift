@@ -33,6 +33,8 @@ public final class SQLiteStore: HubStore, CommitObservable {
         committer.observe(observe)
     }
 
+    public var writeDemand: WriteDemand { committer.demand }
+
     /// Opens (creating if needed) the database file at `path`, durably, and migrates it.
     public convenience init(path: String, legacySeal: (@Sendable (Item) -> [UInt8])? = nil) throws {
         try self.init(writer: try Self.openDurable(path: path), legacySeal: legacySeal)

@@ -55,8 +55,10 @@ enum NIOFloor {
                 guard audited, let store else { return ok(context) }
                 let promise = context.eventLoop.makePromise(of: Void.self)
                 let ids = ids
-                // On the connection's loop, as the hub's FastLane runs its reads.
+                // On the connection's loop, as the hub's FastLane runs its reads, and counted as it counts them.
+                store.writeDemand.began()
                 Task(executorPreference: EventLoopTaskExecutor(context.eventLoop)) {
+                    defer { store.writeDemand.ended() }
                     do {
                         try await store.record(AuditRecord(time: Date(), actor: "office-3", action: .getItem, targets: [ids.next(at: Date())]))
                         promise.succeed()
