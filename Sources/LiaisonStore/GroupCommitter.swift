@@ -73,8 +73,8 @@ final class GroupCommitter: Sendable {
     private func gather() {
         guard let (writes, within) = demand.gathering(),
               let id = queue.withLock({ $0.gather(min(writes, maximumBatch), waker: wakeDrain) }) else { return }
-        let (seconds, attoseconds) = within.components
-        let deadline = DispatchTime.now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        // At most `WriteDemand.longestWait`: the nanoseconds fit an Int.
+        let deadline = DispatchTime.now() + .nanoseconds(Int(within / .nanoseconds(1)))
         // A write that woke the drain just as its time ran out has signalled, or is about to: taken here, or the next wait would end on it.
         if gathered.wait(timeout: deadline) == .timedOut, !queue.withLock({ $0.stopGathering(id) }) { gathered.wait() }
     }

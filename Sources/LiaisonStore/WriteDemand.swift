@@ -31,15 +31,24 @@ public final class WriteDemand: Sendable {
     /// How far back the most requests answered at once count: a load that stopped is forgotten this soon.
     static let memory = Duration.milliseconds(100)
 
+    /// The longest any batch waits, whatever `waits` says: a committer's timer need not handle more.
+    static let longestWait = Duration.seconds(60)
+
     /// `waits` bounds a batch's wait (the default: up to 2 ms, and a commit on a slower disk is not waited for longer).
     public init(waits: ClosedRange<Duration> = .zero ... .milliseconds(2)) {
-        state = Mutex(State(waits: waits))
+        state = Mutex(State(waits: Self.bounded(waits)))
     }
 
-    /// How long a batch may wait: about a commit's time, within these bounds. An upper bound of zero: batches never wait.
+    /// How long a batch may wait: half a commit's time, within these bounds (and within a minute, `longestWait`). An
+    /// upper bound of zero: batches never wait.
     public var waits: ClosedRange<Duration> {
         get { state.withLock { $0.waits } }
-        set { state.withLock { $0.waits = newValue } }
+        set { state.withLock { $0.waits = Self.bounded(newValue) } }
+    }
+
+    private static func bounded(_ waits: ClosedRange<Duration>) -> ClosedRange<Duration> {
+        let longest = longestWait
+        return min(max(waits.lowerBound, .zero), longest) ... min(max(waits.upperBound, .zero), longest)
     }
 
     /// Requests being answered now.

@@ -94,6 +94,9 @@ struct WriteDemandTests {
         #expect(demand.gathering()?.within == .milliseconds(2), "capped")
         demand.waits = .milliseconds(5) ... .milliseconds(6)
         #expect(demand.gathering()?.within == .milliseconds(5), "at least the lower bound")
+        demand.waits = .seconds(1_000_000_000) ... .seconds(1_000_000_000)
+        #expect(demand.waits == .seconds(60) ... .seconds(60), "no wait longer than a minute")
+        #expect(demand.gathering()?.within == .seconds(60))
         demand.waits = .zero ... .zero
         #expect(demand.gathering() == nil, "off")
         demand.ended()
