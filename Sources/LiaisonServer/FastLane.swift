@@ -122,7 +122,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
                 break
             }
             let (services, channel, key) = (services, context.channel, head.headerFields[Self.idempotencyKey])
-            return answer(context: context, onLoop: false, then: { services.budget.release(length) }) {
+            return answer(context: context, onLoop: Self.answersOnLoop(length: length, newItem), then: { services.budget.release(length) }) {
                 await services.push(head, newItem, idempotencyKey: key, channel: channel)
             }
         case (.body, nil), (.end, nil):
@@ -161,11 +161,9 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         if answering { readWithheld = true } else { context.read() }
     }
 
-    /// Answers with what `work` makes, then reads on. `work` runs on the connection's loop (`onLoop`), where a read
-    /// carries on after its trail entry's commit without hopping to the concurrency pool and back; or on the pool, as
-    /// Hummingbird runs a routed request: a push's work (decoding, sealing, the durable insert) is the heaviest the lane
-    /// does, and on the loop it would hold up every other connection of that loop meanwhile. Paired, a push on the loop
-    /// cost 3-7% less than on the pool, and either 12-24% less than routed; the pool keeps the routed path's threading.
+    /// Answers with what `work` makes, then reads on. `work` runs on the connection's loop (`onLoop`), where it carries
+    /// on after its store's commit without hopping to the concurrency pool and back; or on the pool, as Hummingbird runs
+    /// a routed request, for the pushes whose work would hold up the loop's other connections (`answersOnLoop`).
     private func answer(context: ChannelHandlerContext, onLoop: Bool = true, then done: (() -> Void)? = nil,
                         _ work: @escaping @Sendable () async -> Answer) {
         answering = true
@@ -247,6 +245,16 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
             context.read()
         }
     }
+
+    /// Whether a push of a `length`-byte body runs on the connection's loop: when its work before the durable insert is
+    /// decoding, digesting and sealing with symmetric keys of at most `loopPushLimit` bytes, tens of microseconds on the
+    /// loop. A larger one, or a payload sealed to the hub (opening it is a private-key operation, about a millisecond
+    /// with RSA), goes to the pool, where it holds up no other connection.
+    static func answersOnLoop(length: Int, _ newItem: Components.Schemas.NewItem) -> Bool {
+        length <= loopPushLimit && (newItem.contentEncoding == nil || newItem.contentEncoding == .identity)
+    }
+
+    static let loopPushLimit = 64 << 10
 
     struct Answer: Sendable {
         let status: HTTPResponse.Status

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import LiaisonAPI
 import LiaisonCrypto
 import LiaisonHub
 import Testing
@@ -162,6 +163,20 @@ struct FastLaneTests {
         for request in routed {
             #expect(FastLane.pushLength(of: request, limit: 1000) == nil, "\(request.method) \(request.path ?? "") \(request.headerFields)")
         }
+    }
+
+    /// Small pushes whose payload the hub reads as it is run on the connection's loop; a larger one, or one sealed to the
+    /// hub (a private-key operation to open), on the pool. Both ways are answered alike: `aPushOnTheLaneIsAnsweredAs...`
+    /// pushes small ones, `theLaneGivesEveryBodyBackToTheBudget` larger ones, `ConfidentialDeliveryTests` sealed ones.
+    @Test func onlySmallPushesOfPlainPayloadsRunOnTheLoop() {
+        func item(_ encoding: Components.Schemas.NewItem.ContentEncodingPayload?) -> Components.Schemas.NewItem {
+            Components.Schemas.NewItem(kind: "report", title: "t", unit: "finance-bureau", classification: .general, contentType: "text/plain", payload: "",
+                                       contentEncoding: encoding)
+        }
+        #expect(FastLane.answersOnLoop(length: 300, item(nil)))
+        #expect(FastLane.answersOnLoop(length: 64 * 1024, item(.identity)))
+        #expect(!FastLane.answersOnLoop(length: 64 * 1024 + 1, item(nil)))
+        #expect(!FastLane.answersOnLoop(length: 300, item(.cms)))
     }
 
     /// The same pushes on one hub, once as the lane takes them and once routed (an Accept header the lane leaves
