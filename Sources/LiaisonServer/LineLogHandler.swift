@@ -1,10 +1,23 @@
 import Foundation
 public import Logging
 
+/// A metadata field of a log line, its value as written.
+public typealias LogField = (key: String, value: String)
+
 /// What a log line looks like: the daemon's two formats (`--log-format text` or `json`).
 public protocol LogLineFormat: Sendable {
     /// The whole line, newline included, for an event with its metadata already merged.
     static func line(of event: LogEvent, label: String, metadata: Logger.Metadata) -> [UInt8]
+    /// The same line from its parts, the fields already in the format's order (by key).
+    static func line(level: Logger.Level, label: String, message: String, source: String, fields: [LogField]) -> [UInt8]
+}
+
+/// A handler that writes a line of fields given in order as it would write them as swift-log metadata, without the
+/// metadata's dictionary: the request log's way (`RequestObservationMiddleware`), a line for every request.
+protocol FieldLineWriting: Sendable {
+    /// False when the handler would add fields of its own, which only the swift-log way merges.
+    var writesFieldsAlone: Bool { get }
+    func write(level: Logger.Level, message: String, source: String, fields: [LogField])
 }
 
 /// The daemon's log handler: one line per event in `Format`, written to standard error whole, with one write each.
@@ -44,6 +57,15 @@ public struct LineLogHandler<Format: LogLineFormat>: LogHandler {
             fields["error.type"] = "\(String(reflecting: type(of: error)))"
         }
         return fields
+    }
+}
+
+extension LineLogHandler: FieldLineWriting {
+    var writesFieldsAlone: Bool { metadata.isEmpty && metadataProvider == nil }
+
+    func write(level: Logger.Level, message: String, source: String, fields: [LogField]) {
+        guard level >= logLevel else { return }
+        write(Format.line(level: level, label: label, message: message, source: source, fields: fields))
     }
 }
 

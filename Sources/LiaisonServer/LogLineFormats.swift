@@ -6,17 +6,27 @@ import Synchronization
 /// `{"time":…,"level":…,"label":…,"message":…,"metadata":{…}}`.
 public enum JSONLines: LogLineFormat {
     public static func line(of event: LogEvent, label: String, metadata: Logger.Metadata) -> [UInt8] {
+        let fields = metadata.map { (key: $0.key, value: LogText.text($0.value)) }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        return line(level: event.level, label: label, message: event.message.description, source: event.source, fields: fields)
+    }
+
+    public static func line(level: Logger.Level, label: String, message: String, source: String, fields: [LogField]) -> [UInt8] {
         var line: [UInt8] = Array(#"{"time":"#.utf8)
         line.reserveCapacity(256)
         JSONText.appendString(timestamp(Date()), to: &line)
         line.append(contentsOf: #","level":"#.utf8)
-        JSONText.appendString(event.level.rawValue, to: &line)
+        JSONText.appendString(level.rawValue, to: &line)
         line.append(contentsOf: #","label":"#.utf8)
         JSONText.appendString(label, to: &line)
         line.append(contentsOf: #","message":"#.utf8)
-        JSONText.appendString(event.message.description, to: &line)
+        JSONText.appendString(message, to: &line)
         line.append(contentsOf: #","metadata":{"#.utf8)
-        JSONText.appendMembers(metadata.mapValues(LogText.text), to: &line)
+        for (index, field) in fields.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            JSONText.appendString(field.key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            JSONText.appendString(field.value, to: &line)
+        }
         line.append(contentsOf: "}}\n".utf8)
         return line
     }
@@ -41,23 +51,28 @@ public enum JSONLines: LogLineFormat {
 /// `2026-12-04T18:35:19+0000 notice liaisond: key=value [source] message`, as swift-log's StreamLogHandler writes it.
 public enum TextLines: LogLineFormat {
     public static func line(of event: LogEvent, label: String, metadata: Logger.Metadata) -> [UInt8] {
+        let fields = metadata.map { (key: $0.key, value: LogText.text($0.value)) }.sorted { $0.key < $1.key }
+        return line(level: event.level, label: label, message: event.message.description, source: event.source, fields: fields)
+    }
+
+    public static func line(level: Logger.Level, label: String, message: String, source: String, fields: [LogField]) -> [UInt8] {
         var line = seconds.text(at: time(nil))
         line.reserveCapacity(256)
         line.append(UInt8(ascii: " "))
-        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(contentsOf: level.rawValue.utf8)
         if !label.isEmpty { line.append(UInt8(ascii: " ")) }
         line.append(contentsOf: label.utf8)
         line.append(UInt8(ascii: ":"))
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+        for field in fields {
             line.append(UInt8(ascii: " "))
-            line.append(contentsOf: key.utf8)
+            line.append(contentsOf: field.key.utf8)
             line.append(UInt8(ascii: "="))
-            line.append(contentsOf: LogText.text(value).utf8)
+            line.append(contentsOf: field.value.utf8)
         }
         line.append(contentsOf: " [".utf8)
-        line.append(contentsOf: event.source.utf8)
+        line.append(contentsOf: source.utf8)
         line.append(contentsOf: "] ".utf8)
-        line.append(contentsOf: event.message.description.utf8)
+        line.append(contentsOf: message.utf8)
         line.append(UInt8(ascii: "\n"))
         return line
     }

@@ -21,6 +21,16 @@ struct RequestObservationMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
     let logger: Logger
     let metrics: HubMetrics?
+    /// The daemon's own handler, which writes the line without swift-log's metadata dictionary, its hashing and its
+    /// sorting. Paired, a metadata read cost 9-10 us less with no request line at all; written this way, the line costs
+    /// about half of that.
+    let lines: (any FieldLineWriting)?
+
+    init(logger: Logger, metrics: HubMetrics?) {
+        self.logger = logger
+        self.metrics = metrics
+        lines = (logger.handler as? any FieldLineWriting).flatMap { $0.writesFieldsAlone ? $0 : nil }
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -35,13 +45,24 @@ struct RequestObservationMiddleware: RouterMiddleware {
     func observe(operation: String, principal: String?, status: Int, since started: ContinuousClock.Instant, method: HTTPRequest.Method, path: String) {
         let duration = ContinuousClock.now - started
         metrics?.answered(operation: operation, status: status, duration: duration)
-        if logger.logLevel <= .info {
+        guard logger.logLevel <= .info else { return }
+        let milliseconds = Self.milliseconds(duration)
+        if let lines {
+            // In the order of their keys, as both formats write them.
+            lines.write(level: .info, message: "request", source: Self.source, fields: [
+                ("duration_ms", milliseconds), ("method", method.rawValue), ("operation", operation), ("path", path),
+                ("principal", principal ?? "-"), ("status", String(status)),
+            ])
+        } else {
             logger.info("request", metadata: [
                 "operation": "\(operation)", "principal": "\(principal ?? "-")", "status": "\(status)",
-                "duration_ms": "\(Self.milliseconds(duration))", "method": "\(method)", "path": "\(path)",
+                "duration_ms": "\(milliseconds)", "method": "\(method)", "path": "\(path)",
             ])
         }
     }
+
+    /// The module swift-log names as a line's source when it is logged from here.
+    static let source = "LiaisonServer"
 
     /// `duration` in milliseconds with two decimals, rounded (`0.86`), without Foundation's `String(format:)`.
     static func milliseconds(_ duration: Duration) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import Synchronization
 import Testing
@@ -65,6 +66,44 @@ struct TextLogHandlerTests {
         #expect(RequestObservationMiddleware.milliseconds(.seconds(2)) == "2000.00")
         #expect(RequestObservationMiddleware.milliseconds(.seconds(61) + .microseconds(70)) == "61000.07")
         #expect(RequestObservationMiddleware.milliseconds(.seconds(Int64.max)) == "\(Int64.max)000")
+    }
+
+    /// A request's line, written from its fields without swift-log's metadata dictionary, is the line swift-log's way
+    /// writes for the same metadata, in both formats; a handler with fields of its own, or another handler, is left
+    /// to swift-log.
+    @Test func aRequestsLineIsWhatSwiftLogsWayWrites() throws {
+        let written = Mutex<[String]>([])
+        let capture: @Sendable ([UInt8]) -> Void = { bytes in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
+        let text = Logger(label: "liaisond") { TextLogHandler(label: $0, write: capture) }
+        let json = Logger(label: "liaisond") { JSONLogHandler(label: $0, write: capture) }
+        for logger in [text, json] {
+            let observation = RequestObservationMiddleware(logger: logger, metrics: nil)
+            #expect(observation.lines != nil)
+            observation.observe(operation: "getItem", principal: "office-3", status: 404, since: .now, method: .get, path: "/v1/items/\"转义\"")
+            observation.observe(operation: "none", principal: nil, status: 400, since: .now, method: .post, path: "/")
+            for (principal, status, method, path) in [("office-3", "404", "GET", "/v1/items/\"转义\""), ("-", "400", "POST", "/")] {
+                logger.info("request", metadata: ["operation": "\(principal == "-" ? "none" : "getItem")", "principal": "\(principal)", "status": "\(status)",
+                                                  "duration_ms": "0.00", "method": "\(method)", "path": "\(path)"], source: RequestObservationMiddleware.source)
+            }
+        }
+        let lines = written.withLock { $0 }
+        #expect(lines.count == 8)
+        // Timestamps and durations aside (the clock moves between the two ways).
+        func untimed(_ line: String) -> String {
+            line.replacing(/"time":"[^"]*"/, with: "").replacing(/duration_ms[=":]+[0-9.]+/, with: "").replacing(/^[^ {]+/, with: "")
+        }
+        for (fast, swiftLogs) in [(0, 2), (1, 3), (4, 6), (5, 7)] {
+            #expect(untimed(lines[fast]) == untimed(lines[swiftLogs]), "\(lines[fast]) \(lines[swiftLogs])")
+        }
+        #expect(untimed(lines[0]) == " info liaisond:  method=GET operation=getItem path=/v1/items/\"转义\" principal=office-3 status=404 [LiaisonServer] request\n")
+        #expect(lines[0].contains(/\ info liaisond: duration_ms=\d+\.\d\d method=GET\ /))
+        #expect(lines[4].contains(/"message":"request","metadata":\{"duration_ms":"\d+\.\d\d","method":"GET","operation":"getItem","path":"\/v1\/items\/\\"转义\\"","principal":"office-3","status":"404"\}\}\n$/))
+        // Fields of the handler's own, and handlers of other kinds, go swift-log's way.
+        var withField = text
+        withField[metadataKey: "hub"] = "a"
+        #expect(RequestObservationMiddleware(logger: withField, metrics: nil).lines == nil)
+        let lines2 = Lines()
+        #expect(RequestObservationMiddleware(logger: Logger(label: "x") { StreamLogHandler(label: $0, stream: lines2, metadataProvider: nil) }, metrics: nil).lines == nil)
     }
 
     @Test func linesBelowTheLevelAreNotWritten() {
