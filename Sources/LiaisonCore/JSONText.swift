@@ -31,7 +31,12 @@ public enum JSONText {
 
     /// `"key":"value"` pairs, sorted by key and separated by commas, without the braces.
     public static func appendMembers(_ fields: [String: String], to out: inout [UInt8]) {
-        for (index, pair) in fields.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+        appendOrderedMembers(fields.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }), to: &out)
+    }
+
+    /// `"key":"value"` pairs in the order given, separated by commas, without the braces.
+    public static func appendOrderedMembers(_ fields: some Sequence<(key: String, value: String)>, to out: inout [UInt8]) {
+        for (index, pair) in fields.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             appendString(pair.key, to: &out)
             out.append(UInt8(ascii: ":"))

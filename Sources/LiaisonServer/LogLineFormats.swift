@@ -21,12 +21,7 @@ public enum JSONLines: LogLineFormat {
         line.append(contentsOf: #","message":"#.utf8)
         JSONText.appendString(message, to: &line)
         line.append(contentsOf: #","metadata":{"#.utf8)
-        for (index, field) in fields.enumerated() {
-            if index > 0 { line.append(UInt8(ascii: ",")) }
-            JSONText.appendString(field.key, to: &line)
-            line.append(UInt8(ascii: ":"))
-            JSONText.appendString(field.value, to: &line)
-        }
+        JSONText.appendOrderedMembers(fields, to: &line)
         line.append(contentsOf: "}}\n".utf8)
         return line
     }
