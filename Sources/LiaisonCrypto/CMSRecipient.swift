@@ -34,35 +34,20 @@ enum CMSRecipient {
     /// KeyAgreeRecipientInfo, version 3 (RFC 5753): ephemeral-static ECDH on the reader's curve, the X9.63 KDF with
     /// SHA-256, and the content key wrapped with AES-256 key wrap.
     static func keyAgreement(_ contentKey: [UInt8], with key: OpaquePointer, _ recipient: [UInt8]) throws -> [UInt8] {
-        guard let generation = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.fromQueue("EVP_PKEY_CTX_new") }
-        defer { EVP_PKEY_CTX_free(generation) }
-        var made: OpaquePointer?
-        guard EVP_PKEY_keygen_init(generation) == 1, EVP_PKEY_keygen(generation, &made) == 1, let ephemeral = made else {
-            throw CryptoError.fromQueue("EVP_PKEY_keygen(ephemeral EC key)")
-        }
-        defer { EVP_PKEY_free(ephemeral) }
-        guard let derivation = EVP_PKEY_CTX_new(ephemeral, nil) else { throw CryptoError.fromQueue("EVP_PKEY_CTX_new") }
-        defer { EVP_PKEY_CTX_free(derivation) }
-        // The reader's point is not validated again here: decoding it from the certificate checked that it is on the
-        // curve, which for the cofactor-1 NIST curves is all a full check adds to, and the only key a bad point could
-        // expose is this ephemeral one, used for this envelope alone.
-        var length = 0
-        guard EVP_PKEY_derive_init(derivation) == 1, EVP_PKEY_derive_set_peer_ex(derivation, key, 0) == 1,
-              EVP_PKEY_derive(derivation, nil, &length) == 1 else { throw CryptoError.fromQueue("EVP_PKEY_derive(ECDH)") }
-        var secret = [UInt8](repeating: 0, count: length)
+        // Room for the largest NIST curve's field (P-521: 66 bytes) and uncompressed point (133 bytes).
+        var secret = [UInt8](repeating: 0, count: 66), point = [UInt8](repeating: 0, count: 133)
+        var secretLength = 0, pointLength = 0
         defer { OPENSSL_cleanse(&secret, secret.count) }
-        guard EVP_PKEY_derive(derivation, &secret, &length) == 1 else { throw CryptoError.fromQueue("EVP_PKEY_derive(ECDH)") }
+        guard liaison_ecdh_ephemeral(key, &secret, secret.count, &secretLength, &point, point.count, &pointLength) == 1 else {
+            throw CryptoError.fromQueue("ECDH with an ephemeral EC key")
+        }
         // X9.63: SHA-256(Z || counter 1 || ECC-CMS-SharedInfo); one block is the 256-bit key-encryption key.
-        var input = Array(secret.prefix(length)) + [0, 0, 0, 1] + sharedInfo
+        var input = Array(secret.prefix(secretLength)) + [0, 0, 0, 1] + sharedInfo
         defer { OPENSSL_cleanse(&input, input.count) }
         var keyEncryptionKey = Digest.sha256(input)
         defer { OPENSSL_cleanse(&keyEncryptionKey, keyEncryptionKey.count) }
         let wrapped = try wrap(contentKey, with: keyEncryptionKey)
-        var point: UnsafeMutablePointer<UInt8>?
-        let pointLength = EVP_PKEY_get1_encoded_public_key(ephemeral, &point)
-        guard pointLength > 0, let point else { throw CryptoError.fromQueue("EVP_PKEY_get1_encoded_public_key") }
-        defer { liaison_openssl_free(point) }
-        let publicKey = DER.tlv(0x03, [0] + UnsafeBufferPointer(start: point, count: pointLength))
+        let publicKey = DER.tlv(0x03, [0] + point.prefix(pointLength))
         // originator [0] { originatorKey [1] { algorithm (parameters left out: the reader's curve), publicKey } }
         let originator = DER.tlv(0xA0, DER.tlv(0xA1, DER.sequence(DER.ecPublicKey) + publicKey))
         return DER.tlv(0xA1, DER.integer(3) + originator + agreement + DER.sequence(DER.sequence(recipient, DER.octets(wrapped))))
