@@ -76,9 +76,10 @@ static inline void liaison_hmac_sha256_end(const liaison_hmac_sha256_key *keyed,
 // Ephemeral-static ECDH to a reader's EC key through the EC_KEY functions, deprecated in OpenSSL 3.0 and not removed:
 // the same arithmetic as EVP_PKEY_keygen and EVP_PKEY_derive, without the provider lookups and contexts that cost
 // those about 14 us of each envelope (a C benchmark on this machine, caches cold: 78 against 64 us). The reader's
-// point is not validated again: decoding it checked that it is on the curve. On success (1), `secret` holds the shared
-// x-coordinate, the curve's field size long, and `point` the ephemeral public key, uncompressed; the ephemeral
-// private key is cleared when freed.
+// point is not validated again: decoding it from the certificate checked that it is on the curve, which for the
+// cofactor-1 NIST curves is all a full check adds to, and the only key a bad point could expose is this ephemeral one,
+// used for one envelope. On success (1), `secret` holds the shared x-coordinate, the curve's field size long, and
+// `point` the ephemeral public key, uncompressed; the ephemeral private key is cleared when freed.
 static inline int liaison_ecdh_ephemeral(const EVP_PKEY *reader, unsigned char *secret, size_t secret_capacity, size_t *secret_length,
                                          unsigned char *point, size_t point_capacity, size_t *point_length) {
     const EC_KEY *readerKey = EVP_PKEY_get0_EC_KEY(reader);
