@@ -34,8 +34,9 @@ enum CMSRecipient {
     /// KeyAgreeRecipientInfo, version 3 (RFC 5753): ephemeral-static ECDH on the reader's curve, the X9.63 KDF with
     /// SHA-256, and the content key wrapped with AES-256 key wrap.
     static func keyAgreement(_ contentKey: [UInt8], with key: OpaquePointer, _ recipient: [UInt8]) throws -> [UInt8] {
-        // Room for the largest NIST curve's field (P-521: 66 bytes) and uncompressed point (133 bytes).
-        var secret = [UInt8](repeating: 0, count: 66), point = [UInt8](repeating: 0, count: 133)
+        // Room for any field up to 1,024 bits and its uncompressed point: the longest of the named curves, sect571, need
+        // 72 and 145 bytes (P-521: 66 and 133).
+        var secret = [UInt8](repeating: 0, count: 128), point = [UInt8](repeating: 0, count: 257)
         var secretLength = 0, pointLength = 0
         defer { OPENSSL_cleanse(&secret, secret.count) }
         guard liaison_ecdh_ephemeral(key, &secret, secret.count, &secretLength, &point, point.count, &pointLength) == 1 else {

@@ -80,15 +80,16 @@ struct ConfidentialDeliveryTests {
     /// several sizes, each is laid out as the openssl CLI lays out its own to the same certificate (the same outline
     /// and lengths, only the random values differ), OpenSSL reads it and writes it back byte for byte, and both
     /// openssl and `CMSEnvelope.open` open it to the content; the wrong key opens nothing.
-    /// A reader on P-384 (a certificate made here with openssl) as well: another curve, a longer shared secret and point.
-    @Test(arguments: ["stationed-finance", "zhang.wei", "P-384"])  // RSA, EC P-256, EC P-384
+    /// Readers on P-384 and on sect571r1 (certificates made here with openssl) as well: other curves, longer shared
+    /// secrets and points (sect571r1's, 72 and 145 bytes, are the longest of any named curve).
+    @Test(arguments: ["stationed-finance", "zhang.wei", "P-384", "sect571r1"])  // RSA, EC P-256, EC P-384, EC sect571r1
     func envelopesWrittenHereAreLaidOutAsOpensslLaysOutItsOwn(principal: String) async throws {
         var (certificatePath, keyPath) = (pki.certificate(principal), pki.key(principal))
-        if principal == "P-384" {
-            let folder = try Paths.temporaryDirectory("p384")
+        if ["P-384", "sect571r1"].contains(principal) {
+            let folder = try Paths.temporaryDirectory("curve")
             (certificatePath, keyPath) = (folder + "/reader.pem", folder + "/reader.key")
-            let made = try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", keyPath,
-                                          "-out", certificatePath, "-subj", "/CN=p384-reader", "-days", "1"])
+            let made = try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:\(principal)", "-nodes", "-keyout", keyPath,
+                                          "-out", certificatePath, "-subj", "/CN=curve-reader", "-days", "1"])
             #expect(made.status == 0, "\(made.stderr)")
         }
         let certificate = try X509Certificate(file: certificatePath)
