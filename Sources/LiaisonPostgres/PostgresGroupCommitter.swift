@@ -12,7 +12,7 @@ import Synchronization
 /// statement is a round trip while everyone in the batch waits. A batch none of whose writes ran a statement of its
 /// own (most pushes, every audited read) is one statement, which also commits it (see `run`). A batch first runs
 /// without savepoints; if a write throws, it is rolled back and runs again with a savepoint per write, so that one
-/// failure undoes only its own write. A write that lost a deadlock or a serialisation race with another hub runs again in the next batch.
+/// failure undoes only its own write. A write that lost a race with another hub runs again in the next batch.
 /// Every caller is resumed only after the transaction holding its write has committed. Before each batch the drain may
 /// wait a little for more writes (`WriteDemand`): with two hubs taking turns on one database, each hub's batches were
 /// otherwise half its clients, and each paid for the procedure call, its commit and its flush.
@@ -62,12 +62,12 @@ final class PostgresGroupCommitter: Sendable {
             observer.committed(writes: batch.count, duration: took)
             var again: [Pending] = []
             for (pending, result) in zip(batch, results) {
-                if case .failure(let error) = result, Self.lostARace(error), pending.attempts < maximumAttempts {
+                if case .failure(let error) = result, Self.lostARace(error) || error is RunsAgain, pending.attempts < maximumAttempts {
                     var retry = pending
                     retry.attempts += 1
                     again.append(retry)
                 } else {
-                    pending.continuation.resume(with: result)
+                    pending.continuation.resume(with: result.mapError { ($0 as? RunsAgain)?.underlying ?? $0 })
                 }
             }
             if !again.isEmpty { queue.withLock { $0.retry(again) } }
@@ -132,7 +132,8 @@ final class PostgresGroupCommitter: Sendable {
                 if isolated {
                     items.discard()
                     try await connection.query("ROLLBACK TO SAVEPOINT write", logger: logger)
-                    results.append(.failure(StoreError.from(postgres: error)))
+                    let failure = StoreError.from(postgres: error)
+                    results.append(.failure(Self.claimTakenMeanwhile(error) ? RunsAgain(underlying: failure) : failure))
                 } else {
                     if transaction.begun != nil { try await connection.query("ROLLBACK", logger: logger) }
                     return nil
@@ -185,6 +186,20 @@ final class PostgresGroupCommitter: Sendable {
     private static func lostARace(_ error: any Error) -> Bool {
         guard case .postgres(let state, _) = error as? StoreError else { return false }
         return state == "40P01" || state == "40001"
+    }
+
+    /// Whether a write's own failure, in an isolated run, is an idempotency claim another transaction took after the
+    /// write looked for it: a claim pushed on two hubs at once, this hub finding it free under its lock while the
+    /// other hub's batch, which inserts new claims without the lock, committed it first. Run again, the write finds
+    /// that push and replays it. (Another unique key, an item's id, fails the same way each time: not run again.)
+    private static func claimTakenMeanwhile(_ error: any Error) -> Bool {
+        guard let info = (error as? PSQLError)?.serverInfo else { return false }
+        return info[.sqlState] == "23505" && info[.constraintName] == "idempotency_pkey"
+    }
+
+    /// A write's failure that running it again in the next batch may undo, the caller given `underlying` otherwise.
+    private struct RunsAgain: Error {
+        let underlying: any Error
     }
 
     /// Results carried out of the connection's closure (a result of `any Sendable` values is not itself Sendable).
