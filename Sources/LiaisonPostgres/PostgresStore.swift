@@ -41,7 +41,15 @@ public final class PostgresStore: HubStore, CommitObservable {
         let observer = CommitObserver()
         self.observer = observer
         committer = PostgresGroupCommitter(observer: observer)
-        running = Task { await client.run() }
+        // The pool runs from here on; its first lease waits until `run` has begun, as leasing earlier warns the log
+        // that `run` was not called. `run` marks itself running before it first suspends, right after this task
+        // finishes the stream, while this init is still to be resumed on another thread.
+        let (begun, begin) = AsyncStream<Never>.makeStream()
+        running = Task {
+            begin.finish()
+            await client.run()
+        }
+        for await _ in begun {}
         do {
             // Raced as a lease is (`withConnection`): a probe the pool never answers still ends at the timeout.
             let answered = try await FirstAnswer.finishes(within: startTimeout) { try await client.query("SELECT 1", logger: logger) }
