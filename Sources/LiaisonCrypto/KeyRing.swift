@@ -81,10 +81,22 @@ public struct KeyRing: Sendable {
     }
 
     /// The tag of one chunk of a payload kept in the clear (`PayloadChunk.header` says which chunk of which item), so
-    /// that a chunk edited, moved or dropped in the database is caught before it is delivered.
-    public func chunkTag(_ header: [UInt8], _ chunk: [UInt8]) -> [UInt8] {
-        sealer.mac(header, chunk)
+    /// that a chunk edited, moved or dropped in the database is caught before it is delivered: GMAC (`AESGCM.tag`)
+    /// under a key of this chunk's own, derived from the integrity key and the header (one message per key, as GMAC
+    /// with a fixed nonce needs). HMAC-SHA256 over the chunk, as tags were until 2026-12, took a second SHA-256 pass
+    /// over every byte of a large push (the whole payload's digest is the first) and of its reading.
+    public func chunkTag(_ header: [UInt8], _ chunk: [UInt8]) throws -> [UInt8] {
+        try AESGCM.tag(of: chunk, singleUseKey: sealer.mac(Self.chunkKeyLabel, header))
     }
+
+    /// Whether `tag` is `chunk`'s (see `chunkTag`); a tag of 32 bytes is the HMAC-SHA256 of `header` and `chunk` that
+    /// chunks stored before were tagged with.
+    public func chunkTagMatches(_ tag: [UInt8], header: [UInt8], chunk: [UInt8]) throws -> Bool {
+        if tag.count == HMACSHA256.size { return HMACSHA256.equal(tag, sealer.mac(header, chunk)) }
+        return HMACSHA256.equal(tag, try chunkTag(header, chunk))
+    }
+
+    private static let chunkKeyLabel = Array("liaison chunk tag key v2\n".utf8)
 
     /// The versions held, oldest first.
     public var versionList: [Version] { versions.values.sorted { $0.version < $1.version } }

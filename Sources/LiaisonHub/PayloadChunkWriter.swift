@@ -65,7 +65,7 @@ struct PayloadChunkWriter {
         if let sealer {
             batch.append(StoredChunk(bytes: try sealer.seal(current, index: index, last: last), tag: nil))
         } else {
-            batch.append(StoredChunk(bytes: current, tag: ring.chunkTag(header, current)))
+            batch.append(StoredChunk(bytes: current, tag: try ring.chunkTag(header, current)))
         }
         current.removeAll(keepingCapacity: true)
         guard batch.count == Self.chunksPerWrite || last else { return }

@@ -172,6 +172,34 @@ struct CryptoTests {
         }
     }
 
+    @Test func chunkTagsAreGMACUnderAKeyOfTheChunksOwnAndOlderHMACTagsStillCheck() throws {
+        // The GCM specification's test case 13: AES-256, zero key and nonce, nothing to authenticate.
+        #expect(Digest.hex(try AESGCM.tag(of: [], singleUseKey: [UInt8](repeating: 0, count: 32))) == "530f8afbc74536b9a963b4f1c4cb738b")
+        let ring = try KeyRing.generate()
+        let chunk = try SecureRandom.bytes(1 << 20)
+        let header = PayloadChunk.header(itemID: "01A", index: 2, last: false)
+        let tag = try ring.chunkTag(header, chunk)
+        #expect(tag.count == 16)
+        #expect(try ring.chunkTagMatches(tag, header: header, chunk: chunk))
+        var altered = chunk
+        altered[123_456] ^= 1
+        #expect(try !ring.chunkTagMatches(tag, header: header, chunk: altered))
+        #expect(try !ring.chunkTagMatches(Array(tag.prefix(15)), header: header, chunk: chunk))
+        for other in [PayloadChunk.header(itemID: "01B", index: 2, last: false), PayloadChunk.header(itemID: "01A", index: 3, last: false),
+                      PayloadChunk.header(itemID: "01A", index: 2, last: true)] {
+            #expect(try !ring.chunkTagMatches(tag, header: other, chunk: chunk), "moved to \(String(decoding: other, as: UTF8.self))")
+        }
+        #expect(try !KeyRing.generate().chunkTagMatches(tag, header: header, chunk: chunk), "another ring's")
+        // A chunk stored before: the HMAC-SHA256 under the ring's integrity key of the header and the bytes.
+        let kept = try JSONSerialization.jsonObject(with: ring.encoded()) as? [String: Any]
+        let encodedKey = try #require(kept?["integrity_key"] as? String)
+        let integrityKey = try #require(Data(base64Encoded: encodedKey))
+        let older = HMACSHA256(key: Array(integrityKey)).mac(header, chunk)
+        #expect(try ring.chunkTagMatches(older, header: header, chunk: chunk))
+        #expect(try !ring.chunkTagMatches(older, header: header, chunk: altered))
+        #expect(try !ring.chunkTagMatches(older, header: PayloadChunk.header(itemID: "01A", index: 3, last: false), chunk: chunk))
+    }
+
     @Test func commonNameIsReadFromADERCertificate() throws {
         let pem = try String(contentsOfFile: TestPKI.shared.certificate("zhang.wei"), encoding: .utf8)
         let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
