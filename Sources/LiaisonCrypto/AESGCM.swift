@@ -13,15 +13,23 @@ public enum AESGCM {
     public static func seal(
         _ plaintext: some ContiguousBytes, key: [UInt8], associatedData: [UInt8]
     ) throws -> [UInt8] {
+        var box: [UInt8] = []
+        try seal(plaintext, key: key, associatedData: associatedData, into: &box)
+        return box
+    }
+
+    /// As `seal`, into `box`, whose storage is reused when the caller holds it alone: a fresh buffer of a large chunk
+    /// is mapped anew and faulted in page by page as it fills.
+    public static func seal(_ plaintext: some ContiguousBytes, key: [UInt8], associatedData: [UInt8], into box: inout [UInt8]) throws {
         let nonce = try SecureRandom.bytes(nonceSize)
-        return try plaintext.withUnsafeBytes { input in
-            var out = [UInt8](repeating: 0, count: nonceSize + input.count + tagSize)
-            try out.withUnsafeMutableBufferPointer { buffer in
+        try plaintext.withUnsafeBytes { input in
+            box.removeAll(keepingCapacity: true)
+            box.append(contentsOf: repeatElement(0, count: overhead + input.count))
+            try box.withUnsafeMutableBufferPointer { buffer in
                 let base = buffer.baseAddress!
                 base.update(from: nonce, count: nonceSize)
                 try encrypt(input, key: key, nonce: nonce, associatedData: associatedData, into: base + nonceSize, tag: base + nonceSize + input.count)
             }
-            return out
         }
     }
 
