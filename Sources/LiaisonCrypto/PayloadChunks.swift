@@ -17,13 +17,8 @@ public struct ChunkSealer: Sendable {
     let dataKey: [UInt8]
     let binding: PayloadBinding
 
-    public func seal(_ chunk: [UInt8], index: Int, last: Bool) throws -> [UInt8] {
-        var box: [UInt8] = []
-        try seal(chunk, index: index, last: last, into: &box)
-        return box
-    }
-
-    /// As `seal`, into `box` (see `AESGCM.seal(_:key:associatedData:into:)`).
+    /// Seals chunk `index` into `box`, whose storage is reused when the caller holds it alone (see
+    /// `AESGCM.seal(_:key:associatedData:into:)`).
     public func seal(_ chunk: [UInt8], index: Int, last: Bool, into box: inout [UInt8]) throws {
         try AESGCM.seal(chunk, key: dataKey, associatedData: binding.payloadAssociatedData + PayloadChunk.header(itemID: binding.itemID, index: index, last: last),
                         into: &box)
