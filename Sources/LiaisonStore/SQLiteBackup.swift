@@ -28,6 +28,40 @@ public enum SQLiteBackup {
         defer { umask(previous) }
         try database.inDatabase { db in try db.execute(sql: "VACUUM INTO ?", arguments: [destination]) }
         try database.close()
+        try embedChunks(from: ChunkFiles(database: source), into: destination)
+    }
+
+    /// Puts into the copy at `path` the bytes of the chunks kept in files, so that a backup stays one self-contained
+    /// file (a hub restored from it reads them from the database; its new pushes write files again). Chunks of pushes
+    /// that never completed are left out, as a sweep would leave them. A stored chunk whose bytes are not there fails
+    /// the backup: its payload could not be read back.
+    static func embedChunks(from files: ChunkFiles, into path: String) throws {
+        let backup = try DatabaseQueue(path: path)
+        defer { try? backup.close() }
+        let items = try backup.write { db in
+            try db.execute(sql: "DELETE FROM payload_chunk WHERE item_id NOT IN (SELECT item_id FROM payload)")
+            return try String.fetchAll(db, sql: "SELECT DISTINCT item_id FROM payload_chunk WHERE file_offset IS NOT NULL")
+        }
+        for item in items {
+            // One item per transaction, one chunk in memory at a time: a payload may be gigabytes.
+            try backup.write { db in
+                let spans = try Row.fetchAll(db, sql: "SELECT seq, file_offset, file_length FROM payload_chunk WHERE item_id = ? AND file_offset IS NOT NULL",
+                                             arguments: [item])
+                let update = try db.makeStatement(sql: "UPDATE payload_chunk SET bytes = ?, file_offset = NULL, file_length = NULL WHERE item_id = ? AND seq = ?")
+                for span in spans {
+                    let seq: Int = span[0]
+                    guard let file = files.path(of: item),
+                          let bytes = try files.read(ChunkFiles.Span(offset: span[1], length: span[2]), at: file) else {
+                        throw StoreError.corrupt("chunk \(seq) of item \(item) is missing from \(files.folder)")
+                    }
+                    try update.execute(arguments: [Data(bytes), item, seq])
+                }
+            }
+        }
+        // The rows left out and the bytes put in leave free pages and a log: the backup is compacted and made one file.
+        try backup.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM")
+        }
     }
 
     /// What the database file at `path` holds, read without changing it.

@@ -9,6 +9,8 @@ public final class SQLiteStore: HubStore, CommitObservable {
     let committer: GroupCommitter
     /// The synchronous reads' connections, for a database file (a pool); other writers read through GRDB.
     let readers: ReadConnections?
+    /// Where streamed payloads' chunks are written, for a database file; nil keeps them in the database.
+    let chunkFiles: ChunkFiles?
 
     /// The store over `writer` (injected, as in GRDB's demo `AppDatabase`), migrated. `legacySeal` seals the items
     /// stored before item seals existed, once, in the migration that adds them (the daemon passes its key ring's);
@@ -22,8 +24,10 @@ public final class SQLiteStore: HubStore, CommitObservable {
             let checkpointer = try WALCheckpointer(path: pool.path)
             afterCommit = { checkpointer.committed() }
             readers = ReadConnections(pool: pool)
+            chunkFiles = ChunkFiles(database: pool.path)
         } else {
             readers = nil
+            chunkFiles = nil
         }
         committer = GroupCommitter(writer: writer, afterCommit: afterCommit)
     }

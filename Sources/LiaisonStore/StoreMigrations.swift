@@ -256,6 +256,10 @@ extension SQLiteStore {
             // What a listing of requests needs of their items; requests stored before read their items instead.
             try db.execute(sql: "ALTER TABLE access_request ADD COLUMN subjects TEXT NOT NULL DEFAULT '[]'")
         }
+        migrator.registerMigration("v17: chunks kept in files beside the database") { db in
+            // A chunk whose bytes are in its item's file (`ChunkFiles`) has an empty `bytes` and says where they are.
+            try db.execute(sql: "ALTER TABLE payload_chunk ADD COLUMN file_offset INTEGER; ALTER TABLE payload_chunk ADD COLUMN file_length INTEGER")
+        }
         return migrator
     }
 }

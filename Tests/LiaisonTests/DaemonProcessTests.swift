@@ -228,6 +228,10 @@ struct DaemonProcessTests {
             #expect(response.errorCode == "storage_full")
             #expect(response.headers.first(name: "Retry-After") == "30")
         }
+        // A streamed one too: its chunks' file is refused by the disk, and nothing of it is left there.
+        let streamed = try await client.pushStreamed(Array(secret) + Array(secret), title: title, unit: "transport-bureau", classification: "confidential")
+        #expect(streamed.status == 503 && streamed.errorCode == "storage_full", "\(streamed.text)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: disk + "/data/liaison.sqlite-chunks")) ?? [] == [])
         try FileManager.default.removeItem(atPath: disk + "/filler")
         let after = try await client.push(title: title, unit: "transport-bureau", classification: "confidential", payload: secret)
         #expect(after.status == 201, "pushes resume once space returns: \(after.text)")

@@ -383,10 +383,7 @@ struct ItemsEndToEndTests {
             let listed = try await client.get("/v1/items?classification=confidential")
             #expect((listed.json["items"] as? [[String: Any]])?.first?["title"] as? String == secretTitle)
         }
-        var bytes = Data()
-        for file in try FileManager.default.contentsOfDirectory(atPath: data) where file.hasPrefix("liaison.sqlite") {
-            bytes += try Data(contentsOf: URL(fileURLWithPath: data + "/" + file))
-        }
+        let bytes = try RunningHub.sqliteContents(of: data)
         #expect(bytes.range(of: Data(open.utf8)) != nil, "sanity: general payloads and titles are stored as pushed")
         #expect(bytes.range(of: Data(secret.utf8)) == nil)
         #expect(bytes.range(of: Data(secretTitle.utf8)) == nil)

@@ -23,6 +23,14 @@ struct OperationsTests {
                 #expect(response.status == 201)
                 acknowledged[try #require(response.json["id"] as? String)] = payload
             }
+            // Streamed payloads, whose chunks the hub keeps in files beside the database: the backup takes them in.
+            for (index, level) in ["general", "confidential"].enumerated() {
+                let payload = StreamedPayloadTests.payload(2 << 20 + 777, seed: UInt64(index))
+                let response = try await owner.pushStreamed(payload, unit: "transport-bureau", classification: level)
+                #expect(response.status == 201)
+                acknowledged[try #require(response.json["id"] as? String)] = Data(payload)
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: hub.dataDirectory + "/liaison.sqlite-chunks").count == 2)
             // Pushes go on while the backup is taken; what they add may or may not be in it.
             let more = Task {
                 for index in 0..<40 { _ = try await owner.push(title: "后续 \(index)", unit: "transport-bureau", classification: ["general", "confidential"][index % 2]) }
@@ -45,6 +53,15 @@ struct OperationsTests {
         let keyField = try #require(keyText.firstMatch(of: /"key"\s*:\s*"([^"]+)"/)?.1)
         let backupBytes = try Data(contentsOf: URL(fileURLWithPath: backup))
         #expect(backupBytes.range(of: Data(keyField.utf8)) == nil, "the database backup does not hold the key ring")
+
+        // One file holds it all, the chunks' bytes in their rows.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).sorted() == ["keyring-backup.json", "liaison-backup.sqlite"])
+        let embedded = try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", """
+            import sqlite3,sys; db=sqlite3.connect(sys.argv[1])
+            print(db.execute("SELECT count(*), sum(length(bytes)), count(file_offset) FROM payload_chunk").fetchone())
+            """, backup])
+        #expect(embedded.stdout.hasPrefix("(6, "), "\(embedded.stdout)\(embedded.stderr)")
+        #expect(embedded.stdout.hasSuffix(", 0)\n"), "no chunk is left naming a file: \(embedded.stdout)")
 
         let restored = work + "/restored"
         let restore = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", restored])

@@ -204,7 +204,9 @@ struct StreamedPayloadTests {
             let client = try hub.client("stationed-transport")
             var ids: [String: String] = [:]
             for level in ["general", "confidential"] {
-                for damage in ["alter", "swap", "drop-last", "fewer"] {
+                // On SQLite the chunks' bytes are in files beside the database (`liaison.sqlite-chunks/<item>`): one is
+                // altered there, and one item's file is removed.
+                for damage in ["alter", "swap", "drop-last", "fewer"] + (hub.storeKind == .sqlite ? ["file-gone"] : []) {
                     let pushed = try await client.pushStreamed(Self.payload(3 * (1 << 20) + 10), unit: "transport-bureau", classification: level)
                     ids["\(level)/\(damage)"] = try #require(pushed.json["id"] as? String)
                 }
@@ -212,7 +214,17 @@ struct StreamedPayloadTests {
             var edits: [String] = []
             for (key, id) in ids {
                 switch key.split(separator: "/")[1] {
-                case "alter": edits.append("UPDATE payload_chunk SET bytes = \(hub.storeKind == .sqlite ? "zeroblob(length(bytes))" : "decode(repeat('00', length(bytes)), 'hex')") WHERE item_id = '\(id)' AND seq = 1")
+                case "alter" where hub.storeKind == .sqlite:
+                    let span = try await hub.texts("SELECT CAST(file_offset AS TEXT) FROM payload_chunk WHERE item_id = '\(id)' AND seq = 1")
+                        + hub.texts("SELECT CAST(file_length AS TEXT) FROM payload_chunk WHERE item_id = '\(id)' AND seq = 1")
+                    let (offset, length) = (try #require(UInt64(span[0])), try #require(Int(span[1])))
+                    #expect(offset == UInt64(length) && length >= 1 << 20, "the second chunk follows the first in its file: \(span)")
+                    let file = try #require(FileHandle(forWritingAtPath: hub.dataDirectory + "/liaison.sqlite-chunks/\(id)"))
+                    try file.seek(toOffset: offset)
+                    try file.write(contentsOf: Data(count: length))
+                    try file.close()
+                case "alter": edits.append("UPDATE payload_chunk SET bytes = decode(repeat('00', length(bytes)), 'hex') WHERE item_id = '\(id)' AND seq = 1")
+                case "file-gone": try FileManager.default.removeItem(atPath: hub.dataDirectory + "/liaison.sqlite-chunks/\(id)")
                 case "swap":
                     edits += ["UPDATE payload_chunk SET seq = 10 WHERE item_id = '\(id)' AND seq = 0", "UPDATE payload_chunk SET seq = 0 WHERE item_id = '\(id)' AND seq = 1",
                               "UPDATE payload_chunk SET seq = 1 WHERE item_id = '\(id)' AND seq = 10"]
@@ -280,13 +292,15 @@ struct StreamedPayloadTests {
             let client = try hub.client("stationed-transport")
             await #expect(throws: (any Error).self) { try await client.pushStreamedCutOff(after: Self.payload(5 << 20), unit: "transport-bureau", classification: level) }
             // The hub notices the cut when the body ends early, and removes what it had stored of it.
-            var left = ["?"]
+            // (On SQLite, the rows and the file the chunks' bytes were written to, if the hub stored any before the cut.)
+            let files = { (try? FileManager.default.contentsOfDirectory(atPath: hub.dataDirectory + "/liaison.sqlite-chunks")) ?? [] }
+            var left = (["?"], ["?"])
             for _ in 0..<100 {
-                left = try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk")
-                if left == ["0"] { break }
+                left = (try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk"), files())
+                if left == (["0"], []) { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(left == ["0"])
+            #expect(left == (["0"], []))
             #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM item") == ["0"])
             // And takes the next push as usual.
             let next = try await client.pushStreamed(Self.payload(3 << 20), unit: "transport-bureau", classification: level)
@@ -306,6 +320,9 @@ struct StreamedPayloadTests {
             let other = try await client.pushStreamed(Self.payload(3 << 20, seed: 9), unit: "transport-bureau", classification: "confidential", key: "scan-2026-001")
             #expect(other.status == 409 && other.errorCode == "idempotency_conflict")
             #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk") == ["3"], "the retries' chunks were removed")
+            if hub.storeKind == .sqlite {
+                #expect(try FileManager.default.contentsOfDirectory(atPath: hub.dataDirectory + "/liaison.sqlite-chunks") == [try #require(first.json["id"] as? String)], "and their files")
+            }
         }
     }
 
@@ -319,8 +336,16 @@ struct StreamedPayloadTests {
                                              at: clock.now.addingTimeInterval(-7200))
             clock.advance(by: 2 * 3600)  // the stored item's chunks are older than the horizon now, as the cut-off push's
             try await hub.store.appendChunks([.init(bytes: [5], tag: nil)], of: "000000000running", from: 0, at: clock.now)
+            // A file with no row at all: a push stopped between flushing its first chunks and committing their rows.
+            let folder = hub.dataDirectory + "/liaison.sqlite-chunks"
+            if hub.storeKind == .sqlite {
+                #expect(FileManager.default.createFile(atPath: folder + "/00000000000rowless", contents: Data([9])))
+            }
             #expect(try await hub.hub.sweepAbandonedChunks(olderThan: 3600) == 2)
             #expect(Set(try await hub.texts("SELECT item_id FROM payload_chunk")) == ["000000000running", id])
+            if hub.storeKind == .sqlite {
+                #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder)) == ["000000000running", id], "the swept pushes' files are gone")
+            }
             #expect(Self.same(try await client.payload(id).plaintext.map(Array.init), Self.payload(2 << 20 + 1)))
         }
     }

@@ -59,12 +59,27 @@ final class RunningHub: Sendable {
         }
     }
 
-    /// Everything the database holds: every SQLite file byte for byte (the WAL too), or every PostgreSQL row as text.
+    /// Everything the database holds: every SQLite file byte for byte (the WAL and the chunk files too), or every
+    /// PostgreSQL row as text.
     func databaseContents() async throws -> Data {
         guard storeKind == .sqlite else { return Data(try await postgresRowsText().utf8) }
+        return try Self.sqliteContents(of: dataDirectory)
+    }
+
+    /// Every file of the SQLite database in the data folder `data`, byte for byte: the database, its WAL, and the
+    /// files its streamed chunks are kept in (`liaison.sqlite-chunks/`).
+    static func sqliteContents(of data: String) throws -> Data {
         var bytes = Data()
-        for file in try FileManager.default.contentsOfDirectory(atPath: dataDirectory) where file.hasPrefix("liaison.sqlite") {
-            bytes += try Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/" + file))
+        for file in try FileManager.default.contentsOfDirectory(atPath: data).sorted() where file.hasPrefix("liaison.sqlite") {
+            let path = data + "/" + file
+            var folder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &folder), folder.boolValue else {
+                bytes += try Data(contentsOf: URL(fileURLWithPath: path))
+                continue
+            }
+            for name in try FileManager.default.contentsOfDirectory(atPath: path).sorted() {
+                bytes += try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+            }
         }
         return bytes
     }

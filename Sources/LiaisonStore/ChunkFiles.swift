@@ -1,0 +1,125 @@
+import Foundation
+
+/// The bytes of streamed payloads' chunks, kept in files beside the database (`<database>-chunks/<item id>`, one
+/// file per item, chunks appended in order) while their rows stay in `payload_chunk` with the offset and length.
+///
+/// In the database a 1 MiB chunk was written twice, to the WAL and again at the checkpoint, in 4 KiB pages with a
+/// frame header each (774 `pwrite`s per MiB, 27% of a large push's hub CPU); here it is written once, in one call.
+/// A chunk's bytes are flushed (`fdatasync`, and the folder's entry for a new file) before its row is committed, so a
+/// row never names bytes that a crash could lose; bytes written with no row after them are never read, and go with
+/// the file when the push is discarded or swept.
+struct ChunkFiles: Sendable {
+    let folder: String
+
+    /// The folder for the database at `path`.
+    init(database path: String) {
+        folder = path + "-chunks"
+    }
+
+    /// Where a chunk's bytes are in its item's file.
+    struct Span: Sendable, Equatable {
+        let offset: Int64
+        let length: Int
+    }
+
+    /// The file of `itemID`, or nil for an id that is not a plain file name (hub ids always are; such an item's
+    /// chunks stay in the database).
+    func path(of itemID: String) -> String? {
+        guard !itemID.isEmpty, itemID.utf8.count <= 128, itemID.utf8.allSatisfy(Self.plain) else { return nil }
+        return folder + "/" + itemID
+    }
+
+    private static func plain(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+    }
+
+    /// Appends `chunks` to the file at `path` and flushes them; returns where each went.
+    func append(_ chunks: [StoredChunk], to path: String) throws -> [Span] {
+        try makeFolder()
+        var created = true
+        var descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor < 0 && errno == EEXIST {
+            created = false
+            descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        }
+        guard descriptor >= 0 else { throw Self.failure("cannot open", path) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw Self.failure("cannot read the size of", path) }
+        // After whatever an earlier, unacknowledged write left: those bytes have no row.
+        var offset = Int64(info.st_size)
+        var spans: [Span] = []
+        spans.reserveCapacity(chunks.count)
+        for chunk in chunks {
+            try chunk.bytes.withUnsafeBytes { buffer in
+                var written = 0
+                while written < buffer.count {
+                    let count = pwrite(descriptor, buffer.baseAddress! + written, buffer.count - written, off_t(offset) + off_t(written))
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else { throw Self.failure("cannot write", path) }
+                    written += count
+                }
+            }
+            spans.append(Span(offset: offset, length: chunk.bytes.count))
+            offset += Int64(chunk.bytes.count)
+        }
+        guard fdatasync(descriptor) == 0 else { throw Self.failure("cannot flush", path) }
+        if created { try Self.flushFolder(folder) }
+        return spans
+    }
+
+    /// The bytes at `span` of the file at `path`; nil when the file or those bytes are not there (a lost chunk, which
+    /// the reader reports as damage).
+    func read(_ span: Span, at path: String) throws -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 && errno == ENOENT { return nil }
+        guard descriptor >= 0 else { throw Self.failure("cannot open", path) }
+        defer { close(descriptor) }
+        var complete = true
+        let bytes = try [UInt8](unsafeUninitializedCapacity: span.length) { buffer, initialized in
+            while initialized < span.length {
+                let count = pread(descriptor, buffer.baseAddress! + initialized, span.length - initialized, off_t(span.offset) + off_t(initialized))
+                if count < 0 && errno == EINTR { continue }
+                guard count >= 0 else { throw Self.failure("cannot read", path) }
+                if count == 0 { complete = false; break }
+                initialized += count
+            }
+        }
+        return complete ? bytes : nil
+    }
+
+    /// Removes the file of `itemID`, if there is one.
+    func remove(_ itemID: String) {
+        guard let path = path(of: itemID) else { return }
+        unlink(path)
+    }
+
+    /// The item ids of files last written before `time`.
+    func files(writtenBefore time: Date) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return names.filter { name in
+            var info = stat()
+            guard path(of: name) != nil, stat(folder + "/" + name, &info) == 0 else { return false }
+            return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 < time.timeIntervalSince1970
+        }
+    }
+
+    private func makeFolder() throws {
+        var info = stat()
+        guard stat(folder, &info) != 0 else { return }
+        guard mkdir(folder, 0o700) == 0 || errno == EEXIST else { throw Self.failure("cannot create", folder) }
+        try Self.flushFolder((folder as NSString).deletingLastPathComponent)
+    }
+
+    /// Makes a new entry in `folder` durable.
+    private static func flushFolder(_ folder: String) throws {
+        let descriptor = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure("cannot open", folder) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw failure("cannot flush", folder) }
+    }
+
+    private static func failure(_ what: String, _ path: String) -> StoreError {
+        errno == ENOSPC ? .full : .durability("\(what) \(path): \(String(cString: strerror(errno)))")
+    }
+}
