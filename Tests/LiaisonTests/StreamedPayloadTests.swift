@@ -45,6 +45,14 @@ struct StreamedPayloadTests {
             #expect(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM payload_chunk WHERE item_id = '\(id)'") == ["6"])
             #expect(try await hub.texts("SELECT CAST(chunks AS TEXT) FROM payload WHERE item_id = '\(id)'") == ["6"])
             #expect(try await hub.texts("SELECT CAST(length(bytes) AS TEXT) FROM payload WHERE item_id = '\(id)'") == ["0"])
+            if hub.storeKind == .sqlite {
+                // On SQLite the chunks' bytes are in one file of the item's beside the database, private to the hub.
+                let folder = hub.dataDirectory + "/liaison.sqlite-chunks"
+                let file = try FileManager.default.attributesOfItem(atPath: folder + "/" + id)
+                #expect(file[.size] as? Int == payload.count && file[.posixPermissions] as? Int == 0o600, "\(file)")
+                #expect(try FileManager.default.attributesOfItem(atPath: folder)[.posixPermissions] as? Int == 0o700)
+                #expect(try await hub.texts("SELECT CAST(sum(length(bytes)) AS TEXT) FROM payload_chunk WHERE item_id = '\(id)'") == ["0"])
+            }
 
             for reader in ["stationed-transport", "office-3"] {
                 let (response, plaintext) = try await hub.client(reader).payload(id)
