@@ -64,6 +64,34 @@ public enum SQLiteBackup {
         }
     }
 
+    /// Moves the chunks that the database at `path` (a backup just restored) holds in its rows out to files beside
+    /// it, as the hub keeps them (`ChunkFiles`): the restored database is as small as the one backed up, and its
+    /// next backup does not copy the payloads twice. One chunk in memory at a time; each is flushed before its row
+    /// says where it went. Returns how many chunks moved.
+    public static func moveChunksToFiles(database path: String) throws -> Int {
+        let files = ChunkFiles(database: path)
+        let database = try DatabaseQueue(path: path)
+        defer { try? database.close() }
+        let items = try database.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT item_id FROM payload_chunk WHERE file_offset IS NULL")
+        }
+        var moved = 0
+        for item in items {
+            guard let file = files.path(of: item) else { continue }
+            try database.write { db in
+                let place = try db.makeStatement(sql: "UPDATE payload_chunk SET bytes = X'', file_offset = ?, file_length = ? WHERE item_id = ? AND seq = ?")
+                for seq in try Int.fetchAll(db, sql: "SELECT seq FROM payload_chunk WHERE item_id = ? AND file_offset IS NULL ORDER BY seq", arguments: [item]) {
+                    guard let bytes = try Data.fetchOne(db, sql: "SELECT bytes FROM payload_chunk WHERE item_id = ? AND seq = ?", arguments: [item, seq]) else { continue }
+                    let span = try files.append([StoredChunk(bytes: Array(bytes), tag: nil)], to: file)[0]
+                    try place.execute(arguments: [span.offset, span.length, item, seq])
+                    moved += 1
+                }
+            }
+        }
+        if moved > 0 { try database.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") } }
+        return moved
+    }
+
     /// What the database file at `path` holds, read without changing it.
     public static func summary(of path: String) throws -> StoreSummary {
         let database = try ReadConnections.readOnly(path)

@@ -9,7 +9,8 @@ struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a new data folder from a backup and its key ring, and check them.",
         discussion: """
-            Refuses a data folder that is not empty. After copying, checks the audit trail end to end (every hash \
+            Refuses a data folder that is not empty. After copying (the streamed payloads' chunks, which the backup \
+            holds in its rows, go back to files in DATA/liaison.sqlite-chunks, as the hub keeps them), checks the audit trail end to end (every hash \
             links to the one before, through every signed head) and every item's seal under the key ring, then \
             says what the folder holds. Start the hub on it with `liaisond serve --data DIR`.
             """)
@@ -33,6 +34,12 @@ struct Restore: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try copyPrivately(from, to: data + "/liaison.sqlite")
         try copyPrivately(keyring, to: data + "/keyring.json")
+        // The streamed payloads' chunks, which the backup holds in its rows, go back to files, as the hub keeps them.
+        do {
+            _ = try SQLiteBackup.moveChunksToFiles(database: data + "/liaison.sqlite")
+        } catch {
+            throw ValidationError("cannot put the streamed payloads of \(from) into \(data)/liaison.sqlite-chunks: \(error)")
+        }
         let store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { ring.itemSeal($0.sealInput()) })
         let checked: Int
         do {

@@ -71,6 +71,14 @@ struct OperationsTests {
         #expect(again.status != 0)
         #expect(again.stderr.contains("is not empty"))
 
+        // The streamed payloads are back in files of their own, as the hub keeps them.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: restored + "/liaison.sqlite-chunks").count == 2)
+        let moved = try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", """
+            import sqlite3,sys; db=sqlite3.connect(sys.argv[1])
+            print(db.execute("SELECT count(*), sum(length(bytes)), count(file_offset) FROM payload_chunk").fetchone())
+            """, restored + "/liaison.sqlite"])
+        #expect(moved.stdout == "(6, 0, 6)\n", "\(moved.stdout)\(moved.stderr)")
+
         try await TestHub.with(dataDirectory: restored) { hub in
             let owner = try hub.client("stationed-transport")
             for (id, payload) in acknowledged {
