@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "liaisond",
             dependencies: [
-                "LiaisonServer", "LiaisonHub", "LiaisonCore", "LiaisonStore", "LiaisonCrypto", "LiaisonPostgres",
+                "LiaisonServer", "LiaisonHub", "LiaisonCore", "LiaisonStore", "LiaisonCrypto", "LiaisonPostgres", "CAllocator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -160,6 +160,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // malloc's thresholds, for `liaisond serve` (see `Serve.keepBuffers`).
+        .target(name: "CAllocator"),
         // Flushing a folder of many files at once, for `liaison dossier pull`.
         .target(name: "CFileSystem"),
         .executableTarget(

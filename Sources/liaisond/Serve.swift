@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAllocator
 import Foundation
 import LiaisonCore
 import LiaisonCrypto
@@ -142,9 +143,19 @@ struct Serve: AsyncParsableCommand {
         if let metricsListen, Endpoint(metricsListen) == nil { throw ValidationError("--metrics-listen '\(metricsListen)' is not host:port, e.g. 127.0.0.1:9464") }
     }
 
+    /// Lets buffers of up to 4 MiB come from malloc's heaps and be used again, instead of each being mapped afresh
+    /// and faulted in page by page: a streamed push's TLS reads hand on buffers of a megabyte or so that the
+    /// connection then replaces (perf: 90,000 page faults per 512 MiB pushed, 3,000 with this; the push's hub CPU
+    /// fell by a quarter, the hub's peak memory rose by 4 MiB). Larger blocks, such as a whole 16 MiB JSON push,
+    /// are still mapped and given back when freed.
+    static func keepBuffers() {
+        _ = callocator_keep_buffers(4 << 20, 8 << 20)
+    }
+
     func run() async throws {
         // Until the reload service listens for SIGHUP, its default action would kill the daemon.
         signal(SIGHUP, SIG_IGN)
+        Self.keepBuffers()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
