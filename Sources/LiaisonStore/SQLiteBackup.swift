@@ -28,7 +28,13 @@ public enum SQLiteBackup {
         defer { umask(previous) }
         try database.inDatabase { db in try db.execute(sql: "VACUUM INTO ?", arguments: [destination]) }
         try database.close()
-        try embedChunks(from: ChunkFiles(database: source), into: destination)
+        do {
+            try embedChunks(from: ChunkFiles(database: source), into: destination)
+        } catch {
+            // No half-made backup is left to be taken for a whole one.
+            try? FileManager.default.removeItem(atPath: destination)
+            throw error
+        }
     }
 
     /// Puts into the copy at `path` the bytes of the chunks kept in files, so that a backup stays one self-contained

@@ -91,6 +91,20 @@ struct OperationsTests {
         }
     }
 
+    @Test func aBackupOfAHubMissingAStoredChunkFileFailsAndLeavesNoFile() async throws {
+        let work = try Paths.temporaryDirectory("backup-missing-chunks")
+        try await TestHub.with { hub in
+            let pushed = try await hub.client("stationed-transport").pushStreamed(StreamedPayloadTests.payload(2 << 20 + 5), unit: "transport-bureau",
+                                                                                  classification: "general")
+            let id = try #require(pushed.json["id"] as? String)
+            try FileManager.default.removeItem(atPath: hub.dataDirectory + "/liaison.sqlite-chunks/" + id)
+            let result = try await ProcessRunner.runAsync(daemon, ["backup", "--data", hub.dataDirectory, "--to", work + "/b.sqlite"])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("chunk 0 of item \(id) is missing from \(hub.dataDirectory)/liaison.sqlite-chunks"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: work + "/b.sqlite"), "no half-made backup is left")
+        }
+    }
+
     @Test func aRestoreWithTheWrongKeyRingOrAnAlteredTrailIsRefused() async throws {
         let work = try Paths.temporaryDirectory("restore-refusals")
         let backup = work + "/b.sqlite", keyring = work + "/k.json"
