@@ -9,9 +9,10 @@ struct Backup: AsyncParsableCommand {
         abstract: "Copy a hub's database consistently, while it runs (no stop needed).",
         discussion: """
             The copy (SQLite VACUUM INTO, mode 0600) holds every item, request, grant, feed event and the whole audit \
-            trail as of one moment, and the streamed payloads kept in DATA/liaison.sqlite-chunks, all in one file. It never holds the key ring (DATA/keyring.json): without the ring, confidential \
-            payloads cannot be opened and no item's seal can be checked, so keep the ring apart, with --keyring-to or \
-            by copying it yourself, on media only its custodians hold. Restore with `liaisond restore`.
+            trail as of one moment, and the streamed payloads kept in DATA/liaison.sqlite-chunks, all in one file. \
+            It never holds the key ring (DATA/keyring.json): without the ring, confidential payloads cannot be opened \
+            and no item's seal can be checked, so keep the ring apart, with --keyring-to or by copying it yourself, \
+            on media only its custodians hold. Restore with `liaisond restore`.
             """)
 
     @Option(help: "The hub's data folder (env LIAISON_DATA).")

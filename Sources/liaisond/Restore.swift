@@ -10,9 +10,9 @@ struct Restore: AsyncParsableCommand {
         abstract: "Make a new data folder from a backup and its key ring, and check them.",
         discussion: """
             Refuses a data folder that is not empty. After copying (the streamed payloads' chunks, which the backup \
-            holds in its rows, go back to files in DATA/liaison.sqlite-chunks, as the hub keeps them), checks the audit trail end to end (every hash \
-            links to the one before, through every signed head) and every item's seal under the key ring, then \
-            says what the folder holds. Start the hub on it with `liaisond serve --data DIR`.
+            holds in its rows, go back to files in DATA/liaison.sqlite-chunks, as the hub keeps them), checks the \
+            audit trail end to end (every hash links to the one before, through every signed head) and every item's \
+            seal under the key ring, then says what the folder holds. Start the hub on it with `liaisond serve --data DIR`.
             """)
 
     @Option(help: "The backup file (from `liaisond backup`).")
