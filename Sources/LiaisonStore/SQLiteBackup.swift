@@ -16,8 +16,10 @@ public struct StoreSummary: Sendable, Equatable {
 /// Consistent copies of a live hub's database: `VACUUM INTO` reads one snapshot (WAL lets the hub go on writing
 /// meanwhile) and writes a compact, self-contained file with no `-wal` beside it.
 public enum SQLiteBackup {
-    /// Copies the database at `source` to `destination` (which must not exist), readable by its owner only.
-    public static func copy(from source: String, to destination: String) throws {
+    /// Copies the database at `source` to `destination` (which must not exist), readable by its owner only; returns
+    /// how many streamed payload chunks it put into the copy from their files.
+    @discardableResult
+    public static func copy(from source: String, to destination: String) throws -> Int {
         guard FileManager.default.fileExists(atPath: source) else { throw StoreError.durability("\(source) does not exist") }
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError.durability("\(destination) exists already; give a new file name (a backup never overwrites)")
@@ -29,7 +31,7 @@ public enum SQLiteBackup {
         try database.inDatabase { db in try db.execute(sql: "VACUUM INTO ?", arguments: [destination]) }
         try database.close()
         do {
-            try embedChunks(from: ChunkFiles(database: source), into: destination)
+            return try embedChunks(from: ChunkFiles(database: source), into: destination)
         } catch {
             // No half-made backup is left to be taken for a whole one.
             try? FileManager.default.removeItem(atPath: destination)
@@ -40,14 +42,15 @@ public enum SQLiteBackup {
     /// Puts into the copy at `path` the bytes of the chunks kept in files, so that a backup stays one self-contained
     /// file (a hub restored from it reads them from the database; its new pushes write files again). Chunks of pushes
     /// that never completed are left out, as a sweep would leave them. A stored chunk whose bytes are not there fails
-    /// the backup: its payload could not be read back.
-    static func embedChunks(from files: ChunkFiles, into path: String) throws {
+    /// the backup: its payload could not be read back. Returns how many chunks it put in.
+    static func embedChunks(from files: ChunkFiles, into path: String) throws -> Int {
         let backup = try DatabaseQueue(path: path)
         defer { try? backup.close() }
         let items = try backup.write { db in
             try db.execute(sql: "DELETE FROM payload_chunk WHERE item_id NOT IN (SELECT item_id FROM payload)")
             return try String.fetchAll(db, sql: "SELECT DISTINCT item_id FROM payload_chunk WHERE file_offset IS NOT NULL")
         }
+        var embedded = 0
         for item in items {
             // One item per transaction, one chunk in memory at a time: a payload may be gigabytes.
             try backup.write { db in
@@ -61,6 +64,7 @@ public enum SQLiteBackup {
                         throw StoreError.corrupt("chunk \(seq) of item \(item) is missing from \(files.folder)")
                     }
                     try update.execute(arguments: [Data(bytes), item, seq])
+                    embedded += 1
                 }
             }
         }
@@ -68,6 +72,7 @@ public enum SQLiteBackup {
         try backup.writeWithoutTransaction { db in
             try db.execute(sql: "VACUUM")
         }
+        return embedded
     }
 
     /// Moves the chunks that the database at `path` (a backup just restored) holds in its rows out to files beside

@@ -38,8 +38,9 @@ struct Backup: AsyncParsableCommand {
         if let keyringTo, FileManager.default.fileExists(atPath: keyringTo) {
             throw ValidationError("\(keyringTo) exists already; give a new file name (a backup never overwrites)")
         }
+        let chunks: Int
         do {
-            try SQLiteBackup.copy(from: database, to: to)
+            chunks = try SQLiteBackup.copy(from: database, to: to)
         } catch {
             throw ValidationError("cannot back up \(database): \(error)")
         }
@@ -48,6 +49,7 @@ struct Backup: AsyncParsableCommand {
         print("Backed up \(database) to \(to):")
         print("  items: \(levels)")
         print("  access requests: \(summary.accessRequests), grants: \(summary.grants)")
+        print("  streamed payloads: \(chunks) chunk(s) from \(data)/liaison.sqlite-chunks, put into the same file")
         print("  audit trail: \(summary.auditEntries) entries, head \(summary.auditHeadHash.prefix(16))…, signed through entry \(summary.signedThrough)")
         if let keyringTo {
             try copyPrivately(data + "/keyring.json", to: keyringTo)

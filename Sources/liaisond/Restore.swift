@@ -35,8 +35,9 @@ struct Restore: AsyncParsableCommand {
         try copyPrivately(from, to: data + "/liaison.sqlite")
         try copyPrivately(keyring, to: data + "/keyring.json")
         // The streamed payloads' chunks, which the backup holds in its rows, go back to files, as the hub keeps them.
+        let chunks: Int
         do {
-            _ = try SQLiteBackup.moveChunksToFiles(database: data + "/liaison.sqlite")
+            chunks = try SQLiteBackup.moveChunksToFiles(database: data + "/liaison.sqlite")
         } catch {
             throw ValidationError("cannot put the streamed payloads of \(from) into \(data)/liaison.sqlite-chunks: \(error)")
         }
@@ -52,6 +53,7 @@ struct Restore: AsyncParsableCommand {
             throw ValidationError("\(damaged.count) item(s) do not match their seal under this key ring (first: \(damaged[0])); is it the ring saved with this backup?")
         }
         print("Restored \(from) into \(data): \(items) items, every seal checks; audit trail of \(checked) entries verified end to end.")
+        if chunks > 0 { print("Streamed payloads: \(chunks) chunk(s) put back in \(data)/liaison.sqlite-chunks.") }
         print("Start the hub with: liaisond serve --data \(data)")
     }
 

@@ -40,6 +40,7 @@ struct OperationsTests {
             try await more.value
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout.contains("Backed up"))
+            #expect(result.stdout.contains("  streamed payloads: 6 chunk(s) from \(hub.dataDirectory)/liaison.sqlite-chunks, put into the same file"), "\(result.stdout)")
             #expect(result.stdout.contains("Key ring copied to \(keyring) (mode 0600)"))
             #expect(try await ProcessRunner.runAsync(daemon, ["backup", "--data", hub.dataDirectory, "--to", backup]).stderr.contains("exists already"),
                     "a backup never overwrites")
@@ -67,6 +68,7 @@ struct OperationsTests {
         let restore = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", restored])
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout.contains("every seal checks; audit trail of"))
+        #expect(restore.stdout.contains("Streamed payloads: 6 chunk(s) put back in \(restored)/liaison.sqlite-chunks."), "\(restore.stdout)")
         let again = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", restored])
         #expect(again.status != 0)
         #expect(again.stderr.contains("is not empty"))
