@@ -20,6 +20,22 @@ struct ChunkFiles: Sendable {
     struct Span: Sendable, Equatable {
         let offset: Int64
         let length: Int
+
+        /// Read from the database: nil for a place no chunk can have (a negative or overflowing offset, a length
+        /// beyond any chunk's), which a damaged or edited row may hold and which must not reach `pread`'s arithmetic.
+        init?(offset: Int64?, length: Int?) {
+            guard let offset, let length, offset >= 0, (0...Self.largest).contains(length), offset <= Int64.max - Int64(length) else { return nil }
+            self.offset = offset
+            self.length = length
+        }
+
+        init(checkedOffset offset: Int64, length: Int) {
+            self.offset = offset
+            self.length = length
+        }
+
+        /// Far above a chunk's size (1 MiB, and a sealed chunk's 28 bytes more).
+        static let largest = 64 << 20
     }
 
     /// The file of `itemID`, or nil for an id that is not a plain file name (hub ids always are; such an item's
@@ -33,8 +49,16 @@ struct ChunkFiles: Sendable {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
     }
 
-    /// Appends `chunks` to the file at `path` and flushes them; returns where each went.
-    func append(_ chunks: [StoredChunk], to path: String) throws -> [Span] {
+    /// What an append wrote: where each chunk went, and how to take it back.
+    struct Appended {
+        let spans: [Span]
+        /// The file's size before, or nil when the append made the file.
+        let sizeBefore: Int64?
+    }
+
+    /// Appends `chunks` to the file at `path` and flushes them. On failure nothing of them is left (a full disk is
+    /// the likeliest cause, and what was written would hold space until a sweep).
+    func append(_ chunks: [StoredChunk], to path: String) throws -> Appended {
         try makeFolder()
         var created = true
         var descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -47,25 +71,37 @@ struct ChunkFiles: Sendable {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw Self.failure("cannot read the size of", path) }
         // After whatever an earlier, unacknowledged write left: those bytes have no row.
-        var offset = Int64(info.st_size)
+        let start = Int64(info.st_size)
+        let appended = Appended(spans: [], sizeBefore: created ? nil : start)
+        var offset = start
         var spans: [Span] = []
         spans.reserveCapacity(chunks.count)
-        for chunk in chunks {
-            try chunk.bytes.withUnsafeBytes { buffer in
-                var written = 0
-                while written < buffer.count {
-                    let count = pwrite(descriptor, buffer.baseAddress! + written, buffer.count - written, off_t(offset) + off_t(written))
-                    if count < 0 && errno == EINTR { continue }
-                    guard count > 0 else { throw Self.failure("cannot write", path) }
-                    written += count
+        do {
+            for chunk in chunks {
+                try chunk.bytes.withUnsafeBytes { buffer in
+                    var written = 0
+                    while written < buffer.count {
+                        let count = pwrite(descriptor, buffer.baseAddress! + written, buffer.count - written, off_t(offset) + off_t(written))
+                        if count < 0 && errno == EINTR { continue }
+                        guard count > 0 else { throw Self.failure("cannot write", path) }
+                        written += count
+                    }
                 }
+                spans.append(Span(checkedOffset: offset, length: chunk.bytes.count))
+                offset += Int64(chunk.bytes.count)
             }
-            spans.append(Span(offset: offset, length: chunk.bytes.count))
-            offset += Int64(chunk.bytes.count)
+            guard fdatasync(descriptor) == 0 else { throw Self.failure("cannot flush", path) }
+            if created { try Self.flushFolder(folder) }
+        } catch {
+            takeBack(appended, at: path)
+            throw error
         }
-        guard fdatasync(descriptor) == 0 else { throw Self.failure("cannot flush", path) }
-        if created { try Self.flushFolder(folder) }
-        return spans
+        return Appended(spans: spans, sizeBefore: appended.sizeBefore)
+    }
+
+    /// Undoes `appended` at `path`: the file it made goes, a file it grew is cut back to its size before.
+    func takeBack(_ appended: Appended, at path: String) {
+        if let size = appended.sizeBefore { _ = truncate(path, off_t(size)) } else { unlink(path) }
     }
 
     /// The bytes at `span` of the file at `path`; nil when the file or those bytes are not there (a lost chunk, which

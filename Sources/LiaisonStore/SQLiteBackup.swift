@@ -59,8 +59,8 @@ public enum SQLiteBackup {
                 let update = try db.makeStatement(sql: "UPDATE payload_chunk SET bytes = ?, file_offset = NULL, file_length = NULL WHERE item_id = ? AND seq = ?")
                 for span in spans {
                     let seq: Int = span[0]
-                    guard let file = files.path(of: item),
-                          let bytes = try files.read(ChunkFiles.Span(offset: span[1], length: span[2]), at: file) else {
+                    guard let file = files.path(of: item), let place = ChunkFiles.Span(offset: span[1], length: span[2]),
+                          let bytes = try files.read(place, at: file) else {
                         throw StoreError.corrupt("chunk \(seq) of item \(item) is missing from \(files.folder)")
                     }
                     try update.execute(arguments: [Data(bytes), item, seq])
@@ -68,10 +68,7 @@ public enum SQLiteBackup {
                 }
             }
         }
-        // The rows left out and the bytes put in leave free pages and a log: the backup is compacted and made one file.
-        try backup.writeWithoutTransaction { db in
-            try db.execute(sql: "VACUUM")
-        }
+        // Not compacted again: that would rewrite every payload just put in, for the few pages the rows left out held.
         return embedded
     }
 
@@ -93,8 +90,13 @@ public enum SQLiteBackup {
                 let place = try db.makeStatement(sql: "UPDATE payload_chunk SET bytes = X'', file_offset = ?, file_length = ? WHERE item_id = ? AND seq = ?")
                 for seq in try Int.fetchAll(db, sql: "SELECT seq FROM payload_chunk WHERE item_id = ? AND file_offset IS NULL ORDER BY seq", arguments: [item]) {
                     guard let bytes = try Data.fetchOne(db, sql: "SELECT bytes FROM payload_chunk WHERE item_id = ? AND seq = ?", arguments: [item, seq]) else { continue }
-                    let span = try files.append([StoredChunk(bytes: Array(bytes), tag: nil)], to: file)[0]
-                    try place.execute(arguments: [span.offset, span.length, item, seq])
+                    let appended = try files.append([StoredChunk(bytes: Array(bytes), tag: nil)], to: file)
+                    do {
+                        try place.execute(arguments: [appended.spans[0].offset, appended.spans[0].length, item, seq])
+                    } catch {
+                        files.takeBack(appended, at: file)
+                        throw error
+                    }
                     moved += 1
                 }
             }

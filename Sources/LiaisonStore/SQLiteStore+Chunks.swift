@@ -6,43 +6,45 @@ extension SQLiteStore {
     public func appendChunks(_ chunks: [StoredChunk], of itemID: String, from index: Int, at time: Date) async throws {
         // The bytes first, flushed, outside the writer (a batch of pushes need not wait for megabytes); then the rows.
         let file = chunkFiles.flatMap { files in files.path(of: itemID).map { (files, $0) } }
+        let appended = try file.map { files, path in try files.append(chunks, to: path) }
         do {
-            let spans = try file.map { files, path in try files.append(chunks, to: path) }
             try await writer.write { db in
                 let insert = try db.cachedStatement(sql: "INSERT INTO payload_chunk (item_id, seq, bytes, tag, written_at, file_offset, file_length) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 for (offset, chunk) in chunks.enumerated() {
-                    let span = spans?[offset]
+                    let span = appended?.spans[offset]
                     try insert.execute(arguments: [itemID, index + offset, span == nil ? Data(chunk.bytes) : Data(), chunk.tag.map { Data($0) },
                                                    time.millisecondsSince1970, span?.offset, span?.length])
                 }
             }
         } catch {
-            // The push's first chunks, which its caller does not discard (none stored): their file goes now, not at the
-            // next sweep, since a full disk is the likeliest cause.
-            if index == 0 { chunkFiles?.remove(itemID) }
+            // No row names these bytes: they go now, as a failed append leaves nothing (see `ChunkFiles.append`).
+            if let (files, path) = file, let appended { files.takeBack(appended, at: path) }
             throw error
         }
     }
 
     public func chunks(of itemID: String, from index: Int, limit: Int) async throws -> [StoredChunk] {
-        var kept: [(bytes: [UInt8], tag: [UInt8]?, span: ChunkFiles.Span?)] = try readNow { db in
+        var kept: [(bytes: [UInt8], tag: [UInt8]?, place: ChunkPlace)] = try readNow { db in
             // Read in place from SQLite's buffer: a fetched row would copy each megabyte once more on its way.
             let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT bytes, tag, file_offset, file_length FROM payload_chunk WHERE item_id = ? AND seq >= ? ORDER BY seq LIMIT ?"),
                                            arguments: [itemID.storable, index, limit])
-            var chunks: [(bytes: [UInt8], tag: [UInt8]?, span: ChunkFiles.Span?)] = []
+            var chunks: [(bytes: [UInt8], tag: [UInt8]?, place: ChunkPlace)] = []
             while let row = try rows.next() {
-                let offset: Int64? = row[2]
-                let length: Int? = row[3]
-                chunks.append((try row.withUnsafeData(atIndex: 0) { $0.map(Array.init) ?? [] }, try row.withUnsafeData(atIndex: 1) { $0.map(Array.init) },
-                               offset.flatMap { offset in length.map { ChunkFiles.Span(offset: offset, length: $0) } }))
+                let place: ChunkPlace = row.hasNull(atIndex: 2) ? .row : ChunkFiles.Span(offset: row[2], length: row[3]).map { .file($0) } ?? .nowhere
+                chunks.append((try row.withUnsafeData(atIndex: 0) { $0.map(Array.init) ?? [] }, try row.withUnsafeData(atIndex: 1) { $0.map(Array.init) }, place))
             }
             return chunks
         }
         // Bytes kept in a file are read once the database's connection is given back; a chunk whose bytes are gone
-        // ends the list, as a missing row would.
+        // (or whose row names no place a chunk can have) ends the list, as a missing row would.
         for position in kept.indices {
-            guard let span = kept[position].span else { continue }
-            guard let files = chunkFiles, let path = files.path(of: itemID), let bytes = try files.read(span, at: path) else {
+            let bytes: [UInt8]?
+            switch kept[position].place {
+            case .row: continue
+            case .file(let span): bytes = try chunkFiles.flatMap { files in try files.path(of: itemID).flatMap { try files.read(span, at: $0) } }
+            case .nowhere: bytes = nil
+            }
+            guard let bytes else {
                 kept.removeSubrange(position...)
                 break
             }
@@ -87,4 +89,12 @@ extension SQLiteStore {
         }
         return swept
     }
+}
+
+/// Where a chunk's bytes are, as its row says.
+private enum ChunkPlace {
+    case row
+    case file(ChunkFiles.Span)
+    /// A place no chunk can have: a damaged or edited row.
+    case nowhere
 }

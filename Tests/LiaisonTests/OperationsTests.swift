@@ -93,6 +93,31 @@ struct OperationsTests {
         }
     }
 
+    @Test func aRestoreWritesNoChunkFileOutsideItsFolderWhateverTheBackupSays() async throws {
+        let work = try Paths.temporaryDirectory("restore-hostile-ids")
+        let backup = work + "/b.sqlite", keyring = work + "/k.json"
+        try await TestHub.with { hub in
+            #expect(try await hub.client("stationed-transport").pushStreamed(StreamedPayloadTests.payload(2 << 20), unit: "transport-bureau",
+                                                                             classification: "general").status == 201)
+            let result = try await ProcessRunner.runAsync(daemon, ["backup", "--data", hub.dataDirectory, "--to", backup, "--keyring-to", keyring])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        // Rows edited into the backup whose item ids are paths, not ids: their bytes stay in the database.
+        let edited = try await ProcessRunner.runAsync("/usr/bin/env", ["python3", "-c", """
+            import sqlite3,sys; db=sqlite3.connect(sys.argv[1])
+            for i, name in enumerate(["../escaped", "/tmp/escaped-absolute", "a/b", ".", ""]):
+                db.execute("INSERT INTO payload_chunk (item_id, seq, written_at, bytes) VALUES (?, 0, 0, x'0102')", (name,))
+            db.commit()
+            """, backup])
+        #expect(edited.status == 0, "\(edited.stderr)")
+        let restore = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", work + "/r"])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout.contains("Streamed payloads: 2 chunk(s) put back in"), "only the stored item's: \(restore.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work + "/r/liaison.sqlite-chunks").count == 1)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: work)) == ["b.sqlite", "k.json", "r"])
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/escaped-absolute"))
+    }
+
     @Test func aBackupOfAHubMissingAStoredChunkFileFailsAndLeavesNoFile() async throws {
         let work = try Paths.temporaryDirectory("backup-missing-chunks")
         try await TestHub.with { hub in

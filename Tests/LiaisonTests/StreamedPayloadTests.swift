@@ -214,7 +214,9 @@ struct StreamedPayloadTests {
             for level in ["general", "confidential"] {
                 // On SQLite the chunks' bytes are in files beside the database (`liaison.sqlite-chunks/<item>`): one is
                 // altered there, and one item's file is removed.
-                for damage in ["alter", "swap", "drop-last", "fewer"] + (hub.storeKind == .sqlite ? ["file-gone"] : []) {
+                // Rows naming a place no chunk can have (a negative length, an offset at the end of the range) are read
+                // as lost, never handed to the file's arithmetic.
+                for damage in ["alter", "swap", "drop-last", "fewer"] + (hub.storeKind == .sqlite ? ["file-gone", "negative-length", "overflowing-offset"] : []) {
                     let pushed = try await client.pushStreamed(Self.payload(3 * (1 << 20) + 10), unit: "transport-bureau", classification: level)
                     ids["\(level)/\(damage)"] = try #require(pushed.json["id"] as? String)
                 }
@@ -233,6 +235,8 @@ struct StreamedPayloadTests {
                     try file.close()
                 case "alter": edits.append("UPDATE payload_chunk SET bytes = decode(repeat('00', length(bytes)), 'hex') WHERE item_id = '\(id)' AND seq = 1")
                 case "file-gone": try FileManager.default.removeItem(atPath: hub.dataDirectory + "/liaison.sqlite-chunks/\(id)")
+                case "negative-length": edits.append("UPDATE payload_chunk SET file_length = -1 WHERE item_id = '\(id)' AND seq = 1")
+                case "overflowing-offset": edits.append("UPDATE payload_chunk SET file_offset = 9223372036854775807 WHERE item_id = '\(id)' AND seq = 1")
                 case "swap":
                     edits += ["UPDATE payload_chunk SET seq = 10 WHERE item_id = '\(id)' AND seq = 0", "UPDATE payload_chunk SET seq = 0 WHERE item_id = '\(id)' AND seq = 1",
                               "UPDATE payload_chunk SET seq = 1 WHERE item_id = '\(id)' AND seq = 10"]
