@@ -130,14 +130,9 @@ struct ChunkFiles: Sendable {
         unlink(path)
     }
 
-    /// The item ids of files last written before `time`.
-    func files(writtenBefore time: Date) -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return names.filter { name in
-            var info = stat()
-            guard path(of: name) != nil, stat(folder + "/" + name, &info) == 0 else { return false }
-            return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 < time.timeIntervalSince1970
-        }
+    /// The item ids that have a file.
+    func items() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { path(of: $0) != nil }
     }
 
     private func makeFolder() throws {

@@ -77,17 +77,27 @@ extension SQLiteStore {
             }
             return (swept, items)
         }
-        guard let chunkFiles else { return swept }
-        for item in items { chunkFiles.remove(item) }
-        // Files with no row at all: a push that stopped between flushing its first chunks and committing their rows.
-        for file in chunkFiles.files(writtenBefore: time) {
+        for item in items { chunkFiles?.remove(item) }
+        return swept
+    }
+
+    /// Removes the chunk files that no row names (a push stopped between flushing its first chunks and committing
+    /// their rows: only a crash leaves one, as a failed append takes its bytes back). For a hub's start, while no push
+    /// runs: it looks at every file once. Returns how many it removed.
+    public func removeUnownedChunkFiles() throws -> Int {
+        guard let chunkFiles else { return 0 }
+        var removed = 0
+        for item in chunkFiles.items() {
             let owned = try readNow { db in
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM payload_chunk WHERE item_id = ?1) OR EXISTS (SELECT 1 FROM payload WHERE item_id = ?1)",
-                                  arguments: [file])!
+                                  arguments: [item])!
             }
-            if !owned { chunkFiles.remove(file) }
+            if !owned {
+                chunkFiles.remove(item)
+                removed += 1
+            }
         }
-        return swept
+        return removed
     }
 }
 

@@ -222,8 +222,13 @@ struct Serve: AsyncParsableCommand {
         let marked = try await hub.correlation.markEarlierItems()
         if marked > 0 { logger.notice("marked \(marked) earlier item(s) in the blind index of persons and tags") }
         // A SQLite file has this hub alone (the data folder's lock): a chunk no item owns is of a push cut off before.
-        if sqlite != nil, case let swept = try await hub.sweepAbandonedChunks(olderThan: 0), swept > 0 {
-            logger.notice("removed \(swept) chunk(s) of streamed pushes cut off before their item was stored")
+        if let sqlite {
+            if case let swept = try await hub.sweepAbandonedChunks(olderThan: 0), swept > 0 {
+                logger.notice("removed \(swept) chunk(s) of streamed pushes cut off before their item was stored")
+            }
+            if case let files = try sqlite.removeUnownedChunkFiles(), files > 0 {
+                logger.notice("removed \(files) chunk file(s) of streamed pushes stopped before their first chunks were recorded")
+            }
         }
         var settings = ServerSettings(host: endpoint.host, port: endpoint.port, certificatePath: cert, keyPath: key, caPath: ca, revocations: revocations)
         // The free-space checks watch the disk under the SQLite file; PostgreSQL's disk is the database server's.
