@@ -5,6 +5,9 @@ import LiaisonStore
 /// Cuts a streamed payload into `PayloadChunk.size` chunks and stores them as they fill, a few per transaction,
 /// so that the hub holds a few chunks of a push whatever its size. Each chunk is sealed under the item's data key
 /// (`sealer`) or, kept in the clear, tagged under the ring's integrity key; the digest of the whole is taken on the way.
+///
+/// One batch is stored while the next is read: a store's append waits on the disk (a flush of the bytes, a commit of
+/// their rows), and the payload's reading, digest and seal went on only once it was done.
 struct PayloadChunkWriter {
     let itemID: String
     let sealer: ChunkSealer?
@@ -14,8 +17,10 @@ struct PayloadChunkWriter {
     let time: Date
     /// Bytes taken so far.
     private(set) var size = 0
-    /// Chunks stored so far.
+    /// Chunks handed to the store so far (stored, or being stored by `storing`).
     private(set) var stored = 0
+    /// The append of the last batch, while it runs; it gives back the batch's buffers.
+    private var storing: Task<[[UInt8]], any Error>?
     private var current: [UInt8] = []
     private var batch: [StoredChunk] = []
     /// The buffers of chunks already stored, taken again for the next chunks: a fresh 1 MiB buffer is over malloc's
@@ -57,7 +62,15 @@ struct PayloadChunkWriter {
     mutating func finish() async throws -> [UInt8]? {
         guard stored > 0 || !batch.isEmpty else { return current }
         try await cut(last: true)
+        try await settle()
         return nil
+    }
+
+    /// For a push that failed: waits for an append still running (whatever its outcome), so that discarding the
+    /// chunks comes after the last of them is written. True when any chunk may have been stored.
+    mutating func abandon() async -> Bool {
+        _ = try? await settle()
+        return stored > 0
     }
 
     /// The digest of the whole payload, in hex; once, after `finish`.
@@ -76,10 +89,21 @@ struct PayloadChunkWriter {
         }
         current.removeAll(keepingCapacity: true)
         guard batch.count == Self.chunksPerWrite || last else { return }
-        try await store.appendChunks(batch, of: itemID, from: stored, at: time)
+        // Appends go one after another: each continues the item's chunks where the last ended.
+        try await settle()
+        let (chunks, store, itemID, first, time) = (batch, store, itemID, stored, time)
+        storing = Task {
+            try await store.appendChunks(chunks, of: itemID, from: first, at: time)
+            return chunks.map(\.bytes)
+        }
         stored += batch.count
-        // Stored: the chunks' buffers are this writer's alone again.
-        spare = batch.map(\.bytes)
-        batch.removeAll()
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    /// Waits for the running append, if any; its chunks' buffers are this writer's alone again.
+    private mutating func settle() async throws {
+        guard let running = storing else { return }
+        storing = nil
+        spare += try await running.value
     }
 }

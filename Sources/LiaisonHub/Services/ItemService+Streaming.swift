@@ -48,7 +48,7 @@ extension ItemService {
                 }
                 return (written, item)
             } catch {
-                if writer.stored > 0 { try? await store.discardChunks(of: id) }
+                if await writer.abandon() { try? await store.discardChunks(of: id) }
                 throw error
             }
         }
