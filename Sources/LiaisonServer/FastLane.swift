@@ -89,6 +89,10 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
             if routed == 0, let length = Self.pushLength(of: head, limit: services.bodyLimit), services.space?.admits(bytes: length) ?? true,
                services.budget.reserve(length) {
                 pushBody = context.channel.allocator.buffer(capacity: length)
+                // Taken: the body is read now, as `ExpectContinueMiddleware` tells a routed request's client.
+                if ExpectContinueMiddleware.expectsContinue(head.headerFields) {
+                    context.writeAndFlush(wrapOutboundOut(ExpectContinueMiddleware.continueHead), promise: nil)
+                }
                 return taken = .push(head, length: length)
             }
             routed += 1
@@ -115,8 +119,11 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
             let body = pushBody
             pushBody = ByteBuffer()
             guard let newItem = NewItemJSON.read(Data(body.readableBytesView)) else {
-                // The routed path reads it with the generated layer and answers as it always did.
+                // The routed path reads it with the generated layer and answers as it always did (its client was told
+                // to continue already).
                 services.budget.release(length)
+                var head = head
+                head.headerFields[.expect] = nil
                 route(head, context: context)
                 context.fireChannelRead(wrapInboundOut(.body(body)))
                 break

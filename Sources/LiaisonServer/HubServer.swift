@@ -21,6 +21,8 @@ public enum HubServer {
         let errors = ErrorMiddleware(logger: logger, storageAlarm: alarm, metrics: metrics)
         let identity = IdentityMiddleware(hub: hub, identities: PeerIdentityCache(revocations: settings.revocations))
         router.add(middleware: observation)
+        // Outside the error answers, to which it may add `Connection: close`.
+        router.add(middleware: ExpectContinueMiddleware())
         router.add(middleware: errors)
         router.add(middleware: WholeResponseMiddleware())
         // The budget holds at least one largest body, or the largest push could never be taken.
