@@ -5,7 +5,7 @@ import Testing
 
 /// `Expect: 100-continue`, which curl sends with every body over 1 MiB: the hub answers `100 Continue` when it reads the
 /// body, on the routed path and the fast lane, and a request it refuses before reading gets its final answer at once,
-/// with nothing uploaded. With the real curl, over mTLS (on SQLite, and on PostgreSQL in the suite's second pass).
+/// with nothing uploaded. With the real curl, over mTLS (the answer is the transport's, whatever the store).
 @Suite("Expect: 100-continue")
 struct ExpectContinueTests {
     /// curl's verbose trace, with the transfer's figures after it; curl waits up to a minute for the interim answer,
