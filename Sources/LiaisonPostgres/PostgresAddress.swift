@@ -45,16 +45,19 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     /// plain TCP otherwise (for loopback or a private network); at most `connections` connections open at once
     /// (PostgreSQL's `max_connections` bounds the sum over every hub and client of the database).
     public func configuration(caFile: String?, connections: Int = 20) throws -> PostgresClient.Configuration {
-        var tls = PostgresClient.Configuration.TLS.disable
-        if let caFile {
-            var settings = TLSConfiguration.makeClientConfiguration()
-            settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-            tls = .require(settings)
-        }
+        let tls = try Self.tlsSettings(caFile: caFile).map { PostgresClient.Configuration.TLS.require($0) } ?? .disable
         var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
         configuration.options.maximumConnections = connections
         return configuration
+    }
+
+    /// TLS trusting `caFile` alone, the server's name checked; nil for plain TCP.
+    static func tlsSettings(caFile: String?) throws -> TLSConfiguration? {
+        guard let caFile else { return nil }
+        var settings = TLSConfiguration.makeClientConfiguration()
+        settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+        return settings
     }
 }
 

@@ -202,6 +202,8 @@ struct Serve: AsyncParsableCommand {
         switch ringSource {
         case .database(let address, let master):
             do {
+                // Said now, not as a store that never connects after its wait.
+                if let refusal = try await address.refusal(caFile: databaseCa, logger: logger) { throw refusal }
                 let shared = try await PostgresStore(configuration: try address.configuration(caFile: databaseCa, connections: databaseConnections), logger: logger)
                 store = shared
                 keys = try await KeyCustody.opening(DatabaseKeyRing(store: shared, master: master))

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCrypto
+@testable import LiaisonPostgres
 import LiaisonProcess
 import Testing
 
@@ -289,6 +290,33 @@ struct DaemonProcessTests {
         #expect(requests.contains { $0["operation"] == "getItemPayload" && $0["status"] == "200" && $0["path"] == "/v1/items/\(id)/payload" })
         #expect(requests.contains { $0["operation"] == "pushItem" && $0["status"] == "400" })
         #expect(requests.filter { $0["operation"] == "listItems" && $0["path"] == "/v1/items" }.count == 2)
+    }
+
+    /// A database that does not exist and a role the server does not know are refused by PostgreSQL at once; the daemon
+    /// says so, and what to do, instead of waiting for a pool that keeps retrying and then calling the server silent.
+    @Test func aDatabaseLoginPostgreSQLRefusesIsNamedWithWhatToDo() async throws {
+        let server = TestPostgres.shared.address
+        let masterKey = try Paths.temporaryDirectory("refused-master") + "/master.key"
+        #expect(FileManager.default.createFile(atPath: masterKey, contents: Data(try MasterKey.generateText().utf8), attributes: [.posixPermissions: 0o600]))
+        let cases = [
+            ("postgres://\(server.user)@\(server.host):\(server.port)/no_such_liaison_db",
+             "PostgreSQL at \(server.host):\(server.port) has no database 'no_such_liaison_db' (3D000: database \"no_such_liaison_db\" does not exist); "
+                + "create it, e.g. `createdb -O \(server.user) no_such_liaison_db`, or name one that exists in --database"),
+            ("postgres://no_such_role@\(server.host):\(server.port)/\(server.database)",
+             "PostgreSQL at \(server.host):\(server.port) refused the login of 'no_such_role' (28000: role \"no_such_role\" does not exist); "
+                + "check the user and password in --database, and that the server's pg_hba.conf lets this host in"),
+        ]
+        for (url, said) in cases {
+            let result = try await ProcessRunner.runAsync(daemon, ["serve", "--data", try Paths.temporaryDirectory("refused"), "--database", url, "--master-key", masterKey,
+                                                                   "--listen", "127.0.0.1:\(try ProcessRunner.freePort())", "--cert", pki.hubCertificate, "--key", pki.hubKey, "--ca", pki.ca])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("liaisond: refusing to start: cannot use the PostgreSQL database \(url): \(said)"), "\(result.stderr)")
+        }
+        // Refusals that may pass (the server starting, out of connections, a connection lost) are waited for, as before.
+        for state in ["57P03", "53300", "08006"] {
+            #expect(server.refusal(state: state, message: "for now") == nil)
+        }
+        #expect(server.refusal(state: "42501", message: "permission denied")?.description == "PostgreSQL at \(server.host):\(server.port) refused the connection (42501: permission denied)")
     }
 
     @Test func theDaemonKeepsItsDataInPostgreSQLAcrossARestart() async throws {
