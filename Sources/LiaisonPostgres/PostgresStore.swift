@@ -54,7 +54,9 @@ public final class PostgresStore: HubStore, CommitObservable {
             // Raced as a lease is (`withConnection`): a probe the pool never answers still ends at the timeout.
             let answered = try await FirstAnswer.finishes(within: startTimeout) { try await client.query("SELECT 1", logger: logger) }
             guard answered else {
-                throw StoreError.unavailable("no answer from \(configuration.host ?? "the server"):\(configuration.port ?? 5432) within \(startTimeout)")
+                let server = "\(configuration.host ?? "the server"):\(configuration.port ?? 5432)"
+                throw StoreError.unavailable("no answer from \(server) within \(startTimeout); check that PostgreSQL runs and listens on \(server) "
+                                             + "and that this machine can reach it")
             }
             try await PostgresMigrations.migrate(client, logger: logger)
             let schema = try await client.query("SELECT current_schema()", logger: logger).collect().first?.decode(String.self) ?? "public"

@@ -33,6 +33,7 @@ struct PostgresFailoverTests {
             Issue.record("a database that never answered was taken")
         } catch {
             #expect("\(error)".contains("no answer from 127.0.0.1:\(port) within 1"), "\(error)")
+            #expect("\(error)".contains("check that PostgreSQL runs and listens on 127.0.0.1:\(port)"), "\(error)")
         }
         #expect(ContinuousClock.now - started < .seconds(10), "refused \(ContinuousClock.now - started) after it began")
     }
