@@ -13,6 +13,8 @@ extension PostgresAddress {
         let tls = try Self.tlsSettings(caFile: caFile).map { PostgresConnection.Configuration.TLS.require(try NIOSSLContext(configuration: $0)) } ?? .disable
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        // A server that drops the packets is the store's wait to tell; this only asks one that answers.
+        configuration.options.connectTimeout = .seconds(5)
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try? await connection.close()
