@@ -56,9 +56,10 @@ struct ChunkFiles: Sendable {
         let sizeBefore: Int64?
     }
 
-    /// Appends `chunks` to the file at `path` and flushes them. On failure nothing of them is left (a full disk is
-    /// the likeliest cause, and what was written would hold space until a sweep).
-    func append(_ chunks: [StoredChunk], to path: String) throws -> Appended {
+    /// Appends `chunks` to the file at `path` and flushes them (unless `flushing` is false: the caller appends more
+    /// and calls `flush` before any row names them). On failure nothing of them is left (a full disk is the likeliest
+    /// cause, and what was written would hold space until a sweep).
+    func append(_ chunks: [StoredChunk], to path: String, flushing: Bool = true) throws -> Appended {
         try makeFolder()
         var created = true
         var descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -90,13 +91,24 @@ struct ChunkFiles: Sendable {
                 spans.append(Span(checkedOffset: offset, length: chunk.bytes.count))
                 offset += Int64(chunk.bytes.count)
             }
-            guard fdatasync(descriptor) == 0 else { throw Self.failure("cannot flush", path) }
-            if created { try Self.flushFolder(folder) }
+            if flushing {
+                guard fdatasync(descriptor) == 0 else { throw Self.failure("cannot flush", path) }
+                if created { try Self.flushFolder(folder) }
+            }
         } catch {
             takeBack(appended, at: path)
             throw error
         }
         return Appended(spans: spans, sizeBefore: appended.sizeBefore)
+    }
+
+    /// Makes what was appended to the file at `path` without flushing durable, the file's entry in the folder too.
+    func flush(_ path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Self.failure("cannot open", path) }
+        defer { close(descriptor) }
+        guard fdatasync(descriptor) == 0 else { throw Self.failure("cannot flush", path) }
+        try Self.flushFolder(folder)
     }
 
     /// Undoes `appended` at `path`: the file it made goes, a file it grew is cut back to its size before.

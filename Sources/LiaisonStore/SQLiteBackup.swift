@@ -74,8 +74,9 @@ public enum SQLiteBackup {
 
     /// Moves the chunks that the database at `path` (a backup just restored) holds in its rows out to files beside
     /// it, as the hub keeps them (`ChunkFiles`): the restored database is as small as the one backed up, and its
-    /// next backup does not copy the payloads twice. One chunk in memory at a time; each is flushed before its row
-    /// says where it went. Returns how many chunks moved.
+    /// next backup does not copy the payloads twice. One chunk in memory at a time; an item's file is flushed once,
+    /// before the transaction that says where its chunks went commits, and taken back whole if that fails. Returns
+    /// how many chunks moved.
     public static func moveChunksToFiles(database path: String) throws -> Int {
         let files = ChunkFiles(database: path)
         let database = try DatabaseQueue(path: path)
@@ -86,19 +87,26 @@ public enum SQLiteBackup {
         var moved = 0
         for item in items {
             guard let file = files.path(of: item) else { continue }
-            try database.write { db in
-                let place = try db.makeStatement(sql: "UPDATE payload_chunk SET bytes = X'', file_offset = ?, file_length = ? WHERE item_id = ? AND seq = ?")
-                for seq in try Int.fetchAll(db, sql: "SELECT seq FROM payload_chunk WHERE item_id = ? AND file_offset IS NULL ORDER BY seq", arguments: [item]) {
-                    guard let bytes = try Data.fetchOne(db, sql: "SELECT bytes FROM payload_chunk WHERE item_id = ? AND seq = ?", arguments: [item, seq]) else { continue }
-                    let appended = try files.append([StoredChunk(bytes: Array(bytes), tag: nil)], to: file)
-                    do {
+            // The item's first append: what taking back the whole item returns the file to.
+            var first: ChunkFiles.Appended?
+            do {
+                moved += try database.write { db in
+                    let place = try db.makeStatement(sql: "UPDATE payload_chunk SET bytes = X'', file_offset = ?, file_length = ? WHERE item_id = ? AND seq = ?")
+                    var count = 0
+                    for seq in try Int.fetchAll(db, sql: "SELECT seq FROM payload_chunk WHERE item_id = ? AND file_offset IS NULL ORDER BY seq", arguments: [item]) {
+                        guard let bytes = try Data.fetchOne(db, sql: "SELECT bytes FROM payload_chunk WHERE item_id = ? AND seq = ?", arguments: [item, seq]) else { continue }
+                        let appended = try files.append([StoredChunk(bytes: Array(bytes), tag: nil)], to: file, flushing: false)
+                        if first == nil { first = appended }
                         try place.execute(arguments: [appended.spans[0].offset, appended.spans[0].length, item, seq])
-                    } catch {
-                        files.takeBack(appended, at: file)
-                        throw error
+                        count += 1
                     }
-                    moved += 1
+                    if count > 0 { try files.flush(file) }
+                    return count
                 }
+            } catch {
+                // The rows were rolled back: no row names what was written for this item.
+                if let first { files.takeBack(first, at: file) }
+                throw error
             }
         }
         if moved > 0 { try database.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") } }

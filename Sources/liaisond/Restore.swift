@@ -39,7 +39,8 @@ struct Restore: AsyncParsableCommand {
         do {
             chunks = try SQLiteBackup.moveChunksToFiles(database: data + "/liaison.sqlite")
         } catch {
-            throw ValidationError("cannot put the streamed payloads of \(from) into \(data)/liaison.sqlite-chunks: \(error)")
+            throw ValidationError("cannot put the streamed payloads of \(from) into \(data)/liaison.sqlite-chunks: \(error); "
+                                  + "remove \(data), make room (about twice the backup's size) and restore again")
         }
         let store = try SQLiteStore(path: data + "/liaison.sqlite", legacySeal: { ring.itemSeal($0.sealInput()) })
         let checked: Int

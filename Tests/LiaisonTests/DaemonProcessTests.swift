@@ -151,6 +151,30 @@ struct DaemonProcessTests {
         await client.shutdown()
     }
 
+    /// A restore whose disk fills while it puts an item's chunks back in files leaves no part of that item's file
+    /// (its rows keep the bytes, rolled back), and says what to do.
+    @Test func aRestoreOnAFullDiskTakesBackTheItemsChunkFileAndSaysWhatToDo() async throws {
+        let work = try Paths.temporaryDirectory("restore-full")
+        let backup = work + "/b.sqlite", keyring = work + "/k.json"
+        try await TestHub.with { hub in
+            let pushed = try await hub.client("stationed-transport").pushStreamed(StreamedPayloadTests.payload(4 << 20 + 10), unit: "transport-bureau",
+                                                                                  classification: "general")
+            #expect(pushed.status == 201)
+            let result = try await ProcessRunner.runAsync(daemon, ["backup", "--data", hub.dataDirectory, "--to", backup, "--keyring-to", keyring])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        // Room for the database (about 4 MiB), the log its updates write, and a chunk or so more, not for all five: the
+        // disk fills after the item's first chunk is in its file (with 6 MiB it filled at the first).
+        let disk = try smallDisk(megabytes: 8)
+        defer { release(disk) }
+        let data = disk + "/restored"
+        let restore = try await ProcessRunner.runAsync(daemon, ["restore", "--from", backup, "--keyring", keyring, "--data", data])
+        #expect(restore.status != 0, "\(restore.stdout)")
+        #expect(restore.stderr.contains("cannot put the streamed payloads of \(backup) into \(data)/liaison.sqlite-chunks: "), "\(restore.stderr)")
+        #expect(restore.stderr.contains("remove \(data), make room (about twice the backup's size) and restore again"), "\(restore.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: data + "/liaison.sqlite-chunks")) ?? []) == [], "no part of the item's file is left")
+    }
+
     /// A real small filesystem: a tmpfs mounted by the test (CI runs as root), unmounted by `release`.
     func smallDisk(megabytes: Int) throws -> String {
         let disk = try Paths.temporaryDirectory("small-disk")
@@ -168,7 +192,7 @@ struct DaemonProcessTests {
     }
 
     @Test func pushesStopWhileSpaceForTheTrailIsLeftAndReadsGoOn() async throws {
-        let disk = try smallDisk(megabytes: 24)
+        let disk = try smallDisk(megabytes: 8)
         defer { release(disk) }
         let data = disk + "/data"
         let port = try ProcessRunner.freePort()
