@@ -23,7 +23,8 @@ import NIOHTTPTypes
 /// body that `NewItemJSON` does not read goes the routed way whole, to be refused there as before.
 ///
 /// Answers leave in request order: the lane takes a request only while none sent before it is still with
-/// Hummingbird, and holds what a client pipelines behind a request it is answering (reading no more meanwhile).
+/// Hummingbird, and holds what a client pipelines behind a request it is answering (reading no more meanwhile). The
+/// next is answered once the connection has room for it, so a client that does not read its answers holds up only itself.
 final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -66,6 +67,9 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client closed its side while the lane was answering: told on once the answer is out, or Hummingbird,
     /// its requests done, would close the connection under the lane's answer.
     private var inputClosedWithheld = false
+    /// An answer is out but the connection holds more than it should (past NIO's high-water mark): the client is not
+    /// reading its answers. The lane stays answering, reading and answering nothing more, until the connection drains.
+    private var waitingToWrite = false
 
     private let executor: EventLoopTaskExecutor
 
@@ -151,6 +155,14 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         // takes nothing more on that connection, the safe way to be wrong.
         if case .end = unwrapOutboundIn(data) { routed -= 1 }
         context.write(data, promise: promise)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.fireChannelWritabilityChanged()
+        if waitingToWrite, context.channel.isWritable {
+            waitingToWrite = false
+            answered(context: context)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -240,6 +252,9 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// An answer is out: what the client sent meanwhile is read, then reading goes on.
     private func answered(context: ChannelHandlerContext) {
+        // The next answer is made only once the connection can take it: a client that pipelines requests and never
+        // reads would otherwise have the hub keep every answer in memory (hundreds of megabytes from one connection).
+        guard context.channel.isWritable else { return waitingToWrite = true }
         answering = false
         while !answering, let part = held.popFirst() { read(part, context: context) }
         guard !answering else { return }
