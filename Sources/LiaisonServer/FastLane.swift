@@ -176,8 +176,11 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// While the lane answers, reading stops only once the client has sent more (what it pipelines is held, at most one
+    /// socket read's worth). A client that waits for its answer, as nearly all do, keeps the connection's read interest:
+    /// withholding every read made the loop drop and take it back around each answer, two `epoll_ctl` calls a request.
     func read(context: ChannelHandlerContext) {
-        if answering { readWithheld = true } else { context.read() }
+        if answering, !held.isEmpty { readWithheld = true } else { context.read() }
     }
 
     /// Answers with what `work` makes, then reads on. `work` runs on the connection's loop (`onLoop`), where it carries
