@@ -20,7 +20,7 @@ protocol FieldLineWriting: Sendable {
     func write(level: Logger.Level, message: String, source: String, fields: [LogField])
 }
 
-/// The daemon's log handler: one line per event in `Format`, written to standard error whole, with one write each.
+/// The daemon's log handler: one line per event in `Format`, written to standard error whole (`StandardError`).
 /// The metadata is only merged and formatted when a line is written (swift-log's StreamLogHandler formats it again
 /// whenever one key is set, and the HTTP server sets a request id on every request's logger).
 public struct LineLogHandler<Format: LogLineFormat>: LogHandler {
@@ -28,9 +28,10 @@ public struct LineLogHandler<Format: LogLineFormat>: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level = .info
     let label: String
-    let write: @Sendable ([UInt8]) -> Void
+    /// Writes a whole line at its level (which `StandardError` batches by).
+    let write: @Sendable (_ line: [UInt8], _ level: Logger.Level) -> Void
 
-    public init(label: String, write: @escaping @Sendable ([UInt8]) -> Void = StandardError.write) {
+    public init(label: String, write: @escaping @Sendable (_ line: [UInt8], _ level: Logger.Level) -> Void = StandardError.write) {
         self.label = label
         self.write = write
     }
@@ -41,7 +42,7 @@ public struct LineLogHandler<Format: LogLineFormat>: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        write(Format.line(of: event, label: label, metadata: effectiveMetadata(of: event)))
+        write(Format.line(of: event, label: label, metadata: effectiveMetadata(of: event)), event.level)
     }
 
     /// The handler's metadata, its provider's and the event's own (later ones win), and the event's error as
@@ -65,22 +66,7 @@ extension LineLogHandler: FieldLineWriting {
 
     func write(level: Logger.Level, message: String, source: String, fields: [LogField]) {
         guard level >= logLevel else { return }
-        write(Format.line(level: level, label: label, message: message, source: source, fields: fields))
-    }
-}
-
-/// Writes to standard error.
-public enum StandardError {
-    /// One write(2) per line, so that lines from several threads never interleave.
-    public static let write: @Sendable ([UInt8]) -> Void = { line in
-        line.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                guard written > 0 else { return }
-                offset += written
-            }
-        }
+        write(Format.line(level: level, label: label, message: message, source: source, fields: fields), level)
     }
 }
 

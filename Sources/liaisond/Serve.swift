@@ -168,6 +168,8 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
+        // Lines below warning wait up to 10 ms to be written in a batch: whatever waits is written before the daemon exits.
+        atexit { StandardError.flush() }
         let logger = Logger(label: "liaisond")
         let endpoint = Endpoint(listen)!
         // Everything the hub needs before it listens; any problem stops it here with one message.

@@ -45,7 +45,7 @@ struct PostgresFailoverTests {
         let database = try await TestPostgres.shared.freshDatabase()
         let lines = Mutex<[String]>([])
         let logger = {
-            var logger = Logger(label: "liaisond") { label in TextLogHandler(label: label) { bytes in lines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
+            var logger = Logger(label: "liaisond") { label in TextLogHandler(label: label) { bytes, _ in lines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
             logger.logLevel = .warning
             return logger
         }()

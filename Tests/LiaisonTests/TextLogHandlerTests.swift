@@ -18,7 +18,7 @@ struct TextLogHandlerTests {
 
     @Test func aLineReadsAsStreamLogHandlersLine() throws {
         let written = Mutex<[String]>([])
-        var ours = Logger(label: "liaisond") { label in TextLogHandler(label: label) { bytes in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
+        var ours = Logger(label: "liaisond") { label in TextLogHandler(label: label) { bytes, _ in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
         let lines = Lines()
         var theirs = Logger(label: "liaisond") { label in StreamLogHandler(label: label, stream: lines, metadataProvider: nil) }
         for key in ["hb.request.id", "b", "a"] {
@@ -29,7 +29,7 @@ struct TextLogHandlerTests {
         theirs.notice("request", metadata: ["status": "200", "principal": "office-3"])
         ours.warning("no metadata of its own")
         theirs.warning("no metadata of its own")
-        let emptyOurs = Logger(label: "") { label in TextLogHandler(label: label) { bytes in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
+        let emptyOurs = Logger(label: "") { label in TextLogHandler(label: label) { bytes, _ in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
         let emptyTheirs = Logger(label: "") { label in StreamLogHandler(label: label, stream: lines, metadataProvider: nil) }
         emptyOurs.error("bare")
         emptyTheirs.error("bare")
@@ -73,7 +73,7 @@ struct TextLogHandlerTests {
     /// to swift-log.
     @Test func aRequestsLineIsWhatSwiftLogsWayWrites() throws {
         let written = Mutex<[String]>([])
-        let capture: @Sendable ([UInt8]) -> Void = { bytes in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
+        let capture: @Sendable ([UInt8], Logger.Level) -> Void = { bytes, _ in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
         let text = Logger(label: "liaisond") { TextLogHandler(label: $0, write: capture) }
         let json = Logger(label: "liaisond") { JSONLogHandler(label: $0, write: capture) }
         for logger in [text, json] {
@@ -108,10 +108,36 @@ struct TextLogHandlerTests {
 
     @Test func linesBelowTheLevelAreNotWritten() {
         let written = Mutex(0)
-        var logger = Logger(label: "liaisond") { label in TextLogHandler(label: label) { _ in written.withLock { $0 += 1 } } }
+        var logger = Logger(label: "liaisond") { label in TextLogHandler(label: label) { _, _ in written.withLock { $0 += 1 } } }
         logger.logLevel = .warning
         logger.info("quiet")
         logger.warning("loud")
         #expect(written.withLock { $0 } == 1)
+    }
+
+    /// Lines below warning wait for the batch's delay and go together; a warning goes at once with every line before it,
+    /// in order; a batch that is full goes at once; a flush leaves nothing waiting.
+    @Test func lineBatchesKeepTheOrderAndWriteWarningsAtOnce() async throws {
+        let written = Mutex<[String]>([])
+        let batches = LineBatches(delay: .milliseconds(200), batch: 64) { bytes in written.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
+        batches.write(Array("a\n".utf8), level: .info)
+        batches.write(Array("b\n".utf8), level: .notice)
+        #expect(written.withLock { $0 }.isEmpty, "lines below warning wait")
+        batches.write(Array("c\n".utf8), level: .warning)
+        #expect(written.withLock { $0 } == ["a\nb\nc\n"])
+
+        batches.write(Array("d\n".utf8), level: .info)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while written.withLock({ $0.count }) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(written.withLock { $0 } == ["a\nb\nc\n", "d\n"], "written once the delay passed")
+
+        let long = String(repeating: "e", count: 70) + "\n"
+        batches.write(Array(long.utf8), level: .debug)
+        #expect(written.withLock { $0.last } == long, "a full batch goes at once")
+        batches.write(Array("f\n".utf8), level: .info)
+        batches.flush()
+        #expect(written.withLock { $0 } == ["a\nb\nc\n", "d\n", long, "f\n"])
+        batches.flush()
+        #expect(written.withLock { $0.count } == 4, "nothing more to write")
     }
 }
