@@ -3,8 +3,9 @@ public import LiaisonCore
 
 /// One request as the services see it: who asks, the one policy snapshot it is decided under from start to end
 /// (a reload meanwhile changes the next request, never this one), the time it is decided at, and the trail
-/// its action and any refusal are recorded in.
-public struct HubContext: Sendable {
+/// its action and any refusal are recorded in. A class: a request hands it from layer to layer, and a copy of the
+/// struct it was retained every reference of the principal, the policy and the trail (1.6% of a metadata read).
+public final class HubContext: Sendable {
     public let principal: Principal
     public let policy: Policy
     /// When the request is decided: grants, windows and expiries are judged at this one moment.
