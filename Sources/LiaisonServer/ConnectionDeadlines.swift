@@ -5,7 +5,9 @@ import NIOTLS
 /// Closes a connection that does not finish its TLS handshake in time, or whose request headers do not
 /// arrive in time once the request began. It sits right after TLS, where it sees the handshake's end and
 /// the first plaintext bytes of each request; `RequestHeadWatcher`, after the HTTP decoder, tells it when
-/// the headers are complete and when the answer is written.
+/// the headers are complete and when the answer is written. It also closes a connection whose answer cannot leave for
+/// the idle timeout because the client reads none of it (the connection stays past NIO's high-water mark): such a
+/// client holds its answer's buffers, and one that writes all its pipelined requests before it reads would wait forever.
 final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -13,6 +15,8 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     private enum Stage { case handshaking, idle, readingHead, inRequest }
     private var stage = Stage.handshaking
     private var deadline: Scheduled<Void>?
+    /// Armed while the connection cannot take more of an answer.
+    private var stalled: Scheduled<Void>?
     private let limits: ConnectionLimits
 
     init(limits: ConnectionLimits) { self.limits = limits }
@@ -21,10 +25,14 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         arm(limits.handshakeTimeout, context: context)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        disarm()
+        stalled?.cancel()
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
+        stalled?.cancel()
         ConnectionClosures.shared.closed(context.channel, ended: true)
         context.fireChannelInactive()
     }
@@ -49,6 +57,16 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     func channelReadComplete(context: ChannelHandlerContext) {
         if stage == .readingHead, deadline == nil { arm(limits.headerTimeout, context: context) }
         context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        stalled?.cancel()
+        stalled = nil
+        if !context.channel.isWritable {
+            let channel = context.channel
+            stalled = context.eventLoop.scheduleTask(in: TimeAmount(limits.idleTimeout)) { channel.close(promise: nil) }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// The request's headers are complete: its body and answer take as long as they take.

@@ -5,7 +5,8 @@ public struct ConnectionLimits: Sendable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// From a request's first byte to the end of its headers.
     public var headerTimeout: Duration = .seconds(10)
-    /// A keep-alive connection with no request in progress for this long is closed.
+    /// A keep-alive connection with no request in progress for this long is closed; so is one whose answer has waited
+    /// this long for a client that reads none of it.
     public var idleTimeout: Duration = .seconds(60)
     /// Connections open at once; one more is closed as soon as it is accepted, leaving the others alone.
     public var maximumConnections = 1_000

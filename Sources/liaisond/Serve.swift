@@ -82,7 +82,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a request has, from its first byte, to send all its headers.")
     var headerTimeout: Int = 10
 
-    @Option(help: "Seconds a keep-alive connection may stay idle between requests.")
+    @Option(help: "Seconds a keep-alive connection may stay idle between requests, and an answer may wait for a client that reads none of it.")
     var idleTimeout: Int = 60
 
     @Option(help: "Seconds the hub, told to stop (SIGTERM or Ctrl-C), gives the requests in flight to finish; then it closes what is still open and exits. A second signal stops it at once. Acknowledged writes are durable either way.")

@@ -65,6 +65,25 @@ struct ConnectionHardeningTests {
         return seconds
     }
 
+    /// A client that writes all its pipelined requests before it reads any answer waits on the hub, which waits for it
+    /// to read: after the idle timeout the hub closes the connection instead of holding its answers (the lane's and the
+    /// routed path's), and serves the next client. The client waits 15 s: under the whole suite on two cores, the hub
+    /// once took most of an 8 s pause to write the first answers that fill the connection.
+    @Test(arguments: [true, false]) func anAnswerTheClientReadsNoneOfIsGivenUpAfterTheIdleTimeout(fastLane: Bool) async throws {
+        try await TestHub.with(configure: { settings in
+            settings.fastLane = fastLane
+            settings.connections.idleTimeout = .seconds(2)
+        }) { hub in
+            let owner = try hub.client("stationed-finance")
+            let payload = Data((0..<(900 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 17) })
+            let id = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: payload).json["id"] as? String)
+            let outcome = try await PipeliningClient.run(hub, as: "office-3", path: "/v1/items/\(id)/payload", count: 100, pause: 15)
+            #expect(outcome.closed && outcome.statuses.count < 40, "\(outcome.statuses.count) answers, closed: \(outcome.closed)")
+            #expect(Set(outcome.statuses).isSubset(of: [200]) && Set(outcome.sizes).isSubset(of: [payload.count]), "\(outcome)")
+            #expect(try await hub.client("office-3").get("/v1/items/\(id)").status == 200)
+        }
+    }
+
     @Test func aSlowLorisIsClosedAfterTheHeaderTimeoutNotTheIdleOne() async throws {
         try await TestHub.with(configure: { settings in
             settings.connections.headerTimeout = .seconds(1)
