@@ -167,7 +167,7 @@ struct CLITests {
     }
 
     @Test func connectionProblemsSayWhatIsWrong() async throws {
-        let closed = try await liaison(nil, ["whoami", "--as", "office-3"], url: "https://127.0.0.1:\(try ProcessRunner.freePort())")
+        let closed = try await ProcessRunner.withClosedPort { port in try await liaison(nil, ["whoami", "--as", "office-3"], url: "https://127.0.0.1:\(port)") }
         #expect(closed.status == 5)
         #expect(closed.stderr.contains("nothing is listening at https://127.0.0.1:"))
         #expect(closed.stderr.contains("./scripts/run"))

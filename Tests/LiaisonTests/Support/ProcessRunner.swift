@@ -45,8 +45,21 @@ extension ProcessRunner {
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try boundPort()
+        close(fd)
+        return port
+    }
+
+    /// A port bound but not listening for as long as `body` runs: a connection to it is refused, and no hub another
+    /// test starts meanwhile can take it (as one can a port `freePort` gave back).
+    static func withClosedPort<T>(_ body: (Int) async throws -> T) async throws -> T {
+        let (fd, port) = try boundPort()
         defer { close(fd) }
+        return try await body(port)
+    }
+
+    private static func boundPort() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -55,7 +68,10 @@ extension ProcessRunner {
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard bound else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard bound else {
+            close(fd)
+            throw TestFailure("no free port")
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 }
