@@ -62,10 +62,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         stalled?.cancel()
         stalled = nil
-        if !context.channel.isWritable {
-            let channel = context.channel
-            stalled = context.eventLoop.scheduleTask(in: TimeAmount(limits.idleTimeout)) { channel.close(promise: nil) }
-        }
+        if !context.channel.isWritable { stalled = closing(after: limits.idleTimeout, context: context) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -82,8 +79,13 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
 
     private func arm(_ timeout: Duration, context: ChannelHandlerContext) {
         disarm()
+        deadline = closing(after: timeout, context: context)
+    }
+
+    /// The connection's close, `timeout` from now.
+    private func closing(after timeout: Duration, context: ChannelHandlerContext) -> Scheduled<Void> {
         let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { channel.close(promise: nil) }
+        return context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { channel.close(promise: nil) }
     }
 
     private func disarm() {
