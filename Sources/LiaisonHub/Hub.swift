@@ -18,6 +18,8 @@ public final class Hub: Sendable {
     public let correlation: CorrelationService
     public let alerts: AlertService
     public let limits: HubLimits
+    /// Bytes of large answers held at once while they are sent (`HubLimits.answerBudget`).
+    public let answers: ByteBudget
 
     /// The policy in force; `reloadPolicy` replaces it whole. A request decides under the snapshot its
     /// context took (`context(for:)`), never under this one again.
@@ -57,8 +59,10 @@ public final class Hub: Sendable {
         let access = AccessResolver(grants: store, leads: store)
         let ids = ItemIDGenerator()
         let waiters = FeedWaiters()
+        let answers = ByteBudget(limit: limits.answerBudget)
+        self.answers = answers
         let items = ItemService(store: store, grants: store, access: access, vault: vault, ids: ids, feedWaiters: waiters, limits: limits,
-                                identity: identity, logger: logger, rows: ItemRowCache())
+                                identity: identity, logger: logger, rows: ItemRowCache(), answers: answers)
         let alerts = AlertService(store: store, items: store, access: access)
         self.alerts = alerts
         let sharing = SharingService(requests: store, grants: store, items: store, alerts: alerts, access: access, vault: vault, ids: ids, feedWaiters: waiters,
@@ -67,10 +71,10 @@ public final class Hub: Sendable {
         self.sharing = sharing
         leads = LeadService(store: store, items: items, vault: vault, feedWaiters: waiters)
         dossiers = DossierService(store: store, items: store, leads: store, requests: store, itemService: items, sharing: sharing, access: access,
-                                  vault: vault, ids: ids, limits: limits, correlation: store)
+                                  vault: vault, ids: ids, limits: limits, answers: answers, correlation: store)
         feeds = FeedService(store: store, waiters: waiters, limits: limits, clock: clock)
         keys = KeyService(store: store, vault: vault, trail: trail, logger: logger)
-        audit = AuditService(store: store, identity: identity, limits: limits, clock: clock)
+        audit = AuditService(store: store, identity: identity, limits: limits, answers: answers, clock: clock)
         correlation = CorrelationService(store: store, items: store, itemService: items, access: access, vault: vault)
     }
 

@@ -49,6 +49,10 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let databaseUnavailable = HubError(.unavailable, code: "database_unavailable", message: "the hub cannot reach its database right now",
                                                      hint: "Nothing was done; retry after the time in Retry-After. Tell the hub's operator if it persists")
 
+    /// Large answers being sent already hold the hub's answer budget (`HubLimits.answerBudget`): nothing was read.
+    public static let answersBusy = HubError(.unavailable, code: "busy", message: "the hub is sending as many large answers as its memory budget allows",
+                                             hint: "Nothing was read; retry after the time in Retry-After")
+
     /// A body the generated layer could not take as JSON.
     public static let bodyNotJSON = HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`")
 

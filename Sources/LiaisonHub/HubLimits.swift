@@ -1,3 +1,5 @@
+import LiaisonCrypto
+
 /// Bounds on what one request may carry.
 public struct HubLimits: Sendable {
     /// The largest payload accepted, in bytes (default 16 MiB).
@@ -17,13 +19,24 @@ public struct HubLimits: Sendable {
     /// is kept in chunks as it arrives, so this bounds disk, not memory.
     public var streamedPayloadBytes: Int
 
+    /// Bytes of large answers (payloads over `DeliveredBody.wholeLimit`, dossier bundles, the compact trail) held at once
+    /// across all readers while they are sent (default 256 MiB); past it, 503 busy. A reader who takes a 16 MiB payload
+    /// slowly, or not at all, holds it until the connection closes: without a bound, a thousand such connections would
+    /// hold 16 GB. The hub keeps at least room for one largest answer (`answerBudget`).
+    public var answerBudgetBytes: Int
+
     /// The most `payloadBytes` may be set to: 1 GiB, so that the body limit derived from it cannot overflow.
     public static let largestPayload = 1 << 30
     /// The most `streamedPayloadBytes` may be set to: 1 TiB.
     public static let largestStreamedPayload = 1 << 40
 
-    public init(payloadBytes: Int = 16 * 1024 * 1024, streamedPayloadBytes: Int = 8 << 30) {
+    public init(payloadBytes: Int = 16 * 1024 * 1024, streamedPayloadBytes: Int = 8 << 30, answerBudgetBytes: Int = 256 << 20) {
         self.payloadBytes = min(max(payloadBytes, 1), Self.largestPayload)
         self.streamedPayloadBytes = min(max(streamedPayloadBytes, 1), Self.largestStreamedPayload)
+        self.answerBudgetBytes = min(max(answerBudgetBytes, 0), Self.largestStreamedPayload)
     }
+
+    /// The budget of large answers: at least one largest payload sealed for its reader, and a few streamed pieces, or
+    /// some answer could never be sent.
+    public var answerBudget: Int { max(answerBudgetBytes, payloadBytes + 64 * 1024, 4 * PayloadChunk.size) }
 }

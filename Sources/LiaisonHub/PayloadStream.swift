@@ -10,10 +10,15 @@ public struct PayloadStream: AsyncSequence, Sendable {
     public let length: Int?
     let source: Source
 
-    /// Where the pieces come from; `pull` gives nil at the end. Read by one delivery, one piece at a time.
+    /// Where the pieces come from; `pull` gives nil at the end. Read by one delivery, one piece at a time. `hold` is
+    /// the answer budget's share the delivery takes, given back when the delivery lets go of it.
     final class Source: @unchecked Sendable {
         let pull: () async throws -> [UInt8]?
-        init(_ pull: @escaping () async throws -> [UInt8]?) { self.pull = pull }
+        let hold: ByteBudget.Hold?
+        init(_ pull: @escaping () async throws -> [UInt8]?, hold: ByteBudget.Hold? = nil) {
+            self.pull = pull
+            self.hold = hold
+        }
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -36,6 +41,42 @@ public struct PayloadStream: AsyncSequence, Sendable {
 public enum DeliveredBody: Sendable {
     case whole([UInt8])
     case streamed(PayloadStream)
+
+    /// The largest answer sent in one piece: the server gathers a streamed one of a known length up to it before the
+    /// head leaves (so that a piece that cannot be read is answered as an error), and takes nothing from the answer
+    /// budget for it.
+    public static let wholeLimit = 1 << 20
+
+    /// What a streamed delivery holds at most: the piece being sent and the next, read meanwhile.
+    static let streamWindow = 2 * PayloadChunk.size
+
+    /// This body holding its share of `budget` while it is sent: a whole one larger than `wholeLimit` all of its
+    /// bytes (and sent in pieces, so that the hub does not copy it whole into the connection's buffer), a streamed
+    /// one its window. Refused (503 busy) when the share does not fit, before anything is read or recorded.
+    func held(in budget: ByteBudget) throws -> DeliveredBody {
+        switch self {
+        case .whole(let bytes) where bytes.count > Self.wholeLimit:
+            guard let hold = budget.hold(bytes.count) else { throw HubError.answersBusy }
+            return .streamed(PayloadStream(pieces: bytes, hold: hold))
+        case .streamed(let stream) where (stream.length ?? .max) > Self.wholeLimit:
+            guard let hold = budget.hold(Self.streamWindow) else { throw HubError.answersBusy }
+            return .streamed(PayloadStream(length: stream.length, source: PayloadStream.Source(stream.source.pull, hold: hold)))
+        case .whole, .streamed:
+            return self
+        }
+    }
+}
+
+extension PayloadStream {
+    /// `bytes` given a chunk at a time, holding `hold` until the delivery lets go of it.
+    init(pieces bytes: [UInt8], hold: ByteBudget.Hold) {
+        var start = 0
+        self.init(length: bytes.count, source: Source({
+            guard start < bytes.count else { return nil }
+            defer { start += PayloadChunk.size }
+            return Array(bytes[start..<Swift.min(start + PayloadChunk.size, bytes.count)])
+        }, hold: hold))
+    }
 }
 
 extension PayloadStream {

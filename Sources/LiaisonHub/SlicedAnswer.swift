@@ -10,13 +10,30 @@ public struct SlicedAnswer: AsyncSequence, Sendable {
     let make: @Sendable (_ index: Int) async throws -> [UInt8]
     /// Whether the last slice is started only once every other is made, so that it can say what they left out.
     var lastAfterTheRest = false
+    /// The answer budget's share the slices in the making take (`held(in:slice:)`), given back when the delivery lets go.
+    private var hold: ByteBudget.Hold?
 
-    public func makeAsyncIterator() -> Iterator { Iterator(count: count, make: make, lastAfterTheRest: lastAfterTheRest) }
+    init(count: Int, make: @escaping @Sendable (_ index: Int) async throws -> [UInt8]) {
+        self.count = count
+        self.make = make
+    }
+
+    public func makeAsyncIterator() -> Iterator { Iterator(count: count, make: make, lastAfterTheRest: lastAfterTheRest, hold: hold) }
+
+    /// This answer holding, in `budget`, room for the three slices it may hold at once, each at most `slice` bytes
+    /// (fewer when it has fewer). Refused (503 busy) when they do not fit, before anything is read or recorded.
+    func held(in budget: ByteBudget, slice: Int) throws -> SlicedAnswer {
+        guard let hold = budget.hold(Swift.min(count, 3) * slice) else { throw HubError.answersBusy }
+        var held = self
+        held.hold = hold
+        return held
+    }
 
     public struct Iterator: AsyncIteratorProtocol {
         let count: Int
         let make: @Sendable (Int) async throws -> [UInt8]
         let lastAfterTheRest: Bool
+        let hold: ByteBudget.Hold?
         var started = 0
         var making: Task<[UInt8], any Error>?
 

@@ -27,7 +27,7 @@ public struct ItemPage: Sendable, Equatable {
 public struct DeliveredPayload: Sendable {
     /// The plaintext, or for a payload stored encrypted, CMS AuthEnvelopedData addressed to the reader (DER; BER with
     /// indefinite lengths when streamed).
-    public let body: DeliveredBody
+    public internal(set) var body: DeliveredBody
     public let contentType: String
     /// Of the plaintext.
     public let sha256: String

@@ -136,7 +136,7 @@ extension APIHandler {
     func pullDossier(_ input: Operations.PullDossier.Input) async throws -> Operations.PullDossier.Output {
         let asked: [String]? = switch input.body { case .json(let selection)?: selection.items; case nil: nil }
         let archive = try await hub.dossiers.payloads(of: input.path.id, items: asked, presenting: RequestPrincipal.certificate, in: try context())
-        return .ok(.init(body: .applicationXTar(HTTPBody(archive, length: .unknown, iterationBehavior: .single))))
+        return .ok(.init(body: .applicationXTar(Self.streamedBody(archive))))
     }
 
     func listRectification(_ input: Operations.ListRectification.Input) async throws -> Operations.ListRectification.Output {

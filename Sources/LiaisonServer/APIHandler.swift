@@ -170,7 +170,7 @@ struct APIHandler: APIProtocol {
     static func httpBody(_ body: DeliveredBody) -> HTTPBody {
         switch body {
         case .whole(let bytes): HTTPBody(bytes)
-        case .streamed(let stream): HTTPBody(stream, length: stream.length.map { .known(Int64($0)) } ?? .unknown, iterationBehavior: .single)
+        case .streamed(let stream): streamedBody(stream, length: stream.length)
         }
     }
 
@@ -190,7 +190,7 @@ struct APIHandler: APIProtocol {
 
     func getAuditChain(_ input: Operations.GetAuditChain.Input) async throws -> Operations.GetAuditChain.Output {
         let slices = try await hub.audit.chain(after: input.query.after ?? 0, limit: input.query.limit ?? AuditService.chainPageLimit, in: try context())
-        return .ok(.init(body: .plainText(HTTPBody(slices, length: .unknown, iterationBehavior: .single))))
+        return .ok(.init(body: .plainText(Self.streamedBody(slices))))
     }
 
     func getAuditHead(_ input: Operations.GetAuditHead.Input) async throws -> Operations.GetAuditHead.Output {

@@ -3,12 +3,12 @@ import LiaisonHub
 import NIOCore
 
 /// Refuses request bodies larger than a push can be (the payload limit, base64-inflated, plus metadata)
-/// before they are read into memory, and holds every body against the hub-wide `BodyBudget` until its
+/// before they are read into memory, and holds every body against the hub-wide `ByteBudget` until its
 /// answer is written; the payload's exact size is checked again after decoding.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
     let payloadLimit: Int
-    let budget: BodyBudget
+    let budget: ByteBudget
 
     var bodyLimit: Int { Self.bodyLimit(payloadLimit: payloadLimit) }
 

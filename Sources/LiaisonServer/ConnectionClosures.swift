@@ -52,8 +52,8 @@ final class ConnectionClosures: Sendable {
     }
 }
 
-/// The connection of a feed read, for `ConnectionClosures` (set by `IdentityMiddleware` for that path only).
+/// The connection of a routed request (set by `IdentityMiddleware`): a feed read's, for `ConnectionClosures`; a streamed
+/// answer's, for its loop (`LoopPaced`).
 enum RequestConnection {
     @TaskLocal static var channel: (any Channel)?
-    static let feedPath = "/v1/feed"
 }

@@ -39,7 +39,7 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let observation: RequestObservationMiddleware
         /// As `BodyLimitMiddleware` holds bodies: the largest, and the hub-wide budget.
         let bodyLimit: Int
-        let budget: BodyBudget
+        let budget: ByteBudget
         /// As `StorageAdmissionMiddleware` admits pushes (nil: no reserve kept).
         let space: StorageSpace?
         /// Told of every request the lane answers, which its store's batches wait for (nil: a store whose batches do not).
@@ -409,7 +409,7 @@ extension FastLane.Services {
                 for field in extra.all { answer.headers[field.name] = field.value }
                 // As `WholeResponseMiddleware` gathers a routed answer of a known, small length before its head leaves
                 // (so that a piece that cannot be read is answered as an error).
-                if case .streamed(let stream) = answer.body, let length = stream.length, length <= WholeResponseMiddleware.wholeLimit {
+                if case .streamed(let stream) = answer.body, let length = stream.length, length <= DeliveredBody.wholeLimit {
                     answer.body = .whole(try await stream.gathered())
                 }
                 return answer

@@ -26,7 +26,7 @@ public enum HubServer {
         router.add(middleware: errors)
         router.add(middleware: WholeResponseMiddleware())
         // The budget holds at least one largest body, or the largest push could never be taken.
-        let budget = BodyBudget(limit: max(settings.bodyBudgetBytes, bodyLimit))
+        let budget = ByteBudget(limit: max(settings.bodyBudgetBytes, bodyLimit))
         router.add(middleware: BodyLimitMiddleware(payloadLimit: hub.limits.payloadBytes, budget: budget, streamLimit: hub.limits.streamedPayloadBytes))
         router.add(middleware: identity)
         let space = settings.dataDirectory.flatMap { settings.reserveBytes > 0 ? StorageSpace(directory: $0, reserveBytes: settings.reserveBytes) : nil }

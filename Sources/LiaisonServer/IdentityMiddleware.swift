@@ -16,9 +16,9 @@ struct IdentityMiddleware: RouterMiddleware {
         let extraHeaders = ResponseHeaders()
         var response = try await serve(on: context.channel, operation: "\(request.method) \(request.uri.path)", headers: extraHeaders,
                                        translate: { ErrorMiddleware.translate($0, method: request.method, uri: request.uri) }) {
-            // Only a feed read looks at its connection (a long-poll ends when its client goes away).
-            guard request.uri.path == RequestConnection.feedPath else { return try await next(request, context) }
-            return try await RequestConnection.$channel.withValue(context.channel) { try await next(request, context) }
+            // A feed read looks at its connection (a long-poll ends when its client goes away), a streamed answer at its
+            // loop (`LoopPaced`).
+            try await RequestConnection.$channel.withValue(context.channel) { try await next(request, context) }
         }
         for field in extraHeaders.all { response.headers[field.name] = field.value }
         return response

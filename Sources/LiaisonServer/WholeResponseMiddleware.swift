@@ -1,4 +1,5 @@
 import Hummingbird
+import LiaisonHub
 import NIOCore
 
 /// Hands Hummingbird each answer as one buffer. The generated layer answers with a streamed body, which
@@ -9,7 +10,8 @@ import NIOCore
 struct WholeResponseMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
     var limit = Self.wholeLimit
-    static let wholeLimit = 1 << 20
+    /// As a delivery counts a large answer against the answer budget: what it does not count is gathered here.
+    static let wholeLimit = DeliveredBody.wholeLimit
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)

@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bytes of request bodies held at once across all requests (at least one largest push); past it, 503 busy with Retry-After.")
     var bodyBudget: Int = 96 * 1024 * 1024
 
+    @Option(help: "Bytes of large answers (payloads over 1 MiB, dossier bundles) held at once while readers take them (at least one largest payload); past it, 503 busy with Retry-After.")
+    var answerBudget: Int = 256 << 20
+
     /// Every request through Hummingbird's routes, metadata and payload reads, listings and JSON pushes too (to compare the two ways).
     @Flag(help: .hidden) var routedOnly = false
 
@@ -115,6 +118,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard (0...(1 << 40)).contains(reserveSpace) else { throw ValidationError("--reserve-space must be between 0 and 1099511627776 bytes") }
         guard (1...(1 << 40)).contains(bodyBudget) else { throw ValidationError("--body-budget must be between 1 and 1099511627776 bytes") }
+        guard (1...(1 << 40)).contains(answerBudget) else { throw ValidationError("--answer-budget must be between 1 and 1099511627776 bytes") }
         for (flag, seconds) in [("--handshake-timeout", handshakeTimeout), ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout),
                                 ("--stop-timeout", stopTimeout)] {
             guard (1...3600).contains(seconds) else { throw ValidationError("\(flag) must be between 1 and 3600 seconds") }
@@ -219,7 +223,7 @@ struct Serve: AsyncParsableCommand {
             store = file
             keys = KeyCustody(ring: keyRing, path: data + "/keyring.json")
         }
-        var limits = HubLimits(payloadBytes: maxPayload, streamedPayloadBytes: maxStreamPayload)
+        var limits = HubLimits(payloadBytes: maxPayload, streamedPayloadBytes: maxStreamPayload, answerBudgetBytes: answerBudget)
         limits.feedRetentionSeconds = Period(feedRetention)?.seconds ?? limits.feedRetentionSeconds
         let hub = Hub(policy: loadedPolicy, store: store, keys: keys, limits: limits, identity: identity, logger: logger)
         // Items stored before the blind index existed are marked once, before the hub answers anyone.

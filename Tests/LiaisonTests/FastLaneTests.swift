@@ -321,16 +321,25 @@ struct FastLaneTests {
     /// the lane made every answer at once and NIO kept them all (190 MB of hub memory after 8 s of pipelined metadata
     /// reads from one connection). Once it reads, every answer comes, in order. 900 KiB answers fill the socket's buffers
     /// after a handful; with every answer made, the trail would hold 100 reads within the pause. The trail is counted
-    /// 3 s into the client's 12 s pause (with 4 s, the whole suite on two cores once delayed the count past it).
+    /// 3 s after the first answer, and the client reads only once it has been counted: with a fixed pause, the whole
+    /// suite on two cores once woke the test from its sleep only after the client had read everything.
     @Test func aClientThatDoesNotReadItsAnswersIsAnsweredOnlyAsFarAsTheConnectionTakesThem() async throws {
         try await TestHub.with { hub in
             let owner = try hub.client("stationed-finance")
             let payload = Data((0..<(900 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
             let id = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: payload).json["id"] as? String)
             let requests = 100
-            let reader = Task { try await PipeliningClient.run(hub, as: "office-3", path: "/v1/items/\(id)/payload", count: requests, pause: 12) }
+            let go = try Paths.temporaryDirectory("go") + "/go"
+            let reader = Task { try await PipeliningClient.run(hub, as: "office-3", path: "/v1/items/\(id)/payload", count: requests, pause: 60, go: go) }
+            func reads() async throws -> Int {
+                try #require(Int(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM audit WHERE action = 'getItemPayload'").first ?? ""))
+            }
+            // Counted 3 s after the first answer, which the client's pause starts from.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await reads() == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
             try await Task.sleep(for: .seconds(3))
-            let answered = try #require(Int(try await hub.texts("SELECT CAST(count(*) AS TEXT) FROM audit WHERE action = 'getItemPayload'").first ?? ""))
+            let answered = try await reads()
+            FileManager.default.createFile(atPath: go, contents: nil)
             let outcome = try await reader.value
             #expect(answered < 40, "reads answered while the client read nothing: \(answered) of \(requests)")
             #expect(outcome.statuses == Array(repeating: 200, count: requests) && Set(outcome.sizes) == [payload.count] && !outcome.closed, "\(outcome)")

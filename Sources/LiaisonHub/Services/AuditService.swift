@@ -13,6 +13,8 @@ public struct AuditService: Sendable {
     /// The hub's key and certificate, which sign the chain's heads; nil in a hub that does not sign.
     let identity: HubIdentity?
     let limits: HubLimits
+    /// What answers of the compact trail being sent may hold (`HubLimits.answerBudget`).
+    let answers: ByteBudget
     let clock: @Sendable () -> Date
 
     /// A page of the trail, for auditors only.
@@ -44,18 +46,21 @@ public struct AuditService: Sendable {
             // The trail only grows, and its sequence numbers leave no gap: the head says which entries the answer holds
             // before any is read.
             let count = max(0, min(Int64(limit), try await store.auditHead().seq - after))
-            try await context.record(.getAuditChain, detail: ["after": String(after), "count": String(count)])
             let store = self.store
             let slices = (count + Self.entriesPerSlice - 1) / Self.entriesPerSlice
-            return SlicedAnswer(count: Int(slices)) { index in
+            let answer = try SlicedAnswer(count: Int(slices)) { index in
                 let from = after + Int64(index) * Self.entriesPerSlice
                 return try await store.auditChain(after: from, limit: Int(min(Self.entriesPerSlice, after + count - from))).text
-            }
+            }.held(in: answers, slice: Self.bytesPerSlice)
+            try await context.record(.getAuditChain, detail: ["after": String(after), "count": String(count)])
+            return answer
         }
     }
 
     /// Entries in a slice of an answer of the compact trail: about 300 KB.
     static let entriesPerSlice: Int64 = 1_000
+    /// What a slice is taken to hold in the answer budget: entries naming many items (an access request's) are longer.
+    static let bytesPerSlice = 512 << 10
 
     /// The most entries one answer of the compact trail holds (about 30 MB).
     public static let chainPageLimit = 100_000

@@ -64,7 +64,9 @@ extension DossierService {
                 return try await bundle(slices[index], of: dossier, for: certificate, in: context, leftOut: leftOut)
             }
             answer.lastAfterTheRest = true
-            return answer
+            // A slice's payloads, and their tar headers and envelopes (a few KiB each).
+            let largest = slices.map { $0.reduce(0) { $0 + $1.size } }.max() ?? 0
+            return try answer.held(in: answers, slice: largest + Self.itemsPerSlice * 2048)
         }
     }
 

@@ -15,6 +15,8 @@ public struct DossierService: Sendable {
     let vault: ItemVault
     let ids: ItemIDGenerator
     let limits: HubLimits
+    /// What bundles of payloads being sent may hold (`HubLimits.answerBudget`).
+    let answers: ByteBudget
     let correlation: any CorrelationStore
 
     /// Builds the dossier of `unit` for an inspection team assigned to it: every item it may read, stubs of the

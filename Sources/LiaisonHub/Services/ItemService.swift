@@ -37,6 +37,8 @@ public struct ItemService: Sendable {
     let logger: Logger
     /// The rows of items read lately, in front of `store` for reads of one item.
     let rows: ItemRowCache
+    /// What large payloads being sent may hold (`HubLimits.answerBudget`).
+    let answers: ByteBudget
 
     /// Items the reader may read, and withheld stubs of those the policy lets it know about; newest first.
     public func list(_ request: ListRequest, in context: HubContext) async throws -> ItemPage {
@@ -132,6 +134,7 @@ public struct ItemService: Sendable {
             if delivered.encrypted {
                 delivered = try sealForReader(delivered, id: id, certificate: certificate, framed: framed)
             }
+            delivered.body = try delivered.body.held(in: answers)
             try await context.record(.getItemPayload, targets: [id], unit: delivered.unit, detail: delivered.encrypted ? ["delivery": "cms"] : [:])
             return delivered
         }

@@ -1,0 +1,116 @@
+import Foundation
+import LiaisonHub
+import LiaisonServer
+import Testing
+
+/// Large answers hold at most the answer budget while readers take them: 200 connections that asked for a 16 MB
+/// payload and read nothing held 3.2 GB of hub memory before (360 MB with the default budget).
+@Suite("Answer budget")
+struct AnswerBudgetTests {
+    /// Waits up to `seconds` for `condition`, polling.
+    static func eventually(within seconds: Double, _ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    static func pattern(_ count: Int, _ seed: UInt8) -> Data { Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) &+ seed }) }
+
+    /// A reader who asked for an 8 MiB payload and reads nothing holds it in the least budget (one largest payload):
+    /// meanwhile another large read is refused (503 busy, Retry-After) before it is read or recorded, small reads go on,
+    /// and once the holder has its answer the budget is whole again and the refused read goes through. Both ways an
+    /// answer is written. (The kernel takes up to 4 MiB of an answer into the socket's send buffer on loopback, so the
+    /// payload is larger: what the kernel holds, the hub does not.)
+    @Test(arguments: [true, false]) func aReaderWhoTakesALargeAnswerSlowlyHoldsOnlyItsShare(fastLane: Bool) async throws {
+        let limits = HubLimits(payloadBytes: 8 << 20, answerBudgetBytes: 0)
+        try await TestHub.with(limits: limits, configure: { $0.fastLane = fastLane }) { hub in
+            let budget = hub.hub.answers
+            #expect(budget.limit == (8 << 20) + (64 << 10))
+            let owner = try hub.client("stationed-finance")
+            let whole = Self.pattern(8 << 20, 1)
+            let wholeID = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: whole).json["id"] as? String)
+            let streamed = Self.pattern(5 << 20, 2)
+            let streamedID = try #require(try await owner.pushStreamed([UInt8](streamed), unit: "finance-bureau", classification: "general").json["id"] as? String)
+            let small = Self.pattern(4096, 3)
+            let smallID = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: small).json["id"] as? String)
+
+            let go = try Paths.temporaryDirectory("go") + "/go"
+            let holder = Task { try await PipeliningClient.run(hub, as: "office-3", path: "/v1/items/\(wholeID)/payload", count: 1, pause: 60, go: go,
+                                                                 receiveBuffer: 16 << 10) }
+            #expect(try await Self.eventually(within: 8) { budget.held == whole.count }, "held \(budget.held)")
+            let reader = try hub.client("office-3")
+            for id in [streamedID, wholeID] {
+                let refused = try await reader.get("/v1/items/\(id)/payload")
+                #expect(refused.status == 503 && (refused.json["error"] as? [String: Any])?["code"] as? String == "busy", "\(refused.status) \(refused.text.prefix(200))")
+                #expect(refused.headers.first(name: "Retry-After") == "1")
+            }
+            let smallRead = try await reader.payload(smallID)
+            #expect(smallRead.response.status == 200 && smallRead.plaintext == small)
+            #expect(try await reader.get("/v1/items/\(streamedID)").status == 200)
+
+            #expect(budget.held == whole.count, "the holder's answer left the hub before its reader took it")
+            FileManager.default.createFile(atPath: go, contents: nil)
+            let outcome = try await holder.value
+            #expect(outcome.statuses == [200] && outcome.sizes == [whole.count] && !outcome.closed, "\(outcome)")
+            #expect(try await Self.eventually(within: 5) { budget.held == 0 }, "held \(budget.held) after the answer left")
+            for (id, payload) in [(streamedID, streamed), (wholeID, whole)] {
+                let read = try await reader.payload(id)
+                #expect(read.response.status == 200 && read.plaintext == payload, "\(read.response.status)")
+            }
+            #expect(try await Self.eventually(within: 5) { budget.held == 0 })
+            let outcomes = try await hub.texts("SELECT outcome FROM audit WHERE action = 'getItemPayload' ORDER BY seq")
+            #expect(outcomes == ["ok", "refused", "refused", "ok", "ok", "ok"], "\(outcomes)")
+        }
+    }
+
+    /// Every large answer takes its share before anything is read or recorded: a streamed or large payload, the compact
+    /// trail, a dossier's bundle. Small ones take none. With the budget spent, each large one is refused; given back,
+    /// each goes through, and gives its share back once sent.
+    @Test func everyLargeAnswerTakesItsShareFirst() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 3 << 20, answerBudgetBytes: 0)) { hub in
+            let budget = hub.hub.answers
+            let owner = try hub.client("stationed-transport")
+            let whole = Self.pattern(2 << 20, 4)
+            let wholeID = try #require(try await owner.push(unit: "transport-bureau", classification: "general", payload: whole).json["id"] as? String)
+            let streamed = Self.pattern(3 << 20, 5)
+            let streamedID = try #require(try await owner.pushStreamed([UInt8](streamed), unit: "transport-bureau", classification: "general").json["id"] as? String)
+            let small = Self.pattern(4096, 6)
+            let smallID = try #require(try await owner.push(unit: "transport-bureau", classification: "general", payload: small).json["id"] as? String)
+            let dossier = try await hub.client("inspection-2").send(.POST, "/v1/dossiers", body: Data(#"{"unit":"transport-bureau","reason":"第二轮巡察"}"#.utf8))
+            let dossierID = try #require(dossier.json["id"] as? String, "\(dossier.text)")
+            let reader = try hub.client("office-3")
+            let auditor = try hub.client("zhao.lei")
+            let team = try hub.client("inspection-2")
+            let large: [(String, () async throws -> TestClient.Response)] = [
+                ("whole payload", { try await reader.get("/v1/items/\(wholeID)/payload") }),
+                ("streamed payload", { try await reader.get("/v1/items/\(streamedID)/payload") }),
+                ("compact trail", { try await auditor.get("/v1/audit/chain?after=0") }),
+                ("dossier bundle", { try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads") }),
+            ]
+
+            var taken: ByteBudget.Hold? = budget.hold(budget.limit - (64 << 10))
+            #expect(taken != nil)
+            for (what, read) in large {
+                let refused = try await read()
+                #expect(refused.status == 503 && (refused.json["error"] as? [String: Any])?["code"] as? String == "busy", "\(what): \(refused.status) \(refused.text.prefix(200))")
+            }
+            let smallRead = try await reader.payload(smallID)
+            #expect(smallRead.response.status == 200 && smallRead.plaintext == small)
+            let refusals = try await hub.texts("SELECT action FROM audit WHERE outcome = 'refused' ORDER BY seq")
+            #expect(refusals == ["getItemPayload", "getItemPayload", "getAuditChain", "pullDossier"], "\(refusals)")
+
+            taken = nil
+            #expect(budget.held == 0)
+            for (what, read) in large {
+                let answer = try await read()
+                #expect(answer.status == 200, "\(what): \(answer.status) \(answer.text.prefix(200))")
+            }
+            #expect(try await reader.payload(wholeID).plaintext == whole)
+            #expect(try await reader.payload(streamedID).plaintext == streamed)
+            #expect(try await Self.eventually(within: 5) { budget.held == 0 }, "held \(budget.held) after every answer left")
+        }
+    }
+}
