@@ -259,7 +259,15 @@ final class FastLane: ChannelDuplexHandler, RemovableChannelHandler {
         // reads would otherwise have the hub keep every answer in memory (hundreds of megabytes from one connection).
         guard context.channel.isWritable else { return waitingToWrite = true }
         answering = false
-        while !answering, let part = held.popFirst() { read(part, context: context) }
+        var replayed = false
+        while !answering, let part = held.popFirst() {
+            replayed = true
+            read(part, context: context)
+        }
+        // What went on to Hummingbird reaches it only at the end of a read (NIOAsyncChannel takes reads in batches): a
+        // routed request pipelined behind a lane answer waited for the client's next bytes, and a client that had sent all
+        // its requests and waited got no answer to it.
+        if replayed { context.fireChannelReadComplete() }
         guard !answering else { return }
         if inputClosedWithheld {
             inputClosedWithheld = false

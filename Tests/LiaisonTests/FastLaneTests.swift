@@ -317,6 +317,18 @@ struct FastLaneTests {
         }
     }
 
+    /// A routed request pipelined behind one the lane answers is answered although the client sends nothing more and
+    /// keeps its side open: what the lane held went on to Hummingbird without the end of a read, which Hummingbird waits
+    /// for, so the client got the lane's answer and then nothing (before the fix, this client gave up after 30 s).
+    @Test func aRoutedRequestPipelinedBehindALaneAnswerIsAnsweredWhileTheClientWaits() async throws {
+        try await TestHub.with { hub in
+            let id = try #require(try await hub.client("stationed-finance").push(unit: "finance-bureau", classification: "general").json["id"] as? String)
+            let outcome = try await PipeliningClient.run(hub, as: "office-3", paths: ["/v1/items/\(id)", "/v1/whoami", "/v1/items/\(id)/payload", "/v1/whoami"],
+                                                         pause: 0)
+            #expect(outcome.statuses == [200, 200, 200, 200] && !outcome.closed, "\(outcome)")
+        }
+    }
+
     /// A client that pipelines reads and does not read the answers is answered only as far as the connection takes them:
     /// the lane made every answer at once and NIO kept them all (190 MB of hub memory after 8 s of pipelined metadata
     /// reads from one connection). Once it reads, every answer comes, in order. 900 KiB answers fill the socket's buffers
