@@ -150,6 +150,6 @@ public final class Hub: Sendable {
         return HubGauges(chainLength: head.seq, secondsSinceSignedHead: signed.map { now.timeIntervalSince(Date(millisecondsSince1970: $0.timeMs)) },
                          signedThrough: signed?.seq ?? 0, waitingFeedReaders: feeds.waitingReaders,
                          pendingRequests: try await store.openRequestCount(at: now), activeGrants: try await store.liveGrantCount(at: now),
-                         keyVersions: versions)
+                         keyVersions: versions, answerBytesHeld: answers.held, answerBudget: answers.limit)
     }
 }

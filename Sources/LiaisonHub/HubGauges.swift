@@ -13,4 +13,7 @@ public struct HubGauges: Sendable, Equatable {
     public var activeGrants: Int
     /// Key-ring versions held, and how many stored data keys each wraps.
     public var keyVersions: [UInt32: Int]
+    /// Bytes of the answer budget that large answers being sent hold now, and the budget.
+    public var answerBytesHeld = 0
+    public var answerBudget = 0
 }

@@ -91,6 +91,8 @@ public final class HubMetrics: Sendable {
             Gauge(label: "liaison_key_ring_data_keys", dimensions: [("version", String(version))], factory: factory).record(keys)
         }
         Gauge(label: "liaison_connections_open", factory: factory).record(connectionsOpen)
+        Gauge(label: "liaison_answer_budget_bytes_held", factory: factory).record(gauges.answerBytesHeld)
+        Gauge(label: "liaison_answer_budget_bytes", factory: factory).record(gauges.answerBudget)
         return registry.emitToBuffer()
     }
 }
