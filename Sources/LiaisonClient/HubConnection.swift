@@ -12,7 +12,8 @@ public final class HubConnection: Sendable {
     public let api: Client
     private let http: HTTPClient
 
-    public init(settings: ClientSettings) throws {
+    /// `onRetry` is told when a read the hub was too busy for is tried again (`BusyRetry`).
+    public init(settings: ClientSettings, onRetry: @escaping @Sendable (_ operation: String, _ seconds: Int) -> Void = { _, _ in }) throws {
         self.settings = settings
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
@@ -23,7 +24,8 @@ public final class HubConnection: Sendable {
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         api = Client(serverURL: settings.url, configuration: Wire.configuration,
-                     transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))))
+                     transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))),
+                     middlewares: [BusyRetry(onRetry: onRetry)])
     }
 
     public func shutdown() async throws { try await http.shutdown() }

@@ -44,7 +44,9 @@ struct ConnectionOptions: ParsableArguments {
     func withConnection<T>(_ body: (HubConnection) async throws -> T) async throws -> T {
         let connection: HubConnection
         do {
-            connection = try HubConnection(settings: try settings())
+            connection = try HubConnection(settings: try settings()) { operation, seconds in
+                Output.error("the hub is busy (\(operation)); trying again in \(seconds) s")
+            }
         } catch let error as LiaisonClientError {
             throw CLIFailure(error)
         }

@@ -113,4 +113,34 @@ struct AnswerBudgetTests {
             #expect(try await Self.eventually(within: 5) { budget.held == 0 }, "held \(budget.held) after every answer left")
         }
     }
+
+    /// The CLI tries a read the hub was too busy for again, after the Retry-After the hub gave, and says so: with the
+    /// budget spent, `liaison get` is refused once (traced), then gets the payload once the budget is given back.
+    @Test func theCLITriesABusyReadAgainAfterTheWaitTheHubAsks() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 2 << 20, answerBudgetBytes: 0)) { hub in
+            let payload = Self.pattern(2 << 20, 7)
+            let id = try #require(try await hub.client("stationed-finance").push(unit: "finance-bureau", classification: "general", payload: payload)
+                .json["id"] as? String)
+            let budget = hub.hub.answers
+            var taken: ByteBudget.Hold? = budget.hold(budget.limit - (64 << 10))
+            #expect(taken != nil)
+            let out = try Paths.temporaryDirectory("cli-busy") + "/payload.bin"
+            let get = Task {
+                try await ProcessRunner.runAsync(Paths.binaries + "/liaison", ["get", id, "-o", out, "--as", "office-3"],
+                                                 environment: ["LIAISON_DEV_CERTS": TestPKI.shared.directory, "LIAISON_URL": hub.baseURL])
+            }
+            // Given back once the CLI's first try has been refused.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await !hub.texts("SELECT outcome FROM audit WHERE action = 'getItemPayload'").contains("refused"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            taken = nil
+            let result = try await get.value
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("the hub is busy (getItemPayload); trying again in 1 s"), "\(result.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == payload)
+            #expect(try await hub.texts("SELECT outcome FROM audit WHERE action = 'getItemPayload' ORDER BY seq").first == "refused")
+            #expect(try await hub.texts("SELECT outcome FROM audit WHERE action = 'getItemPayload' ORDER BY seq").last == "ok")
+        }
+    }
 }
