@@ -121,7 +121,8 @@ struct DaemonProcessTests {
     @Test func outOfRangeFlagsAreUsageErrorsNotCrashes() async throws {
         for flags in [["--feed-retention", "200000000000000d"], ["--feed-retention", "106751991167301d"], ["--max-payload", "9223372036854775807"],
                       ["--sign-interval", "9223372036854775807"], ["--listen", "127.0.0.1:99999999999999999999"], ["--listen", "127.0.0.1:+80"],
-                      ["--reserve-space", "-1"], ["--body-budget", "0"], ["--handshake-timeout", "0"], ["--header-timeout", "9223372036854775807"],
+                      ["--reserve-space", "-1"], ["--body-budget", "0"], ["--answer-budget", "0"], ["--answer-budget", "9223372036854775807"],
+                      ["--handshake-timeout", "0"], ["--header-timeout", "9223372036854775807"],
                       ["--idle-timeout", "3601"], ["--stop-timeout", "0"], ["--stop-timeout", "9223372036854775807"], ["--max-connections", "0"], ["--metrics-listen", "127.0.0.1"], ["--metrics-listen", ":9464"],
                       ["--log-format", "xml"], ["--database-ca", "/tmp/ca.pem"], ["--master-key", "/tmp/master.key"],
                       ["--database", "postgres://liaison@127.0.0.1/liaison"],
