@@ -3,45 +3,96 @@ import Synchronization
 /// Bytes the hub holds at once for one purpose, across all requests: request bodies while they are decoded and
 /// stored (`--body-budget`), large answers while they are sent (`--answer-budget`). What does not fit is refused
 /// (503 busy, with Retry-After) instead of exhausting memory: a burst of large pushes from many agencies, or many
-/// readers of large payloads who take their answers slowly or not at all.
+/// readers of large payloads who take their answers slowly or not at all. With `ownerLimit`, no one owner (a
+/// principal) may hold more than that, so that one agency cannot take the whole budget from the others.
 public final class ByteBudget: Sendable {
     public let limit: Int
-    private let inFlight = Mutex(0)
+    /// The most one owner may hold at once; nil: owners are not told apart.
+    public let ownerLimit: Int?
+    private let state = Mutex(State())
 
-    public init(limit: Int) { self.limit = limit }
+    private struct State {
+        var used = 0
+        var byOwner: [String: Int] = [:]
+    }
+
+    /// Why a hold was refused: the budget is spent, or the owner's share of it.
+    public enum Shortfall: Error { case budget, owner }
+
+    public init(limit: Int, ownerLimit: Int? = nil) {
+        self.limit = limit
+        self.ownerLimit = ownerLimit
+    }
 
     /// Takes `bytes` from the budget if they fit; false if they do not (nothing is taken then).
     public func reserve(_ bytes: Int) -> Bool {
-        inFlight.withLock { used in
-            guard bytes >= 0, bytes <= limit - used else { return false }
-            used += bytes
-            return true
-        }
+        take(bytes, by: nil) == nil
     }
 
     public func release(_ bytes: Int) {
-        inFlight.withLock { $0 -= bytes }
+        give(bytes, by: nil)
     }
 
-    /// Bytes held now.
-    public var held: Int { inFlight.withLock { $0 } }
+    /// Bytes held now, in all and by `owner`.
+    public var held: Int { state.withLock { $0.used } }
+    public func held(by owner: String) -> Int { state.withLock { $0.byOwner[owner] ?? 0 } }
 
-    /// `bytes` taken for as long as the hold returned lives (whatever keeps it: an answer being sent); nil if they do
-    /// not fit.
-    public func hold(_ bytes: Int) -> Hold? {
-        reserve(bytes) ? Hold(budget: self, bytes: bytes) : nil
+    /// `bytes` taken for as long as the hold returned lives (whatever keeps it: an answer being sent), counted against
+    /// `owner`'s share too when given.
+    public func hold(_ bytes: Int, by owner: String? = nil) throws(Shortfall) -> Hold {
+        if let shortfall = take(bytes, by: owner) { throw shortfall }
+        return Hold(budget: self, bytes: bytes, owner: owner)
+    }
+
+    private func take(_ bytes: Int, by owner: String?) -> Shortfall? {
+        state.withLock { state in
+            guard bytes >= 0, bytes <= limit - state.used else { return .budget }
+            if let owner, let ownerLimit {
+                let own = state.byOwner[owner] ?? 0
+                guard bytes <= ownerLimit - own else { return .owner }
+                state.byOwner[owner] = own + bytes
+            }
+            state.used += bytes
+            return nil
+        }
+    }
+
+    private func give(_ bytes: Int, by owner: String?) {
+        state.withLock { state in
+            state.used -= bytes
+            if let owner, ownerLimit != nil {
+                let own = (state.byOwner[owner] ?? 0) - bytes
+                state.byOwner[owner] = own > 0 ? own : nil
+            }
+        }
     }
 
     /// Bytes taken from a budget, given back when the last reference to it goes.
     public final class Hold: Sendable {
         let budget: ByteBudget
         let bytes: Int
+        let owner: String?
 
-        init(budget: ByteBudget, bytes: Int) {
+        init(budget: ByteBudget, bytes: Int, owner: String?) {
             self.budget = budget
             self.bytes = bytes
+            self.owner = owner
         }
 
-        deinit { budget.release(bytes) }
+        deinit { budget.give(bytes, by: owner) }
+    }
+}
+
+extension ByteBudget {
+    /// `bytes` of the answer budget for a large answer to `principal`, refused as the hub answers it (503 busy) past
+    /// the budget or past the principal's share of it.
+    func answerHold(_ bytes: Int, for principal: String) throws -> Hold {
+        do {
+            return try hold(bytes, by: principal)
+        } catch .budget {
+            throw HubError.answersBusy
+        } catch .owner {
+            throw HubError.ownAnswersBusy(share: ownerLimit ?? limit)
+        }
     }
 }

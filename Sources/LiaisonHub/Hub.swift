@@ -59,7 +59,7 @@ public final class Hub: Sendable {
         let access = AccessResolver(grants: store, leads: store)
         let ids = ItemIDGenerator()
         let waiters = FeedWaiters()
-        let answers = ByteBudget(limit: limits.answerBudget)
+        let answers = ByteBudget(limit: limits.answerBudget, ownerLimit: limits.answerShare)
         self.answers = answers
         let items = ItemService(store: store, grants: store, access: access, vault: vault, ids: ids, feedWaiters: waiters, limits: limits,
                                 identity: identity, logger: logger, rows: ItemRowCache(), answers: answers)

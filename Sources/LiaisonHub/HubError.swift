@@ -53,6 +53,12 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let answersBusy = HubError(.unavailable, code: "busy", message: "the hub is sending as many large answers as its memory budget allows",
                                              hint: "Nothing was read; retry after the time in Retry-After")
 
+    /// The large answers being sent to this principal already hold its share of the answer budget (a quarter of it).
+    static func ownAnswersBusy(share: Int) -> HubError {
+        HubError(.unavailable, code: "busy", message: "you are being sent as many large answers at once as one principal may (\(share >> 20) MiB of them)",
+                 hint: "Nothing was read; finish reading those first, or retry after the time in Retry-After")
+    }
+
     /// A body the generated layer could not take as JSON.
     public static let bodyNotJSON = HubError(.invalid, code: "bad_content_type", message: "the body must be JSON", hint: "Send `Content-Type: application/json`")
 

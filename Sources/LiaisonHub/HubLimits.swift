@@ -22,7 +22,8 @@ public struct HubLimits: Sendable {
     /// Bytes of large answers (payloads over `DeliveredBody.wholeLimit`, dossier bundles, the compact trail) held at once
     /// across all readers while they are sent (default 256 MiB); past it, 503 busy. A reader who takes a 16 MiB payload
     /// slowly, or not at all, holds it until the connection closes: without a bound, a thousand such connections would
-    /// hold 16 GB. The hub keeps at least room for one largest answer (`answerBudget`).
+    /// hold 16 GB. The hub keeps at least room for one largest answer (`answerBudget`), and one principal may hold a
+    /// quarter of it (`answerShare`).
     public var answerBudgetBytes: Int
 
     /// The most `payloadBytes` may be set to: 1 GiB, so that the body limit derived from it cannot overflow.
@@ -38,5 +39,12 @@ public struct HubLimits: Sendable {
 
     /// The budget of large answers: at least one largest payload sealed for its reader, and a few streamed pieces, or
     /// some answer could never be sent.
-    public var answerBudget: Int { max(answerBudgetBytes, payloadBytes + 64 * 1024, 4 * PayloadChunk.size) }
+    public var answerBudget: Int { max(answerBudgetBytes, Self.largestAnswer(payloadBytes)) }
+
+    /// What one principal may hold of it: a quarter (so that one agency reading slowly, or not at all, leaves the others
+    /// room), and never less than one largest answer.
+    public var answerShare: Int { min(answerBudget, max(answerBudget / 4, Self.largestAnswer(payloadBytes))) }
+
+    /// The most one answer takes from the budget: a payload held whole and sealed, or a few streamed pieces.
+    static func largestAnswer(_ payloadBytes: Int) -> Int { max(payloadBytes + 64 * 1024, 4 * PayloadChunk.size) }
 }

@@ -50,16 +50,16 @@ public enum DeliveredBody: Sendable {
     /// What a streamed delivery holds at most: the piece being sent and the next, read meanwhile.
     static let streamWindow = 2 * PayloadChunk.size
 
-    /// This body holding its share of `budget` while it is sent: a whole one larger than `wholeLimit` all of its
-    /// bytes (and sent in pieces, so that the hub does not copy it whole into the connection's buffer), a streamed
-    /// one its window. Refused (503 busy) when the share does not fit, before anything is read or recorded.
-    func held(in budget: ByteBudget) throws -> DeliveredBody {
+    /// This body holding its share of `budget` while it is sent to `principal`: a whole one larger than `wholeLimit`
+    /// all of its bytes (and sent in pieces, so that the hub does not copy it whole into the connection's buffer), a
+    /// streamed one its window. Refused (503 busy) when the share does not fit, before anything is read or recorded.
+    func held(in budget: ByteBudget, for principal: String) throws -> DeliveredBody {
         switch self {
         case .whole(let bytes) where bytes.count > Self.wholeLimit:
-            guard let hold = budget.hold(bytes.count) else { throw HubError.answersBusy }
+            let hold = try budget.answerHold(bytes.count, for: principal)
             return .streamed(PayloadStream(pieces: bytes, hold: hold))
         case .streamed(let stream) where (stream.length ?? .max) > Self.wholeLimit:
-            guard let hold = budget.hold(Self.streamWindow) else { throw HubError.answersBusy }
+            let hold = try budget.answerHold(Self.streamWindow, for: principal)
             return .streamed(PayloadStream(length: stream.length, source: PayloadStream.Source(stream.source.pull, hold: hold)))
         case .whole, .streamed:
             return self

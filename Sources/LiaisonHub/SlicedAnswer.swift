@@ -20,12 +20,12 @@ public struct SlicedAnswer: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator { Iterator(count: count, make: make, lastAfterTheRest: lastAfterTheRest, hold: hold) }
 
-    /// This answer holding, in `budget`, room for the three slices it may hold at once, each at most `slice` bytes
-    /// (fewer when it has fewer). Refused (503 busy) when they do not fit, before anything is read or recorded.
-    func held(in budget: ByteBudget, slice: Int) throws -> SlicedAnswer {
-        guard let hold = budget.hold(Swift.min(count, 3) * slice) else { throw HubError.answersBusy }
+    /// This answer to `principal` holding, in `budget`, room for the three slices it may hold at once, each at most
+    /// `slice` bytes (fewer when it has fewer). Refused (503 busy) when they do not fit, before anything is read or
+    /// recorded.
+    func held(in budget: ByteBudget, slice: Int, for principal: String) throws -> SlicedAnswer {
         var held = self
-        held.hold = hold
+        held.hold = try budget.answerHold(Swift.min(count, 3) * slice, for: principal)
         return held
     }
 

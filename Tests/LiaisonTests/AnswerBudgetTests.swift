@@ -91,7 +91,7 @@ struct AnswerBudgetTests {
                 ("dossier bundle", { try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads") }),
             ]
 
-            var taken: ByteBudget.Hold? = budget.hold(budget.limit - (64 << 10))
+            var taken: ByteBudget.Hold? = try? budget.hold(budget.limit - (64 << 10))
             #expect(taken != nil)
             for (what, read) in large {
                 let refused = try await read()
@@ -122,7 +122,7 @@ struct AnswerBudgetTests {
             let id = try #require(try await hub.client("stationed-finance").push(unit: "finance-bureau", classification: "general", payload: payload)
                 .json["id"] as? String)
             let budget = hub.hub.answers
-            var taken: ByteBudget.Hold? = budget.hold(budget.limit - (64 << 10))
+            var taken: ByteBudget.Hold? = try? budget.hold(budget.limit - (64 << 10))
             #expect(taken != nil)
             let out = try Paths.temporaryDirectory("cli-busy") + "/payload.bin"
             let get = Task {
@@ -141,6 +141,34 @@ struct AnswerBudgetTests {
             #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == payload)
             #expect(try await hub.texts("SELECT outcome FROM audit WHERE action = 'getItemPayload' ORDER BY seq").first == "refused")
             #expect(try await hub.texts("SELECT outcome FROM audit WHERE action = 'getItemPayload' ORDER BY seq").last == "ok")
+        }
+    }
+
+    /// One principal holds at most a quarter of the budget: with its share spent, its next large read is refused with a
+    /// message that says so, while another principal's goes through; given back, its read goes through too.
+    @Test func onePrincipalHoldsAtMostAQuarterOfTheBudget() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 1 << 20, answerBudgetBytes: 32 << 20)) { hub in
+            let budget = hub.hub.answers
+            #expect(budget.limit == 32 << 20 && budget.ownerLimit == 8 << 20)
+            let owner = try hub.client("stationed-finance")
+            let streamed = Self.pattern(3 << 20, 8)
+            let id = try #require(try await owner.pushStreamed([UInt8](streamed), unit: "finance-bureau", classification: "general").json["id"] as? String)
+            let reader = try hub.client("office-3")
+            var taken: ByteBudget.Hold? = try budget.hold(7 << 20, by: "office-3")
+            #expect(taken != nil && budget.held(by: "office-3") == 7 << 20)
+
+            let refused = try await reader.get("/v1/items/\(id)/payload")
+            let problem = refused.json["error"] as? [String: Any]
+            #expect(refused.status == 503 && problem?["code"] as? String == "busy", "\(refused.status) \(refused.text.prefix(200))")
+            #expect((problem?["message"] as? String)?.contains("as many large answers at once as one principal may (8 MiB of them)") == true, "\(refused.text)")
+            let theOwners = try await owner.payload(id)
+            #expect(theOwners.response.status == 200 && theOwners.plaintext == streamed)
+
+            taken = nil
+            #expect(budget.held(by: "office-3") == 0)
+            let read = try await reader.payload(id)
+            #expect(read.response.status == 200 && read.plaintext == streamed)
+            #expect(try await Self.eventually(within: 5) { budget.held == 0 })
         }
     }
 }

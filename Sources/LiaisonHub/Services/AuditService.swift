@@ -51,7 +51,7 @@ public struct AuditService: Sendable {
             let answer = try SlicedAnswer(count: Int(slices)) { index in
                 let from = after + Int64(index) * Self.entriesPerSlice
                 return try await store.auditChain(after: from, limit: Int(min(Self.entriesPerSlice, after + count - from))).text
-            }.held(in: answers, slice: Self.bytesPerSlice)
+            }.held(in: answers, slice: Self.bytesPerSlice, for: context.principal.id)
             try await context.record(.getAuditChain, detail: ["after": String(after), "count": String(count)])
             return answer
         }

@@ -66,7 +66,7 @@ extension DossierService {
             answer.lastAfterTheRest = true
             // A slice's payloads, and their tar headers and envelopes (a few KiB each).
             let largest = slices.map { $0.reduce(0) { $0 + $1.size } }.max() ?? 0
-            return try answer.held(in: answers, slice: largest + Self.itemsPerSlice * 2048)
+            return try answer.held(in: answers, slice: largest + Self.itemsPerSlice * 2048, for: context.principal.id)
         }
     }
 

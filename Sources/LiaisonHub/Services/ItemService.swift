@@ -134,7 +134,7 @@ public struct ItemService: Sendable {
             if delivered.encrypted {
                 delivered = try sealForReader(delivered, id: id, certificate: certificate, framed: framed)
             }
-            delivered.body = try delivered.body.held(in: answers)
+            delivered.body = try delivered.body.held(in: answers, for: context.principal.id)
             try await context.record(.getItemPayload, targets: [id], unit: delivered.unit, detail: delivered.encrypted ? ["delivery": "cms"] : [:])
             return delivered
         }
