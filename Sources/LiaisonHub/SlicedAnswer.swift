@@ -10,7 +10,8 @@ public struct SlicedAnswer: AsyncSequence, Sendable {
     let make: @Sendable (_ index: Int) async throws -> [UInt8]
     /// Whether the last slice is started only once every other is made, so that it can say what they left out.
     var lastAfterTheRest = false
-    /// The answer budget's share the slices in the making take (`held(in:slice:)`), given back when the delivery lets go.
+    /// The answer budget's share the slices in the making take (`held(in:slice:for:)`), given back when the delivery
+    /// lets go.
     private var hold: ByteBudget.Hold?
 
     init(count: Int, make: @escaping @Sendable (_ index: Int) async throws -> [UInt8]) {
