@@ -9,9 +9,8 @@ import NIOCore
 /// streams as before.
 struct WholeResponseMiddleware: RouterMiddleware {
     typealias Context = LiaisonRequestContext
-    var limit = Self.wholeLimit
     /// As a delivery counts a large answer against the answer budget: what it does not count is gathered here.
-    static let wholeLimit = DeliveredBody.wholeLimit
+    var limit = DeliveredBody.wholeLimit
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)

@@ -19,6 +19,20 @@ struct AnswerBudgetTests {
 
     static func pattern(_ count: Int, _ seed: UInt8) -> Data { Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) &+ seed }) }
 
+    /// An item's id and payload.
+    typealias Pushed = (id: String, payload: Data)
+
+    /// Three items `owner` pushes about `unit`: one of `whole` bytes as JSON (kept whole), one of `streamed` bytes streamed
+    /// (kept in chunks), and one of 4 KiB, which no budget counts.
+    static func pushLargeAndSmall(by owner: TestClient, unit: String, whole: Int, streamed: Int, seed: UInt8) async throws
+        -> (whole: Pushed, streamed: Pushed, small: Pushed) {
+        let (wholePayload, streamedPayload, smallPayload) = (pattern(whole, seed), pattern(streamed, seed &+ 1), pattern(4096, seed &+ 2))
+        let wholeID = try #require(try await owner.push(unit: unit, classification: "general", payload: wholePayload).json["id"] as? String)
+        let streamedID = try #require(try await owner.pushStreamed([UInt8](streamedPayload), unit: unit, classification: "general").json["id"] as? String)
+        let smallID = try #require(try await owner.push(unit: unit, classification: "general", payload: smallPayload).json["id"] as? String)
+        return ((wholeID, wholePayload), (streamedID, streamedPayload), (smallID, smallPayload))
+    }
+
     /// A reader who asked for an 8 MiB payload and reads nothing holds it in the least budget (one largest payload):
     /// meanwhile another large read is refused (503 busy, Retry-After) before it is read or recorded, small reads go on,
     /// and once the holder has its answer the budget is whole again and the refused read goes through. Both ways an
@@ -29,13 +43,8 @@ struct AnswerBudgetTests {
         try await TestHub.with(limits: limits, configure: { $0.fastLane = fastLane }) { hub in
             let budget = hub.hub.answers
             #expect(budget.limit == (8 << 20) + (64 << 10))
-            let owner = try hub.client("stationed-finance")
-            let whole = Self.pattern(8 << 20, 1)
-            let wholeID = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: whole).json["id"] as? String)
-            let streamed = Self.pattern(5 << 20, 2)
-            let streamedID = try #require(try await owner.pushStreamed([UInt8](streamed), unit: "finance-bureau", classification: "general").json["id"] as? String)
-            let small = Self.pattern(4096, 3)
-            let smallID = try #require(try await owner.push(unit: "finance-bureau", classification: "general", payload: small).json["id"] as? String)
+            let pushed = try await Self.pushLargeAndSmall(by: try hub.client("stationed-finance"), unit: "finance-bureau", whole: 8 << 20, streamed: 5 << 20, seed: 1)
+            let ((wholeID, whole), (streamedID, streamed), (smallID, small)) = (pushed.whole, pushed.streamed, pushed.small)
 
             let go = try Paths.temporaryDirectory("go") + "/go"
             let holder = Task { try await PipeliningClient.run(hub, as: "office-3", path: "/v1/items/\(wholeID)/payload", count: 1, pause: 60, go: go,
@@ -72,13 +81,8 @@ struct AnswerBudgetTests {
     @Test func everyLargeAnswerTakesItsShareFirst() async throws {
         try await TestHub.with(limits: HubLimits(payloadBytes: 3 << 20, answerBudgetBytes: 0)) { hub in
             let budget = hub.hub.answers
-            let owner = try hub.client("stationed-transport")
-            let whole = Self.pattern(2 << 20, 4)
-            let wholeID = try #require(try await owner.push(unit: "transport-bureau", classification: "general", payload: whole).json["id"] as? String)
-            let streamed = Self.pattern(3 << 20, 5)
-            let streamedID = try #require(try await owner.pushStreamed([UInt8](streamed), unit: "transport-bureau", classification: "general").json["id"] as? String)
-            let small = Self.pattern(4096, 6)
-            let smallID = try #require(try await owner.push(unit: "transport-bureau", classification: "general", payload: small).json["id"] as? String)
+            let pushed = try await Self.pushLargeAndSmall(by: try hub.client("stationed-transport"), unit: "transport-bureau", whole: 2 << 20, streamed: 3 << 20, seed: 4)
+            let ((wholeID, whole), (streamedID, streamed), (smallID, small)) = (pushed.whole, pushed.streamed, pushed.small)
             let dossier = try await hub.client("inspection-2").send(.POST, "/v1/dossiers", body: Data(#"{"unit":"transport-bureau","reason":"第二轮巡察"}"#.utf8))
             let dossierID = try #require(dossier.json["id"] as? String, "\(dossier.text)")
             let reader = try hub.client("office-3")
