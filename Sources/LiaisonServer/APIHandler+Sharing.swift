@@ -128,9 +128,14 @@ extension APIHandler {
         .ok(.init(body: .json(try await dossier(id: input.path.id))))
     }
 
-    /// The dossier with its items (the generated route's answer, and the hand-written one's).
+    /// The dossier with its items, as the generated route answers (a request the hand-written route does not take: one it refuses too).
     func dossier(id: String) async throws -> Components.Schemas.Dossier {
         Self.schema(try await hub.dossiers.dossier(id: id, in: try context()), listingItems: true)
+    }
+
+    /// A dossier's manifest in JSON, as `DossierJSON` writes it; a large one holds its share of the answer budget while it is sent.
+    func manifest(id: String) async throws -> DeliveredBody {
+        try await hub.dossiers.manifest(id: id, in: try context()) { try DossierJSON.bytes(of: Self.schema($0, listingItems: true)) }
     }
 
     func pullDossier(_ input: Operations.PullDossier.Input) async throws -> Operations.PullDossier.Output {

@@ -78,14 +78,14 @@ final class HandWrittenOperations: ServerTransport {
         return ItemJSON.bytes(of: item)
     }
 
-    /// A dossier's manifest: thousands of items, written by `DossierJSON`.
+    /// A dossier's manifest: thousands of items, written by `DossierJSON`, a large one sent in pieces (`APIHandler.manifest`).
     static func getDossier(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
                            generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
         guard let id = jsonRead(request, metadata, id: Components.Parameters.DossierID.self, accepting: Operations.GetDossier.AcceptableContentType.self) else {
             return try await generated(request, body, metadata)
         }
-        let bytes = try await handling(Operations.GetDossier.id, request, body, metadata, input: id) { try DossierJSON.bytes(of: try await api.dossier(id: id)) }
-        return answer(.ok, bytes)
+        let manifest = try await handling(Operations.GetDossier.id, request, body, metadata, input: id) { try await api.manifest(id: id) }
+        return answer(.ok, APIHandler.httpBody(manifest))
     }
 
     /// The `id` of a read answered in JSON, read as the generated layer reads it (which also refuses an Accept header it
@@ -253,8 +253,12 @@ final class HandWrittenOperations: ServerTransport {
     }
 
     static func answer(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> (HTTPResponse, HTTPBody?) {
+        answer(status, HTTPBody(bytes))
+    }
+
+    static func answer(_ status: HTTPResponse.Status, _ body: HTTPBody) -> (HTTPResponse, HTTPBody?) {
         var response = HTTPResponse(status: status)
         response.headerFields[.contentType] = "application/json; charset=utf-8"
-        return (response, HTTPBody(bytes))
+        return (response, body)
     }
 }

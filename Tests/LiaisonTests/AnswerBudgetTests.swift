@@ -76,13 +76,21 @@ struct AnswerBudgetTests {
     }
 
     /// Every large answer takes its share before anything is read or recorded: a streamed or large payload, the compact
-    /// trail, a dossier's bundle. Small ones take none. With the budget spent, each large one is refused; given back,
-    /// each goes through, and gives its share back once sent.
+    /// trail, a dossier's bundle, a dossier's manifest over 1 MiB. Small ones take none. With the budget spent, each
+    /// large one is refused; given back, each goes through, and gives its share back once sent.
     @Test func everyLargeAnswerTakesItsShareFirst() async throws {
-        try await TestHub.with(limits: HubLimits(payloadBytes: 3 << 20, answerBudgetBytes: 0)) { hub in
+        var limits = HubLimits(payloadBytes: 3 << 20, answerBudgetBytes: 0)
+        limits.titleCharacters = 100_000
+        try await TestHub.with(limits: limits) { hub in
             let budget = hub.hub.answers
-            let pushed = try await Self.pushLargeAndSmall(by: try hub.client("stationed-transport"), unit: "transport-bureau", whole: 2 << 20, streamed: 3 << 20, seed: 4)
+            let owner = try hub.client("stationed-transport")
+            let pushed = try await Self.pushLargeAndSmall(by: owner, unit: "transport-bureau", whole: 2 << 20, streamed: 3 << 20, seed: 4)
             let ((wholeID, whole), (streamedID, streamed), (smallID, small)) = (pushed.whole, pushed.streamed, pushed.small)
+            // Twelve items with titles of 100,000 characters: the dossier's manifest is over 1 MiB.
+            for index in 0..<12 {
+                let long = try await owner.push(title: String(repeating: "巡", count: 100_000 - 2) + "\(index / 10)\(index % 10)", unit: "transport-bureau", classification: "general")
+                #expect(long.status == 201, "\(long.text.prefix(200))")
+            }
             let dossier = try await hub.client("inspection-2").send(.POST, "/v1/dossiers", body: Data(#"{"unit":"transport-bureau","reason":"第二轮巡察"}"#.utf8))
             let dossierID = try #require(dossier.json["id"] as? String, "\(dossier.text)")
             let reader = try hub.client("office-3")
@@ -93,6 +101,7 @@ struct AnswerBudgetTests {
                 ("streamed payload", { try await reader.get("/v1/items/\(streamedID)/payload") }),
                 ("compact trail", { try await auditor.get("/v1/audit/chain?after=0") }),
                 ("dossier bundle", { try await team.send(.POST, "/v1/dossiers/\(dossierID)/payloads") }),
+                ("dossier manifest", { try await team.get("/v1/dossiers/\(dossierID)") }),
             ]
 
             var taken: ByteBudget.Hold? = try? budget.hold(budget.limit - (64 << 10))
@@ -104,7 +113,7 @@ struct AnswerBudgetTests {
             let smallRead = try await reader.payload(smallID)
             #expect(smallRead.response.status == 200 && smallRead.plaintext == small)
             let refusals = try await hub.texts("SELECT action FROM audit WHERE outcome = 'refused' ORDER BY seq")
-            #expect(refusals == ["getItemPayload", "getItemPayload", "getAuditChain", "pullDossier"], "\(refusals)")
+            #expect(refusals == ["getItemPayload", "getItemPayload", "getAuditChain", "pullDossier", "getDossier"], "\(refusals)")
 
             taken = nil
             #expect(budget.held == 0)
@@ -114,6 +123,12 @@ struct AnswerBudgetTests {
             }
             #expect(try await reader.payload(wholeID).plaintext == whole)
             #expect(try await reader.payload(streamedID).plaintext == streamed)
+            let manifest = try await team.get("/v1/dossiers/\(dossierID)")
+            let titles = (manifest.json["items"] as? [[String: Any]] ?? []).compactMap { $0["title"] as? String }.filter { $0.count == 100_000 }
+            #expect(manifest.body.count > 3 << 20 && titles.sorted() == (0..<12).map { String(repeating: "巡", count: 100_000 - 2) + "\($0 / 10)\($0 % 10)" },
+                    "\(manifest.body.count) bytes, \(titles.count) long titles")
+            let reads = try await hub.texts("SELECT outcome FROM audit WHERE action = 'getDossier' ORDER BY seq")
+            #expect(reads == ["refused", "ok", "ok"], "\(reads)")
             #expect(try await Self.eventually(within: 5) { budget.held == 0 }, "held \(budget.held) after every answer left")
         }
     }

@@ -55,22 +55,43 @@ public struct DossierService: Sendable {
     /// The dossier for its team (and auditors), with each item's access now.
     public func dossier(id: String, in context: HubContext) async throws -> DossierView {
         try await context.traced(.getDossier, targets: [id]) {
-            let dossier = try await visibleDossier(id: id, in: context)
-            let accessNow = try await access.readerAccess(in: context)
-            // An item of the dossier the team can no longer read shows as the stub it was.
-            var rest = dossier.itemIDs[...]
-            let visible = try await shownPages {
-                guard !rest.isEmpty else { return nil }
-                defer { rest = rest.dropFirst(1000) }
-                return try await items.items(ids: Array(rest.prefix(1000))).map { ($0, accessNow.of($0) == .read ? .read : .withheld) }
-            }
-            let summary = try await summary(of: visible, in: context)
-            var status: AccessRequest.Status?
-            if let id = dossier.requestID { status = try await requests.request(id: id)?.status(at: context.now) }
-            let view = DossierView(dossier: dossier, items: visible, summary: summary, requestStatus: status)
-            try await context.record(.getDossier, targets: [id], unit: dossier.unit, detail: ["readable": String(view.readableCount), "withheld": String(view.withheldCount)])
+            let view = try await currentView(id: id, in: context)
+            try await recordRead(of: view, in: context)
             return view
         }
+    }
+
+    /// The dossier's manifest as `encode` writes it (thousands of items may make megabytes). One larger than
+    /// `DeliveredBody.wholeLimit` holds its share of the answer budget while it is sent, and is refused (503 busy)
+    /// before the read is recorded when the share does not fit, as a large payload is.
+    public func manifest(id: String, in context: HubContext, encode: (DossierView) throws -> [UInt8]) async throws -> DeliveredBody {
+        try await context.traced(.getDossier, targets: [id]) {
+            let view = try await currentView(id: id, in: context)
+            let body = try DeliveredBody.whole(try encode(view)).held(in: answers, for: context.principal.id)
+            try await recordRead(of: view, in: context)
+            return body
+        }
+    }
+
+    private func currentView(id: String, in context: HubContext) async throws -> DossierView {
+        let dossier = try await visibleDossier(id: id, in: context)
+        let accessNow = try await access.readerAccess(in: context)
+        // An item of the dossier the team can no longer read shows as the stub it was.
+        var rest = dossier.itemIDs[...]
+        let visible = try await shownPages {
+            guard !rest.isEmpty else { return nil }
+            defer { rest = rest.dropFirst(1000) }
+            return try await items.items(ids: Array(rest.prefix(1000))).map { ($0, accessNow.of($0) == .read ? .read : .withheld) }
+        }
+        let summary = try await summary(of: visible, in: context)
+        var status: AccessRequest.Status?
+        if let id = dossier.requestID { status = try await requests.request(id: id)?.status(at: context.now) }
+        return DossierView(dossier: dossier, items: visible, summary: summary, requestStatus: status)
+    }
+
+    private func recordRead(of view: DossierView, in context: HubContext) async throws {
+        try await context.record(.getDossier, targets: [view.dossier.id], unit: view.dossier.unit,
+                                 detail: ["readable": String(view.readableCount), "withheld": String(view.withheldCount)])
     }
 
     /// The dossier, if the viewer is of its team or an auditor; 404 otherwise.
