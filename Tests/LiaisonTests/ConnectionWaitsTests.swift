@@ -41,7 +41,8 @@ struct ConnectionWaitsTests {
 
     @Test func whileOtherOperationsCompleteAWaitLastsBusyWaitsDeadlines() async throws {
         let waits = ConnectionWaits(), progress = PostgresStore.Progress(), givenUp = GivenUp()
-        let deadline = Duration.seconds(1)
+        // Two seconds: with the fuzz run and ten suites on the two cores, the thread below once went a whole second unscheduled.
+        let deadline = Duration.seconds(2)
         let watch = Task { await waits.watch(deadline: deadline, busyWaits: 3, progress: progress) }
         // The operations complete on a thread of their own: a task of the concurrency pool could wait longer than the
         // deadline for its turn while the rest of the suite runs, and the store would then rightly look idle.
