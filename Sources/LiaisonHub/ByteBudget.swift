@@ -70,16 +70,28 @@ public final class ByteBudget: Sendable {
     /// Bytes taken from a budget, given back when the last reference to it goes.
     public final class Hold: Sendable {
         let budget: ByteBudget
-        let bytes: Int
+        private let held: Mutex<Int>
         let owner: String?
 
         init(budget: ByteBudget, bytes: Int, owner: String?) {
             self.budget = budget
-            self.bytes = bytes
+            held = Mutex(bytes)
             self.owner = owner
         }
 
-        deinit { budget.give(bytes, by: owner) }
+        public var bytes: Int { held.withLock { $0 } }
+
+        /// Holds `bytes` from now on instead: the difference taken if it is more (nothing changes if it does not
+        /// fit), given back if it is less. For an answer held at an estimate before it is made, then at its size.
+        public func resize(to bytes: Int) throws(Shortfall) {
+            try held.withLock { (held: inout Int) throws(Shortfall) in
+                if bytes > held, let shortfall = budget.take(bytes - held, by: owner) { throw shortfall }
+                if bytes < held { budget.give(held - bytes, by: owner) }
+                held = bytes
+            }
+        }
+
+        deinit { budget.give(held.withLock { $0 }, by: owner) }
     }
 }
 
@@ -89,10 +101,29 @@ extension ByteBudget {
     func answerHold(_ bytes: Int, for principal: String) throws -> Hold {
         do {
             return try hold(bytes, by: principal)
-        } catch .budget {
-            throw HubError.answersBusy
-        } catch .owner {
-            throw HubError.ownAnswersBusy(share: ownerLimit ?? limit)
+        } catch {
+            throw answersRefused(error)
+        }
+    }
+
+    /// `hold`, taken for an answer to its owner, made to hold `bytes`: refused as `answerHold` is.
+    func resize(_ hold: Hold, to bytes: Int) throws {
+        do {
+            try hold.resize(to: bytes)
+        } catch {
+            throw answersRefused(error)
+        }
+    }
+
+    /// The most one answer holds: a larger one (the manifest of a dossier of a hundred thousand items) holds this much
+    /// while it is sent, so that it can be sent at all, and one at a time to its principal. Payloads never exceed it
+    /// (`HubLimits.answerShare`).
+    var largestHold: Int { ownerLimit ?? limit }
+
+    private func answersRefused(_ shortfall: Shortfall) -> HubError {
+        switch shortfall {
+        case .budget: HubError.answersBusy
+        case .owner: HubError.ownAnswersBusy(share: ownerLimit ?? limit)
         }
     }
 }

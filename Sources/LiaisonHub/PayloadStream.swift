@@ -53,10 +53,18 @@ public enum DeliveredBody: Sendable {
     /// This body holding its share of `budget` while it is sent to `principal`: a whole one larger than `wholeLimit`
     /// all of its bytes (and sent in pieces, so that the hub does not copy it whole into the connection's buffer), a
     /// streamed one its window. Refused (503 busy) when the share does not fit, before anything is read or recorded.
-    func held(in budget: ByteBudget, for principal: String) throws -> DeliveredBody {
+    /// `taken`: what the answer already holds, taken at an estimate before it was made, now held at its size instead.
+    func held(in budget: ByteBudget, for principal: String, taken: ByteBudget.Hold? = nil) throws -> DeliveredBody {
         switch self {
         case .whole(let bytes) where bytes.count > Self.wholeLimit:
-            let hold = try budget.answerHold(bytes.count, for: principal)
+            let holding = Swift.min(bytes.count, budget.largestHold)
+            let hold: ByteBudget.Hold
+            if let taken {
+                try budget.resize(taken, to: holding)
+                hold = taken
+            } else {
+                hold = try budget.answerHold(holding, for: principal)
+            }
             return .streamed(PayloadStream(pieces: bytes, hold: hold))
         case .streamed(let stream) where (stream.length ?? .max) > Self.wholeLimit:
             let hold = try budget.answerHold(Self.streamWindow, for: principal)

@@ -1,5 +1,5 @@
 import Foundation
-import LiaisonHub
+@testable import LiaisonHub
 import LiaisonServer
 import Testing
 
@@ -131,6 +131,124 @@ struct AnswerBudgetTests {
             #expect(reads == ["refused", "ok", "ok"], "\(reads)")
             #expect(try await Self.eventually(within: 5) { budget.held == 0 }, "held \(budget.held) after every answer left")
         }
+    }
+
+    /// A dossier's manifest over 1 MiB holds its share from before its items are read, at an estimate (512 bytes an
+    /// item), then at its size once written, until a reader has taken it: refused (503 busy, before the read is
+    /// recorded) when the estimate does not fit, and when the size does not.
+    @Test func aLargeManifestHoldsItsEstimateWhileItIsMadeThenItsSize() async throws {
+        var limits = HubLimits(payloadBytes: 12 << 20, answerBudgetBytes: 0)
+        limits.titleCharacters = 4_000
+        try await TestHub.with(limits: limits) { hub in
+            let budget = hub.hub.answers
+            #expect(budget.limit == (12 << 20) + (64 << 10))
+            // 2,100 items with titles of 4,000 characters: an estimate of 1,075,200 bytes, a manifest of about 8.7 MB (more
+            // than the kernel takes into a socket's buffer on loopback: what it holds, the hub does not).
+            let owner = hub.hub.context(for: try #require(hub.hub.policy.principal("stationed-transport")))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        for index in stride(from: worker, to: 2_100, by: 8) {
+                            _ = try await hub.hub.items.push(PushRequest(kind: "report", title: String(repeating: "t", count: 3_996) + String(10_000 + index).suffix(4),
+                                                                         unit: "transport-bureau", classification: "general", contentType: "text/plain",
+                                                                         payload: Array("报告".utf8)), in: owner)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let dossier = try await hub.client("inspection-2").send(.POST, "/v1/dossiers", body: Data(#"{"unit":"transport-bureau","reason":"第二轮巡察"}"#.utf8))
+            let dossierID = try #require(dossier.json["id"] as? String, "\(dossier.text.prefix(200))")
+            let team = try hub.client("inspection-2")
+
+            // Through the hub's own call, the manifest written as the server writes it, its writings counted.
+            let teamContext = hub.hub.context(for: try #require(hub.hub.policy.principal("inspection-2")))
+            var written = 0
+            func manifest() async throws -> DeliveredBody {
+                try await hub.hub.dossiers.manifest(id: dossierID, in: teamContext) { view in
+                    written += 1
+                    return Array(repeating: UInt8(ascii: " "), count: view.items.count * 4_000)
+                }
+            }
+
+            // The estimate does not fit: refused before the manifest is made.
+            var taken: ByteBudget.Hold? = try budget.hold(budget.limit - (1 << 20))
+            let beforeItsItems = try await team.get("/v1/dossiers/\(dossierID)")
+            #expect(beforeItsItems.status == 503 && beforeItsItems.headers.first(name: "Retry-After") == "1", "\(beforeItsItems.status) \(beforeItsItems.text.prefix(200))")
+            await #expect(throws: HubError.answersBusy) { try await manifest() }
+            #expect(written == 0)
+            // The estimate fits, the manifest written does not: refused, and what the estimate took is given back.
+            taken = nil
+            taken = try budget.hold(budget.limit - (3 << 19))
+            await #expect(throws: HubError.answersBusy) { try await manifest() }
+            #expect(written == 1 && budget.held == budget.limit - (3 << 19))
+            taken = nil
+            #expect(budget.held == 0 && taken == nil)
+
+            // A reader who reads nothing holds the manifest's size, until it has taken it.
+            let go = try Paths.temporaryDirectory("go") + "/go"
+            let holder = Task { try await PipeliningClient.run(hub, as: "inspection-2", path: "/v1/dossiers/\(dossierID)", count: 1, pause: 60, go: go,
+                                                                 receiveBuffer: 16 << 10) }
+            #expect(try await Self.eventually(within: 10) { budget.held > 8_000_000 }, "held \(budget.held)")
+            let heldUnread = budget.held
+            FileManager.default.createFile(atPath: go, contents: nil)
+            let outcome = try await holder.value
+            #expect(outcome.statuses == [200] && outcome.sizes == [heldUnread] && heldUnread > 8_000_000, "\(outcome), held \(heldUnread)")
+            #expect(try await Self.eventually(within: 5) { budget.held == 0 }, "held \(budget.held) after the manifest left")
+            let read = try await team.get("/v1/dossiers/\(dossierID)")
+            #expect(read.body.count == heldUnread && (read.json["items"] as? [Any])?.count == 2_100)
+            let outcomes = try await hub.texts("SELECT outcome FROM audit WHERE action = 'getDossier' ORDER BY seq")
+            #expect(outcomes == ["refused", "refused", "refused", "ok", "ok"], "\(outcomes)")
+        }
+    }
+
+    /// A hold resized takes more only when it fits, in the budget and in its owner's share (nothing changes when it does
+    /// not), and gives back what it no longer needs.
+    @Test func aHoldResizesWithinTheBudgetAndItsOwnersShare() throws {
+        let budget = ByteBudget(limit: 100, ownerLimit: 40)
+        let hold = try budget.hold(10, by: "a")
+        try hold.resize(to: 40)
+        #expect(hold.bytes == 40 && budget.held == 40 && budget.held(by: "a") == 40)
+        #expect(throws: ByteBudget.Shortfall.owner) { try hold.resize(to: 41) }
+        #expect(hold.bytes == 40 && budget.held == 40 && budget.held(by: "a") == 40)
+        try hold.resize(to: 5)
+        #expect(hold.bytes == 5 && budget.held == 5 && budget.held(by: "a") == 5)
+        let others = [try budget.hold(40, by: "b"), try budget.hold(40, by: "c")]
+        #expect(throws: ByteBudget.Shortfall.budget) { try hold.resize(to: 25) }
+        #expect(hold.bytes == 5 && budget.held == 85)
+        try hold.resize(to: 20)
+        #expect(budget.held == 100 && others.count == 2)
+    }
+
+    /// A whole answer over 1 MiB holds its size, a manifest held at its estimate holds its size once written (less, or
+    /// more), and an answer larger than one principal's share holds the share: it can still be sent, one at a time.
+    @Test func aWholeAnswerHoldsItsSizeAtMostOneShare() async throws {
+        let budget = ByteBudget(limit: 8 << 20, ownerLimit: 2 << 20)
+        func sent(_ body: DeliveredBody) async throws -> Int {
+            guard case .streamed(let stream) = body else { return -1 }
+            return try await stream.gathered().count
+        }
+        var body: DeliveredBody? = try DeliveredBody.whole(Array(repeating: 1, count: 3 << 20)).held(in: budget, for: "a")
+        #expect(budget.held(by: "a") == 2 << 20)
+        #expect(try await sent(body!) == 3 << 20)
+        body = nil
+        #expect(budget.held == 0)
+        // Each estimate is let go of as the hub's call lets go of it: only the body keeps it then.
+        var estimate: ByteBudget.Hold?
+        for size in [(1 << 20) + 300_000, (1 << 20) + 700_000] {
+            estimate = try budget.hold((1 << 20) + 500_000, by: "a")
+            body = try DeliveredBody.whole(Array(repeating: 2, count: size)).held(in: budget, for: "a", taken: estimate)
+            estimate = nil
+            #expect(budget.held(by: "a") == size && budget.held == size)
+            #expect(try await sent(body!) == size)
+            body = nil
+            #expect(budget.held == 0)
+        }
+        estimate = try budget.hold((1 << 20) + 500_000, by: "a")
+        body = try DeliveredBody.whole(Array(repeating: 3, count: 1 << 20)).held(in: budget, for: "a", taken: estimate)
+        estimate = nil
+        guard case .whole(let bytes) = body else { Issue.record("a 1 MiB answer was not left whole"); return }
+        #expect(bytes.count == 1 << 20 && budget.held == 0 && estimate == nil)
     }
 
     /// The CLI tries a read the hub was too busy for again, after the Retry-After the hub gave, and says so: with the
