@@ -16,10 +16,11 @@ struct ConnectionHardeningTests {
         settings.connections.idleTimeout = .seconds(6)
     }
 
-    /// `RawSocket.isClosedByPeer` off the cooperative pool, so waiting never starves the in-process hub.
+    /// `RawSocket.isClosedByPeer` off the cooperative pool (on a thread of its own: Dispatch's global queues are the pool's
+    /// threads on Linux), so waiting never starves the in-process hub.
     static func closed(_ socket: RawSocket, within seconds: Double) async -> Bool {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: socket.isClosedByPeer(within: seconds)) }
+            Thread { continuation.resume(returning: socket.isClosedByPeer(within: seconds)) }.start()
         }
     }
 

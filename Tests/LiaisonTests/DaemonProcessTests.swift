@@ -40,7 +40,8 @@ struct DaemonProcessTests {
 
     func waitForExit(_ process: ChildProcess) async -> Int32 {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: process.waitUntilExit().status) }
+            // A thread of its own: Dispatch's global queues are the threads of Swift's concurrency pool on Linux.
+            Thread { continuation.resume(returning: process.waitUntilExit().status) }.start()
         }
     }
 

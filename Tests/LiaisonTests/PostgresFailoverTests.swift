@@ -9,6 +9,7 @@ import Testing
 @Suite("PostgreSQL outages")
 struct PostgresFailoverTests {
     func cluster(_ arguments: [String]) throws -> ProcessResult { try TestPostgres.script(arguments) }
+    func cluster(_ arguments: [String]) async throws -> ProcessResult { try await TestPostgres.script(arguments) }
 
     /// A server that takes the connection but never answers (a hung database, a firewall that drops replies) is
     /// refused at start once the start timeout has passed, naming the address, rather than holding start-up.
@@ -66,7 +67,7 @@ struct PostgresFailoverTests {
     @Test func whileTheDatabaseIsDownRequestsAre503AndTheHubServesAgainWhenItIsBack() async throws {
         let folder = try Paths.temporaryDirectory("pg-outage")
         let port = try ProcessRunner.freePort()
-        let started = try cluster(["start", folder, String(port)])
+        let started = try await cluster(["start", folder, String(port)])
         #expect(started.status == 0, "\(started.stderr)")
         defer { _ = try? cluster(["stop", folder]) }
         // The hub's data folder names the database (TestHub reads it from there, as a restart would).
@@ -78,7 +79,7 @@ struct PostgresFailoverTests {
             #expect(first.status == 201)
             let id = try #require(first.json["id"] as? String)
 
-            #expect(try cluster(["stop", folder]).status == 0)
+            #expect(try await cluster(["stop", folder]).status == 0)
             let refused = try await owner.push(unit: "transport-bureau", classification: "general", key: "after-outage")
             #expect(refused.status == 503, "\(refused.text)")
             #expect(refused.errorCode == "database_unavailable")
@@ -86,7 +87,7 @@ struct PostgresFailoverTests {
             let read = try await owner.get("/v1/items/\(id)")
             #expect(read.status == 503, "a read cannot be traced either, so it is not answered: \(read.text)")
 
-            #expect(try cluster(["start", folder, String(port)]).status == 0)
+            #expect(try await cluster(["start", folder, String(port)]).status == 0)
             // The same push retried with its key: stored once, whenever the database took it.
             var retried = try await owner.push(unit: "transport-bureau", classification: "general", key: "after-outage")
             for _ in 0..<40 where retried.status == 503 {

@@ -23,7 +23,8 @@ enum ProcessRunner {
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data(), errData = Data()
         group.enter()
-        DispatchQueue.global().async { outData = ChildProcess.readAll(process.output!); group.leave() }
+        // A thread of its own: on Linux, Dispatch's global queues are the threads of Swift's concurrency pool too.
+        Thread { outData = ChildProcess.readAll(process.output!); group.leave() }.start()
         errData = ChildProcess.readAll(process.errors!)
         group.wait()
         let status = process.waitUntilExit().status
@@ -33,13 +34,14 @@ enum ProcessRunner {
 }
 
 extension ProcessRunner {
-    /// `run` off the cooperative pool, so a waiting test never starves the in-process hub of threads.
+    /// `run` off the cooperative pool, so a waiting test never starves the in-process hub of threads: on a thread of
+    /// its own (on Linux, Dispatch's global queues are the pool's threads, two on two cores).
     static func runAsync(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
                          directory: String? = nil) async throws -> ProcessResult {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
                 continuation.resume(with: Result { try run(executable, arguments, environment: environment, input: input, directory: directory) })
-            }
+            }.start()
         }
     }
 

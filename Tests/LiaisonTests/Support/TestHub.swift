@@ -4,13 +4,14 @@ import Hummingbird
 import LiaisonCore
 import LiaisonCrypto
 import LiaisonHub
-import LiaisonPostgres
+@testable import LiaisonPostgres
 import LiaisonServer
 import LiaisonStore
 import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Testing
 
 /// A real hub on 127.0.0.1 port 0 with mTLS, a SQLite file in a temp folder and the example policy.
 final class RunningHub: Sendable {
@@ -183,30 +184,40 @@ enum TestHub {
         let signing = AuditHeadSigning(hub: hub, everyEntries: signEvery, interval: .seconds(3600), logger: quietLogger)
         let rewrapping = KeyRewrapping(hub: hub, interval: .milliseconds(100), logger: quietLogger)
         if let postgres { services.append(FeedWakeUps(hub: hub, source: postgres)) }
-        let group = ServiceGroup(configuration: .init(services: [signing, rewrapping, app] + services, gracefulShutdownSignals: [], logger: quietLogger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw TestFailure("the hub did not start") }
-            var metricsIterator = metricsPorts.makeAsyncIterator()
-            let running = RunningHub(port: port, hub: hub, store: store, dataDirectory: data, pki: pki, metricsPort: await metricsIterator.next(),
-                                     storeKind: storeKind)
-            do {
-                let result = try await body(running)
-                await running.shutdownClients()
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                await postgres?.shutdown()
-                return result
-            } catch {
-                await running.shutdownClients()
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                await postgres?.shutdown()
-                throw error
-            }
+        // The group's own lines (which service stops when) are kept, to be shown should the hub not stop.
+        let groupLines = Mutex<[String]>([])
+        var groupLogger = Logger(label: "liaison.test.services") { label in
+            TextLogHandler(label: label) { bytes, _ in groupLines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
         }
+        groupLogger.logLevel = .debug
+        let group = ServiceGroup(configuration: .init(services: [signing, rewrapping, app] + services, gracefulShutdownSignals: [], logger: groupLogger))
+        // A task of its own, not a child: should the hub not stop, the test fails and goes on instead of waiting for it.
+        let serving = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure("the hub did not start: \(await serving.result)") }
+        var metricsIterator = metricsPorts.makeAsyncIterator()
+        let running = RunningHub(port: port, hub: hub, store: store, dataDirectory: data, pki: pki, metricsPort: await metricsIterator.next(),
+                                 storeKind: storeKind)
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(running))
+        } catch {
+            result = .failure(error)
+        }
+        await running.shutdownClients()
+        await group.triggerGracefulShutdown()
+        let stopped = try await FirstAnswer.finishes(within: stopWithin) { try await serving.value }
+        if !stopped {
+            serving.cancel()
+            Issue.record("the hub did not stop within \(stopWithin) of its graceful shutdown; its services said:\n\(groupLines.withLock { $0.joined() })")
+        }
+        await postgres?.shutdown()
+        return try result.get()
     }
+
+    /// How long a hub may take to stop once its test is done: a hub that does not stop fails its test instead of holding
+    /// the suite (a hub on PostgreSQL once never stopped after an outage, in CI).
+    static let stopWithin = Duration.seconds(60)
 
     /// The shared ring of a hub on PostgreSQL, under a master key kept in its data folder (found again on a restart).
     static func databaseKeyRing(_ store: PostgresStore, data: String) throws -> DatabaseKeyRing {

@@ -35,8 +35,17 @@ final class TestPostgres: Sendable {
     /// script starts outlives it, and would otherwise keep descriptors of this process (the pipes that read the
     /// script's output among them) open, so reading them would never end.
     static func script(_ arguments: [String]) throws -> ProcessResult {
-        try ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True).returncode)",
-                                               Paths.packageRoot.appendingPathComponent("scripts/postgres").path] + arguments)
+        try ProcessRunner.run("/usr/bin/env", scriptArguments(arguments))
+    }
+
+    /// `script` off the cooperative pool, for a test whose in-process hub serves meanwhile.
+    static func script(_ arguments: [String]) async throws -> ProcessResult {
+        try await ProcessRunner.runAsync("/usr/bin/env", scriptArguments(arguments))
+    }
+
+    private static func scriptArguments(_ arguments: [String]) -> [String] {
+        ["python3", "-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True).returncode)",
+         Paths.packageRoot.appendingPathComponent("scripts/postgres").path] + arguments
     }
 
     static var quietLogger: Logger {
