@@ -5,6 +5,24 @@ public import OpenAPIRuntime
 /// share of every response) and UTC timestamps with milliseconds.
 public enum Wire {
     public static let configuration = Configuration(dateTranscoder: MillisecondDateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes])
+
+    /// A JSON encoder that writes a schema's value as the generated layer does under `configuration` (its converter keeps
+    /// its own private), for answers the server writes itself.
+    public static let jsonEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        let options = configuration.jsonEncodingOptions
+        var formatting: JSONEncoder.OutputFormatting = []
+        if options.contains(.sortedKeys) { formatting.insert(.sortedKeys) }
+        if options.contains(.prettyPrinted) { formatting.insert(.prettyPrinted) }
+        if options.contains(.withoutEscapingSlashes) { formatting.insert(.withoutEscapingSlashes) }
+        encoder.outputFormatting = formatting
+        let transcoder = configuration.dateTranscoder
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(try transcoder.encode(date))
+        }
+        return encoder
+    }()
 }
 
 /// RFC 3339 timestamps like `2026-11-21T18:35:19.123Z`, formatted with integer arithmetic:

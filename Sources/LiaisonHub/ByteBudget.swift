@@ -115,6 +115,18 @@ extension ByteBudget {
         }
     }
 
+    /// The answer `encode` writes of the view `make` builds, `entries` long (a dossier's items, a request's), held as a
+    /// large answer is (`DeliveredBody.held`): at `bytesPerEntry` an entry from before the view is built, when that is over
+    /// `DeliveredBody.wholeLimit` (so that making thousands of them at once is bounded too), then at its size once
+    /// written. Refused (503 busy) when either does not fit, before the caller records the read.
+    func answer<View>(entries: Int, bytesPerEntry: Int, for principal: String, make: () async throws -> View,
+                      encode: (View) throws -> [UInt8]) async throws -> (view: View, body: DeliveredBody) {
+        let estimate = min(entries * bytesPerEntry, largestHold)
+        let taken = estimate > DeliveredBody.wholeLimit ? try answerHold(estimate, for: principal) : nil
+        let view = try await make()
+        return (view, try DeliveredBody.whole(try encode(view)).held(in: self, for: principal, taken: taken))
+    }
+
     /// The most one answer holds: a larger one (the manifest of a dossier of a hundred thousand items) holds this much
     /// while it is sent, so that it can be sent at all, and one at a time to its principal. Payloads never exceed it
     /// (`HubLimits.answerShare`).

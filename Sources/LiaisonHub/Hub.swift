@@ -66,7 +66,7 @@ public final class Hub: Sendable {
         let alerts = AlertService(store: store, items: store, access: access)
         self.alerts = alerts
         let sharing = SharingService(requests: store, grants: store, items: store, alerts: alerts, access: access, vault: vault, ids: ids, feedWaiters: waiters,
-                                     limits: limits, logger: logger)
+                                     limits: limits, logger: logger, answers: answers)
         self.items = items
         self.sharing = sharing
         leads = LeadService(store: store, items: items, vault: vault, feedWaiters: waiters)

@@ -18,8 +18,14 @@ extension APIHandler {
         return .ok(.init(body: .json(.init(requests: views.map(Self.schema)))))
     }
 
+    /// One request, as the generated route answers (a request the hand-written route does not take: one it refuses too).
     func getRequest(_ input: Operations.GetRequest.Input) async throws -> Operations.GetRequest.Output {
         .ok(.init(body: .json(Self.schema(try await hub.sharing.request(id: input.path.id, in: try context())))))
+    }
+
+    /// One request in JSON, as the generated layer writes it; a large one holds its share of the answer budget while it is sent.
+    func requestAnswer(id: String) async throws -> DeliveredBody {
+        try await hub.sharing.requestAnswer(id: id, in: try context()) { Array(try Wire.jsonEncoder.encode(Self.schema($0))) }
     }
 
     func approveRequest(_ input: Operations.ApproveRequest.Input) async throws -> Operations.ApproveRequest.Output {

@@ -8,7 +8,8 @@ import LiaisonHub
 /// (`getItem`), a JSON push (`pushItem`), a listing (`listItems`) and a dossier's manifest (`getDossier`), whose answers
 /// the generated layer wrote with Foundation's JSONEncoder, which cost more than the rest of the answer (a fifth of a
 /// 20-item listing, most of a 10,000-item manifest), and a payload read (`getItemPayload`), whose digest header went
-/// through the generic URI encoder. A dossier's payloads (`pullDossier`) pass through one step here, for a body the
+/// through the generic URI encoder. An access request (`getRequest`), written as the generated layer writes it, is
+/// answered here so that a large one (a dossier's names thousands of items) holds its share of the answer budget. A dossier's payloads (`pullDossier`) pass through one step here, for a body the
 /// generated layer cannot tell is absent. A push sent as a form (`multipart/form-data`) is read here only
 /// (`MultipartPush`): the generated layer would collect its parts whole. Everything else is registered as generated.
 ///
@@ -36,6 +37,7 @@ final class HandWrittenOperations: ServerTransport {
     static let listItems = (method: HTTPRequest.Method.get, path: "/v1/items")
     static let pullDossier = (method: HTTPRequest.Method.post, path: "/v1/dossiers/{id}/payloads")
     static let getDossier = (method: HTTPRequest.Method.get, path: "/v1/dossiers/{id}")
+    static let getRequest = (method: HTTPRequest.Method.get, path: "/v1/requests/{id}")
 
     static let converter = Converter(configuration: Wire.configuration)
 
@@ -53,6 +55,8 @@ final class HandWrittenOperations: ServerTransport {
             handler = { request, body, metadata in try await Self.listItems(request, body, metadata, api: api, generated: generated) }
         case (Self.getDossier.method, Self.getDossier.path):
             handler = { request, body, metadata in try await Self.getDossier(request, body, metadata, api: api, generated: generated) }
+        case (Self.getRequest.method, Self.getRequest.path):
+            handler = { request, body, metadata in try await Self.getRequest(request, body, metadata, api: api, generated: generated) }
         case (Self.pullDossier.method, Self.pullDossier.path):
             handler = { request, body, metadata in try await Self.pullDossier(request, body, metadata, generated: generated) }
         default:
@@ -86,6 +90,16 @@ final class HandWrittenOperations: ServerTransport {
         }
         let manifest = try await handling(Operations.GetDossier.id, request, body, metadata, input: id) { try await api.manifest(id: id) }
         return answer(.ok, APIHandler.httpBody(manifest))
+    }
+
+    /// An access request with its items: thousands for a dossier's, so a large one is sent in pieces (`APIHandler.requestAnswer`).
+    static func getRequest(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
+                           generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let id = jsonRead(request, metadata, id: Components.Parameters.RequestID.self, accepting: Operations.GetRequest.AcceptableContentType.self) else {
+            return try await generated(request, body, metadata)
+        }
+        let answered = try await handling(Operations.GetRequest.id, request, body, metadata, input: id) { try await api.requestAnswer(id: id) }
+        return answer(.ok, APIHandler.httpBody(answered))
     }
 
     /// The `id` of a read answered in JSON, read as the generated layer reads it (which also refuses an Accept header it

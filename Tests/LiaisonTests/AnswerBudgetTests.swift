@@ -202,6 +202,41 @@ struct AnswerBudgetTests {
         }
     }
 
+    /// An access request over 1 MiB (a dossier's, naming thousands of withheld items) holds its share while it is made and
+    /// sent, as a manifest does: refused (503 busy, before the read is recorded) when its estimate does not fit.
+    @Test func aLargeRequestHoldsItsShareWhileItIsSent() async throws {
+        try await TestHub.with(limits: HubLimits(payloadBytes: 2 << 20, answerBudgetBytes: 0)) { hub in
+            let budget = hub.hub.answers
+            // 4,000 restricted items the team cannot read: its dossier's request names them all (about 1.2 MB).
+            let owner = hub.hub.context(for: try #require(hub.hub.policy.principal("stationed-transport")))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        for _ in stride(from: worker, to: 4_000, by: 8) {
+                            _ = try await hub.hub.items.push(PushRequest(kind: "report", title: "线索", unit: "transport-bureau", classification: "restricted",
+                                                                         contentType: "text/plain", payload: Array("报告".utf8)), in: owner)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let team = try hub.client("inspection-2")
+            let dossier = try await team.send(.POST, "/v1/dossiers", body: Data(#"{"unit":"transport-bureau","reason":"第二轮巡察"}"#.utf8))
+            let requestID = try #require(dossier.json["request_id"] as? String, "\(dossier.text.prefix(200))")
+
+            var taken: ByteBudget.Hold? = try budget.hold(budget.limit - (1 << 20))
+            let refused = try await team.get("/v1/requests/\(requestID)")
+            #expect(refused.status == 503 && refused.errorCode == "busy" && refused.headers.first(name: "Retry-After") == "1", "\(refused.status) \(refused.text.prefix(200))")
+            taken = nil
+            #expect(budget.held == 0 && taken == nil)
+            let read = try await team.get("/v1/requests/\(requestID)")
+            #expect(read.status == 200 && read.body.count > 1 << 20 && (read.json["items"] as? [Any])?.count == 4_000, "\(read.status) \(read.body.count)")
+            #expect(try await Self.eventually(within: 5) { budget.held == 0 }, "held \(budget.held) after the request left")
+            let outcomes = try await hub.texts("SELECT outcome FROM audit WHERE action = 'getRequest' ORDER BY seq")
+            #expect(outcomes == ["refused", "ok"], "\(outcomes)")
+        }
+    }
+
     /// A hold resized takes more only when it fits, in the budget and in its owner's share (nothing changes when it does
     /// not), and gives back what it no longer needs.
     @Test func aHoldResizesWithinTheBudgetAndItsOwnersShare() throws {

@@ -178,10 +178,33 @@ struct HandWrittenOperationsTests {
             try api.registerHandlers(on: handWritten, configuration: Wire.configuration)
             // Both routes exist in the contract, each replaced once, and every operation is still registered once.
             let expected: Set = ["GET /v1/items/{id}", "POST /v1/items", "GET /v1/items/{id}/payload", "GET /v1/items", "POST /v1/dossiers/{id}/payloads",
-                               "GET /v1/dossiers/{id}"]
+                               "GET /v1/dossiers/{id}", "GET /v1/requests/{id}"]
             #expect(expected.isSubset(of: Set(generatedOnly.routes)))
             #expect(handWritten.replaced.sorted() == expected.sorted())
             #expect(recorder.routes == generatedOnly.routes)
+        }
+    }
+
+    /// An access request read by hand is written as the generated layer wrote the same request's answer when it was
+    /// filed, member for member; for its approver (who sees titles) as for its requester (who does not).
+    @Test func aRequestIsReadAsTheGeneratedLayerWritesIt() async throws {
+        try await TestHub.with { hub in
+            let pushed = try await hub.client("stationed-transport").push(title: "引号\"与/斜杠", unit: "transport-bureau", classification: "restricted")
+            let item = try #require(pushed.json["id"] as? String)
+            let asked = try await hub.client("inspection-2").send(.POST, "/v1/requests", body: try JSONSerialization.data(withJSONObject: [
+                "items": [item], "reason": "巡察 \"第二轮\"", "duration": "7d"]))
+            #expect(asked.status == 201, "\(asked.text)")
+            let id = try #require(asked.json["id"] as? String)
+            let read = try await hub.client("inspection-2").get("/v1/requests/\(id)")
+            #expect(read.status == 200 && read.headers.first(name: "Content-Type") == "application/json; charset=utf-8")
+            // Member for member (JSONEncoder writes an object's members in no fixed order, the generated layer's too).
+            #expect(NSDictionary(dictionary: read.json) == NSDictionary(dictionary: asked.json) && read.body.count == asked.body.count, "\(read.text)\n\(asked.text)")
+            let approver = try await hub.client("zhang.wei").get("/v1/requests/\(id)")
+            let request = try Self.generatedDecoder().decode(Components.Schemas.AccessRequest.self, from: approver.body)
+            #expect(request.id == id && request.items.map(\.id) == [item] && request.items.first?.title == "引号\"与/斜杠" && request.reason == "巡察 \"第二轮\"")
+            #expect(try await hub.client("office-5").get("/v1/requests/\(id)").status == 404)
+            let refused = try await hub.client("inspection-2").send(.GET, "/v1/requests/\(id)", headers: [("Accept", "text/plain")])
+            #expect(refused.status == 406, "\(refused.text)")
         }
     }
 

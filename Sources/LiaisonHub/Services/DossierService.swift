@@ -68,10 +68,9 @@ public struct DossierService: Sendable {
     public func manifest(id: String, in context: HubContext, encode: (DossierView) throws -> [UInt8]) async throws -> DeliveredBody {
         try await context.traced(.getDossier, targets: [id]) {
             let dossier = try await visibleDossier(id: id, in: context)
-            let estimate = min(dossier.itemIDs.count * Self.manifestBytesPerItem, answers.largestHold)
-            let taken = estimate > DeliveredBody.wholeLimit ? try answers.answerHold(estimate, for: context.principal.id) : nil
-            let view = try await currentView(of: dossier, in: context)
-            let body = try DeliveredBody.whole(try encode(view)).held(in: answers, for: context.principal.id, taken: taken)
+            let (view, body) = try await answers.answer(entries: dossier.itemIDs.count, bytesPerEntry: Self.manifestBytesPerItem, for: context.principal.id) {
+                try await currentView(of: dossier, in: context)
+            } encode: { try encode($0) }
             try await recordRead(of: view, in: context)
             return body
         }

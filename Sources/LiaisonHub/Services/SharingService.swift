@@ -17,6 +17,8 @@ public struct SharingService: Sendable {
     let feedWaiters: FeedWaiters
     let limits: HubLimits
     let logger: Logger
+    /// What large answers being sent may hold (`HubLimits.answerBudget`).
+    let answers: ByteBudget
 
     public func createRequest(_ new: NewAccessRequest, in context: HubContext) async throws -> RequestView {
         try await context.traced(.createRequest, targets: new.items ?? [], unit: new.unit) {
@@ -68,6 +70,24 @@ public struct SharingService: Sendable {
             return try view(request, items: items, reviews: reviews, in: context)
         }
     }
+
+    /// One request as `encode` writes it: a dossier's names thousands of items (10,000 made 2.9 MB), so one larger than
+    /// `DeliveredBody.wholeLimit` holds its share of the answer budget while it is made and sent, as a dossier's
+    /// manifest does, at `requestBytesPerItem` an item until it is written; refused (503 busy) before it is recorded.
+    public func requestAnswer(id: String, in context: HubContext, encode: (RequestView) throws -> [UInt8]) async throws -> DeliveredBody {
+        try await context.traced(.getRequest, targets: [id]) {
+            let (request, items, reviews) = try await visibleRequest(id: id, in: context)
+            let (_, body) = try await answers.answer(entries: items.count, bytesPerEntry: Self.requestBytesPerItem, for: context.principal.id) {
+                try view(request, items: items, reviews: reviews, in: context)
+            } encode: { try encode($0) }
+            try await context.record(.getRequest, targets: [id], unit: request.unit)
+            return body
+        }
+    }
+
+    /// What a request's answer is taken to weigh for each of its items until it is written: 288 bytes an item without
+    /// its title (10,000 withheld from their requester), more with one.
+    static let requestBytesPerItem = 384
 
     /// With `mine`, the requests of the viewer's agency (optionally of one status); otherwise those awaiting the viewer's review.
     /// Each as a summary: a dossier's request names thousands of items, and a listing of views of them all took
