@@ -76,9 +76,9 @@ public struct SharingService: Sendable {
     /// manifest does, at `requestBytesPerItem` an item until it is written; refused (503 busy) before it is recorded.
     public func requestAnswer(id: String, in context: HubContext, encode: (RequestView) throws -> [UInt8]) async throws -> DeliveredBody {
         try await context.traced(.getRequest, targets: [id]) {
-            let (request, items, reviews) = try await visibleRequest(id: id, in: context)
-            let (_, body) = try await answers.answer(entries: items.count, bytesPerEntry: Self.requestBytesPerItem, for: context.principal.id) {
-                try view(request, items: items, reviews: reviews, in: context)
+            let (request, reviews) = try await concernedRequest(id: id, in: context)
+            let (_, body) = try await answers.answer(entries: request.itemIDs.count, bytesPerEntry: Self.requestBytesPerItem, for: context.principal.id) {
+                try view(request, items: try await items.items(ids: request.itemIDs), reviews: reviews, in: context)
             } encode: { try encode($0) }
             try await context.record(.getRequest, targets: [id], unit: request.unit)
             return body
@@ -313,14 +313,24 @@ public struct SharingService: Sendable {
 
     /// The request if the viewer may see it: its agency, an approver it concerns (eligible or already reviewed), or an auditor.
     func visibleRequest(id: String, in context: HubContext) async throws -> (AccessRequest, [Item], [Review]) {
+        let (request, reviews) = try await concernedRequest(id: id, in: context)
+        return (request, try await items.items(ids: request.itemIDs), reviews)
+    }
+
+    /// The request and its reviews, if the viewer is of its agency, an auditor, one of its reviewers or an approver of
+    /// one of its items; 404 otherwise. Decided on the subjects kept with the request, before its items are read: a
+    /// dossier's names thousands, which anyone who had its id could otherwise make the hub read for a 404.
+    func concernedRequest(id: String, in context: HubContext) async throws -> (AccessRequest, [Review]) {
         let (policy, viewer, now) = (context.policy, context.principal, context.now)
         guard let request = try await requests.request(id: id) else { throw HubError.requestNotFound(id) }
-        let items = try await self.items.items(ids: request.itemIDs)
         let reviews = try await requests.reviews(requestID: id)
-        let concerned = viewer.agency.id == request.agency || viewer.roles.contains(.auditor) || reviews.contains { $0.reviewer == viewer.id }
-            || items.contains { policy.mayApprove(viewer, $0.subject, forRequestBy: request.agency, at: now) }
-        guard concerned else { throw HubError.requestNotFound(id) }
-        return (request, items, reviews)
+        if viewer.agency.id == request.agency || viewer.roles.contains(.auditor) || reviews.contains(where: { $0.reviewer == viewer.id }) {
+            return (request, reviews)
+        }
+        guard try await subjectCounts(of: request).contains(where: { policy.mayApprove(viewer, $0.subject, forRequestBy: request.agency, at: now) }) else {
+            throw HubError.requestNotFound(id)
+        }
+        return (request, reviews)
     }
 
     /// The subjects of the request's items: as kept with it, or read from its items for a request stored before they were.
