@@ -142,7 +142,7 @@ struct AnswerBudgetTests {
         try await TestHub.with(limits: limits) { hub in
             let budget = hub.hub.answers
             #expect(budget.limit == (12 << 20) + (64 << 10))
-            // 2,100 items with titles of 4,000 characters: an estimate of 1,075,200 bytes, a manifest of about 8.7 MB (more
+            // 2,100 items with titles of 4,000 characters: an estimate of 1,075,200 bytes, a manifest of over 8 MB (more
             // than the kernel takes into a socket's buffer on loopback: what it holds, the hub does not).
             let owner = hub.hub.context(for: try #require(hub.hub.policy.principal("stationed-transport")))
             try await withThrowingTaskGroup(of: Void.self) { group in
