@@ -135,7 +135,7 @@ extension ByteBudget {
     private func answersRefused(_ shortfall: Shortfall) -> HubError {
         switch shortfall {
         case .budget: HubError.answersBusy
-        case .owner: HubError.ownAnswersBusy(share: ownerLimit ?? limit)
+        case .owner: HubError.ownAnswersBusy(share: largestHold)
         }
     }
 }

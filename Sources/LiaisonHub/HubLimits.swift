@@ -19,10 +19,10 @@ public struct HubLimits: Sendable {
     /// is kept in chunks as it arrives, so this bounds disk, not memory.
     public var streamedPayloadBytes: Int
 
-    /// Bytes of large answers (payloads over `DeliveredBody.wholeLimit`, dossier bundles, the compact trail) held at once
-    /// across all readers while they are sent (default 256 MiB); past it, 503 busy. A reader who takes a 16 MiB payload
-    /// slowly, or not at all, holds it until the connection closes: without a bound, a thousand such connections would
-    /// hold 16 GB. The hub keeps at least room for one largest answer (`answerBudget`), and one principal may hold a
+    /// Bytes of large answers (payloads over `DeliveredBody.wholeLimit`, dossier bundles, the compact trail, manifests and
+    /// access requests of thousands of items) held at once across all readers while they are sent (default 256 MiB);
+    /// past it, 503 busy. A reader who takes a 16 MiB payload slowly, or not at all, holds it until the connection
+    /// closes: without a bound, a thousand such connections would hold 16 GB. The hub keeps at least room for one largest answer (`answerBudget`), and one principal may hold a
     /// quarter of it (`answerShare`).
     public var answerBudgetBytes: Int
 

@@ -54,9 +54,15 @@ final class HandWrittenOperations: ServerTransport {
         case (Self.listItems.method, Self.listItems.path):
             handler = { request, body, metadata in try await Self.listItems(request, body, metadata, api: api, generated: generated) }
         case (Self.getDossier.method, Self.getDossier.path):
-            handler = { request, body, metadata in try await Self.getDossier(request, body, metadata, api: api, generated: generated) }
+            handler = { request, body, metadata in
+                try await Self.largeRead(Operations.GetDossier.id, accepting: Operations.GetDossier.AcceptableContentType.self, request, body, metadata,
+                                         generated: generated) { try await api.manifest(id: $0) }
+            }
         case (Self.getRequest.method, Self.getRequest.path):
-            handler = { request, body, metadata in try await Self.getRequest(request, body, metadata, api: api, generated: generated) }
+            handler = { request, body, metadata in
+                try await Self.largeRead(Operations.GetRequest.id, accepting: Operations.GetRequest.AcceptableContentType.self, request, body, metadata,
+                                         generated: generated) { try await api.requestAnswer(id: $0) }
+            }
         case (Self.pullDossier.method, Self.pullDossier.path):
             handler = { request, body, metadata in try await Self.pullDossier(request, body, metadata, generated: generated) }
         default:
@@ -82,24 +88,15 @@ final class HandWrittenOperations: ServerTransport {
         return ItemJSON.bytes(of: item)
     }
 
-    /// A dossier's manifest: thousands of items, written by `DossierJSON`, a large one sent in pieces (`APIHandler.manifest`).
-    static func getDossier(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
-                           generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
-        guard let id = jsonRead(request, metadata, id: Components.Parameters.DossierID.self, accepting: Operations.GetDossier.AcceptableContentType.self) else {
-            return try await generated(request, body, metadata)
-        }
-        let manifest = try await handling(Operations.GetDossier.id, request, body, metadata, input: id) { try await api.manifest(id: id) }
-        return answer(.ok, APIHandler.httpBody(manifest))
-    }
-
-    /// An access request with its items: thousands for a dossier's, so a large one is sent in pieces (`APIHandler.requestAnswer`).
-    static func getRequest(_ request: HTTPRequest, _ body: HTTPBody?, _ metadata: ServerRequestMetadata, api: APIHandler,
-                           generated: Handler) async throws -> (HTTPResponse, HTTPBody?) {
-        guard let id = jsonRead(request, metadata, id: Components.Parameters.RequestID.self, accepting: Operations.GetRequest.AcceptableContentType.self) else {
-            return try await generated(request, body, metadata)
-        }
-        let answered = try await handling(Operations.GetRequest.id, request, body, metadata, input: id) { try await api.requestAnswer(id: id) }
-        return answer(.ok, APIHandler.httpBody(answered))
+    /// A read whose JSON answer names thousands of items (a dossier's manifest, an access request): its `id` read as the
+    /// generated layer reads it, the answer `deliver`s, a large one sent in pieces while it holds its share of the
+    /// answer budget (`APIHandler.manifest`, `APIHandler.requestAnswer`).
+    static func largeRead<Accepted: AcceptableProtocol>(_ operation: String, accepting: Accepted.Type, _ request: HTTPRequest, _ body: HTTPBody?,
+                                                        _ metadata: ServerRequestMetadata, generated: Handler,
+                                                        deliver: (String) async throws -> DeliveredBody) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let id = jsonRead(request, metadata, id: String.self, accepting: accepting) else { return try await generated(request, body, metadata) }
+        let delivered = try await handling(operation, request, body, metadata, input: id) { try await deliver(id) }
+        return answer(.ok, APIHandler.httpBody(delivered))
     }
 
     /// The `id` of a read answered in JSON, read as the generated layer reads it (which also refuses an Accept header it

@@ -73,7 +73,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bytes of request bodies held at once across all requests (at least one largest push); past it, 503 busy with Retry-After.")
     var bodyBudget: Int = 96 * 1024 * 1024
 
-    @Option(help: "Bytes of large answers (payloads over 1 MiB, dossier bundles) held at once while readers take them (at least one largest payload), a quarter of it at most for one principal; past it, 503 busy with Retry-After.")
+    @Option(help: "Bytes of large answers (payloads over 1 MiB, dossier bundles and manifests, access requests of thousands of items) held at once while readers take them (at least one largest payload), a quarter of it at most for one principal; past it, 503 busy with Retry-After.")
     var answerBudget: Int = 256 << 20
 
     /// Every request through Hummingbird's routes, metadata and payload reads, listings and JSON pushes too (to compare the two ways).
