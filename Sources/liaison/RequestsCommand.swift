@@ -49,9 +49,16 @@ struct RequestsCommand: AsyncParsableCommand {
     }
 
     struct ShowRequest: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one request: its items, who may approve each, and its reviews.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show one request: its items, who may approve each, and its reviews.",
+            discussion: """
+                A request of more than \(RequestsCommand.itemsListed) items (a dossier's names every withheld item of its unit) is shown \
+                as groups: how many items of each level and owner, what each group still needs and who may approve it. \
+                --items lists every item; --json gives the request as the hub sent it.
+                """)
 
         @Argument(help: "The request id.", transform: RecordID.validated) var id: String
+        @Flag(help: "List every item, however many the request names.") var items = false
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
@@ -62,11 +69,14 @@ struct RequestsCommand: AsyncParsableCommand {
                 }
             }
             if connection.json { return try Output.json(request) }
-            RequestsCommand.describe(request)
+            RequestsCommand.describe(request, everyItem: items)
         }
     }
 
-    static func describe(_ request: Components.Schemas.AccessRequest) {
+    /// The most items `requests show` lists one by one unless asked (`--items`): more are shown as groups.
+    static let itemsListed = 50
+
+    static func describe(_ request: Components.Schemas.AccessRequest, everyItem: Bool) {
         var lines = [("id", request.id), ("status", request.status.rawValue), ("requester", "\(request.requester) for \(request.agency)"),
                      ("reason", request.reason), ("for", request.duration), ("created", Show.time(request.createdAt)),
                      (request.status == .pending ? "expires" : "open until", Show.time(request.expiresAt))]
@@ -74,16 +84,37 @@ struct RequestsCommand: AsyncParsableCommand {
         if let grant = request.grantId { lines.append(("grant", grant)) }
         for (name, value) in lines { print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
         print("")
-        Output.table(["ITEM", "LEVEL", "KIND", "OWNER", "TITLE", "NEEDS", "MAY APPROVE"], request.items.map { item in
-            let needs = item.approvalsNeeded == 0 ? "done" : "\(item.approvalsNeeded)\(item.commissionApprovalNeeded ? " (1 commission)" : "")"
-            return [item.id, item.classification, item.kind, item.owner, item.title ?? "(not shown)", needs, item.eligibleApprovers.joined(separator: ", ")]
-        })
+        if everyItem || request.items.count <= itemsListed {
+            Output.table(["ITEM", "LEVEL", "KIND", "OWNER", "TITLE", "NEEDS", "MAY APPROVE"], request.items.map { item in
+                [item.id, item.classification, item.kind, item.owner, item.title ?? "(not shown)", needs(item), item.eligibleApprovers.joined(separator: ", ")]
+            })
+        } else {
+            print("\(request.items.count) items, in groups (`liaison requests show \(request.id) --items` lists each one):")
+            Output.table(["ITEMS", "LEVEL", "OWNER", "NEEDS", "MAY APPROVE"], groups(of: request.items).map { group in
+                [String(group.count), group.level, group.owner, group.needs, group.approvers]
+            })
+        }
         if !request.reviews.isEmpty {
             print("")
             Output.table(["REVIEWER", "AGENCY", "DECISION", "TIME", "COMMENT"], request.reviews.map {
                 [$0.reviewer, $0.agency, $0.decision.rawValue, Show.time($0.time), $0.comment]
             })
         }
+    }
+
+    static func needs(_ item: Components.Schemas.RequestItem) -> String {
+        item.approvalsNeeded == 0 ? "done" : "\(item.approvalsNeeded)\(item.commissionApprovalNeeded ? " (1 commission)" : "")"
+    }
+
+    /// A request's items counted by what an approver decides on: level, owner, what is still needed and by whom
+    /// (approval rules are the policy's per owner and level). Largest groups first.
+    static func groups(of items: [Components.Schemas.RequestItem]) -> [(count: Int, level: String, owner: String, needs: String, approvers: String)] {
+        var counts: [[String]: Int] = [:]
+        for item in items {
+            counts[[item.classification, item.owner, needs(item), item.eligibleApprovers.joined(separator: ", ")], default: 0] += 1
+        }
+        return counts.map { (count: $0.value, level: $0.key[0], owner: $0.key[1], needs: $0.key[2], approvers: $0.key[3]) }
+            .sorted { ($1.count, $0.level, $0.owner, $0.needs, $0.approvers) < ($0.count, $1.level, $1.owner, $1.needs, $1.approvers) }
     }
 
     static func age(since date: Date, now: Date) -> String {

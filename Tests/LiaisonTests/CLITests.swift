@@ -303,6 +303,38 @@ struct CLITests {
         }
     }
 
+    /// A request naming many items (a unit's, a dossier's) is shown to its approver as groups of level, owner, what is
+    /// needed and who may approve, largest first; `--items` lists each item, as a short request is always listed.
+    @Test func aLargeRequestIsShownInGroupsAndItsItemsOnRequest() async throws {
+        try await TestHub.with { hub in
+            let owner = try hub.client("stationed-transport")
+            var ids: Set<String> = []
+            for (count, level) in [(60, "restricted"), (2, "confidential")] {
+                for index in 0..<count {
+                    ids.insert(try #require(try await owner.push(title: "线索 \(index)", unit: "transport-bureau", classification: level).json["id"] as? String))
+                }
+            }
+            let asked = try await liaison(hub, ["request", "--unit", "transport-bureau", "--reason", "巡视前了解情况", "--for", "7d", "--as", "inspection-2"])
+            #expect(asked.status == 0, "\(asked.stderr)")
+            let requestID = String(asked.stdout.dropFirst("Requested 62 item(s) for 7d as ".count).prefix(16))
+            let json = try await liaison(hub, ["requests", "show", requestID, "--json", "--as", "zhang.wei"])
+            let confidential = try #require(((try JSONSerialization.jsonObject(with: json.stdoutData) as? [String: Any])?["items"] as? [[String: Any]])?
+                .first { $0["classification"] as? String == "confidential" })
+            let commissionApprovers = try #require(confidential["eligible_approvers"] as? [String]).joined(separator: ", ")
+
+            let show = try await liaison(hub, ["requests", "show", requestID, "--as", "zhang.wei"])
+            #expect(show.status == 0, "\(show.stderr)")
+            let lines = show.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+            let table = try #require(lines.firstIndex(of: "62 items, in groups (`liaison requests show \(requestID) --items` lists each one):"), "\(show.stdout)")
+            #expect(Array(lines[(table + 1)...]) == ["ITEMS LEVEL OWNER NEEDS MAY APPROVE", "60 restricted stationed-transport 1 wang.fang, zhang.wei",
+                                                     "2 confidential stationed-transport 2 (1 commission) \(commissionApprovers)"], "\(show.stdout)")
+            let listed = try await liaison(hub, ["requests", "show", requestID, "--items", "--as", "zhang.wei"])
+            let rows = listed.stdout.split(separator: "\n").filter { ids.contains(String($0.prefix(16))) }
+            #expect(rows.count == 62 && Set(rows.map { String($0.prefix(16)) }) == ids, "\(listed.stdout)")
+            #expect(rows.filter { $0.contains("线索") }.count == 60, "the approver sees restricted titles, not confidential ones")
+        }
+    }
+
     @Test func anApproverSeesWhatAwaitsThemAndDecidesFromTheCLI() async throws {
         try await TestHub.with { hub in
             let pushed = try await hub.client("stationed-transport").push(title: "路桥项目线索", unit: "transport-bureau", classification: "restricted",
