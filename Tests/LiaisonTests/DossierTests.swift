@@ -108,6 +108,10 @@ struct DossierTests {
             let byHand = try await hub.client("inspection-2").send(.POST, "/v1/requests", body: try JSONSerialization.data(withJSONObject: [
                 "items": withheld, "reason": "巡察", "duration": "7d"]))
             #expect(byHand.status == 400 && byHand.errorField == "items" && byHand.text.contains("3 items in one request"), "\(byHand.text)")
+            let wholeUnit = try await hub.client("inspection-2").send(.POST, "/v1/requests", body: try JSONSerialization.data(withJSONObject: [
+                "unit": "transport-bureau", "reason": "巡察", "duration": "7d"]))
+            #expect(wholeUnit.status == 400 && wholeUnit.errorField == "unit" && wholeUnit.text.contains("more than 2 withheld items in transport-bureau")
+                    && wholeUnit.text.contains("build an inspection dossier of the unit"), "\(wholeUnit.text)")
             let created = try await create(hub, as: "inspection-2")
             #expect(created.status == 201 && created.json["withheld"] as? Int == 3, "\(created.text)")
             let requestID = try #require(created.json["request_id"] as? String)
