@@ -22,8 +22,8 @@ public struct HubLimits: Sendable {
     /// Bytes of large answers (payloads over `DeliveredBody.wholeLimit`, dossier bundles, the compact trail, manifests and
     /// access requests of thousands of items) held at once across all readers while they are sent (default 256 MiB);
     /// past it, 503 busy. A reader who takes a 16 MiB payload slowly, or not at all, holds it until the connection
-    /// closes: without a bound, a thousand such connections would hold 16 GB. The hub keeps at least room for one largest answer (`answerBudget`), and one principal may hold a
-    /// quarter of it (`answerShare`).
+    /// closes: without a bound, a thousand such connections would hold 16 GB. The hub keeps at least room for one
+    /// largest answer (`answerBudget`), and one principal may hold a quarter of it (`answerShare`).
     public var answerBudgetBytes: Int
 
     /// The most `payloadBytes` may be set to: 1 GiB, so that the body limit derived from it cannot overflow.

@@ -9,9 +9,10 @@ import LiaisonHub
 /// the generated layer wrote with Foundation's JSONEncoder, which cost more than the rest of the answer (a fifth of a
 /// 20-item listing, most of a 10,000-item manifest), and a payload read (`getItemPayload`), whose digest header went
 /// through the generic URI encoder. An access request (`getRequest`), written as the generated layer writes it, is
-/// answered here so that a large one (a dossier's names thousands of items) holds its share of the answer budget. A dossier's payloads (`pullDossier`) pass through one step here, for a body the
-/// generated layer cannot tell is absent. A push sent as a form (`multipart/form-data`) is read here only
-/// (`MultipartPush`): the generated layer would collect its parts whole. Everything else is registered as generated.
+/// answered here so that a large one (a dossier's names thousands of items) holds its share of the answer budget. A
+/// dossier's payloads (`pullDossier`) pass through one step here, for a body the generated layer cannot tell is absent.
+/// A push sent as a form (`multipart/form-data`) is read here only (`MultipartPush`): the generated layer would collect
+/// its parts whole. Everything else is registered as generated.
 ///
 /// The contract stays `openapi.yaml`: a route is replaced only where the generated layer registers it (a test
 /// checks that each still is), the request is read with the generated layer's own converter, and the answer is
